@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The two commands of the README, with nothing but Python 3.11 installed.
+
+    python3 dev.py run    # run the product (on the sandbox when nothing real is configured)
+    python3 dev.py test   # lint + type check + the whole test suite
+
+Both create and reuse ``.venv`` beside this file; it is rebuilt when ``pyproject.toml`` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".pyproject.sha256"
+
+
+def _say(msg: str) -> None:
+    print(f"[dev] {msg}", flush=True)
+
+
+def ensure_venv() -> None:
+    """Create the virtual environment and install the project (editable, with dev extras) if needed."""
+    if sys.version_info[:2] != (3, 11):
+        _say(f"warning: Python 3.11 is the supported version; this is {sys.version.split()[0]}")
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == want:
+        return
+    if not PY.exists():
+        _say(f"creating virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    _say("installing the project and its dependencies (first run only)")
+    run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"])
+    run([str(PY), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]"])
+    STAMP.write_text(want)
+
+
+def run(cmd: list[str]) -> None:
+    code = subprocess.call(cmd, cwd=ROOT)
+    if code != 0:
+        raise SystemExit(code)
+
+
+def cmd_test(args: list[str]) -> None:
+    ensure_venv()
+    _say("ruff")
+    run([str(PY), "-m", "ruff", "check", "."])
+    _say("mypy (strict on shared/)")
+    run([str(PY), "-m", "mypy", "shared"])
+    _say("pytest")
+    code = subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT)
+    if code == 5:  # pytest's "no tests collected" is a failure, not green
+        _say("pytest collected no tests: failing")
+        raise SystemExit(1)
+    raise SystemExit(code)
+
+
+def cmd_run(args: list[str]) -> None:
+    ensure_venv()
+    os.execv(str(PY), [str(PY), "-m", "sandbox", *(args or ["demo"])])
+
+
+def main() -> None:
+    commands = {"test": cmd_test, "run": cmd_run}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        raise SystemExit(2)
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Code both the local agent and the cloud app import: the qbXML core and the wire protocol."""
