@@ -11,7 +11,8 @@ Output node shapes (short keys keep the file small; ``shared.qbxml.schema`` turn
     element: {"n": name, "t": TYPE|null, "o": 1 if optional, "r": 1 if repeats, "ml": maxlen,
               "e": [enum values], "d": default enum, "v": "12.0", "x": 1 if not in QBD,
               "min"/"max": bounds as strings (".001" exists), "a": {attr: {...}}, "c": [children]}
-    choice:  {"or": [[node, ...], ...], "o": 1 if the whole group may be absent, "v": ...}
+    choice:  {"or": [[node, ...], ...], "o": 1 if the whole group may be absent, "r": 1 if it repeats,
+              "v": ...}
 
 Usage: compile_schema.py SOURCE.xml OUT.json
 """
@@ -135,8 +136,10 @@ def compile_lines(lines: list[str]) -> dict[str, Any]:
             if "BEGIN OR" in text:
                 pre = text.split("BEGIN OR")[0]
                 choice: dict[str, Any] = {"or": [[]]}
-                if "optionally" in text:
+                if "optionally" in text or "0 or more" in text:
                     choice["o"] = 1
+                if "0 or more" in text or "1 or more" in text:
+                    choice["r"] = 1  # alternatives repeat and may interleave (invoice lines/groups)
                 v = VERSION.search(pre)
                 if v:
                     choice["v"] = v.group(1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -38,7 +38,7 @@ class Attribute:
     default: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Element:
     """One element of the catalogue: a value (``type`` set) or an aggregate (``children``)."""
 
@@ -70,19 +70,31 @@ class Element:
         """Every element that may appear directly inside this one, in catalogue order."""
         return tuple(_flatten(self.children))
 
+    @cached_property
+    def child_index(self) -> dict[str, Element]:
+        """Name → child element (computed once; the parser looks children up per element read)."""
+        return {c.name: c for c in self.child_elements()}
+
     def child(self, name: str) -> Element | None:
-        for c in self.child_elements():
-            if c.name == name:
-                return c
-        return None
+        return self.child_index.get(name)
+
+    @cached_property
+    def repeating_children(self) -> frozenset[str]:
+        """Children that may occur more than once: ``may rep`` ones and members of a repeating OR group."""
+        out = {c.name for c in self.child_elements() if c.repeats}
+        for node in self.children:
+            if isinstance(node, Choice) and node.repeats:
+                out.update(e.name for alt in node.alternatives for e in _flatten(alt))
+        return frozenset(out)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Choice:
     """An OR group: exactly one alternative (a sequence of nodes) may appear."""
 
     alternatives: tuple[tuple[Node, ...], ...]
     optional: bool = False
+    repeats: bool = False  # "0 or more X OR Y": X and Y may both appear, interleaved (invoice lines)
     since: str = "1.0"
 
 
@@ -107,7 +119,9 @@ def _node(raw: dict[str, Any], since: str) -> Node:
     if "or" in raw:
         csince = _later(since, raw.get("v"))
         alts = tuple(tuple(_node(x, csince) for x in alt) for alt in raw["or"])
-        return Choice(alternatives=alts, optional=bool(raw.get("o")), since=csince)
+        return Choice(
+            alternatives=alts, optional=bool(raw.get("o")), repeats=bool(raw.get("r")), since=csince
+        )
     esince = _later(since, raw.get("v"))
     return Element(
         name=raw["n"],
