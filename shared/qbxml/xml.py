@@ -85,6 +85,7 @@ class _Bounded:
         self._source = source
         self._limit = limit
         self.read_bytes = 0
+        self.seen_content = False
         self._checked = False
 
     def read(self, size: int = -1) -> bytes:
@@ -93,6 +94,8 @@ class _Bounded:
             self._checked = True
             check_prolog(chunk)
         self.read_bytes += len(chunk)
+        if not self.seen_content and chunk.strip():
+            self.seen_content = True
         if self.read_bytes > self._limit:
             raise ParseError(f"document exceeds the limit of {self._limit} bytes")
         return chunk
@@ -115,4 +118,6 @@ def iterparse(
     try:
         yield from it
     except etree.XMLSyntaxError as exc:
+        if bounded.read_bytes == 0 or not bounded.seen_content:
+            raise ParseError("empty document") from None
         raise ParseError(f"malformed XML ({exc.msg}) after {bounded.read_bytes} bytes") from None
