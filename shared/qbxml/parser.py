@@ -240,6 +240,9 @@ def _value(el: etree._Element, spec: Element | None, path: str) -> Any:
             return Ref(list_id=fields.get("ListID"), full_name=fields.get("FullName"))
         return _record(el, spec, path)
     text = el.text or ""
+    if spec is not None and spec.is_aggregate:
+        # an aggregate with nothing inside is still an aggregate, not text
+        return Ref() if spec.is_ref else {}
     if spec is None or spec.type is None:
         return text
     try:

@@ -136,13 +136,17 @@ def _parse_duration(text: str) -> timedelta:
 
 
 def escape_text(text: str) -> str:
-    """Escape ``& < > " '`` for element text and attribute values alike."""
+    """Escape ``& < > " '`` for element text and attribute values alike.
+
+    A raw carriage return would be turned into a line feed by any XML reader, so it travels as ``&#13;``.
+    """
     return (
         text.replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
         .replace('"', "&quot;")
         .replace("'", "&apos;")
+        .replace("\r", "&#13;")
     )
 
 
