@@ -98,6 +98,9 @@ def fit(text: str, max_length: int | None, *, field: str = "value") -> Fitted:
             f"{field} {text!r} has no characters QuickBooks can store; enter it in Latin letters"
         )
     if max_length is not None and len(value) > max_length:
-        value = value[:max_length].rstrip()
+        cut = value[: max_length + 1]
+        space = cut.rfind(" ")
+        # end on a whole word when that keeps most of the text; a half word reads as a typo
+        value = cut[:space].rstrip() if space >= max_length * 2 // 3 else value[:max_length].rstrip()
         notes.append(f"shortened to {max_length} characters (QuickBooks' limit for {field})")
     return Fitted(value, tuple(notes))
