@@ -1,0 +1,46 @@
+"""QuickBooks changes are found with an overlap window, repeats are dropped, and the mark only moves on."""
+
+from datetime import datetime, timedelta, timezone
+
+from lxml import etree
+
+from cloud_app.sync.watermarks import OVERLAP, Watermark, advance, change_query, fresh
+from shared.qbxml.builder import build
+
+PDT, PST = timezone(timedelta(hours=-7)), timezone(timedelta(hours=-8))
+
+
+def rq(mark: Watermark) -> etree._Element:
+    return etree.fromstring(build([change_query(mark)]).xml.encode())[0][0]
+
+
+def test_first_sync_reads_everything_in_pages_including_inactive() -> None:
+    q = rq(Watermark("Customer"))
+    assert q.get("iterator") == "Start" and q.findtext("MaxReturned") == "500"
+    assert q.findtext("ActiveStatus") == "All" and q.find("FromModifiedDate") is None
+
+
+def test_lists_and_transactions_filter_differently_with_overlap() -> None:
+    mark = Watermark("Customer", datetime(2026, 11, 1, 1, 30, tzinfo=PDT))
+    assert rq(mark).findtext("FromModifiedDate") == "2026-11-01T00:25:00-07:00"
+    inv = rq(Watermark("Invoice", datetime(2026, 11, 1, 1, 30, tzinfo=PST)))
+    assert inv.findtext("ModifiedDateRangeFilter/FromModifiedDate") == "2026-11-01T00:25:00-08:00"
+    assert inv.findtext("IncludeLineItems") == "true" and inv.findtext("IncludeLinkedTxns") == "true"
+
+
+def test_repeated_dst_hour_records_are_recognised_as_already_applied() -> None:
+    # 01:30 PDT and 01:10 PST are 40 minutes apart although the wall clock went backwards
+    a = {"ListID": "1", "EditSequence": "100", "TimeModified": datetime(2026, 11, 1, 1, 30, tzinfo=PDT)}
+    b = {"ListID": "2", "EditSequence": "200", "TimeModified": datetime(2026, 11, 1, 1, 10, tzinfo=PST)}
+    mark = advance(Watermark("Customer"), [a, b])
+    assert mark.modified == b["TimeModified"]
+    again = fresh(mark, [a, b, {**a, "EditSequence": "101"}])
+    assert again == [{**a, "EditSequence": "101"}]  # only the real new change
+
+
+def test_nothing_applied_leaves_the_mark_where_it_was() -> None:
+    mark = Watermark("Invoice", datetime(2026, 1, 1, tzinfo=PST), frozenset({("x", "1")}))
+    assert advance(mark, []) == mark
+    newer = {"TxnID": "y", "EditSequence": "2", "TimeModified": datetime(2026, 1, 2, tzinfo=PST)}
+    later = advance(mark, [newer])
+    assert ("x", "1") not in later.seen and later.modified - OVERLAP > mark.modified
