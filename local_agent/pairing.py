@@ -1,0 +1,65 @@
+"""Exchange a one-time pairing code from the cloud app's page for this agent's token.
+
+``POST {server}/api/agents/pair`` with ``{"code", "agent_version", "hostname"}`` answers
+``{"agent_id", "agent_token", "portal", "ws_url"}``; errors answer ``{"error", "message"}`` with 400 (bad
+code format), 404 (unknown code), 410 (code expired or used) or 429 (too many tries). The message is the
+cloud's own words for the person at the keyboard.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+
+class PairingError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Paired:
+    agent_id: str
+    agent_token: str
+    portal: str
+    ws_url: str
+
+
+def check_server(server: str) -> str:
+    parts = urlsplit(server)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise PairingError(f"{server!r} is not a server address; expected https://…")
+    if parts.scheme == "http" and not local:
+        raise PairingError(f"{server!r} must use https:// (plain http is only for localhost)")
+    return server.rstrip("/")
+
+
+def pair(server: str, code: str, agent_version: str, *, verify: bool = True, timeout: float = 15) -> Paired:
+    base = check_server(server)
+    code = code.strip()
+    if not code:
+        raise PairingError("The pairing code is empty; copy it from the app's setup page in Bitrix24.")
+    try:
+        resp = requests.post(
+            f"{base}/api/agents/pair",
+            json={"code": code, "agent_version": agent_version, "hostname": socket.gethostname()},
+            timeout=timeout,
+            verify=verify,
+        )
+    except requests.RequestException as exc:
+        raise PairingError(f"Could not reach {base}: {exc.__class__.__name__}") from exc
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if resp.status_code != 200:
+        message = body.get("message") if isinstance(body, dict) else None
+        raise PairingError(message or f"The server refused the pairing code (HTTP {resp.status_code}).")
+    if not isinstance(body, dict) or not all(
+        isinstance(body.get(k), str) and body.get(k) for k in ("agent_id", "agent_token", "portal", "ws_url")
+    ):
+        raise PairingError("The server's answer to pairing was incomplete; is this the right server address?")
+    return Paired(body["agent_id"], body["agent_token"], body["portal"], body["ws_url"])

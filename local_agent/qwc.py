@@ -1,0 +1,61 @@
+"""The ``.qwc`` file a bookkeeper adds to the QuickBooks Web Connector (contract §3).
+
+OwnerID and FileID come from the config and stay the same for the life of the install, so re-writing the
+file (``qb-agent qwc``) never makes QuickBooks think a new application is asking for access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from .config import AgentConfig
+
+APP_NAME = "Bitrix24 CRM Sync"
+APP_DESCRIPTION = "Keeps QuickBooks customers, items, invoices and estimates in step with Bitrix24 CRM."
+
+
+@dataclass(frozen=True)
+class Qwc:
+    app_url: str
+    app_support: str
+    user_name: str
+    owner_id: str
+    file_id: str
+    run_every_minutes: int
+    app_name: str = APP_NAME
+
+
+def from_config(config: AgentConfig) -> Qwc:
+    host = "localhost" if config.host in ("127.0.0.1", "localhost", "::1") else config.host
+    support = (config.server.rstrip("/") + "/support") if config.server else "https://localhost/support"
+    return Qwc(
+        app_url=f"http://{host}:{config.port}/qbwc",
+        app_support=support,
+        user_name=config.user_name,
+        owner_id=config.owner_id,
+        file_id=config.file_id,
+        run_every_minutes=max(1, config.run_every_minutes),
+    )
+
+
+def render(q: Qwc) -> str:
+    e = escape
+    return (
+        '<?xml version="1.0"?>\n'
+        "<QBWCXML>\n"
+        f"  <AppName>{e(q.app_name)}</AppName>\n"
+        "  <AppID></AppID>\n"
+        f"  <AppURL>{e(q.app_url)}</AppURL>\n"
+        f"  <AppDescription>{e(APP_DESCRIPTION)}</AppDescription>\n"
+        f"  <AppSupport>{e(q.app_support)}</AppSupport>\n"
+        f"  <UserName>{e(q.user_name)}</UserName>\n"
+        f"  <OwnerID>{e(q.owner_id)}</OwnerID>\n"
+        f"  <FileID>{e(q.file_id)}</FileID>\n"
+        "  <QBType>QBFS</QBType>\n"
+        f"  <Scheduler><RunEveryNMinutes>{q.run_every_minutes}</RunEveryNMinutes></Scheduler>\n"
+        "  <IsReadOnly>false</IsReadOnly>\n"
+        "  <PersonalDataPref>pdpOptional</PersonalDataPref>\n"
+        "  <UnattendedModePref>umpOptional</UnattendedModePref>\n"
+        "</QBWCXML>\n"
+    )

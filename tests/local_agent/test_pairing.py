@@ -1,0 +1,67 @@
+"""Pairing against a little cloud that speaks the pairing contract."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+from local_agent.pairing import PairingError, check_server, pair
+
+
+@pytest.fixture
+def cloud() -> Iterator[str]:
+    app = Flask("cloud")
+    used: set[str] = set()
+
+    @app.post("/api/agents/pair")
+    def pair_route():  # type: ignore[no-untyped-def]
+        body = request.get_json(silent=True) or {}
+        code = body.get("code", "")
+        if not code.isalnum():
+            return jsonify(error="bad_code", message="That is not a pairing code."), 400
+        if code in used:
+            return jsonify(error="used", message="This pairing code was already used; make a new one."), 410
+        if code != "ABC123":
+            return jsonify(error="unknown", message="Unknown pairing code."), 404
+        used.add(code)
+        return jsonify(agent_id="ag-1", agent_token="tok", portal="acme.bitrix24.com",
+                       ws_url="ws://127.0.0.1:1/agent/ws")
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_pairing_returns_the_token_once(cloud: str) -> None:
+    paired = pair(cloud, " ABC123 ", "1.0")
+    assert (paired.agent_id, paired.portal) == ("ag-1", "acme.bitrix24.com")
+    with pytest.raises(PairingError, match="already used"):
+        pair(cloud, "ABC123", "1.0")
+
+
+@pytest.mark.parametrize(
+    ("code", "message"), [("nope!", "not a pairing code"), ("ZZZ", "Unknown"), ("", "empty")]
+)
+def test_bad_codes_get_the_clouds_words(cloud: str, code: str, message: str) -> None:
+    with pytest.raises(PairingError, match=message):
+        pair(cloud, code, "1.0")
+
+
+def test_plain_http_only_for_localhost() -> None:
+    assert check_server("http://localhost:8000/") == "http://localhost:8000"
+    with pytest.raises(PairingError, match="https"):
+        check_server("http://qb.example.com")
+    with pytest.raises(PairingError, match="not a server"):
+        check_server("qb.example.com")
+
+
+def test_unreachable_server() -> None:
+    with pytest.raises(PairingError, match="Could not reach"):
+        pair("http://127.0.0.1:9", "ABC123", "1.0", timeout=2)
