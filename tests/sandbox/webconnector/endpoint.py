@@ -133,7 +133,7 @@ def serve_endpoint() -> Iterator[Endpoint]:
     endpoint = Endpoint(f"http://127.0.0.1:{server.server_address[1]}/qbwc",
                         {op: list(values) for op, values in DEFAULTS.items()})
     holder.append(endpoint)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield endpoint
