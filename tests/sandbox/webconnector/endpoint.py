@@ -9,12 +9,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
 from sandbox.qbport import ConnectionFailed, QuickBooksError
+from sandbox.webconnector.qwc import QwcConfig
 
 NS = "http://developer.intuit.com/"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -208,3 +210,13 @@ class FakeQuickBooks:
             if failure is not None:
                 raise failure
         return FakeSession(self, company_file or self.open_file)
+
+
+OWNER = "{57F3B9B1-86F1-4FCC-B1EE-566DE1813D20}"
+FILE = "{90A44FB5-33D9-4815-AC85-BC87A7E7D1EB}"
+
+
+def qwc_for(endpoint: Endpoint, *, run_every: timedelta | None = None) -> QwcConfig:
+    return QwcConfig(app_name="Bitrix24 sync", app_id="", app_url=endpoint.url, app_description="",
+                     app_support="https://example.com/support", user_name="agent", owner_id=OWNER,
+                     file_id=FILE, run_every=run_every)

@@ -8,7 +8,6 @@ import pytest
 
 from sandbox.qbport import ConnectionFailed, RequestFailed
 from sandbox.webconnector.connector import WebConnector
-from sandbox.webconnector.qwc import QwcConfig
 from tests.sandbox.webconnector.endpoint import (
     CANNED_REQUEST,
     CANNED_RESPONSE,
@@ -16,17 +15,10 @@ from tests.sandbox.webconnector.endpoint import (
     FakeQuickBooks,
     Fault,
     Slow,
+    qwc_for,
 )
 
-OWNER = "{57F3B9B1-86F1-4FCC-B1EE-566DE1813D20}"
-FILE = "{90A44FB5-33D9-4815-AC85-BC87A7E7D1EB}"
 OTHER_FILE = "C:\\Company Files\\Other.qbw"
-
-
-def qwc_for(endpoint: Endpoint, *, run_every: timedelta | None = None) -> QwcConfig:
-    return QwcConfig(app_name="Bitrix24 sync", app_id="", app_url=endpoint.url, app_description="",
-                     app_support="https://example.com/support", user_name="agent", owner_id=OWNER,
-                     file_id=FILE, run_every=run_every)
 
 
 def connector(endpoint: Endpoint, quickbooks: FakeQuickBooks, **options: object) -> WebConnector:
