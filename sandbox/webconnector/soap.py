@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 import requests
 from lxml import etree
+from urllib3.exceptions import ReadTimeoutError
 
 NAMESPACE = "http://developer.intuit.com/"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -135,6 +136,11 @@ class SoapClient:
             answer = self._http.post(self.url, data=data, headers=headers(operation), timeout=self.timeout)
         except requests.Timeout as exc:
             raise CallTimeout(f"{operation}: no answer within {self.timeout:g} s") from exc
+        except requests.ConnectionError as exc:
+            # A timeout while the body is being read surfaces as a ConnectionError wrapping urllib3's.
+            if isinstance(exc.args[0] if exc.args else None, ReadTimeoutError):
+                raise CallTimeout(f"{operation}: no answer within {self.timeout:g} s") from exc
+            raise TransportError(f"{operation}: {exc}") from exc
         except requests.RequestException as exc:
             raise TransportError(f"{operation}: {exc}") from exc
         with answer:

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from sandbox.qbport import ConnectionFailed, QuickBooksError
+from sandbox.qbport import ConnectionFailed, QuickBooksError, RequestFailed
 from sandbox.webconnector.qwc import QwcConfig
 
 NS = "http://developer.intuit.com/"
@@ -180,6 +180,8 @@ class FakeSession:
     def process(self, request_xml: str) -> str:
         self.host.requests.append(request_xml)
         if "<HostQueryRq" in request_xml:
+            if self.host.host_query_fails:
+                raise RequestFailed("0x80040400", "QuickBooks found an error when parsing")
             return hcp_response(self.host.versions)
         if self.host.process_failures:
             failure = self.host.process_failures.pop(0)
@@ -202,6 +204,7 @@ class FakeQuickBooks:
     opened: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     closed: int = 0
+    host_query_fails: bool = False
 
     def begin_session(self, *, company_file: str, app_name: str, owner_id: str, file_id: str) -> FakeSession:
         self.opened.append(company_file)

@@ -245,3 +245,30 @@ def test_each_step_is_logged(endpoint: Endpoint, quickbooks: FakeQuickBooks) -> 
     assert "QBWebConnector.SOAPWebService.do_authenticate(): Authentication successful" in text
     assert "s3cret" not in text
     assert any("do_closeConnection" in line for line in lines)
+
+
+def test_a_failed_host_query_sends_an_empty_hcp_and_the_newest_version(endpoint: Endpoint,
+                                                                      quickbooks: FakeQuickBooks) -> None:
+    quickbooks.host_query_fails = True
+    report = connector(endpoint, quickbooks).run_session()
+    call = endpoint.of("sendRequestXML")[0]
+    assert call.param("strHCPResponse") == ""
+    assert (call.param("qbXMLMajorVers"), call.param("qbXMLMinorVers")) == ("16", "0")
+    assert report.outcome == "ok"
+
+
+def test_a_fault_mid_session_still_closes_quickbooks(endpoint: Endpoint, quickbooks: FakeQuickBooks) -> None:
+    endpoint.script("receiveResponseXML", Fault("soap:Server", "crashed"))
+    report = connector(endpoint, quickbooks).run_session()
+    assert report.outcome == "error"
+    assert quickbooks.closed == 1
+    assert "closeConnection" not in endpoint.ops()
+
+
+def test_a_timeout_before_authenticate_never_opens_quickbooks(endpoint: Endpoint,
+                                                              quickbooks: FakeQuickBooks) -> None:
+    endpoint.script("serverVersion", Slow(3, "1.0"))
+    report = connector(endpoint, quickbooks, timeout=0.2).run_session()
+    assert report.outcome == "timeout"
+    assert report.calls == ("serverVersion",)
+    assert quickbooks.opened == []
