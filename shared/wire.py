@@ -1,0 +1,270 @@
+"""The agent⇄cloud protocol: typed, versioned messages and their JSON, with nothing dropped silently.
+
+Both the local agent and the cloud import this one module. A message is a frozen dataclass; ``encode``
+writes ``{"v": 1, "type": "job.offer", ...}``; ``decode`` returns the dataclass or raises
+:class:`WireError` with a reason a person can read (not JSON, unknown type, wrong version, a missing,
+extra or mistyped field, a naive datetime, an empty id, too big). Datetimes travel as ISO 8601 with
+their offset and must be timezone-aware.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from dataclasses import MISSING, dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar, Union
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a 20,000-invoice query answer is ~45 MB
+MAX_ID_LENGTH = 64
+
+# Fields that identify something: never empty, never longer than MAX_ID_LENGTH.
+_ID_FIELDS = frozenset({"job_id", "session_id", "agent_id"})
+
+
+class WireError(ValueError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Hello:
+    """Agent → cloud, first on every connection; ``resume``: job ids the agent holds (not yet finished)."""
+
+    type: ClassVar[str] = "hello"
+    protocol: int
+    agent_version: str
+    agent_id: str
+    resume: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Welcome:
+    type: ClassVar[str] = "welcome"
+    protocol: int
+    portal: str
+    server_time: datetime
+
+
+@dataclass(frozen=True)
+class SessionStarted:
+    """A Web Connector session began: what QuickBooks said about itself and the open company file."""
+
+    type: ClassVar[str] = "session.started"
+    session_id: str
+    company_file: str
+    product: str
+    qb_version: str
+    country: str
+    supported_versions: tuple[str, ...]
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    type: ClassVar[str] = "session.ended"
+    session_id: str
+    ended_at: datetime
+    requests: int
+    errors: int
+    summary: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class QuickBooksUnreachable:
+    """The Web Connector could not reach QuickBooks (``connectionError``), or the wrong file is open."""
+
+    type: ClassVar[str] = "session.connection_error"
+    session_id: str
+    hresult: str
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class JobOffer:
+    type: ClassVar[str] = "job.offer"
+    job_id: str
+    portal: str
+    qbxml: str
+    priority: int
+    deadline: datetime | None
+    purpose: str
+    company_file_id: str = ""
+
+
+@dataclass(frozen=True)
+class JobAck:
+    """Agent → cloud: the job is stored durably (sent only after the agent's queue committed it)."""
+
+    type: ClassVar[str] = "job.ack"
+    job_id: str
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """Exactly one of ``response`` (QuickBooks answered) or ``hresult`` (QuickBooks refused the document)."""
+
+    type: ClassVar[str] = "job.result"
+    job_id: str
+    response: str | None
+    hresult: str | None
+    message: str | None
+    received_at: datetime
+    processed_at: datetime
+
+    def __post_init__(self) -> None:
+        if (self.response is None) == (self.hresult is None):
+            raise WireError("job.result needs exactly one of response or hresult")
+
+
+@dataclass(frozen=True)
+class ResultAck:
+    """Cloud → agent: the result is stored; the agent may forget it."""
+
+    type: ClassVar[str] = "result.ack"
+    job_id: str
+
+
+@dataclass(frozen=True)
+class WantWork:
+    """Agent → cloud during a Web Connector session: anything more? (cloud → agent: please run a session)."""
+
+    type: ClassVar[str] = "work.want"
+    session_id: str
+    max_jobs: int
+
+
+@dataclass(frozen=True)
+class NoWork:
+    type: ClassVar[str] = "work.none"
+    session_id: str
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    type: ClassVar[str] = "heartbeat"
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class ErrorMessage:
+    type: ClassVar[str] = "error"
+    code: str
+    message: str
+    ref: str | None = None
+
+
+Message = Union[  # noqa: UP007 - a runtime value: the decoder walks it
+    Hello, Welcome, SessionStarted, SessionEnded, QuickBooksUnreachable, JobOffer, JobAck, JobResult,
+    ResultAck, WantWork, NoWork, Heartbeat, ErrorMessage,
+]  # fmt: skip
+
+TYPES: dict[str, type[Any]] = {cls.type: cls for cls in typing.get_args(Message)}
+
+
+# -- encode -------------------------------------------------------------------------------------------
+
+
+def _out(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise WireError("datetimes on the wire must be timezone-aware")
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_out(v) for v in value]
+    return value
+
+
+def encode(message: Message) -> str:
+    body: dict[str, object] = {"v": PROTOCOL_VERSION, "type": message.type}
+    for f in fields(message):
+        body[f.name] = _out(getattr(message, f.name))
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- decode -------------------------------------------------------------------------------------------
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _value(kind: str, name: str, hint: Any, raw: object) -> object:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        if raw is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _value(kind, name, inner[0], raw)
+    if hint is str:
+        if not isinstance(raw, str):
+            raise WireError(f"{kind}: {name} must be a string, got {_kind(raw)}")
+        if name in _ID_FIELDS and not raw:
+            raise WireError(f"{kind}: {name} must not be empty")
+        if name in _ID_FIELDS and len(raw) > MAX_ID_LENGTH:
+            raise WireError(f"{kind}: {name} is longer than {MAX_ID_LENGTH} characters")
+        return raw
+    if hint is int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise WireError(f"{kind}: {name} must be an integer, got {_kind(raw)}")
+        return raw
+    if hint is datetime:
+        if not isinstance(raw, str):
+            raise WireError(f"{kind}: {name} must be an ISO 8601 datetime string, got {_kind(raw)}")
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError:
+            raise WireError(f"{kind}: {name} is not an ISO 8601 datetime: {raw[:40]!r}") from None
+        if value.tzinfo is None:
+            raise WireError(f"{kind}: {name} has no UTC offset: {raw[:40]!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(raw, list):
+            raise WireError(f"{kind}: {name} must be a list, got {_kind(raw)}")
+        return tuple(_value(kind, f"{name}[{i}]", args[0], item) for i, item in enumerate(raw))
+    raise WireError(f"{kind}: cannot read field {name}")  # pragma: no cover - a new field type
+
+
+def _kind(raw: object) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object", type(None): "null"}.get(type(raw), type(raw).__name__)  # fmt: skip
+
+
+def decode(text: str | bytes) -> Message:
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {len(text)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
+    try:
+        body = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WireError(f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise WireError(f"a message must be a JSON object, got {_kind(body)}")
+    version = body.get("v")
+    if version != PROTOCOL_VERSION:
+        raise WireError(f"protocol version {version!r} unsupported (this side speaks {PROTOCOL_VERSION})")
+    kind = body.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise WireError("message has no type")
+    cls = TYPES.get(kind)
+    if cls is None:
+        raise WireError(f"unknown message type {kind!r}")
+    hints = _hints(cls)
+    names = [f.name for f in fields(cls)]
+    extra = sorted(set(body) - set(names) - {"v", "type"})
+    if extra:
+        raise WireError(f"{kind}: unexpected field(s) {', '.join(extra)}")
+    values: dict[str, object] = {}
+    for f in fields(cls):
+        if f.name not in body:
+            if f.default is MISSING:
+                raise WireError(f"{kind}: missing field {f.name}")
+            continue
+        values[f.name] = _value(kind, f.name, hints[f.name], body[f.name])
+    message: Message = cls(**values)
+    return message

@@ -1,0 +1,136 @@
+"""The agent⇄cloud messages: every type round-trips, every malformed message is refused with a reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared import wire
+
+T = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+PST = timezone(timedelta(hours=-8))
+
+EXAMPLES: list[wire.Message] = [
+    wire.Hello(protocol=1, agent_version="1.2.0", agent_id="ag_1", resume=("job_1", "job_2")),
+    wire.Welcome(protocol=1, portal="acme.bitrix24.com", server_time=T),
+    wire.SessionStarted(
+        session_id="s1",
+        company_file="C:\\Rock Castle.qbw",
+        product="QuickBooks Enterprise 24",
+        qb_version="34.0",
+        country="US",
+        supported_versions=("13.0", "16.0"),
+        started_at=T,
+    ),
+    wire.SessionEnded(session_id="s1", ended_at=T, requests=12, errors=0, summary="12 requests, 0 errors"),
+    wire.QuickBooksUnreachable(
+        session_id="s1", hresult="0x80040408", message="Could not start QuickBooks", at=T
+    ),
+    wire.JobOffer(
+        job_id="job_1",
+        portal="acme",
+        qbxml="<QBXML/>",
+        priority=5,
+        deadline=T.astimezone(PST),
+        purpose="deal 42 → invoice",
+    ),
+    wire.JobOffer(job_id="job_2", portal="acme", qbxml="<QBXML/>", priority=1, deadline=None, purpose="read"),
+    wire.JobAck(job_id="job_1"),
+    wire.JobResult(
+        job_id="job_1", response="<QBXML>é</QBXML>", hresult=None, message=None, received_at=T, processed_at=T
+    ),
+    wire.JobResult(
+        job_id="job_1",
+        response=None,
+        hresult="0x80040400",
+        message="parse error",
+        received_at=T,
+        processed_at=T,
+    ),
+    wire.ResultAck(job_id="job_1"),
+    wire.WantWork(session_id="s1", max_jobs=10),
+    wire.NoWork(session_id="s1"),
+    wire.Heartbeat(sent_at=T),
+    wire.ErrorMessage(code="bad_message", message="unknown message type", ref=None),
+]
+
+
+@pytest.mark.parametrize("message", EXAMPLES, ids=lambda m: type(m).__name__)
+def test_every_message_round_trips(message: wire.Message) -> None:
+    text = wire.encode(message)
+    assert json.loads(text)["v"] == wire.PROTOCOL_VERSION
+    assert wire.decode(text) == message
+    assert wire.decode(text.encode("utf-8")) == message
+
+
+@given(qbxml=st.text(), priority=st.integers(-(2**31), 2**31), purpose=st.text(max_size=200))
+def test_job_offers_carry_any_text(qbxml: str, priority: int, purpose: str) -> None:
+    offer = wire.JobOffer(
+        job_id="j", portal="p", qbxml=qbxml, priority=priority, deadline=None, purpose=purpose
+    )
+    assert wire.decode(wire.encode(offer)) == offer
+
+
+def _body(**changes: object) -> str:
+    body = json.loads(wire.encode(wire.JobAck(job_id="job_1")))
+    body.update(changes)
+    return json.dumps({k: v for k, v in body.items() if v is not ...})
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{not json", "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        (_body(v=2), "protocol version 2"),
+        (_body(v=...), "protocol version None"),
+        (_body(type=...), "no type"),
+        (_body(type="job.steal"), "unknown message type 'job.steal'"),
+        (_body(job_id=...), "missing field job_id"),
+        (_body(extra=1), "unexpected field(s) extra"),
+        (_body(job_id=7), "job_id must be a string, got a number"),
+        (_body(job_id=""), "job_id must not be empty"),
+        (_body(job_id="x" * 65), "longer than 64"),
+        (
+            '{"v":1,"type":"work.want","session_id":"s","max_jobs":true}',
+            "max_jobs must be an integer, got a boolean",
+        ),
+        ('{"v":1,"type":"heartbeat","sent_at":"2026-11-25T09:30:00"}', "has no UTC offset"),
+        ('{"v":1,"type":"heartbeat","sent_at":"yesterday"}', "not an ISO 8601 datetime"),
+        (
+            '{"v":1,"type":"hello","protocol":1,"agent_version":"1","agent_id":"a","resume":"j1"}',
+            "must be a list",
+        ),
+        (
+            '{"v":1,"type":"job.result","job_id":"j","response":null,"hresult":null,"message":null,'
+            '"received_at":"2026-11-25T09:30:00Z","processed_at":"2026-11-25T09:30:00Z"}',
+            "exactly one of",
+        ),
+    ],
+)
+def test_malformed_messages_are_refused_with_a_reason(text: str | bytes, reason: str) -> None:
+    with pytest.raises(wire.WireError) as info:
+        wire.decode(text)
+    assert reason in info.value.reason
+
+
+def test_oversized_messages_are_refused_before_parsing() -> None:
+    with pytest.raises(wire.WireError, match="over the"):
+        wire.decode(" " * (wire.MAX_MESSAGE_BYTES + 1))
+
+
+def test_naive_datetimes_cannot_be_sent() -> None:
+    with pytest.raises(wire.WireError, match="timezone-aware"):
+        wire.encode(wire.Heartbeat(sent_at=datetime(2026, 11, 25, 9, 30)))
+
+
+def test_a_result_needs_exactly_one_outcome() -> None:
+    with pytest.raises(wire.WireError):
+        wire.JobResult(
+            job_id="j", response="<x/>", hresult="0x1", message=None, received_at=T, processed_at=T
+        )
