@@ -20,6 +20,14 @@ PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a 20,000-invoice query answer is ~45 MB
 MAX_ID_LENGTH = 64
 
+# A job.result ``hresult`` meaning: QuickBooks had the document but its answer never reached the agent
+# (the Web Connector session ended, or the agent stopped). Whether it was applied is unknown.
+ANSWER_LOST = "agent:answer-lost"
+ANSWER_LOST_MESSAGE = (
+    "The Web Connector session ended before QuickBooks' answer reached the agent; "
+    "whether the change was applied is unknown."
+)
+
 # Fields that identify something: never empty, never longer than MAX_ID_LENGTH.
 _ID_FIELDS = frozenset({"job_id", "session_id", "agent_id"})
 
