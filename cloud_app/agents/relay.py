@@ -1,0 +1,264 @@
+"""The agent WebSocket endpoint (``/agent/ws``): offers each portal's jobs to its agent, takes results.
+
+One connection per agent, authenticated by ``Authorization: Bearer <agent token>`` at the handshake (401
+for a missing, unknown or revoked token — the agent stops retrying on that). The first message must be
+``Hello`` with our protocol version. Then: queued jobs are offered (and re-offered after a reconnect until
+acknowledged); every ``JobResult`` is stored once and always acknowledged (a re-sent result is acknowledged
+again so the agent can drop it); ``WantWork`` during a Web Connector session gets more offers or
+``NoWork``. Everything is scoped to the agent's portal: an agent can neither see nor answer another
+portal's jobs.
+
+Runs its own asyncio loop in a thread (``start``/``stop``); the web app calls :meth:`notify` after
+queueing jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from shared import wire
+
+from .store import AgentRow, AgentStore, JobRow
+
+log = logging.getLogger("qb_cloud.relay")
+
+PATH = "/agent/ws"
+HELLO_TIMEOUT = 10.0
+OFFER_BATCH = 20
+
+ResultHook = Callable[[str, JobRow], None]
+EventHook = Callable[[str, wire.Message], None]
+
+
+def _bearer(headers: Headers) -> str:
+    value = headers.get("Authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+class AgentRelay:
+    def __init__(
+        self,
+        store: AgentStore,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        on_result: ResultHook | None = None,
+        on_event: EventHook | None = None,
+    ) -> None:
+        self.store = store
+        self.host, self.port = host, port
+        self.on_result = on_result
+        self.on_event = on_event
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopped: asyncio.Event | None = None
+        self._connections: dict[str, ServerConnection] = {}  # portal → live agent connection
+        self._agents: dict[str, AgentRow] = {}  # portal → agent on that connection
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}{PATH}"
+
+    def start(self) -> AgentRelay:
+        self._thread = threading.Thread(target=self._run, name="agent-relay", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the agent relay did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        self._stopped = asyncio.Event()
+        async with serve(
+            self._handler, self.host, self.port, process_request=self._check, max_size=wire.MAX_MESSAGE_BYTES
+        ) as server:
+            self._server = server
+            self.port = next(iter(server.sockets)).getsockname()[1]
+            self._ready.set()
+            await self._stopped.wait()
+            server.close()
+            await server.wait_closed()
+
+    # -- thread-safe API ------------------------------------------------------------------------------
+
+    def online(self, portal: str) -> bool:
+        return portal in self._connections
+
+    def agent(self, portal: str) -> AgentRow | None:
+        return self._agents.get(portal)
+
+    def notify(self, portal: str) -> None:
+        """New jobs for ``portal``: offer them now if its agent is connected."""
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._offer(portal), self._loop)
+
+    def disconnect(self, portal: str) -> None:
+        """Drop the portal's agent (after revoking its token)."""
+        ws = self._connections.get(portal)
+        if ws is not None and self._loop is not None:
+            asyncio.run_coroutine_threadsafe(ws.close(4001, "token revoked"), self._loop)
+
+    # -- handshake ------------------------------------------------------------------------------------
+
+    def _check(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.split("?")[0] != PATH:
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
+        agent = self.store.authenticate(_bearer(request.headers))
+        if agent is None:
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED, "Unknown or revoked agent token\n")
+        connection.agent = agent  # type: ignore[attr-defined]
+        return None
+
+    # -- one agent ------------------------------------------------------------------------------------
+
+    async def _send(self, ws: ServerConnection, message: wire.Message) -> None:
+        await ws.send(wire.encode(message))
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        agent: AgentRow = ws.agent  # type: ignore[attr-defined]
+        portal = agent.portal
+        try:
+            first = await asyncio.wait_for(ws.recv(), timeout=HELLO_TIMEOUT)
+            hello = wire.decode(first)
+        except (TimeoutError, ConnectionClosed):
+            return
+        except wire.WireError as exc:
+            await self._send(ws, wire.ErrorMessage(code="bad_hello", message=exc.reason, ref=None))
+            await ws.close(1002, "protocol error")
+            return
+        if not isinstance(hello, wire.Hello):
+            await self._send(
+                ws, wire.ErrorMessage(code="bad_hello", message="expected hello first", ref=None)
+            )
+            await ws.close(1002, "protocol error")
+            return
+        old = self._connections.get(portal)
+        if old is not None and old is not ws:
+            await old.close(4000, "replaced by a newer connection")
+        self._connections[portal], self._agents[portal] = ws, agent
+        self.store.seen(agent.agent_id)
+        await self._send(ws, wire.Welcome(protocol=wire.PROTOCOL_VERSION, portal=portal, server_time=_now()))
+        await self._offer(portal)
+        try:
+            async for raw in ws:
+                try:
+                    message = wire.decode(raw)
+                except wire.WireError as exc:
+                    await self._send(ws, wire.ErrorMessage(code="bad_message", message=exc.reason, ref=None))
+                    continue
+                await self._handle(ws, agent, message)
+        except ConnectionClosed:
+            pass
+        finally:
+            if self._connections.get(portal) is ws:
+                del self._connections[portal]
+                self._agents.pop(portal, None)
+
+    async def _offer(self, portal: str, *, session_id: str | None = None) -> int:
+        ws = self._connections.get(portal)
+        if ws is None:
+            return 0
+        jobs = await asyncio.to_thread(self.store.to_offer, portal, OFFER_BATCH)
+        for job in jobs:
+            offer = wire.JobOffer(
+                job_id=job.job_id,
+                portal=portal,
+                qbxml=job.qbxml,
+                priority=job.priority,
+                deadline=datetime.fromisoformat(job.deadline) if job.deadline else None,
+                purpose=job.purpose,
+                company_file_id="",
+            )
+            try:
+                await self._send(ws, offer)
+            except ConnectionClosed:
+                return 0
+            await asyncio.to_thread(self.store.mark, portal, job.job_id, "offered")
+        return len(jobs)
+
+    async def _handle(self, ws: ServerConnection, agent: AgentRow, message: wire.Message) -> None:
+        portal = agent.portal
+        if isinstance(message, wire.JobAck):
+            await asyncio.to_thread(self.store.mark, portal, message.job_id, "acked")
+        elif isinstance(message, wire.JobResult):
+            new = await asyncio.to_thread(
+                self.store.record_result,
+                portal,
+                message.job_id,
+                response=message.response,
+                hresult=message.hresult,
+                message=message.message,
+            )
+            await self._send(ws, wire.ResultAck(job_id=message.job_id))
+            if new and self.on_result is not None:
+                job = self.store.job(portal, message.job_id)
+                if job is not None:
+                    await asyncio.to_thread(self.on_result, portal, job)
+        elif isinstance(message, wire.WantWork):
+            if await self._offer(portal, session_id=message.session_id) == 0:
+                await self._send(ws, wire.NoWork(session_id=message.session_id))
+        elif isinstance(message, wire.SessionStarted):
+            await asyncio.to_thread(
+                self.store.seen,
+                agent.agent_id,
+                host=_jsonable(asdict(message)),
+                company_file=message.company_file,
+            )
+            self._event(portal, message)
+        elif isinstance(message, wire.SessionEnded | wire.QuickBooksUnreachable):
+            await asyncio.to_thread(self.store.seen, agent.agent_id)
+            self._event(portal, message)
+        elif isinstance(message, wire.Heartbeat):
+            await self._send(ws, wire.Heartbeat(sent_at=_now()))
+        elif isinstance(message, wire.ErrorMessage):
+            log.warning("agent %s reported %s: %s", agent.agent_id, message.code, message.message)
+        else:
+            await self._send(
+                ws,
+                wire.ErrorMessage(
+                    code="unexpected", message=f"the cloud does not accept {type(message).__name__}", ref=None
+                ),
+            )
+
+    def _event(self, portal: str, message: wire.Message) -> None:
+        if self.on_event is not None:
+            self.on_event(portal, message)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _jsonable(data: dict[str, object]) -> dict[str, object]:
+    return {
+        k: (v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v)
+        for k, v in data.items()
+    }

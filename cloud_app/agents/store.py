@@ -1,0 +1,346 @@
+"""Agents, pairing codes and qbXML jobs, every row scoped to its portal (``member_id``).
+
+Tokens and pairing codes are stored as SHA-256 digests: the database alone cannot impersonate an agent.
+A job moves ``queued → offered → acked → done`` (or ``unknown`` when the agent lost track of a write);
+``offered`` jobs not acknowledged within ``offer_timeout`` are offered again — the agent's queue makes a
+repeated offer harmless (it acknowledges again and never runs a job twice).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+CODE_LENGTH = 8
+CODE_TTL = timedelta(minutes=15)
+MAX_FAILED_PAIRINGS = 10  # per source address per window
+PAIRING_WINDOW = timedelta(minutes=10)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat()
+
+
+class PairingRefused(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    agent_id: str
+    portal: str
+    hostname: str
+    agent_version: str
+    paired_at: str
+    revoked: bool
+    company_file: str | None = None
+    host: dict[str, Any] | None = None
+    last_seen: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRow:
+    job_id: str
+    portal: str
+    qbxml: str
+    purpose: str
+    priority: int
+    state: str
+    created_at: str
+    deadline: str | None = None
+    response: str | None = None
+    hresult: str | None = None
+    message: str | None = None
+    finished_at: str | None = None
+
+
+class AgentStore:
+    def __init__(self, path: str, *, clock: Callable[[], datetime] | None = None) -> None:
+        # One connection shared by the web workers and the relay thread, serialised by ``_lock``.
+        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+        if path != ":memory:":
+            self.db.conn.execute("PRAGMA journal_mode=WAL")
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.RLock()
+        self._failed: dict[str, list[datetime]] = {}
+        self._schema()
+
+    def _schema(self) -> None:
+        with self._lock:
+            if "pairing_codes" not in self.db.table_names():
+                self.db["pairing_codes"].create(
+                    {"code_hash": str, "portal": str, "expires_at": str, "used_at": str}, pk="code_hash"
+                )
+            if "agents" not in self.db.table_names():
+                self.db["agents"].create(
+                    {
+                        "agent_id": str,
+                        "portal": str,
+                        "token_hash": str,
+                        "hostname": str,
+                        "agent_version": str,
+                        "paired_at": str,
+                        "revoked": int,
+                        "company_file": str,
+                        "host": str,
+                        "last_seen": str,
+                    },
+                    pk="agent_id",
+                )
+                self.db["agents"].create_index(["token_hash"], unique=True)
+                self.db["agents"].create_index(["portal"])
+            if "jobs" not in self.db.table_names():
+                self.db["jobs"].create(
+                    {
+                        "job_id": str,
+                        "portal": str,
+                        "qbxml": str,
+                        "purpose": str,
+                        "priority": int,
+                        "state": str,
+                        "created_at": str,
+                        "deadline": str,
+                        "offered_at": str,
+                        "response": str,
+                        "hresult": str,
+                        "message": str,
+                        "finished_at": str,
+                        "seq": int,
+                    },
+                    pk="job_id",
+                )
+                self.db["jobs"].create_index(["portal", "state"])
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- pairing --------------------------------------------------------------------------------------
+
+    def new_pairing_code(self, portal: str, ttl: timedelta = CODE_TTL) -> str:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        with self._lock:
+            self.db["pairing_codes"].insert(
+                {
+                    "code_hash": _digest(code),
+                    "portal": portal,
+                    "expires_at": _iso(self.clock() + ttl),
+                    "used_at": None,
+                }
+            )
+        return code
+
+    def redeem(
+        self, code: str, *, agent_version: str, hostname: str, source: str = ""
+    ) -> tuple[str, str, str]:
+        """(agent_id, token, portal) for a valid unused code; PairingRefused otherwise."""
+        now = self.clock()
+        with self._lock:
+            recent = [t for t in self._failed.get(source, []) if now - t < PAIRING_WINDOW]
+            self._failed[source] = recent
+            if len(recent) >= MAX_FAILED_PAIRINGS:
+                raise PairingRefused(
+                    429, "too_many_attempts", "Too many wrong pairing codes; wait ten minutes and try again."
+                )
+            clean = code.strip().upper().replace("-", "").replace(" ", "")
+            if len(clean) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in clean):
+                recent.append(now)
+                raise PairingRefused(
+                    400,
+                    "bad_code",
+                    f"A pairing code is {CODE_LENGTH} letters and digits, as shown on the app's setup page.",
+                )
+            rows = list(self.db["pairing_codes"].rows_where("code_hash = ?", [_digest(clean)]))
+            if not rows:
+                recent.append(now)
+                raise PairingRefused(
+                    404, "unknown_code", "Unknown pairing code; copy it again from the setup page."
+                )
+            row = rows[0]
+            if row["used_at"]:
+                raise PairingRefused(410, "used_code", "This pairing code was already used; make a new one.")
+            if datetime.fromisoformat(row["expires_at"]) < now:
+                raise PairingRefused(410, "expired_code", "This pairing code has expired; make a new one.")
+            agent_id = "ag_" + uuid.uuid4().hex[:20]
+            token = "qbt_" + secrets.token_urlsafe(32)
+            self.db["pairing_codes"].update(row["code_hash"], {"used_at": _iso(now)})
+            self.db["agents"].insert(
+                {
+                    "agent_id": agent_id,
+                    "portal": row["portal"],
+                    "token_hash": _digest(token),
+                    "hostname": hostname[:100],
+                    "agent_version": agent_version[:40],
+                    "paired_at": _iso(now),
+                    "revoked": 0,
+                }
+            )
+            return agent_id, token, row["portal"]
+
+    def authenticate(self, token: str) -> AgentRow | None:
+        if not token:
+            return None
+        digest = _digest(token)
+        with self._lock:
+            rows = list(self.db["agents"].rows_where("token_hash = ?", [digest]))
+        if not rows or not hmac.compare_digest(rows[0]["token_hash"], digest) or rows[0]["revoked"]:
+            return None
+        return _agent(rows[0])
+
+    def revoke(self, portal: str, agent_id: str) -> bool:
+        with self._lock:
+            rows = list(self.db["agents"].rows_where("portal = ? and agent_id = ?", [portal, agent_id]))
+            if not rows:
+                return False
+            self.db["agents"].update(agent_id, {"revoked": 1})
+            return True
+
+    def agents(self, portal: str) -> list[AgentRow]:
+        with self._lock:
+            return [
+                _agent(r) for r in self.db["agents"].rows_where("portal = ?", [portal], order_by="paired_at")
+            ]
+
+    def seen(self, agent_id: str, **facts: Any) -> None:
+        changes: dict[str, Any] = {"last_seen": _iso(self.clock())}
+        if "host" in facts:
+            changes["host"] = json.dumps(facts["host"])
+        if facts.get("company_file"):
+            changes["company_file"] = facts["company_file"]
+        with self._lock:
+            self.db["agents"].update(agent_id, changes)
+
+    # -- jobs -----------------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        portal: str,
+        qbxml: str,
+        *,
+        purpose: str,
+        priority: int = 5,
+        deadline: datetime | None = None,
+        job_id: str | None = None,
+    ) -> str:
+        job_id = job_id or "job_" + uuid.uuid4().hex[:24]
+        with self._lock:
+            seq = (self.db.execute("select coalesce(max(seq), 0) + 1 from jobs").fetchone() or [1])[0]
+            self.db["jobs"].insert(
+                {
+                    "job_id": job_id,
+                    "portal": portal,
+                    "qbxml": qbxml,
+                    "purpose": purpose,
+                    "priority": priority,
+                    "state": "queued",
+                    "created_at": _iso(self.clock()),
+                    "deadline": _iso(deadline) if deadline else None,
+                    "seq": seq,
+                }
+            )
+        return job_id
+
+    def to_offer(
+        self, portal: str, limit: int, offer_timeout: timedelta = timedelta(seconds=60)
+    ) -> list[JobRow]:
+        stale = _iso(self.clock() - offer_timeout)
+        with self._lock:
+            rows = self.db["jobs"].rows_where(
+                "portal = ? and (state = 'queued' or (state = 'offered' and offered_at < ?))",
+                [portal, stale],
+                order_by="priority, seq",
+                limit=limit,
+            )
+            return [_job(r) for r in rows]
+
+    def mark(self, portal: str, job_id: str, state: str) -> None:
+        changes: dict[str, Any] = {"state": state}
+        if state == "offered":
+            changes["offered_at"] = _iso(self.clock())
+        with self._lock:
+            self.db.execute(
+                f"update jobs set {', '.join(f'{k} = ?' for k in changes)} "
+                "where portal = ? and job_id = ? and state not in ('done', 'unknown')",
+                [*changes.values(), portal, job_id],
+            )
+            self.db.conn.commit()
+
+    def record_result(
+        self, portal: str, job_id: str, *, response: str | None, hresult: str | None, message: str | None
+    ) -> bool:
+        """Store a job's outcome once; False when it was already stored (a re-sent result) or unknown."""
+        with self._lock:
+            rows = list(self.db["jobs"].rows_where("portal = ? and job_id = ?", [portal, job_id]))
+            if not rows or rows[0]["state"] == "done":
+                return False
+            self.db["jobs"].update(
+                job_id,
+                {
+                    "state": "done",
+                    "response": response,
+                    "hresult": hresult,
+                    "message": message,
+                    "finished_at": _iso(self.clock()),
+                },
+            )
+            return True
+
+    def job(self, portal: str, job_id: str) -> JobRow | None:
+        with self._lock:
+            rows = list(self.db["jobs"].rows_where("portal = ? and job_id = ?", [portal, job_id]))
+        return _job(rows[0]) if rows else None
+
+    def counts(self, portal: str) -> dict[str, int]:
+        with self._lock:
+            cur = self.db.execute(
+                "select state, count(*) from jobs where portal = ? group by state", [portal]
+            )
+            return {state: n for state, n in cur.fetchall()}
+
+
+def _agent(r: dict[str, Any]) -> AgentRow:
+    return AgentRow(
+        agent_id=r["agent_id"],
+        portal=r["portal"],
+        hostname=r["hostname"] or "",
+        agent_version=r["agent_version"] or "",
+        paired_at=r["paired_at"],
+        revoked=bool(r["revoked"]),
+        company_file=r.get("company_file"),
+        host=json.loads(r["host"]) if r.get("host") else None,
+        last_seen=r.get("last_seen"),
+    )
+
+
+def _job(r: dict[str, Any]) -> JobRow:
+    return JobRow(
+        job_id=r["job_id"],
+        portal=r["portal"],
+        qbxml=r["qbxml"],
+        purpose=r["purpose"],
+        priority=r["priority"],
+        state=r["state"],
+        created_at=r["created_at"],
+        deadline=r.get("deadline"),
+        response=r.get("response"),
+        hresult=r.get("hresult"),
+        message=r.get("message"),
+        finished_at=r.get("finished_at"),
+    )

@@ -1,0 +1,3 @@
+from local_agent.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""One agent process: the queue, the cloud link, the session machine and the QBWC endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from . import config as cfg
+from .link import Link
+from .queue import Queue
+from .runtime import Relay
+from .soap.server import Endpoint
+from .soap.service import make_app
+from .soap.session import Sessions, Settings
+
+
+class Agent:
+    def __init__(self, home: Path, config: cfg.AgentConfig, *, follow_up_wait: float = 2.0) -> None:
+        self.home = home
+        self.config = config
+        self.queue = Queue(home / "queue.db")
+        self.relay = Relay(self.queue, None, home / "status.json", follow_up_wait=follow_up_wait)
+        self.link = Link(
+            config.ws_url, config.agent_token, self.queue, agent_id=config.agent_id,
+            agent_version=_version(), proxy=config.proxy, verify_tls=config.verify_tls,
+            on_offer=self.relay.offered, on_no_work=self.relay.no_work,
+        )  # fmt: skip
+        self.relay.link = self.link
+        self.sessions = Sessions(
+            Settings(user_name=config.user_name, password_hash=config.password_hash,
+                     company_file=config.company_file),
+            self.relay,
+        )  # fmt: skip
+        self.endpoint = Endpoint(make_app(self.sessions), host=config.host, port=config.port)
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.endpoint.url
+
+    @property
+    def revoked(self) -> bool:
+        return self.link.status.state == "revoked"
+
+    @property
+    def link_detail(self) -> str:
+        return self.link.status.detail
+
+    def start(self) -> Agent:
+        self.link.start()
+        self.endpoint.start()
+        return self
+
+    def stop(self) -> None:
+        self.endpoint.stop()
+        self.link.stop()
+        pinned = self.sessions.pinned_company_file
+        if pinned and pinned != self.config.company_file:
+            self.config = replace(self.config, company_file=pinned)
+            cfg.save(self.home, self.config)
+        self.queue.close()
+
+
+def _version() -> str:
+    from .cli import version
+
+    return version()

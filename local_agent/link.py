@@ -1,0 +1,271 @@
+"""The agent's one outbound WebSocket to the cloud: jobs in, results out, nothing lost or done twice.
+
+Rules (issue 5): a job offer is acknowledged only after the queue has stored it; a result leaves the
+outbox only when the cloud acknowledged it; on every (re)connect the agent says which jobs it holds and
+re-sends every unacknowledged result. Reconnects back off exponentially with jitter (1 s → 60 s). A 401/403
+at the handshake means the token was revoked: the link stops and says "pair again" instead of hammering
+the server. TLS is verified unless the config says otherwise; an HTTPS proxy is used when configured
+(``proxy``) or found in the environment (``HTTPS_PROXY``), as ``websockets`` does.
+
+The link runs its asyncio loop in one background thread; the SOAP side talks to it through thread-safe
+methods (:meth:`send`, :meth:`results_ready`, :meth:`want_work`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from shared import wire
+
+from .queue import Queue
+
+log = logging.getLogger("qb_agent.link")
+
+HEARTBEAT_SECONDS = 30.0
+MAX_BACKOFF = 60.0
+REVOKED = (
+    "The cloud refused this agent's token (it was revoked or the app was removed). "
+    "Pair the agent again: qb-agent pair CODE --server URL"
+)
+
+
+@dataclass
+class LinkState:
+    state: str = "offline"  # offline | connecting | online | revoked | stopped
+    detail: str = ""
+    portal: str = ""
+    since: datetime | None = None
+    connects: int = 0
+
+
+class Link:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        queue: Queue,
+        *,
+        agent_id: str,
+        agent_version: str,
+        proxy: str | None = None,
+        verify_tls: bool = True,
+        on_offer: Callable[[wire.JobOffer], None] | None = None,
+        on_no_work: Callable[[str], None] | None = None,
+    ) -> None:
+        self.url = url
+        self._token = token
+        self.queue = queue
+        self.agent_id = agent_id
+        self.agent_version = agent_version
+        self.proxy = proxy
+        self.verify_tls = verify_tls
+        self.on_offer = on_offer
+        self.on_no_work = on_no_work
+        self.status = LinkState()
+        self.sync_requested = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ws: ClientConnection | None = None
+        self._wake: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> Link:
+        self._thread = threading.Thread(target=self._run, name="cloud-link", daemon=True)
+        self._thread.start()
+        self._ready.wait(5)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            except RuntimeError:
+                pass  # the loop already ended (e.g. the token was revoked)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    # -- thread-safe API for the SOAP side ------------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        return self.status.state == "online"
+
+    def send(self, message: wire.Message) -> bool:
+        """Send now if connected; False when offline (callers keep durable state themselves)."""
+        loop, ws = self._loop, self._ws
+        if loop is None or ws is None or not self.online:
+            return False
+        fut = asyncio.run_coroutine_threadsafe(ws.send(wire.encode(message)), loop)
+        try:
+            fut.result(timeout=5)
+        except Exception:  # noqa: BLE001 - a dead socket: the reconnect path re-sends what matters
+            return False
+        return True
+
+    def results_ready(self) -> None:
+        """New rows in the outbox: push them (they stay there until the cloud acknowledges them)."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def want_work(self, session_id: str, max_jobs: int = 10) -> bool:
+        return self.send(wire.WantWork(session_id=session_id, max_jobs=max_jobs))
+
+    # -- the loop -------------------------------------------------------------------------------------
+
+    def _ssl(self) -> ssl.SSLContext | None:
+        if not self.url.startswith("wss://"):
+            return None
+        ctx = ssl.create_default_context()
+        if not self.verify_tls:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    def _set(self, state: str, detail: str = "") -> None:
+        if state != self.status.state:
+            self.status.since = datetime.now(UTC)
+        self.status.state, self.status.detail = state, detail
+
+    async def _main(self) -> None:
+        self._wake, self._stop = asyncio.Event(), asyncio.Event()
+        self._ready.set()
+        backoff = 1.0
+        while not self._stop.is_set():
+            self._set("connecting")
+            try:
+                async with connect(
+                    self.url,
+                    additional_headers={"Authorization": f"Bearer {self._token}"},
+                    proxy=self.proxy if self.proxy else True,
+                    ssl=self._ssl(),
+                    open_timeout=10,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    max_size=wire.MAX_MESSAGE_BYTES,
+                    user_agent_header=f"qb-bitrix24-agent/{self.agent_version}",
+                ) as ws:
+                    backoff = 1.0
+                    self.status.connects += 1
+                    await self._session(ws)
+            except InvalidStatus as exc:
+                code = exc.response.status_code
+                if code in (401, 403):
+                    self._set("revoked", REVOKED)
+                    log.error(self.status.detail)
+                    return
+                self._set("offline", f"The server answered HTTP {code}")
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+                self._set("offline", f"{exc.__class__.__name__}: {exc}"[:200])
+            finally:
+                self._ws = None
+            if self._stop.is_set():
+                break
+            delay = backoff * random.uniform(0.5, 1.5)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+        self._set("stopped")
+
+    async def _session(self, ws: ClientConnection) -> None:
+        assert self._stop is not None and self._wake is not None
+        held = tuple(j.job_id for j in self.queue.held_jobs())
+        await ws.send(wire.encode(wire.Hello(
+            protocol=wire.PROTOCOL_VERSION, agent_version=self.agent_version, agent_id=self.agent_id,
+            resume=held)))  # fmt: skip
+        self._ws = ws
+        self._set("online")
+        self._wake.set()  # push whatever the outbox holds
+        receiver = asyncio.ensure_future(self._receive(ws))
+        pusher = asyncio.ensure_future(self._push(ws))
+        beat = asyncio.ensure_future(self._heartbeat(ws))
+        stopper = asyncio.ensure_future(self._stop.wait())
+        tasks = {receiver, pusher, beat, stopper}
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if task is not stopper and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        if stopper in done:
+            await ws.close()
+
+    async def _push(self, ws: ClientConnection) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            for result in self.queue.pending_results():
+                await ws.send(wire.encode(result))
+
+    async def _heartbeat(self, ws: ClientConnection) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await ws.send(wire.encode(wire.Heartbeat(sent_at=datetime.now(UTC))))
+
+    async def _receive(self, ws: ClientConnection) -> None:
+        async for raw in ws:
+            try:
+                message = wire.decode(raw)
+            except wire.WireError as exc:
+                log.warning("rejected a message from the cloud: %s", exc.reason)
+                error = wire.ErrorMessage(code="bad_message", message=exc.reason, ref=None)
+                await ws.send(wire.encode(error))
+                continue
+            await self._handle(ws, message)
+
+    async def _handle(self, ws: ClientConnection, message: Any) -> None:
+        if isinstance(message, wire.JobOffer):
+            # Store first (durable), then acknowledge; a repeated offer is acknowledged again.
+            await asyncio.to_thread(self.queue.store_job, message)
+            await ws.send(wire.encode(wire.JobAck(job_id=message.job_id)))
+            if self.on_offer is not None:
+                self.on_offer(message)
+            assert self._wake is not None
+            self._wake.set()  # an offer for a job already done: its result goes out again
+        elif isinstance(message, wire.ResultAck):
+            await asyncio.to_thread(self.queue.ack_result, message.job_id)
+        elif isinstance(message, wire.Welcome):
+            self.status.portal = message.portal
+        elif isinstance(message, wire.NoWork):
+            if self.on_no_work is not None:
+                self.on_no_work(message.session_id)
+        elif isinstance(message, wire.WantWork):
+            # The cloud asks for a session (it has work, or wants a sync): answer "busy"-free next time.
+            self.sync_requested.set()
+        elif isinstance(message, wire.Heartbeat):
+            pass
+        elif isinstance(message, wire.ErrorMessage):
+            log.warning("the cloud reported: %s %s", message.code, message.message)
+        else:
+            await ws.send(
+                wire.encode(
+                    wire.ErrorMessage(
+                        code="unexpected",
+                        message=f"an agent does not accept {type(message).__name__}",
+                        ref=None,
+                    )
+                )
+            )

@@ -1,0 +1,178 @@
+"""The running agent: the QBWC endpoint, the queue and the cloud link wired together.
+
+:class:`Relay` is the :class:`~local_agent.soap.session.Work` the session machine works on. The QBWC
+session never waits on the network for more than ``follow_up_wait`` seconds: it works from the local
+queue and, when that is empty, asks the cloud once for follow-up work and waits briefly for an offer.
+
+When a session ends with a job in QuickBooks' hands and no answer (QBWC stopped, timed out, the PC slept),
+a read-only job (only ``…QueryRq``) goes back to the queue — reading twice is harmless — while a job that
+writes is marked *unknown*: the cloud resolves it with qbXML error recovery (``oldMessageSetID``) rather
+than risk adding an invoice twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shared import wire
+
+from .link import Link
+from .queue import Queue
+from .soap.session import HostInfo, Job
+
+log = logging.getLogger("qb_agent")
+
+_WRITE = re.compile(r"<\s*\w+(Add|Mod|Del|Void)Rq\b")
+
+
+def read_only(qbxml: str) -> bool:
+    """True when a document only queries (no Add/Mod/Del/Void request in it)."""
+    return _WRITE.search(qbxml) is None
+
+
+@dataclass
+class Status:
+    """What ``qb-agent status`` shows; written to ``status.json`` beside the config after each change."""
+
+    link: str = "offline"
+    link_detail: str = ""
+    last_session_start: str | None = None
+    last_session_end: str | None = None
+    last_session_summary: str = ""
+    company_file: str = ""
+    product: str = ""
+    supported_versions: tuple[str, ...] = ()
+    last_error: str = ""
+
+
+class Relay:
+    def __init__(self, queue: Queue, link: Link | None, status_path: Path, *, follow_up_wait: float = 2.0):
+        self.queue = queue
+        self.link = link
+        self.status_path = status_path
+        self.follow_up_wait = follow_up_wait
+        self.status = Status()
+        self._offer = threading.Event()
+        self._no_work = threading.Event()
+        self.sessions_seen = 0
+
+    # callbacks from the link thread
+    def offered(self, offer: wire.JobOffer) -> None:
+        self._offer.set()
+
+    def no_work(self, session_id: str) -> None:
+        self._no_work.set()
+
+    # -- Work --------------------------------------------------------------------------------------
+
+    def wants_session(self) -> bool:
+        if self.queue.depth().get("pending", 0) > 0:
+            return True
+        return self.link is not None and self.link.sync_requested.is_set()
+
+    def next_job(self, session_id: str) -> Job | None:
+        stored = self.queue.next_job()
+        if stored is None and self.link is not None and self.link.online:
+            self._offer.clear()
+            self._no_work.clear()
+            if self.link.want_work(session_id):
+                deadline = self.follow_up_wait
+                step = 0.05
+                while deadline > 0 and not self._offer.is_set() and not self._no_work.is_set():
+                    self._offer.wait(step)
+                    deadline -= step
+            stored = self.queue.next_job()
+            if stored is None and self.link is not None:
+                self.link.sync_requested.clear()
+        if stored is None:
+            return None
+        self.queue.mark_sent(stored.job_id, session_id)
+        return Job(stored.job_id, stored.qbxml)
+
+    def remaining(self) -> int:
+        return int(self.queue.depth().get("pending", 0))
+
+    def deliver(self, job_id: str, *, response: str | None, hresult: str | None, message: str | None) -> None:
+        self.queue.record_result(job_id, response=response, hresult=hresult, message=message)
+        if self.link is not None:
+            self.link.results_ready()
+
+    def abandon(self, job_id: str, session_id: str) -> None:
+        stored = self.queue.get_job(job_id)
+        if stored is None or stored.state != "sent":
+            return
+        if read_only(stored.qbxml):
+            self.queue.retry_job(job_id)
+            log.warning("job %s had no answer when the session ended; it is queued again", job_id)
+        else:
+            self.queue.answer_lost(job_id)
+            log.warning("job %s had no answer when the session ended; reported as unknown", job_id)
+            if self.link is not None:
+                self.link.results_ready()
+
+    def session_started(self, session_id: str, info: HostInfo) -> None:
+        self.sessions_seen += 1
+        now = datetime.now(UTC)
+        self.status.last_session_start = now.isoformat()
+        self.status.company_file = info.company_file
+        self.status.product = info.product
+        self.status.supported_versions = info.supported_versions
+        self._save()
+        self._tell(wire.SessionStarted(
+            session_id=session_id, company_file=info.company_file, product=info.product,
+            qb_version=info.qb_version, country=info.country, supported_versions=info.supported_versions,
+            started_at=now))  # fmt: skip
+
+    def session_ended(self, session_id: str, summary: str, error: str | None) -> None:
+        now = datetime.now(UTC)
+        self.status.last_session_end = now.isoformat()
+        self.status.last_session_summary = summary
+        if error:
+            self.status.last_error = error
+        self._save()
+        requests_, errors = _counts(summary)
+        self._tell(
+            wire.SessionEnded(
+                session_id=session_id,
+                ended_at=now,
+                requests=requests_,
+                errors=errors,
+                summary=summary,
+                error=error,
+            )
+        )
+
+    def connection_error(self, session_id: str, hresult: str, message: str) -> None:
+        self.status.last_error = f"{hresult}: {message}"
+        self._save()
+        self._tell(
+            wire.QuickBooksUnreachable(
+                session_id=session_id or "-", hresult=hresult, message=message, at=datetime.now(UTC)
+            )
+        )
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _tell(self, message: wire.Message) -> None:
+        if self.link is not None:
+            self.link.send(message)
+
+    def _save(self) -> None:
+        if self.link is not None:
+            self.status.link, self.status.link_detail = self.link.status.state, self.link.status.detail
+        data: dict[str, Any] = asdict(self.status)
+        tmp = self.status_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        tmp.replace(self.status_path)
+
+
+def _counts(summary: str) -> tuple[int, int]:
+    numbers = [int(n) for n in re.findall(r"(\d+) (?:request|error)", summary)]
+    return (numbers + [0, 0])[0], (numbers + [0, 0])[1]

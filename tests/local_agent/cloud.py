@@ -1,0 +1,63 @@
+"""The real cloud pieces an agent talks to — pairing HTTP and the relay WebSocket — on loopback."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+from cloud_app.agents.http import blueprint
+from cloud_app.agents.relay import AgentRelay
+from cloud_app.agents.store import AgentStore, JobRow
+from shared import wire
+
+
+@dataclass
+class Cloud:
+    store: AgentStore
+    relay: AgentRelay
+    url: str
+    results: list[JobRow] = field(default_factory=list)
+    events: list[wire.Message] = field(default_factory=list)
+    got_result: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_results(self, n: int, timeout: float = 10) -> list[JobRow]:
+        with self.got_result:
+            self.got_result.wait_for(lambda: len(self.results) >= n, timeout=timeout)
+        return list(self.results)
+
+
+@contextmanager
+def running_cloud(tmp: Path) -> Iterator[Cloud]:
+    store = AgentStore(str(tmp / "cloud.db"))
+    cloud: Cloud | None = None
+
+    def on_result(portal: str, job: JobRow) -> None:
+        assert cloud is not None
+        with cloud.got_result:
+            cloud.results.append(job)
+            cloud.got_result.notify_all()
+
+    def on_event(portal: str, message: wire.Message) -> None:
+        assert cloud is not None
+        cloud.events.append(message)
+
+    relay = AgentRelay(store, on_result=on_result, on_event=on_event).start()
+    app = Flask("cloud")
+    app.register_blueprint(blueprint(store, lambda: relay.url))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    cloud = Cloud(store, relay, f"http://127.0.0.1:{server.server_port}")
+    try:
+        yield cloud
+    finally:
+        server.shutdown()
+        server.server_close()
+        relay.stop()
+        store.close()

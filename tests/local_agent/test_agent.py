@@ -1,0 +1,165 @@
+"""The whole agent: paired with the real cloud relay, driven by the Web Connector simulator."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local_agent import cli
+from local_agent import config as cfg
+from local_agent.agent import Agent
+from sandbox.qbport import QuickBooksHost, QuickBooksSession
+from sandbox.webconnector.connector import WebConnector
+from sandbox.webconnector.qwc import read_qwc
+from shared.qbxml.xml import parse_xml
+
+from .cloud import Cloud, running_cloud
+
+FILE = "C:\\Company Files\\Rock Castle Construction.qbw"
+
+
+class EchoSession:
+    """Answers every request with an empty OK response — enough to watch jobs travel."""
+
+    def __init__(self, host: EchoQuickBooks) -> None:
+        self.host = host
+
+    @property
+    def company_file(self) -> str:
+        return FILE
+
+    def process(self, request_xml: str) -> str:
+        self.host.seen.append(request_xml)
+        root = parse_xml(request_xml)
+        parts = []
+        box = root.find("QBXMLMsgsRq")
+        for rq in box if box is not None else []:
+            name = str(rq.tag)[:-2] + "Rs"
+            rid = rq.get("requestID")
+            attr = f' requestID="{rid}"' if rid else ""
+            if name == "HostQueryRs":
+                parts.append(
+                    f'<HostQueryRs{attr} statusCode="0" statusSeverity="Info" statusMessage="Status OK">'
+                    "<HostRet><ProductName>QuickBooks Pro 2024</ProductName><MajorVersion>34</MajorVersion>"
+                    "<MinorVersion>0</MinorVersion><Country>US</Country>"
+                    "<SupportedQBXMLVersion>13.0</SupportedQBXMLVersion>"
+                    "<SupportedQBXMLVersion>16.0</SupportedQBXMLVersion></HostRet></HostQueryRs>"
+                )
+            else:
+                parts.append(
+                    f'<{name}{attr} statusCode="0" statusSeverity="Info" statusMessage="Status OK"/>'
+                )
+        return f'<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>{"".join(parts)}</QBXMLMsgsRs></QBXML>'
+
+    def close(self) -> None:
+        pass
+
+
+class EchoQuickBooks:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def begin_session(
+        self, *, company_file: str, app_name: str, owner_id: str, file_id: str
+    ) -> QuickBooksSession:
+        return EchoSession(self)
+
+
+def qbxml(body: str) -> str:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML>'
+        f'<QBXMLMsgsRq onError="stopOnError">{body}</QBXMLMsgsRq></QBXML>'
+    )
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[Cloud]:
+    with running_cloud(tmp_path) as c:
+        yield c
+
+
+def pair(cloud: Cloud, home: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    code = cloud.store.new_pairing_code("acme.bitrix24.com")
+    assert cli.main(["--home", str(home), "pair", code, "--server", cloud.url, "--port", "0"]) == 0
+    out = capsys.readouterr().out
+    match = re.search(r"Web Connector password: (\S+)", out)
+    assert match, out
+    return match.group(1)
+
+
+def wait(predicate, timeout: float = 10) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def start_agent(home: Path) -> Agent:
+    return Agent(home, cfg.load(home), follow_up_wait=0.5).start()
+
+
+def connector(agent: Agent, home: Path, password: str, qb: QuickBooksHost) -> WebConnector:
+    qwc = read_qwc((home / "qb-bitrix24.qwc").read_text().replace(":0/qbwc", f":{agent.endpoint.port}/qbwc"))
+    return WebConnector(qwc, password, qb, noop_pause=0, timeout=10)
+
+
+def test_jobs_flow_from_the_cloud_through_the_web_connector_and_back(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "agent"
+    password = pair(cloud, home, capsys)
+    agent = start_agent(home)
+    try:
+        assert wait(lambda: cloud.relay.online("acme.bitrix24.com"))
+        ids = [
+            cloud.store.enqueue(
+                "acme.bitrix24.com", qbxml(f'<CustomerQueryRq requestID="{i}"/>'), purpose="test"
+            )
+            for i in range(3)
+        ]
+        cloud.relay.notify("acme.bitrix24.com")
+        assert wait(lambda: agent.queue.depth()["pending"] == 3)
+        qb = EchoQuickBooks()
+        report = connector(agent, home, password, qb).run_session()
+        assert report.outcome == "ok", report
+        assert report.status == "3 requests, 0 errors"
+        results = cloud.wait_results(3)
+        assert sorted(r.job_id for r in results) == sorted(ids)
+        assert all(r.state == "done" and r.response and "CustomerQueryRs" in r.response for r in results)
+        assert wait(lambda: agent.queue.depth()["results"] == 0)  # acknowledged, so forgotten
+        assert any(type(e).__name__ == "SessionStarted" for e in cloud.events)
+    finally:
+        agent.stop()
+    assert cfg.load(home).company_file == FILE  # pinned on first use
+
+
+def test_a_revoked_token_stops_the_link_with_a_clear_message(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "agent"
+    pair(cloud, home, capsys)
+    config = cfg.load(home)
+    assert cloud.store.revoke("acme.bitrix24.com", config.agent_id)
+    agent = start_agent(home)
+    try:
+        assert wait(lambda: agent.revoked)
+        assert "Pair the agent again" in agent.link_detail
+    finally:
+        agent.stop()
+
+
+def test_wrong_password_gets_nvu(cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "agent"
+    pair(cloud, home, capsys)
+    agent = start_agent(home)
+    try:
+        report = connector(agent, home, "not-the-password", EchoQuickBooks()).run_session()
+        assert report.outcome == "nvu"
+    finally:
+        agent.stop()
