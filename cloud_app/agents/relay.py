@@ -165,6 +165,7 @@ class AgentRelay:
             await old.close(4000, "replaced by a newer connection")
         self._connections[portal], self._agents[portal] = ws, agent
         self.store.seen(agent.agent_id)
+        await asyncio.to_thread(self.store.reconnected, portal, hello.resume)
         await self._send(ws, wire.Welcome(protocol=wire.PROTOCOL_VERSION, portal=portal, server_time=_now()))
         await self._offer(portal)
         try:
@@ -217,7 +218,7 @@ class AgentRelay:
                 hresult=message.hresult,
                 message=message.message,
             )
-            await self._send(ws, wire.ResultAck(job_id=message.job_id))
+            await self._ack(ws, message.job_id)
             if new and self.on_result is not None:
                 job = self.store.job(portal, message.job_id)
                 if job is not None:
@@ -247,6 +248,10 @@ class AgentRelay:
                     code="unexpected", message=f"the cloud does not accept {type(message).__name__}", ref=None
                 ),
             )
+
+    async def _ack(self, ws: ServerConnection, job_id: str) -> None:
+        """After the result is stored — and again for a re-sent one, so the agent can forget it."""
+        await self._send(ws, wire.ResultAck(job_id=job_id))
 
     def _event(self, portal: str, message: wire.Message) -> None:
         if self.on_event is not None:

@@ -282,6 +282,16 @@ class AgentStore:
             )
             self.db.conn.commit()
 
+    def reconnected(self, portal: str, held: tuple[str, ...]) -> int:
+        """An agent (re)connected holding ``held``: anything offered or acknowledged but neither held nor
+        finished is queued again. Safe because the agent never stores or runs a job id twice."""
+        with self._lock:
+            rows = list(self.db["jobs"].rows_where("portal = ? and state in ('offered', 'acked')", [portal]))
+            again = [r["job_id"] for r in rows if r["state"] == "offered" or r["job_id"] not in held]
+            for job_id in again:
+                self.db["jobs"].update(job_id, {"state": "queued"})
+            return len(again)
+
     def record_result(
         self, portal: str, job_id: str, *, response: str | None, hresult: str | None, message: str | None
     ) -> bool:

@@ -17,10 +17,20 @@ from cloud_app.agents.store import AgentStore, JobRow
 from shared import wire
 
 
+class HoldingRelay(AgentRelay):
+    """The real relay, except that it can stop acknowledging results (a cloud that fell over)."""
+
+    drop_acks = False
+
+    async def _ack(self, ws, job_id):  # type: ignore[no-untyped-def]
+        if not self.drop_acks:
+            await super()._ack(ws, job_id)
+
+
 @dataclass
 class Cloud:
     store: AgentStore
-    relay: AgentRelay
+    relay: HoldingRelay
     url: str
     results: list[JobRow] = field(default_factory=list)
     events: list[wire.Message] = field(default_factory=list)
@@ -47,7 +57,7 @@ def running_cloud(tmp: Path) -> Iterator[Cloud]:
         assert cloud is not None
         cloud.events.append(message)
 
-    relay = AgentRelay(store, on_result=on_result, on_event=on_event).start()
+    relay = HoldingRelay(store, on_result=on_result, on_event=on_event).start()
     app = Flask("cloud")
     app.register_blueprint(blueprint(store, lambda: relay.url))
     server = make_server("127.0.0.1", 0, app, threaded=True)

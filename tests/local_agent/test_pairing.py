@@ -28,8 +28,9 @@ def cloud() -> Iterator[str]:
         if code != "ABC123":
             return jsonify(error="unknown", message="Unknown pairing code."), 404
         used.add(code)
-        return jsonify(agent_id="ag-1", agent_token="tok", portal="acme.bitrix24.com",
-                       ws_url="ws://127.0.0.1:1/agent/ws")
+        return jsonify(
+            agent_id="ag-1", agent_token="tok", portal="acme.bitrix24.com", ws_url="ws://127.0.0.1:1/agent/ws"
+        )
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -115,8 +115,12 @@ def test_wrong_password_is_nvu_over_soap(endpoint: Endpoint) -> None:
     [
         (b"<soap:Envelope", 500),  # not XML
         (b"", 400),
-        (envelope("authenticate", strUserName="\xff".encode("latin-1").decode("latin-1")).replace(
-            b"\xc3\xbf", b"\xff"), 400),  # fmt: skip
+        (
+            envelope("authenticate", strUserName="\xff".encode("latin-1").decode("latin-1")).replace(
+                b"\xc3\xbf", b"\xff"
+            ),
+            400,
+        ),  # fmt: skip
         (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', 400),
         (envelope("noSuchOperation"), 500),
         (b"x" * (65 * 1024), 413),

@@ -35,8 +35,10 @@ def customer_query(rid: str = "1") -> Job:
 
 
 def rs(rid: str, code: str = "0") -> str:
-    return response(f'<CustomerQueryRs requestID="{rid}" statusCode="{code}" statusSeverity="Info" '
-                    'statusMessage="Status OK"/>')
+    return response(
+        f'<CustomerQueryRs requestID="{rid}" statusCode="{code}" statusSeverity="Info" '
+        'statusMessage="Status OK"/>'
+    )
 
 
 def start(sessions: Sessions) -> str:
@@ -200,8 +202,12 @@ def _page(ids: range, remaining: int) -> str:
 
 
 def test_iterators_continue_inside_the_session_and_arrive_as_one_result() -> None:
-    job = Job("job-it", request('<CustomerQueryRq requestID="1" iterator="Start"><MaxReturned>2</MaxReturned>'
-                                "</CustomerQueryRq>"))
+    job = Job(
+        "job-it",
+        request(
+            '<CustomerQueryRq requestID="1" iterator="Start"><MaxReturned>2</MaxReturned></CustomerQueryRq>'
+        ),
+    )
     sessions, work, _ = make([job])
     ticket = start(sessions)
     assert 'iterator="Start"' in sessions.send_request_xml(ticket, HCP, FILE, "US", 16, 0)
@@ -219,8 +225,12 @@ def test_iterators_continue_inside_the_session_and_arrive_as_one_result() -> Non
 
 
 def test_a_session_closed_mid_iterator_abandons_the_job() -> None:
-    job = Job("job-it", request('<CustomerQueryRq requestID="1" iterator="Start"><MaxReturned>2</MaxReturned>'
-                                "</CustomerQueryRq>"))
+    job = Job(
+        "job-it",
+        request(
+            '<CustomerQueryRq requestID="1" iterator="Start"><MaxReturned>2</MaxReturned></CustomerQueryRq>'
+        ),
+    )
     sessions, work, _ = make([job])
     ticket = start(sessions)
     sessions.send_request_xml(ticket, HCP, FILE, "US", 16, 0)

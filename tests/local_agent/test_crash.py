@@ -1,0 +1,112 @@
+"""Kill the real agent (SIGKILL) in the two dangerous windows; restart; nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local_agent.queue import Queue
+from sandbox.webconnector.connector import WebConnector
+from sandbox.webconnector.qwc import read_qwc
+
+from .cloud import Cloud, running_cloud
+from .test_agent import EchoQuickBooks, pair, qbxml, wait
+
+PORTAL = "acme.bitrix24.com"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class AgentProcess:
+    def __init__(self, home: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "local_agent", "--home", str(home), "run"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line.startswith("Web Connector endpoint: "), line
+        self.url = line.split()[3]
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[Cloud]:
+    with running_cloud(tmp_path) as c:
+        yield c
+
+
+def session(agent: AgentProcess, home: Path, password: str, qb: EchoQuickBooks) -> str:
+    qwc = read_qwc((home / "qb-bitrix24.qwc").read_text().replace("http://localhost:0/qbwc", agent.url))
+    return WebConnector(qwc, password, qb, noop_pause=0, timeout=10).run_session().status
+
+
+def test_killed_after_quickbooks_answered_but_before_the_cloud_acknowledged(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "agent"
+    password = pair(cloud, home, capsys)
+    agent = AgentProcess(home)
+    job = cloud.store.enqueue(
+        PORTAL, qbxml('<InvoiceAddRq requestID="1"><InvoiceAdd/></InvoiceAddRq>'), purpose="t"
+    )
+    cloud.relay.notify(PORTAL)
+    assert wait(lambda: cloud.store.job(PORTAL, job).state == "acked")  # type: ignore[union-attr]
+    cloud.relay.drop_acks = True
+    qb = EchoQuickBooks()
+    assert session(agent, home, password, qb) == "1 request, 0 errors"
+    assert cloud.wait_results(1)[0].job_id == job  # stored in the cloud, never acknowledged
+    agent.kill()
+    queue = Queue(home / "queue.db")
+    assert [r.job_id for r in queue.pending_results()] == [job]  # still in the agent's outbox
+    queue.close()
+
+    cloud.relay.drop_acks = False
+    agent = AgentProcess(home)
+    try:
+        queue = Queue(home / "queue.db")
+        assert wait(lambda: queue.depth()["results"] == 0)  # re-sent on reconnect, acknowledged this time
+        queue.close()
+        assert len(cloud.results) == 1  # the re-sent result was not taken as a new one
+        # The restarted agent opens one session to learn QuickBooks' facts; there is nothing to run.
+        assert session(agent, home, password, qb) == "No work is waiting for QuickBooks."
+        assert sum("InvoiceAddRq" in x for x in qb.seen) == 1  # QuickBooks saw the add exactly once
+    finally:
+        agent.kill()
+
+
+def test_killed_as_the_cloud_offered_a_job(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "agent"
+    password = pair(cloud, home, capsys)
+    agent = AgentProcess(home)
+    assert wait(lambda: cloud.relay.online(PORTAL))
+    job = cloud.store.enqueue(
+        PORTAL, qbxml('<InvoiceAddRq requestID="1"><InvoiceAdd/></InvoiceAddRq>'), purpose="t"
+    )
+    cloud.relay.notify(PORTAL)
+    agent.kill()  # somewhere between "offer sent" and "stored and acknowledged"
+    state = cloud.store.job(PORTAL, job).state  # type: ignore[union-attr]
+    assert state in ("queued", "offered", "acked")
+
+    agent = AgentProcess(home)
+    try:
+        assert wait(lambda: cloud.store.job(PORTAL, job).state == "acked")  # type: ignore[union-attr]
+        qb = EchoQuickBooks()
+        assert session(agent, home, password, qb) == "1 request, 0 errors"
+        assert [r.job_id for r in cloud.wait_results(1)] == [job]
+        assert sum("InvoiceAddRq" in x for x in qb.seen) == 1
+    finally:
+        agent.kill()
