@@ -217,11 +217,7 @@ class Processor:
             elif sub.is_aggregate:
                 out.append(self.convert(child, sub, kind, context))
             else:
-                _sub(
-                    out,
-                    child.tag,
-                    code_page(child.text or "") if sub.type == "STRTYPE" else (child.text or ""),
-                )
+                _sub(out, child.tag, _normal(sub, child.text or ""))
         sort_children(out, spec)
         return out
 
@@ -334,6 +330,8 @@ class Processor:
 
     def _line(self, kind: str, src: etree._Element, line_spec: Element) -> etree._Element:
         line = self.convert(src, line_spec, kind, kind)
+        for stale in line.findall("TxnLineID"):  # "-1" in a line Mod means "new line"
+            line.remove(stale)
         line.insert(0, _el("TxnLineID", self.company.new_txn_id()))
         self._line_defaults(line, line_spec)
         sort_children(line, line_spec)
@@ -570,9 +568,7 @@ class Processor:
             elif sub.is_aggregate:
                 new = self.convert(child, sub, kind, kind)
             else:
-                new = _el(
-                    child.tag, code_page(child.text or "") if sub.type == "STRTYPE" else (child.text or "")
-                )
+                new = _el(child.tag, _normal(sub, child.text or ""))
             old = record.el.find(child.tag)
             if old is not None:
                 record.el.replace(old, new)
@@ -1138,6 +1134,17 @@ class Processor:
                     walk(child, sub)
 
         walk(ret, spec)
+
+
+def _normal(spec: Element, text: str) -> str:
+    """A request value as QuickBooks stores and answers it."""
+    if spec.type == "STRTYPE":
+        return code_page(text)
+    if spec.type == "BOOLTYPE":
+        return "true" if text.strip() in ("true", "1") else "false"
+    if spec.type == "AMTTYPE":
+        return money(Decimal(text.strip()))
+    return text.strip()
 
 
 def _matches(value: str, box: etree._Element, tag: str) -> bool:

@@ -58,14 +58,14 @@ def item(kind: str, name: str, tax: str, desc: str, price: str) -> str:
     )
 
 
-def run(qb: SimulatedQuickBooks, xml: str, state: object = None) -> etree._Element:
+def run(qb: SimulatedQuickBooks, xml: str, state: object = None, *, conform: bool = True) -> etree._Element:
     """Process and return the QBXMLMsgsRs element, after checking every answer against the catalogue."""
     out = qb.process(xml, state) if state is not None else qb.process(xml)  # type: ignore[arg-type]
     root = etree.fromstring(out.encode())
     box = root.find("QBXMLMsgsRs")
     assert box is not None
     schema = load()
-    for rs in box:
+    for rs in box if conform else []:
         found = problems(rs, schema.message(rs.tag))
         assert not found, found
     return box
@@ -84,8 +84,13 @@ def add_customer(qb: SimulatedQuickBooks, name: str, extra: str = "") -> etree._
 
 
 def invoice(qb: SimulatedQuickBooks, customer: str, lines: str, extra: str = "") -> etree._Element:
-    box = run(qb, doc(f"<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>{customer}</FullName></CustomerRef>"
-                      f"{extra}{lines}</InvoiceAdd></InvoiceAddRq>"))  # fmt: skip
+    box = run(
+        qb,
+        doc(
+            f"<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>{customer}</FullName></CustomerRef>"
+            f"{extra}{lines}</InvoiceAdd></InvoiceAddRq>"
+        ),
+    )
     return ok(box[0])[0]
 
 

@@ -35,20 +35,38 @@ def _order(nodes: tuple[Node, ...], out: list[str]) -> None:
                 _order(alt, out)
 
 
+def _ranks(nodes: tuple[Node, ...]) -> dict[str, int]:
+    """Catalogue position of each child; members of a repeating OR group share one (they interleave)."""
+    ranks: dict[str, int] = {}
+    for n in nodes:
+        if isinstance(n, Choice) and n.repeats:
+            members: list[str] = []
+            for alt in n.alternatives:
+                _order(alt, members)
+            rank = len(ranks)
+            for name in members:
+                ranks.setdefault(name, rank)
+        else:
+            names: list[str] = []
+            _order((n,), names)
+            for name in names:
+                ranks.setdefault(name, len(ranks))
+    return ranks
+
+
 def problems(el: etree._Element, spec: Element, path: str = "") -> list[str]:
     found: list[str] = []
     here = f"{path}/{el.tag}"
     if spec.is_aggregate:
-        order: list[str] = []
-        _order(spec.children, order)
+        ranks = _ranks(spec.children)
         last = -1
         last_tag = None
         for child in el:
             tag = str(child.tag)
-            if tag not in order:
+            if tag not in ranks:
                 found.append(f"{here}: unexpected <{tag}>")
                 continue
-            pos = order.index(tag)
+            pos = ranks[tag]
             if pos < last or (pos == last and tag == last_tag and not _may_repeat(spec, tag)):
                 found.append(f"{here}: <{tag}> out of order or repeated")
             last, last_tag = pos, tag
