@@ -88,3 +88,29 @@ def test_seeded_company_answers_conforming_queries() -> None:
     assert all(rs.get("statusCode") == "0" for rs in box), [rs.get("statusMessage") for rs in box]
     item_kinds = {c.tag for c in box[1]}
     assert {"ItemServiceRet", "ItemInventoryRet", "ItemSalesTaxRet"} <= item_kinds
+
+
+def test_serve_answers_qbxml_over_http_and_refuses_a_broken_document() -> None:
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from sandbox.quickbooks.__main__ import wsgi
+
+    server = make_server("127.0.0.1", 0, wsgi(fresh()), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/qbxml"
+    try:
+        good = requests.post(
+            url, data=doc("<CustomerAddRq><CustomerAdd><Name>Acme</Name></CustomerAdd></CustomerAddRq>")
+        )
+        assert good.status_code == 200
+        assert "<CustomerRet>" in good.text and 'statusCode="0"' in good.text
+        bad = requests.post(
+            url, data=doc("<CustomerAddRq><CustomerAdd><Phone>1</Phone></CustomerAdd></CustomerAddRq>")
+        )
+        assert bad.status_code == 422 and bad.text.startswith("0x80040400")
+        assert requests.get(url).status_code == 404
+    finally:
+        server.shutdown()
