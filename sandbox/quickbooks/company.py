@@ -161,6 +161,9 @@ class Company:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.schema = schema or load()
         self.records: dict[str, Record] = {}
+        # Last name segment (casefolded) → ids that had it: a hint, verified on every lookup. Every way a
+        # name changes (put, rename) adds to it, so a miss is certain without scanning every record.
+        self._names: dict[str, set[str]] = {}
         self.deleted: list[Deleted] = []
         self.data_ext_defs: list[tuple[str, str, str]] = []  # owner, name, type
         self.default_tax_item: str | None = None
@@ -227,7 +230,12 @@ class Company:
         rid = el.findtext("ListID") or el.findtext("TxnID") or ""
         record = Record(kind, rid, el, self._seq)
         self.records[rid] = record
+        self._index(record)
         return record
+
+    def _index(self, record: Record) -> None:
+        leaf = record.full_name.rsplit(":", 1)[-1].casefold()
+        self._names.setdefault(leaf, set()).add(record.id)
 
     def get(self, rid: str) -> Record | None:
         return self.records.get(rid)
@@ -237,10 +245,9 @@ class Company:
 
     def by_name(self, kinds: tuple[str, ...], full_name: str) -> Record | None:
         wanted = full_name.casefold()
-        for r in self.records.values():
-            if r.kind in kinds and r.full_name.casefold() == wanted:
-                return r
-        return None
+        hinted = (self.records.get(rid) for rid in self._names.get(wanted.rsplit(":", 1)[-1], ()))
+        found = [r for r in hinted if r is not None and r.kind in kinds and r.full_name.casefold() == wanted]
+        return min(found, key=lambda r: r.seq, default=None)
 
     def children_of(self, record: Record) -> list[Record]:
         return [
@@ -253,6 +260,7 @@ class Company:
         """A modification: new EditSequence and TimeModified."""
         _set(record.el, "EditSequence", self.new_edit_sequence())
         _set(record.el, "TimeModified", self.stamp())
+        self._index(record)  # a Mod may have changed the name (or a sales rep's initials)
 
     def remove(self, record: Record) -> Deleted:
         del self.records[record.id]
@@ -283,6 +291,7 @@ class Company:
     def rename(self, record: Record, name: str) -> None:
         parent = record.el.findtext("ParentRef/FullName")
         _set(record.el, "FullName", f"{parent}:{name}" if parent else name)
+        self._index(record)
         for child in self.children_of(record):
             _set(child.el, "ParentRef/FullName", record.full_name)
             self.rename(child, child.el.findtext("Name") or "")

@@ -68,6 +68,10 @@ class Element:
 
     def child_elements(self) -> tuple[Element, ...]:
         """Every element that may appear directly inside this one, in catalogue order."""
+        return self._child_elements
+
+    @cached_property
+    def _child_elements(self) -> tuple[Element, ...]:
         return tuple(_flatten(self.children))
 
     @cached_property
@@ -102,17 +106,12 @@ Node = Element | Choice
 
 
 def _flatten(nodes: tuple[Node, ...]) -> list[Element]:
-    out: list[Element] = []
+    """Elements in catalogue order, each name once (an OR group may offer the same name twice)."""
+    out: dict[str, Element] = {}
     for n in nodes:
-        if isinstance(n, Element):
-            if all(n.name != o.name for o in out):
-                out.append(n)
-        else:
-            for alt in n.alternatives:
-                for e in _flatten(alt):
-                    if all(e.name != o.name for o in out):
-                        out.append(e)
-    return out
+        for e in [n] if isinstance(n, Element) else [e for alt in n.alternatives for e in _flatten(alt)]:
+            out.setdefault(e.name, e)
+    return list(out.values())
 
 
 def _node(raw: dict[str, Any], since: str) -> Node:

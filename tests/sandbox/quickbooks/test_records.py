@@ -131,3 +131,43 @@ def test_answers_hold_only_what_the_declared_version_knows() -> None:
     box = run(qb, doc("<HostQueryRq/>", version="2.0"), conform=False)
     assert box[0].find("HostRet/QBFileMode") is None  # QBFileMode is newer than qbXML 2.0
     assert box[0].find("HostRet/SupportedQBXMLVersion") is not None
+
+
+def test_renamed_records_are_found_by_their_new_name_only() -> None:
+    qb = fresh()
+    rep = ok(
+        run(
+            qb,
+            doc(
+                "<EmployeeAddRq><EmployeeAdd><FirstName>Ann</FirstName><LastName>Baker</LastName>"
+                "</EmployeeAdd></EmployeeAddRq><SalesRepAddRq><SalesRepAdd><Initial>AB</Initial>"
+                "<SalesRepEntityRef><FullName>Ann Baker</FullName></SalesRepEntityRef>"
+                "</SalesRepAdd></SalesRepAddRq>"
+            ),
+        )[1]
+    )[0]
+    ok(
+        run(
+            qb,
+            doc(
+                f"<SalesRepModRq><SalesRepMod><ListID>{rep.findtext('ListID')}</ListID>"
+                f"<EditSequence>{rep.findtext('EditSequence')}</EditSequence><Initial>CD</Initial>"
+                "</SalesRepMod></SalesRepModRq>"
+            ),
+        )[0]
+    )
+    customer = add_customer(qb, "Old Name")
+    qb.company.edit(customer.findtext("ListID") or "", Name="New Name")
+    found = run(
+        qb,
+        doc(
+            "<SalesRepQueryRq><FullName>CD</FullName></SalesRepQueryRq>"
+            "<SalesRepQueryRq><FullName>AB</FullName></SalesRepQueryRq>"
+            "<CustomerQueryRq><FullName>New Name</FullName></CustomerQueryRq>"
+            "<CustomerQueryRq><FullName>Old Name</FullName></CustomerQueryRq>",
+            on_error="continueOnError",
+        ),
+    )
+    assert [rs.get("statusCode") for rs in found] == ["0", "1", "0", "1"]
+    # The old name is free again.
+    add_customer(qb, "Old Name")
