@@ -1,0 +1,89 @@
+"""Install, installFinish gating, lifecycle events, uninstall (contract §1.2–§1.7, §12.3)."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import AppServer, World
+
+
+def test_the_installer_gets_every_frame_field(world: World, app_server: AppServer) -> None:
+    world.emu.install(world.portal, world.app.client_id)
+    post = app_server.got[-1]
+    assert post.path == "/install"
+    assert set(post.query) == {"DOMAIN", "PROTOCOL", "LANG", "APP_SID"}
+    assert post.query["DOMAIN"] == "acme.bitrix24.com"
+    assert set(post.form) == {
+        "AUTH_ID",
+        "AUTH_EXPIRES",
+        "REFRESH_ID",
+        "SERVER_ENDPOINT",
+        "APPLICATION_TOKEN",
+        "APPLICATION_SCOPE",
+        "member_id",
+        "status",
+        "PLACEMENT",
+    }
+    assert post.form["PLACEMENT"] == "DEFAULT" and post.form["member_id"] == world.portal.member_id
+    assert post.form["SERVER_ENDPOINT"] == world.emu.server_endpoint()
+
+
+def test_nothing_is_delivered_and_no_placement_shows_until_install_finish(
+    world: World, app_server: AppServer
+) -> None:
+    token = world.installed(finish=False)
+    assert world.call("app.info", token=token).json()["result"]["INSTALLED"] is False
+    handler = app_server.url + "/events"
+    for event in ("ONAPPINSTALL", "ONCRMDEALUPDATE"):
+        assert (
+            world.call("event.bind", {"event": event, "handler": handler}, token=token).json()["result"]
+            is True
+        )
+    assert (
+        world.call(
+            "placement.bind",
+            {"PLACEMENT": "CRM_DEAL_DETAIL_TAB", "HANDLER": app_server.url + "/tab", "TITLE": "QuickBooks"},
+            token=token,
+        ).status_code
+        == 200
+    )
+    world.call("crm.deal.update", {"id": 1, "fields": {"TITLE": "Changed before finish"}}, token=token)
+    world.emu.wait_events()
+    assert app_server.events() == []
+    try:
+        world.emu.open_app(world.portal, world.app.client_id, 1, "CRM_DEAL_DETAIL_TAB", {"ID": "1"})
+        raise AssertionError("a placement showed before installFinish")
+    except Exception as exc:  # noqa: BLE001 - the emulator refuses with an ApiError
+        assert "not fully installed" in str(exc)
+    world.emu.install_finish(world.portal, world.app.client_id)
+    world.emu.wait_events()
+    installed = app_server.events("ONAPPINSTALL")
+    assert len(installed) == 1
+    assert installed[0]["auth[refresh_token]"] and installed[0]["auth[application_token]"]
+    assert installed[0]["data[VERSION]"] == "1"
+    tab = world.emu.open_app(world.portal, world.app.client_id, 1, "CRM_DEAL_DETAIL_TAB", {"ID": "1"})
+    assert tab.status_code == 200
+    assert json.loads(app_server.got[-1].form["PLACEMENT_OPTIONS"]) == {"ID": "1"}
+
+
+def test_uninstall_sends_no_tokens_kills_them_and_removes_bindings(
+    world: World, app_server: AppServer
+) -> None:
+    token = world.installed()
+    world.call("event.bind", {"event": "ONAPPUNINSTALL", "handler": app_server.url + "/events"}, token=token)
+    world.call("app.option.set", {"options": {"company_file": "Rock Castle"}}, token=token)
+    world.emu.uninstall(world.portal, world.app.client_id, clean=False)
+    world.emu.wait_events()
+    [gone] = app_server.events("ONAPPUNINSTALL")
+    assert gone["data[CLEAN]"] == "0"
+    assert "auth[access_token]" not in gone and gone["auth[application_token]"]
+    assert world.call("crm.deal.get", {"id": 1}, token=token).status_code == 401
+    token = world.installed()  # re-install: options kept (CLEAN=0), bindings gone
+    assert (
+        world.call("app.option.get", {"option": "company_file"}, token=token).json()["result"]
+        == "Rock Castle"
+    )
+    assert world.call("event.get", token=token).json()["result"] == []
+    world.emu.uninstall(world.portal, world.app.client_id, clean=True)
+    token = world.installed()
+    assert world.call("app.option.get", token=token).json()["result"] == []
