@@ -345,7 +345,7 @@ def _entity_type(ctx: Ctx) -> int:
         raise ApiError("NOT_FOUND", "Smart process not found", 400) from exc
     if t == 5:
         raise ApiError("ENTITY_TYPE_NOT_SUPPORTED", "Entity type INVOICE is not supported", 400)
-    if t not in ENTITY_NAMES or t == 1:
+    if t not in ENTITY_NAMES:
         raise ApiError("NOT_FOUND", "Smart process not found", 400)
     return t
 

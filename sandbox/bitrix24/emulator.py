@@ -448,6 +448,23 @@ class Bitrix24:
                     b.handler, self._payload("ONAPPINSTALL", b, data, self._auth(portal, install, pair))
                 )
 
+    def update_app(self, portal: Portal, client_id: str, *, rotate_token: bool = True) -> None:
+        """A new app version reaches the portal: ``ONAPPUPDATE`` with full tokens and, perhaps, a new
+        ``application_token`` (§1.5)."""
+        install = portal.installs[client_id]
+        previous = install.app.version
+        install.app.version += 1
+        if rotate_token:
+            install.application_token = secrets.token_hex(16)
+        user = portal.admin()
+        for b in install.bindings:
+            if b.event == "ONAPPUPDATE" and not b.offline and install.installed:
+                pair = self.token_pair(portal, client_id, b.auth_type or user.id)
+                data = {"VERSION": str(install.app.version), "PREVIOUS_VERSION": str(previous),
+                        "LANGUAGE_ID": "en"}
+                auth = self._auth(portal, install, pair)
+                self._send(b.handler, self._payload("ONAPPUPDATE", b, data, auth))
+
     def uninstall(self, portal: Portal, client_id: str, *, clean: bool = False) -> None:
         install = portal.installs.pop(client_id)
         for b in install.bindings:

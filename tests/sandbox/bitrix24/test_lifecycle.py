@@ -87,3 +87,16 @@ def test_uninstall_sends_no_tokens_kills_them_and_removes_bindings(
     world.emu.uninstall(world.portal, world.app.client_id, clean=True)
     token = world.installed()
     assert world.call("app.option.get", token=token).json()["result"] == []
+
+
+def test_an_update_rotates_the_application_token_and_says_so(world: World, app_server: AppServer) -> None:
+    token = world.installed()
+    world.call("event.bind", {"event": "ONAPPUPDATE", "handler": app_server.url + "/events"}, token=token)
+    before = world.portal.installs[world.app.client_id].application_token
+    world.emu.update_app(world.portal, world.app.client_id)
+    world.emu.wait_events()
+    [update] = app_server.events("ONAPPUPDATE")
+    assert (update["data[VERSION]"], update["data[PREVIOUS_VERSION]"]) == ("2", "1")
+    assert update["auth[application_token]"] != before and update["auth[refresh_token]"]
+    lead = world.call("crm.item.get", {"entityTypeId": 1, "id": 1}, token=token).json()["result"]["item"]
+    assert lead["id"] == 1 and lead["title"].startswith("Lead 1:")
