@@ -283,7 +283,7 @@ def make_app(emu: Bitrix24) -> Flask:
                 return p
             if domain in p.old_domains:
                 target = request.full_path.replace(f"/portal/{domain}/", f"/portal/{p.domain}/", 1)
-                return redirect(target.rstrip("?"), 302)
+                return redirect(emu.base_url + target.rstrip("?"), 302)
         return _json({"error": "NOT_FOUND", "error_description": "Portal not found"}, 404)
 
     @app.route("/portal/<domain>/oauth/authorize/")
