@@ -317,6 +317,14 @@ class AgentStore:
             rows = list(self.db["jobs"].rows_where("portal = ? and job_id = ?", [portal, job_id]))
         return _job(rows[0]) if rows else None
 
+    def forget_portal(self, portal: str, *, clean: bool) -> None:
+        """On uninstall: agents are revoked at once; with ``clean`` the portal's codes, agents and jobs go."""
+        with self._lock, self.db.conn:
+            self.db.execute("update agents set revoked = 1 where portal = ?", [portal])
+            if clean:
+                for table in ("jobs", "agents", "pairing_codes"):
+                    self.db.execute(f"delete from {table} where portal = ?", [portal])
+
     def counts(self, portal: str) -> dict[str, int]:
         with self._lock:
             cur = self.db.execute(

@@ -1,0 +1,287 @@
+"""Installed portals (keyed by ``member_id``), their sealed tokens, and the durable event inbox.
+
+Every query names its portal. Numbered migrations keep existing databases moving forward.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from .crypto import Vault
+
+MIGRATIONS: list[str] = [
+    """CREATE TABLE portals (
+        member_id TEXT PRIMARY KEY, domain TEXT NOT NULL, client_endpoint TEXT NOT NULL,
+        server_endpoint TEXT NOT NULL, access_token TEXT, refresh_token TEXT, expires_at REAL,
+        scopes TEXT, application_token TEXT, state TEXT NOT NULL DEFAULT 'installing', attention TEXT,
+        installed_at REAL, updated_at REAL, token_version INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, member_id TEXT NOT NULL, event TEXT NOT NULL,
+        object_id TEXT, payload TEXT NOT NULL, has_tokens INTEGER NOT NULL, received_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'new')""",
+    "CREATE INDEX events_portal_state ON events (member_id, state)",
+    """CREATE TABLE settings (member_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (member_id, name))""",
+    """CREATE TABLE rejected (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, kind TEXT NOT NULL,
+        member_id TEXT, reason TEXT NOT NULL, source TEXT)""",
+]
+PORTAL_TABLES = ("events", "settings")  # rows removed with the portal on CLEAN=1
+
+
+@dataclass(frozen=True)
+class Credentials:
+    member_id: str
+    domain: str
+    client_endpoint: str
+    server_endpoint: str
+    access_token: str
+    refresh_token: str
+    expires_at: float
+    version: int = 0  # bumps on every refresh: tells a waiting worker someone else refreshed
+
+
+@dataclass(frozen=True)
+class PortalRow:
+    member_id: str
+    domain: str
+    client_endpoint: str
+    server_endpoint: str
+    application_token: str
+    state: str  # installing | active | attention | uninstalled
+    attention: str | None
+    scopes: tuple[str, ...]
+
+
+class PortalStore:
+    def __init__(self, path: str, vault: Vault, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+        if path != ":memory:":
+            self.db.conn.execute("PRAGMA journal_mode=WAL")
+        self.db.conn.execute("PRAGMA busy_timeout=5000")
+        self.vault = vault
+        self.clock = clock
+        self.lock = threading.RLock()
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.lock, self.db.conn:
+            self.db.conn.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY)")
+            done = {r[0] for r in self.db.conn.execute("SELECT version FROM migrations")}
+            for version, sql in enumerate(MIGRATIONS, start=1):
+                if version not in done:
+                    self.db.conn.execute(sql)
+                    self.db.conn.execute("INSERT INTO migrations (version) VALUES (?)", (version,))
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- portals ----------------------------------------------------------------------------------------
+
+    def save_install(
+        self,
+        *,
+        member_id: str,
+        domain: str,
+        client_endpoint: str,
+        server_endpoint: str,
+        access_token: str,
+        refresh_token: str,
+        expires_at: float,
+        scopes: tuple[str, ...],
+        application_token: str,
+    ) -> None:
+        now = self.clock()
+        with self.lock, self.db.conn:
+            existing = self._row(member_id)
+            self.db.conn.execute(
+                """INSERT INTO portals (member_id, domain, client_endpoint, server_endpoint, access_token,
+                       refresh_token, expires_at, scopes, application_token, state, installed_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'installing', ?, ?)
+                   ON CONFLICT(member_id) DO UPDATE SET domain=excluded.domain,
+                       client_endpoint=excluded.client_endpoint, server_endpoint=excluded.server_endpoint,
+                       access_token=excluded.access_token, refresh_token=excluded.refresh_token,
+                       expires_at=excluded.expires_at, scopes=excluded.scopes,
+                       application_token=excluded.application_token, attention=NULL,
+                       state=CASE WHEN portals.state='active' THEN 'active' ELSE 'installing' END,
+                       updated_at=excluded.updated_at, token_version=portals.token_version+1""",
+                (
+                    member_id,
+                    domain,
+                    client_endpoint,
+                    server_endpoint,
+                    self.vault.seal(access_token),
+                    self.vault.seal(refresh_token),
+                    expires_at,
+                    ",".join(scopes),
+                    application_token,
+                    existing["installed_at"] if existing else now,
+                    now,
+                ),
+            )
+
+    def activate(self, member_id: str) -> None:
+        with self.lock, self.db.conn:
+            self.db.conn.execute(
+                "UPDATE portals SET state='active', updated_at=? WHERE member_id=?", (self.clock(), member_id)
+            )
+
+    def _row(self, member_id: str) -> dict[str, Any] | None:
+        cur = self.db.conn.execute("SELECT * FROM portals WHERE member_id=?", (member_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def portal(self, member_id: str) -> PortalRow | None:
+        with self.lock:
+            r = self._row(member_id)
+        if r is None:
+            return None
+        return PortalRow(
+            r["member_id"],
+            r["domain"],
+            r["client_endpoint"],
+            r["server_endpoint"],
+            r["application_token"] or "",
+            r["state"],
+            r["attention"],
+            tuple(s for s in (r["scopes"] or "").split(",") if s),
+        )
+
+    def portals(self) -> list[PortalRow]:
+        with self.lock:
+            ids = [r[0] for r in self.db.conn.execute("SELECT member_id FROM portals ORDER BY member_id")]
+        return [p for p in (self.portal(i) for i in ids) if p is not None]
+
+    def credentials(self, member_id: str) -> Credentials | None:
+        with self.lock:
+            r = self._row(member_id)
+        if r is None or not r["access_token"]:
+            return None
+        return Credentials(
+            r["member_id"],
+            r["domain"],
+            r["client_endpoint"],
+            r["server_endpoint"],
+            self.vault.open(r["access_token"]),
+            self.vault.open(r["refresh_token"]),
+            float(r["expires_at"] or 0),
+            int(r["token_version"]),
+        )
+
+    def save_tokens(
+        self,
+        member_id: str,
+        access_token: str,
+        refresh_token: str,
+        expires_at: float,
+        client_endpoint: str | None = None,
+    ) -> None:
+        with self.lock, self.db.conn:
+            self.db.conn.execute(
+                """UPDATE portals SET access_token=?, refresh_token=?, expires_at=?,
+                       client_endpoint=COALESCE(?, client_endpoint), token_version=token_version+1,
+                       updated_at=? WHERE member_id=?""",
+                (
+                    self.vault.seal(access_token),
+                    self.vault.seal(refresh_token),
+                    expires_at,
+                    client_endpoint,
+                    self.clock(),
+                    member_id,
+                ),
+            )
+
+    def moved(self, member_id: str, domain: str, client_endpoint: str) -> None:
+        """The portal was renamed (302): ``member_id`` stays the identity."""
+        with self.lock, self.db.conn:
+            self.db.conn.execute(
+                "UPDATE portals SET domain=?, client_endpoint=?, updated_at=? WHERE member_id=?",
+                (domain, client_endpoint, self.clock(), member_id),
+            )
+
+    def needs_attention(self, member_id: str, reason: str) -> None:
+        with self.lock, self.db.conn:
+            self.db.conn.execute(
+                "UPDATE portals SET state='attention', attention=?, updated_at=? WHERE member_id=?",
+                (reason, self.clock(), member_id),
+            )
+
+    def uninstall(self, member_id: str, *, clean: bool) -> None:
+        """Tokens go at once; the portal's data too when the user asked (``CLEAN=1``)."""
+        with self.lock, self.db.conn:
+            if clean:
+                for table in PORTAL_TABLES:
+                    self.db.conn.execute(f"DELETE FROM {table} WHERE member_id=?", (member_id,))
+                self.db.conn.execute("DELETE FROM portals WHERE member_id=?", (member_id,))
+            else:
+                self.db.conn.execute(
+                    """UPDATE portals SET access_token=NULL, refresh_token=NULL, state='uninstalled',
+                           updated_at=? WHERE member_id=?""",
+                    (self.clock(), member_id),
+                )
+
+    # -- settings and events ----------------------------------------------------------------------------
+
+    def set_setting(self, member_id: str, name: str, value: Any) -> None:
+        with self.lock, self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO settings (member_id, name, value) VALUES (?, ?, ?)",
+                (member_id, name, json.dumps(value)),
+            )
+
+    def setting(self, member_id: str, name: str, default: Any = None) -> Any:
+        with self.lock:
+            row = self.db.conn.execute(
+                "SELECT value FROM settings WHERE member_id=? AND name=?", (member_id, name)
+            ).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def enqueue_event(
+        self, member_id: str, event: str, object_id: str | None, payload: dict[str, Any], has_tokens: bool
+    ) -> int:
+        with self.lock, self.db.conn:
+            cur = self.db.conn.execute(
+                """INSERT INTO events (member_id, event, object_id, payload, has_tokens, received_at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (member_id, event, object_id, json.dumps(payload), int(has_tokens), self.clock()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def events(self, member_id: str, state: str = "new") -> list[dict[str, Any]]:
+        with self.lock:
+            cur = self.db.conn.execute(
+                "SELECT id, event, object_id, payload, has_tokens FROM events WHERE member_id=? AND state=? "
+                "ORDER BY id",
+                (member_id, state),
+            )
+            return [
+                {
+                    "id": r[0],
+                    "event": r[1],
+                    "object_id": r[2],
+                    "payload": json.loads(r[3]),
+                    "has_tokens": bool(r[4]),
+                }
+                for r in cur.fetchall()
+            ]
+
+    def reject(self, kind: str, reason: str, member_id: str | None = None, source: str | None = None) -> None:
+        with self.lock, self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO rejected (at, kind, member_id, reason, source) VALUES (?, ?, ?, ?, ?)",
+                (self.clock(), kind, member_id, reason, source),
+            )
+
+    def rejected(self) -> list[dict[str, Any]]:
+        with self.lock:
+            cur = self.db.conn.execute("SELECT kind, member_id, reason FROM rejected ORDER BY id")
+            return [{"kind": r[0], "member_id": r[1], "reason": r[2]} for r in cur.fetchall()]
