@@ -1,0 +1,297 @@
+"""The Bitrix24 REST client for one portal (contract §2–§7).
+
+JSON bodies to ``{client_endpoint}{method}`` with ``auth``; the stored ``client_endpoint`` and
+``server_endpoint`` (recorded at install) are the only URLs it uses. Expired tokens are refreshed once,
+single-flight per portal: a worker that waited for another's refresh uses the result instead of spending
+the (single-use) refresh token again. Failures that cannot succeed are raised at once; the portal is put in
+"needs attention" when a person must act.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from ..portals import Credentials, PortalStore
+from .errors import ATTENTION_TEXT, B24Error, NeedsAttention
+from .pacer import Pacer
+
+log = logging.getLogger(__name__)
+REFRESH_MARGIN = 60.0  # refresh when the access token has less than this left
+READ_SUFFIXES = (".get", ".list", ".fields", "app.info", "profile", "user.current", "feature.get")
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _portal_lock(member_id: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(member_id, threading.Lock())
+
+
+def token_url(server_endpoint: str) -> str:
+    """``https://oauth.bitrix.info/rest/`` → ``https://oauth.bitrix.info/oauth/token/`` (§2.3)."""
+    base = server_endpoint.rstrip("/")
+    base = base[: -len("/rest")] if base.endswith("/rest") else base
+    return base + "/oauth/token/"
+
+
+@dataclass
+class BatchResult:
+    result: dict[str, Any]
+    errors: dict[str, dict[str, Any]]
+    total: dict[str, int]
+    next: dict[str, int]
+
+
+def _section(value: Any) -> dict[str, Any]:
+    """PHP's empty arrays and numeric-key lists back into maps."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):
+        return {str(i): v for i, v in enumerate(value)}
+    return {}
+
+
+class Client:
+    def __init__(
+        self,
+        store: PortalStore,
+        member_id: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        http: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        pacer: Pacer | None = None,
+        retries: int = 5,
+        timeout: float = 30.0,
+    ) -> None:
+        self.store, self.member_id = store, member_id
+        self.client_id, self.client_secret = client_id, client_secret
+        self.http = http or requests.Session()
+        self.clock, self.sleep = clock, sleep
+        self.pacer = pacer or Pacer(clock, sleep)
+        self.retries, self.timeout = retries, timeout
+        self.calls = 0  # HTTP requests made (benchmarks count them)
+        self.refreshes = 0
+
+    # -- public -----------------------------------------------------------------------------------------
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        return self.call_full(method, params)["result"]
+
+    def call_full(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._request(method, params or {})
+
+    def batch(self, commands: dict[str, tuple[str, dict[str, Any]]], *, halt: bool = False) -> BatchResult:
+        """≤50 commands under non-numeric keys; each command's error is reported under its key."""
+        if len(commands) > 50:
+            raise ValueError("a batch holds at most 50 commands")
+        if any(k.isdigit() for k in commands):
+            raise ValueError("batch keys must not be numeric (Bitrix24 turns the answer into lists)")
+        cmd = {k: f"{m}?{build_query(p)}" if p else m for k, (m, p) in commands.items()}
+        body = self._request("batch", {"halt": 1 if halt else 0, "cmd": cmd})["result"]
+        return BatchResult(
+            _section(body.get("result")),
+            _section(body.get("result_error")),
+            _section(body.get("result_total")),
+            _section(body.get("result_next")),
+        )
+
+    def scan(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        id_field: str = "ID",
+        items_key: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every row, fast (§7.2): order by ID, filter ``>ID`` past the last, ``start=-1`` until short."""
+        params = dict(params or {})
+        filt = dict(params.pop("filter", {}) or {})
+        last = 0
+        while True:
+            page_filter = {**filt, f">{id_field}": last}
+            result = self.call(
+                method, {**params, "filter": page_filter, "order": {id_field: "ASC"}, "start": -1}
+            )
+            rows = result[items_key] if items_key else result
+            yield from rows
+            if len(rows) < 50:
+                return
+            last = int(rows[-1][id_field])
+
+    # -- the request loop -------------------------------------------------------------------------------
+
+    def _creds(self) -> Credentials:
+        creds = self.store.credentials(self.member_id)
+        if creds is None:
+            raise NeedsAttention("NOT_INSTALLED", ATTENTION_TEXT["NOT_INSTALLED"])
+        return creds
+
+    def _request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        creds = self._creds()
+        refreshed = False
+        for attempt in range(self.retries + 1):
+            if creds.expires_at - self.clock() < REFRESH_MARGIN and not refreshed:
+                creds, refreshed = self.refresh(creds), True
+            self.pacer.before(method)
+            try:
+                body = self._post(creds, method, params)
+            except B24Error as exc:
+                if exc.code == "MOVED":
+                    creds = self._creds()
+                    continue
+                if exc.code == "EXPIRED_TOKEN" and not refreshed:
+                    creds, refreshed = self.refresh(creds), True
+                    continue
+                if exc.code in ("NO_AUTH_FOUND", "INVALID_TOKEN") and not refreshed:
+                    creds, refreshed = self.refresh(creds), True
+                    continue
+                if exc.attention or exc.code in ("NO_AUTH_FOUND", "INVALID_TOKEN", "EXPIRED_TOKEN"):
+                    code = exc.code if exc.attention else "INVALID_GRANT"
+                    self.store.needs_attention(self.member_id, ATTENTION_TEXT.get(code, exc.description))
+                    raise NeedsAttention(
+                        code, ATTENTION_TEXT.get(code, exc.description), exc.status, method
+                    ) from exc
+                if not exc.retryable or attempt == self.retries:
+                    raise
+                if exc.code == "TIMEOUT" and not method.endswith(READ_SUFFIXES):
+                    raise  # a write may have happened: the caller must check, not blindly repeat it
+                if exc.code == "QUERY_LIMIT_EXCEEDED":
+                    self.pacer.limit_hit(attempt)
+                elif exc.code == "OPERATION_TIME_LIMIT":
+                    self.pacer.operating(method, None)
+                else:
+                    self.sleep(min(0.5 * 2**attempt, 20.0))
+                continue
+            self.pacer.note(method, body.get("time"))
+            return body
+        raise B24Error("RETRIES_EXHAUSTED", f"gave up after {self.retries + 1} attempts", 0, method)
+
+    def _post(self, creds: Credentials, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        url = f"{creds.client_endpoint}{method}"
+        try:
+            answer = self.http.post(
+                url, json={**params, "auth": creds.access_token}, timeout=self.timeout, allow_redirects=False
+            )
+        except requests.Timeout as exc:
+            raise B24Error("TIMEOUT", str(exc), 0, method) from exc
+        except requests.ConnectionError as exc:
+            raise B24Error("CONNECTION", str(exc), 0, method) from exc
+        if answer.status_code in (301, 302, 307, 308):
+            self._moved(creds, urljoin(url, answer.headers.get("Location", "")))
+            raise B24Error("MOVED", answer.headers.get("Location", ""), answer.status_code, method)
+        try:
+            body = answer.json()
+        except ValueError as exc:
+            raise B24Error(
+                "NOT_JSON", f"HTTP {answer.status_code}, not JSON", answer.status_code, method
+            ) from exc
+        if not isinstance(body, dict):
+            raise B24Error("NOT_JSON", "answer is not an object", answer.status_code, method)
+        if "error" in body:
+            code = str(body.get("error") or "")
+            if not code and answer.status_code >= 500:
+                code = "HTTP_5XX"
+            raise B24Error(
+                code or "ERROR", str(body.get("error_description", "")), answer.status_code, method
+            )
+        if answer.status_code >= 500:
+            raise B24Error("HTTP_5XX", f"HTTP {answer.status_code}", answer.status_code, method)
+        return body
+
+    def _moved(self, creds: Credentials, location: str) -> None:
+        """A renamed portal answers 302 to its new domain: store it and re-POST there (§2.4)."""
+        if "/rest/" not in location or not urlsplit(location).netloc:
+            raise B24Error("BAD_REDIRECT", location)
+        endpoint = location[: location.index("/rest/") + len("/rest/")]
+        path = urlsplit(endpoint).path
+        domain = (
+            path.split("/portal/", 1)[1].split("/", 1)[0]
+            if "/portal/" in path
+            else urlsplit(endpoint).hostname
+        )
+        log.info("portal %s moved from %s to %s", self.member_id, creds.domain, domain)
+        self.store.moved(self.member_id, domain or creds.domain, endpoint)
+
+    # -- tokens -----------------------------------------------------------------------------------------
+
+    def refresh(self, seen: Credentials) -> Credentials:
+        """One refresh per portal at a time; a worker that waited uses the refresh that happened meanwhile."""
+        with _portal_lock(self.member_id):
+            current = self._creds()
+            if current.version != seen.version:
+                return current
+            try:
+                answer = self.http.get(
+                    token_url(current.server_endpoint),
+                    params={
+                        "grant_type": "refresh_token",
+                        "client_id": self.client_id,
+                        "client_secret": self.client_secret,
+                        "refresh_token": current.refresh_token,
+                    },
+                    timeout=self.timeout,
+                )
+                body = answer.json()
+            except (requests.RequestException, ValueError) as exc:
+                raise B24Error("TOKEN_SERVER", f"token refresh failed: {exc}", 0, "oauth/token") from exc
+            self.refreshes += 1
+            if not isinstance(body, dict) or "error" in body or "access_token" not in body:
+                code = str(
+                    body.get("error", "INVALID_GRANT") if isinstance(body, dict) else "INVALID_GRANT"
+                ).upper()
+                latest = self._creds()
+                if latest.version != current.version:  # refreshed elsewhere (another process) meanwhile
+                    return latest
+                text = ATTENTION_TEXT.get(code, f"Token refresh refused: {code}")
+                self.store.needs_attention(self.member_id, text)
+                raise NeedsAttention(code, text, answer.status_code, "oauth/token")
+            expires = float(body.get("expires") or self.clock() + float(body.get("expires_in") or 3600))
+            self.store.save_tokens(
+                self.member_id,
+                str(body["access_token"]),
+                str(body["refresh_token"]),
+                expires,
+                body.get("client_endpoint") or None,
+            )
+            return self._creds()
+
+
+def build_query(params: dict[str, Any], prefix: str = "") -> str:
+    """PHP ``http_build_query``: nested maps and lists as ``a[b][0]=…``; an empty array as ``a[]=``."""
+    from urllib.parse import quote
+
+    parts: list[str] = []
+
+    def walk(key: str, value: Any) -> None:
+        if isinstance(value, dict):
+            if not value:
+                parts.append(f"{quote(key)}[]=")
+            for k, v in value.items():
+                walk(f"{key}[{k}]", v)
+        elif isinstance(value, (list, tuple)):
+            if not value:
+                parts.append(f"{quote(key)}[]=")
+            for i, v in enumerate(value):
+                walk(f"{key}[{i}]", v)
+        elif value is None:
+            parts.append(f"{quote(key)}=")
+        elif isinstance(value, bool):
+            parts.append(f"{quote(key)}={'Y' if value else 'N'}")
+        else:
+            parts.append(f"{quote(key)}={quote(str(value), safe='')}")
+
+    for k, v in params.items():
+        walk(f"{prefix}[{k}]" if prefix else str(k), v)
+    return "&".join(parts)

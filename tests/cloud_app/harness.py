@@ -1,0 +1,81 @@
+"""The real cloud app on loopback, registered with the Bitrix24 emulator and installed the real way."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from cloud_app.b24.client import Client
+from cloud_app.config import Config, load
+from cloud_app.web import Services, create_app, services_of
+from sandbox.bitrix24 import App, Bitrix24, Clock, Portal, running, seed_portal
+
+CLIENT_ID = "app.66ba434d853c87.18550109"
+SECRET = "market-secret"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@dataclass
+class Cloud:
+    emu: Bitrix24
+    portal: Portal
+    other: Portal
+    config: Config
+    app: Flask
+    url: str
+
+    @property
+    def services(self) -> Services:
+        return services_of(self.app)
+
+    def install(self, portal: Portal | None = None, *, finish: bool = True) -> None:
+        portal = portal or self.portal
+        answer = self.emu.install(portal, CLIENT_ID)
+        assert answer.status_code == 200, answer.text
+        if finish:
+            self.emu.install_finish(portal, CLIENT_ID)
+
+    def client(self, portal: Portal | None = None, **kw: Any) -> Client:
+        return Client(self.services.portals, (portal or self.portal).member_id, CLIENT_ID, SECRET, **kw)
+
+
+@contextmanager
+def running_cloud(tmp: Path, clock: Clock | None = None) -> Iterator[Cloud]:
+    emu = Bitrix24(clock or Clock())
+    portal = seed_portal(emu, "acme.bitrix24.com")
+    other = seed_portal(emu, "globex.bitrix24.com", seed=2)
+    holder: dict[str, Flask] = {}
+    server = make_server(
+        "127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True, request_handler=_Quiet
+    )
+    url = f"http://127.0.0.1:{server.server_port}"
+    with running(emu):
+        config = load(
+            env={},
+            public_url=url,
+            client_id=CLIENT_ID,
+            client_secret=SECRET,
+            encryption_key="test-key",
+            database=str(tmp / "cloud.db"),
+            oauth_servers=(emu.server_endpoint(),),
+        )
+        holder["app"] = create_app(config, bx24_js=emu.base_url + "/bx24.js")
+        emu.register_app(App(CLIENT_ID, SECRET, app_url=url + "/app", installer_url=url + "/install"))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield Cloud(emu, portal, other, config, holder["app"], url)
+        finally:
+            server.shutdown()
+            server.server_close()
