@@ -1,0 +1,311 @@
+"""``create_app(config)``: the Market app's HTTP face — installer, app page, placement frames, the event
+handler, agent pairing, status, health and the schema export."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from flask import Flask, Response, g, jsonify, request
+
+from shared.qbxml.export import schema_export
+
+from .agents.http import blueprint as agents_blueprint
+from .agents.relay import AgentRelay
+from .agents.store import AgentStore
+from .b24.client import Client
+from .b24.errors import B24Error
+from .b24.form import nested
+from .config import Config
+from .crypto import Vault
+from .frames import FrameUser, Refused, Sessions, verify_frame, verify_install
+from .install import PLACEMENTS, set_up
+from .portals import PortalStore
+
+log = logging.getLogger(__name__)
+BX24_JS = "https://api.bitrix24.com/api/v1/"
+
+
+@dataclass
+class Services:
+    config: Config
+    portals: PortalStore
+    agents: AgentStore
+    sessions: Sessions
+    relay: AgentRelay | None = None
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def client(self, member_id: str) -> Client:
+        return Client(
+            self.portals, member_id, self.config.client_id, self.config.client_secret, http=self.http
+        )
+
+
+def _page(
+    title: str, body: str, *, frame_origin: str | None = None, bx24_js: str = BX24_JS, script: str = ""
+) -> Response:
+    doc = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<script src='{html.escape(bx24_js)}'></script></head><body>{body}<script>{script}</script>"
+        "</body></html>"
+    )
+    resp = Response(doc, mimetype="text/html")
+    ancestors = "'self'" + (f" {frame_origin}" if frame_origin else "")
+    resp.headers["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    return resp
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str = BX24_JS) -> Flask:
+    config.check()
+    vault = Vault(config.encryption_key)
+    secret = config.session_secret or hashlib.sha256(b"session:" + config.encryption_key.encode()).hexdigest()
+    services = Services(
+        config, PortalStore(config.database, vault), AgentStore(config.database), Sessions(secret), relay
+    )
+    app = Flask("qb-bitrix24")
+    app.extensions["qb"] = services
+    ws_url = config.agent_public_url or (
+        config.public_url.replace("https://", "wss://").replace("http://", "ws://").rsplit(":", 1)[0]
+        + f":{config.agent_port}/agent/ws"
+    )
+    app.register_blueprint(agents_blueprint(services.agents, lambda: ws_url))
+
+    def refuse(kind: str, reason: str, member_id: str | None = None) -> Response:
+        services.portals.reject(kind, reason, member_id, request.remote_addr)
+        log.warning("refused %s from %s: %s", kind, request.remote_addr, reason)
+        return Response(
+            "This request could not be verified as coming from Bitrix24.", 403, mimetype="text/plain"
+        )
+
+    # -- install and app page -----------------------------------------------------------------------------
+
+    @app.post("/install")
+    def install() -> Response:
+        form = request.form.to_dict()
+        try:
+            facts = verify_install(
+                form, oauth_servers=config.oauth_servers, client_id=config.client_id, http=services.http
+            )
+        except Refused as exc:
+            return refuse("install", str(exc), form.get("member_id"))
+        expires_in = int(form.get("AUTH_EXPIRES") or 3600)
+        services.portals.save_install(
+            member_id=facts["member_id"],
+            domain=facts["domain"] or request.args.get("DOMAIN", ""),
+            client_endpoint=facts["client_endpoint"],
+            server_endpoint=form["SERVER_ENDPOINT"],
+            access_token=form["AUTH_ID"],
+            refresh_token=form.get("REFRESH_ID", ""),
+            expires_at=services.portals.clock() + expires_in,
+            scopes=facts["scopes"],
+            application_token=form.get("APPLICATION_TOKEN", ""),
+        )
+        try:
+            report = set_up(services.client(facts["member_id"]), config.public_url)
+        except B24Error as exc:
+            services.portals.needs_attention(
+                facts["member_id"], f"Setup failed: {exc.code} {exc.description}"
+            )
+            return _page(
+                "QuickBooks — setup failed",
+                f"<p>Setup failed: {html.escape(exc.code)}</p>",
+                frame_origin=_origin(facts["client_endpoint"]),
+                bx24_js=bx24_js,
+            )
+        services.portals.activate(facts["member_id"])
+        body = (
+            f"<h1>QuickBooks for Bitrix24 is installed</h1><p>{report.placements_bound} placements, "
+            f"{report.events_bound} event handlers, {report.fields_created} fields set up"
+            f"{' (' + str(report.already_there) + ' already there)' if report.already_there else ''}.</p>"
+        )
+        return _page(
+            "QuickBooks — installed",
+            body,
+            frame_origin=_origin(facts["client_endpoint"]),
+            bx24_js=bx24_js,
+            script="if (window.BX24) BX24.init(function(){ BX24.installFinish(); });",
+        )
+
+    def frame_user() -> FrameUser | Response:
+        try:
+            return verify_frame(
+                request.form.to_dict(), request.args.to_dict(), services.portals, services.http
+            )
+        except Refused as exc:
+            return refuse("frame", str(exc), request.form.get("member_id"))
+
+    @app.post("/app")
+    def app_page() -> Response:
+        user = frame_user()
+        if isinstance(user, Response):
+            return user
+        portal = services.portals.portal(user.member_id)
+        assert portal is not None
+        token = services.sessions.issue(user)
+        state = (
+            "needs attention: " + html.escape(portal.attention or "")
+            if portal.state == "attention"
+            else "ready"
+        )
+        body = (
+            f"<h1>QuickBooks for Bitrix24</h1><p id='state'>Portal {html.escape(portal.domain)}: {state}</p>"
+            f"<div id='session' data-session='{token}'></div>"
+        )
+        return _page(
+            "QuickBooks",
+            body,
+            frame_origin=_origin(portal.client_endpoint),
+            bx24_js=bx24_js,
+            script="if (window.BX24) BX24.init(function(){ BX24.fitWindow(); });",
+        )
+
+    @app.post("/b24/<page>")
+    def placement(page: str) -> Response:
+        if page == "events":
+            return events()
+        if page not in {p for p, _ in PLACEMENTS.values()}:
+            return Response("Not found", 404)
+        user = frame_user()
+        if isinstance(user, Response):
+            return user
+        portal = services.portals.portal(user.member_id)
+        assert portal is not None
+        token = services.sessions.issue(user)
+        record = html.escape(str(user.options.get("ID") or user.options.get("ENTITY_ID") or ""))
+        body = (
+            f"<div id='qb' data-page='{page}' data-id='{record}' data-session='{token}'>"
+            f"<h2>QuickBooks</h2><p>Record {record} of {html.escape(portal.domain)}</p></div>"
+        )
+        return _page(
+            "QuickBooks",
+            body,
+            frame_origin=_origin(portal.client_endpoint),
+            bx24_js=bx24_js,
+            script="if (window.BX24) BX24.init(function(){ BX24.fitWindow(); });",
+        )
+
+    # -- events -------------------------------------------------------------------------------------------
+
+    def events() -> Response:
+        payload = nested(request.form.items(multi=False))
+        auth = payload.get("auth") if isinstance(payload.get("auth"), dict) else {}
+        event = str(payload.get("event", "")).upper()
+        member_id = str(auth.get("member_id", ""))
+        portal = services.portals.portal(member_id)
+        if portal is None or not event:
+            return refuse("event", "unknown portal" if event else "no event name", member_id or None)
+        sent = str(auth.get("application_token", "")).encode()
+        if not hmac.compare_digest(portal.application_token.encode(), sent):
+            if event == "ONAPPUPDATE" and _token_belongs(services, portal.client_endpoint, auth):
+                services.portals.save_install(
+                    member_id=member_id,
+                    domain=portal.domain,
+                    client_endpoint=portal.client_endpoint,
+                    server_endpoint=portal.server_endpoint,
+                    access_token=str(auth["access_token"]),
+                    refresh_token=str(auth.get("refresh_token", "")),
+                    expires_at=float(auth.get("expires") or services.portals.clock() + 3600),
+                    scopes=portal.scopes,
+                    application_token=sent.decode(),
+                )
+                services.portals.activate(member_id)
+                return jsonify(ok=True)
+            return refuse("event", f"application token mismatch on {event}", member_id)
+        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        if event == "ONAPPUNINSTALL":
+            clean = str(data.get("CLEAN", "0")) == "1"
+            services.portals.uninstall(member_id, clean=clean)
+            services.agents.forget_portal(member_id, clean=clean)
+            return jsonify(ok=True)
+        fields_ = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
+        services.portals.enqueue_event(
+            member_id,
+            event,
+            str(fields_.get("ID", "")) or None,
+            {"data": data, "ts": payload.get("ts")},
+            "access_token" in auth,
+        )
+        return jsonify(ok=True)
+
+    # -- portal API (frame session) ----------------------
+
+    def session_for(member_id: str) -> tuple[str, int, bool] | Response:
+        token = request.headers.get("X-Session", "") or request.args.get("s", "")
+        try:
+            owner, user_id, admin = services.sessions.check(token)
+        except Refused as exc:
+            return Response(str(exc), 401, mimetype="text/plain")
+        if owner != member_id:  # a session is good for its own portal only
+            return refuse("session", "session of another portal", member_id)
+        return owner, user_id, admin
+
+    @app.get("/api/portals/<member_id>/status")
+    def portal_status(member_id: str) -> Response:
+        who = session_for(member_id)
+        if isinstance(who, Response):
+            return who
+        portal = services.portals.portal(member_id)
+        if portal is None:
+            return Response("Not found", 404)
+        relay_ = services.relay
+        return jsonify(
+            state=portal.state,
+            attention=portal.attention,
+            domain=portal.domain,
+            agent_online=bool(relay_ and relay_.online(member_id)),
+            jobs=services.agents.counts(member_id),
+            events_waiting=len(services.portals.events(member_id)),
+        )
+
+    @app.post("/api/portals/<member_id>/pairing-code")
+    def pairing_code(member_id: str) -> Response:
+        who = session_for(member_id)
+        if isinstance(who, Response):
+            return who
+        if not who[2]:
+            return Response("Only a Bitrix24 administrator can pair an agent.", 403, mimetype="text/plain")
+        return jsonify(code=services.agents.new_pairing_code(member_id), expires_in_minutes=15)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        services.portals.db.conn.execute("SELECT 1")
+        return jsonify(ok=True)
+
+    @app.get("/schema")
+    def schema() -> Response:
+        return jsonify(schema_export())
+
+    return app
+
+
+def _token_belongs(services: Services, client_endpoint: str, auth: dict[str, Any]) -> bool:
+    """An event whose application token changed (ONAPPUPDATE) is believed only if its access token works
+    against the portal's own endpoint."""
+    token = str(auth.get("access_token", ""))
+    if not token:
+        return False
+    try:
+        answer = services.http.post(
+            client_endpoint + "app.info", json={"auth": token}, timeout=15, allow_redirects=False
+        )
+    except requests.RequestException:
+        return False
+    return answer.status_code == 200 and isinstance(answer.json().get("result"), dict)
+
+
+def services_of(app: Flask) -> Services:
+    return app.extensions["qb"]  # type: ignore[no-any-return]
+
+
+__all__ = ["create_app", "services_of", "g"]

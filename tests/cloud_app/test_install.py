@@ -1,0 +1,67 @@
+"""Installing, re-installing and uninstalling the app on the Bitrix24 emulator, the real way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cloud_app.install import EVENTS, PLACEMENTS, USER_FIELDS
+
+from .harness import CLIENT_ID, Cloud, running_cloud
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[Cloud]:
+    with running_cloud(tmp_path) as c:
+        yield c
+
+
+def test_install_binds_placements_events_and_creates_fields(cloud: Cloud) -> None:
+    cloud.install()
+    install = cloud.portal.installs[CLIENT_ID]
+    assert {p.placement for p in install.placements} == set(PLACEMENTS)
+    assert all(p.handler.startswith(cloud.url + "/b24/") for p in install.placements)
+    assert {b.event for b in install.bindings if not b.offline} == set(EVENTS)
+    names = {(uf.entity_id, uf.field_name) for uf in cloud.portal.store.userfields}
+    assert {(f"CRM_{f.entity.upper()}", "UF_CRM_" + f.name) for f in USER_FIELDS} <= names
+    stored = cloud.services.portals.portal(cloud.portal.member_id)
+    assert stored is not None and stored.state == "active"
+    assert stored.client_endpoint == cloud.emu.client_endpoint(cloud.portal)
+    raw = cloud.services.portals.db.conn.execute("select access_token from portals").fetchone()[0]
+    assert cloud.portal.installs[CLIENT_ID].application_token not in raw and len(raw) > 80  # sealed
+
+
+def test_reinstalling_and_reopening_changes_nothing(cloud: Cloud) -> None:
+    cloud.install()
+    before = len(cloud.portal.installs[CLIENT_ID].placements), len(cloud.portal.installs[CLIENT_ID].bindings)
+    fields_before = len(cloud.portal.store.userfields)
+    cloud.install()  # the installer again: "Handler already binded" is success
+    install = cloud.portal.installs[CLIENT_ID]
+    assert (len(install.placements), len(install.bindings)) == before
+    assert len(cloud.portal.store.userfields) == fields_before
+    assert cloud.services.portals.portal(cloud.portal.member_id).state == "active"  # type: ignore[union-attr]
+    assert cloud.emu.open_app(cloud.portal, CLIENT_ID, 1).status_code == 200
+
+
+def test_uninstall_with_clean_removes_the_portals_data(cloud: Cloud) -> None:
+    cloud.install()
+    cloud.install(cloud.other)
+    cloud.services.portals.set_setting(cloud.portal.member_id, "document", "invoice")
+    cloud.services.portals.set_setting(cloud.other.member_id, "document", "estimate")
+    cloud.emu.uninstall(cloud.portal, CLIENT_ID, clean=True)
+    cloud.emu.wait_events()
+    assert cloud.services.portals.portal(cloud.portal.member_id) is None
+    assert cloud.services.portals.setting(cloud.portal.member_id, "document") is None
+    assert cloud.services.portals.setting(cloud.other.member_id, "document") == "estimate"
+
+
+def test_uninstall_without_clean_drops_tokens_but_keeps_data(cloud: Cloud) -> None:
+    cloud.install()
+    cloud.services.portals.set_setting(cloud.portal.member_id, "document", "invoice")
+    cloud.emu.uninstall(cloud.portal, CLIENT_ID, clean=False)
+    cloud.emu.wait_events()
+    assert cloud.services.portals.credentials(cloud.portal.member_id) is None
+    assert cloud.services.portals.portal(cloud.portal.member_id).state == "uninstalled"  # type: ignore[union-attr]
+    assert cloud.services.portals.setting(cloud.portal.member_id, "document") == "invoice"
