@@ -36,6 +36,8 @@ log = logging.getLogger("qb_cloud.relay")
 PATH = "/agent/ws"
 HELLO_TIMEOUT = 10.0
 OFFER_BATCH = 20
+PROTOCOL = wire.PROTOCOL_VERSION
+MIN_PROTOCOL = 1  # the oldest agent protocol still served; newer agents are answered in ours (Welcome)
 
 ResultHook = Callable[[str, JobRow], None]
 EventHook = Callable[[str, wire.Message], None]
@@ -83,7 +85,7 @@ class AgentRelay:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stopped is not None:
+        if self._loop is not None and self._stopped is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stopped.set)
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -111,6 +113,9 @@ class AgentRelay:
 
     def online(self, portal: str) -> bool:
         return portal in self._connections
+
+    def online_count(self) -> int:
+        return len(self._connections)
 
     def agent(self, portal: str) -> AgentRow | None:
         return self._agents.get(portal)
@@ -159,6 +164,17 @@ class AgentRelay:
                 ws, wire.ErrorMessage(code="bad_hello", message="expected hello first", ref=None)
             )
             await ws.close(1002, "protocol error")
+            return
+        if hello.protocol < MIN_PROTOCOL:
+            await self._send(
+                ws,
+                wire.ErrorMessage(
+                    code="unsupported_protocol",
+                    message=f"this cloud speaks protocols {MIN_PROTOCOL}–{PROTOCOL}; update the agent",
+                    ref=None,
+                ),
+            )
+            await ws.close(1002, "unsupported protocol")
             return
         old = self._connections.get(portal)
         if old is not None and old is not ws:

@@ -54,6 +54,7 @@ class AgentRow:
     company_file: str | None = None
     host: dict[str, Any] | None = None
     last_seen: str | None = None
+    name: str = ""  # what an admin called it; the hostname until then
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class AgentStore:
         self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
         if path != ":memory:":
             self.db.conn.execute("PRAGMA journal_mode=WAL")
+        self.db.conn.execute("PRAGMA busy_timeout=5000")
         self.clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._failed: dict[str, list[datetime]] = {}
@@ -128,6 +130,8 @@ class AgentStore:
                     pk="job_id",
                 )
                 self.db["jobs"].create_index(["portal", "state"])
+            if "name" not in self.db["agents"].columns_dict:  # added after the first release
+                self.db["agents"].add_column("name", str)
 
     def close(self) -> None:
         self.db.close()
@@ -212,6 +216,14 @@ class AgentStore:
             self.db["agents"].update(agent_id, {"revoked": 1})
             return True
 
+    def rename(self, portal: str, agent_id: str, name: str) -> bool:
+        with self._lock:
+            rows = list(self.db["agents"].rows_where("portal = ? and agent_id = ?", [portal, agent_id]))
+            if not rows:
+                return False
+            self.db["agents"].update(agent_id, {"name": name[:100]})
+            return True
+
     def agents(self, portal: str) -> list[AgentRow]:
         with self._lock:
             return [
@@ -277,7 +289,7 @@ class AgentStore:
         with self._lock:
             self.db.execute(
                 f"update jobs set {', '.join(f'{k} = ?' for k in changes)} "
-                "where portal = ? and job_id = ? and state not in ('done', 'unknown')",
+                "where portal = ? and job_id = ? and state not in ('done', 'failed', 'unknown')",
                 [*changes.values(), portal, job_id],
             )
             self.db.conn.commit()
@@ -295,15 +307,16 @@ class AgentStore:
     def record_result(
         self, portal: str, job_id: str, *, response: str | None, hresult: str | None, message: str | None
     ) -> bool:
-        """Store a job's outcome once; False when it was already stored (a re-sent result) or unknown."""
+        """Store a job's outcome once — ``done`` when QuickBooks answered, ``failed`` when it refused the
+        document (hresult); False when it was already stored (a re-sent result) or is not this portal's."""
         with self._lock:
             rows = list(self.db["jobs"].rows_where("portal = ? and job_id = ?", [portal, job_id]))
-            if not rows or rows[0]["state"] == "done":
+            if not rows or rows[0]["state"] in ("done", "failed"):
                 return False
             self.db["jobs"].update(
                 job_id,
                 {
-                    "state": "done",
+                    "state": "done" if response is not None else "failed",
                     "response": response,
                     "hresult": hresult,
                     "message": message,
@@ -333,6 +346,18 @@ class AgentStore:
             return {state: n for state, n in cur.fetchall()}
 
 
+    def counts_all(self) -> dict[str, int]:
+        """Jobs by state across portals (operator figures, no portal data)."""
+        with self._lock:
+            return dict(self.db.execute("select state, count(*) from jobs group by state").fetchall())
+
+    def finished_since(self, seconds: float) -> int:
+        since = _iso(self.clock() - timedelta(seconds=seconds))
+        with self._lock:
+            row = self.db.execute("select count(*) from jobs where finished_at >= ?", [since]).fetchone()
+        return int(row[0])
+
+
 def _agent(r: dict[str, Any]) -> AgentRow:
     return AgentRow(
         agent_id=r["agent_id"],
@@ -344,6 +369,7 @@ def _agent(r: dict[str, Any]) -> AgentRow:
         company_file=r.get("company_file"),
         host=json.loads(r["host"]) if r.get("host") else None,
         last_seen=r.get("last_seen"),
+        name=r.get("name") or "",
     )
 
 

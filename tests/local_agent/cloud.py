@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,13 @@ class Cloud:
     results: list[JobRow] = field(default_factory=list)
     events: list[wire.Message] = field(default_factory=list)
     got_result: threading.Condition = field(default_factory=threading.Condition)
+
+    def restart_relay(self, down_for: float = 0.0) -> None:
+        """The cloud process goes away and comes back on the same port, with the same store."""
+        port, hooks = self.relay.port, (self.relay.on_result, self.relay.on_event)
+        self.relay.stop()
+        time.sleep(down_for)
+        self.relay = HoldingRelay(self.store, port=port, on_result=hooks[0], on_event=hooks[1]).start()
 
     def wait_results(self, n: int, timeout: float = 10) -> list[JobRow]:
         with self.got_result:
@@ -69,5 +77,5 @@ def running_cloud(tmp: Path) -> Iterator[Cloud]:
     finally:
         server.shutdown()
         server.server_close()
-        relay.stop()
+        cloud.relay.stop()
         store.close()

@@ -163,3 +163,32 @@ def test_wrong_password_gets_nvu(cloud: Cloud, tmp_path: Path, capsys: pytest.Ca
         assert report.outcome == "nvu"
     finally:
         agent.stop()
+
+
+def test_when_the_cloud_restarts_the_agent_reconnects_and_nothing_is_lost(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "agent"
+    password = pair(cloud, home, capsys)
+    agent = start_agent(home)
+    try:
+        assert wait(lambda: cloud.relay.online("acme.bitrix24.com"))
+        first = cloud.store.enqueue("acme.bitrix24.com", qbxml("<CustomerQueryRq/>"), purpose="test")
+        cloud.relay.notify("acme.bitrix24.com")
+        assert wait(lambda: agent.queue.depth()["pending"] == 1)
+        cloud.relay.drop_acks = True  # the cloud stores the result, then dies before acknowledging it
+        assert connector(agent, home, password, EchoQuickBooks()).run_session().outcome == "ok"
+        assert [r.job_id for r in cloud.wait_results(1)] == [first]
+        assert agent.queue.depth()["results"] == 1  # kept until acknowledged
+        second = cloud.store.enqueue("acme.bitrix24.com", qbxml("<VendorQueryRq/>"), purpose="test")
+        cloud.restart_relay(down_for=0.5)
+        assert wait(lambda: cloud.relay.online("acme.bitrix24.com"), timeout=15)  # backoff, then back
+        assert agent.link.status.connects >= 2
+        assert wait(lambda: agent.queue.depth()["results"] == 0)  # re-sent, acknowledged this time
+        assert wait(lambda: agent.queue.depth()["pending"] == 1)  # the job queued while it was down
+        assert connector(agent, home, password, EchoQuickBooks()).run_session().outcome == "ok"
+        done = cloud.wait_results(2)
+        assert sorted(r.job_id for r in done) == sorted([first, second])  # each stored once
+        assert cloud.store.counts("acme.bitrix24.com") == {"done": 2}
+    finally:
+        agent.stop()

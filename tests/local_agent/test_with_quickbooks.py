@@ -101,7 +101,8 @@ def test_a_document_quickbooks_refuses_fails_its_job_and_the_session_goes_on(
     report = connector(agent, home, password, quickbooks).run_session()
     assert report.outcome == "ok" and report.status == "2 requests, 1 error"
     results = {r.job_id: r for r in cloud.wait_results(2)}
-    assert results[bad].hresult == "0x80040400" and results[bad].response is None
+    assert results[bad].state == "failed" and results[bad].hresult == "0x80040400"
+    assert results[bad].response is None
     assert "parsing" in (results[bad].message or "")
     # QuickBooks answered the second one, with its own error: that is a response, not a failure.
     assert results[good].hresult is None

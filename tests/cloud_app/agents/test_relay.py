@@ -1,0 +1,185 @@
+"""The agent WebSocket endpoint, spoken to by a bare WebSocket client: portal scoping, authentication,
+protocol negotiation, one connection per agent, and jobs that survive a dropped connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from cloud_app.agents.relay import AgentRelay
+from cloud_app.agents.store import AgentStore
+from shared import wire
+
+A, B = "acme.bitrix24.com", "globex.bitrix24.com"
+QBXML = '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">' \
+    "<CustomerQueryRq/></QBXMLMsgsRq></QBXML>"  # fmt: skip
+
+
+@pytest.fixture
+def relay(tmp_path: Path) -> Iterator[AgentRelay]:
+    store = AgentStore(str(tmp_path / "cloud.db"))
+    relay = AgentRelay(store).start()
+    try:
+        yield relay
+    finally:
+        relay.stop()
+        store.close()
+
+
+def paired(store: AgentStore, portal: str) -> str:
+    return store.redeem(store.new_pairing_code(portal), agent_version="1.0", hostname="pc")[1]
+
+
+def agent(
+    relay: AgentRelay, token: str, *, resume: tuple[str, ...] = (), protocol: int = 1
+) -> ClientConnection:
+    ws = connect(relay.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5)
+    ws.send(wire.encode(wire.Hello(protocol=protocol, agent_version="1.0", agent_id="x", resume=resume)))
+    return ws
+
+
+def receive(ws: ClientConnection, timeout: float = 5) -> wire.Message:
+    return wire.decode(ws.recv(timeout=timeout))
+
+
+def welcome(ws: ClientConnection) -> wire.Welcome:
+    message = receive(ws)
+    assert isinstance(message, wire.Welcome), message
+    return message
+
+
+def offers_until_no_work(ws: ClientConnection) -> list[str]:
+    """Ask for work and collect the offers up to the cloud's "nothing more"."""
+    ws.send(wire.encode(wire.WantWork(session_id="s", max_jobs=10)))
+    seen: list[str] = []
+    while True:
+        message = receive(ws)
+        if isinstance(message, wire.NoWork):
+            return seen
+        if isinstance(message, wire.JobOffer):
+            seen.append(message.job_id)
+
+
+def result(job_id: str) -> str:
+    now = datetime.now(UTC)
+    return wire.encode(
+        wire.JobResult(
+            job_id=job_id, response="<QBXML/>", hresult=None, message=None, received_at=now, processed_at=now
+        )  # fmt: skip
+    )
+
+
+def test_an_agent_sees_and_answers_only_its_own_portals_jobs(relay: AgentRelay) -> None:
+    token_a, _ = paired(relay.store, A), paired(relay.store, B)
+    theirs = relay.store.enqueue(B, QBXML, purpose="sync")
+    mine = relay.store.enqueue(A, QBXML, purpose="sync")
+    with agent(relay, token_a) as ws:
+        assert welcome(ws).portal == A
+        offered = [receive(ws)]
+        assert [m.job_id for m in offered if isinstance(m, wire.JobOffer)] == [mine]
+        assert offers_until_no_work(ws) == []
+        ws.send(result(theirs))  # a forged answer to portal B's job
+        assert isinstance(receive(ws), wire.ResultAck)
+    job = relay.store.job(B, theirs)
+    assert job is not None and job.state == "queued" and job.response is None
+    assert relay.store.job(A, theirs) is None
+
+
+@pytest.mark.parametrize("header", ["Bearer qbt_not-a-token", "Basic abc", ""])
+def test_unknown_tokens_are_refused_without_detail(relay: AgentRelay, header: str) -> None:
+    headers = {"Authorization": header} if header else {}
+    with pytest.raises(InvalidStatus) as refused:
+        connect(relay.url, additional_headers=headers, open_timeout=5)
+    assert refused.value.response.status_code == 401
+    assert b"token" in refused.value.response.body and A.encode() not in refused.value.response.body
+
+
+def test_a_revoked_agent_is_disconnected_and_cannot_come_back(relay: AgentRelay) -> None:
+    token = paired(relay.store, A)
+    with agent(relay, token) as ws:
+        welcome(ws)
+        agent_id = relay.store.agents(A)[0].agent_id
+        assert relay.store.revoke(A, agent_id)
+        relay.disconnect(A)
+        with pytest.raises(ConnectionClosed):
+            receive(ws)
+    with pytest.raises(InvalidStatus):
+        connect(relay.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5)
+
+
+def test_an_old_protocol_is_told_to_update(relay: AgentRelay) -> None:
+    with agent(relay, paired(relay.store, A), protocol=0) as ws:
+        message = receive(ws)
+        assert isinstance(message, wire.ErrorMessage) and message.code == "unsupported_protocol"
+        with pytest.raises(ConnectionClosed):
+            receive(ws)
+    assert not relay.online(A)
+
+
+def test_a_second_connection_replaces_the_first(relay: AgentRelay) -> None:
+    token = paired(relay.store, A)
+    with agent(relay, token) as first:
+        welcome(first)
+        with agent(relay, token) as second:
+            welcome(second)
+            with pytest.raises(ConnectionClosed) as closed:
+                receive(first)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+            assert offers_until_no_work(second) == []
+            assert relay.online(A)
+
+
+def test_a_job_offered_into_a_dropped_connection_is_offered_again_and_done_once(relay: AgentRelay) -> None:
+    token = paired(relay.store, A)
+    job_id = relay.store.enqueue(A, QBXML, purpose="sync")
+    with agent(relay, token) as ws:  # the connection dies before the agent stored the job
+        welcome(ws)
+        offer = receive(ws)
+        assert isinstance(offer, wire.JobOffer) and offer.job_id == job_id
+    with agent(relay, token) as ws:
+        welcome(ws)
+        again = receive(ws)
+        assert isinstance(again, wire.JobOffer) and again.job_id == job_id
+        ws.send(wire.encode(wire.JobAck(job_id=job_id)))
+        assert offers_until_no_work(ws) == []
+    with agent(relay, token, resume=(job_id,)) as ws:  # holding it: not offered a third time
+        welcome(ws)
+        assert offers_until_no_work(ws) == []
+        ws.send(result(job_id))
+        assert receive(ws) == wire.ResultAck(job_id=job_id)
+    with agent(relay, token) as ws:  # the result is re-sent after a drop before its ack: stored once
+        welcome(ws)
+        ws.send(result(job_id).replace("<QBXML/>", "<QBXML><changed/></QBXML>"))
+        assert receive(ws) == wire.ResultAck(job_id=job_id)
+    job = relay.store.job(A, job_id)
+    assert job is not None and job.state == "done" and job.response == "<QBXML/>"
+
+
+def test_a_job_the_agent_stored_but_lost_is_queued_again(relay: AgentRelay) -> None:
+    """Acknowledged, then the agent comes back without it (its disk was restored): offered again."""
+    token = paired(relay.store, A)
+    job_id = relay.store.enqueue(A, QBXML, purpose="sync")
+    with agent(relay, token) as ws:
+        welcome(ws)
+        receive(ws)
+        ws.send(wire.encode(wire.JobAck(job_id=job_id)))
+        assert offers_until_no_work(ws) == []
+    with agent(relay, token, resume=()) as ws:
+        welcome(ws)
+        again = receive(ws)
+        assert isinstance(again, wire.JobOffer) and again.job_id == job_id
+
+
+def test_malformed_messages_are_answered_with_a_reason_and_the_link_stays(relay: AgentRelay) -> None:
+    with agent(relay, paired(relay.store, A)) as ws:
+        welcome(ws)
+        ws.send('{"type": "job.result", "job_id": 7}')
+        message = receive(ws)
+        assert isinstance(message, wire.ErrorMessage) and message.code == "bad_message" and message.message
+        ws.send(wire.encode(wire.Heartbeat(sent_at=datetime.now(UTC))))
+        assert isinstance(receive(ws), wire.Heartbeat)
