@@ -645,3 +645,41 @@ def currency_list(ctx: Ctx) -> list[dict[str, Any]]:
         }
         for i, c in enumerate(ctx.portal.store.currencies)
     ]
+
+
+ACTIVITY_FIELDS = (
+    "ID", "OWNER_TYPE_ID", "OWNER_ID", "TYPE_ID", "SUBJECT", "DESCRIPTION", "COMPLETED", "RESPONSIBLE_ID",
+    "CREATED", "DEADLINE",
+)  # fmt: skip
+
+
+def _activity_out(row: dict[str, Any], select: list[str], tz: Any) -> dict[str, Any]:
+    keep = [f for f in ACTIVITY_FIELDS if not select or "*" in select or f in select]
+    # the legacy family: scalars as strings, dates as ISO with the portal's offset
+    return {f: render.legacy_value(None, row.get(f), tz) for f in keep}
+
+
+@method("crm.activity.list", scope="crm")
+def activity_list(ctx: Ctx) -> Listed:
+    p = lower_keys(ctx.params)
+    filt = as_map(p.get("filter") or {})
+    if filt is None:
+        raise ApiError("", "Parameter 'filter' must be array.")
+    order = as_map(p.get("order") or {}) or {}
+
+    def resolve(n: str) -> str | None:
+        return n.upper() if n.upper() in ACTIVITY_FIELDS else None
+
+    rows = [r for r in ctx.portal.store.activities.values() if lists.matches(r, filt, resolve)]
+    rows = lists.ordered(rows, {str(k): str(v) for k, v in order.items()}, resolve)
+    chunk, total, nxt = lists.page(rows, p.get("start"))
+    select = [str(s).upper() for s in as_list(p.get("select"))]
+    return Listed([_activity_out(r, select, ctx.portal.tz) for r in chunk], total, nxt)
+
+
+@method("crm.activity.get", scope="crm")
+def activity_get(ctx: Ctx) -> dict[str, Any]:
+    row = ctx.portal.store.activities.get(_id(lower_keys(ctx.params).get("id")))
+    if row is None:
+        raise ApiError("", "Not found", 400)
+    return _activity_out(row, [], ctx.portal.tz)

@@ -1,11 +1,12 @@
 """A portal like the seed's: 560 contacts, 81 companies with requisite addresses, 716 leads, 74 deals over
-three pipelines with product rows, 4 smart invoices, 8 catalog products, 41 users — deterministic from a
-seed number, ×``scale`` for benchmarks. Written through the store, so it fires no events (nothing is
-installed yet when a portal is seeded)."""
+three pipelines with product rows and activities, 4 smart invoices, 8 catalog products, 41 users —
+deterministic from a seed number, ×``scale`` for benchmarks. Written through the store, so it fires no
+events (nothing is installed yet when a portal is seeded)."""
 
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .emulator import Bitrix24, Portal
@@ -246,6 +247,7 @@ def seed_portal(
             },
             me,
         )
+    deals: list[tuple[int, int]] = []
     for i in range(74 * scale):
         cid, _, stages = PIPELINES[i % 3]
         prefix = "" if cid == 0 else f"C{cid}:"
@@ -277,6 +279,7 @@ def seed_portal(
                 }
             )
         store.set_rows("D", deal["ID"], rows, me)
+        deals.append((deal["ID"], deal["ASSIGNED_BY_ID"]))
     for i in range(4 * scale):
         store.add(
             31,
@@ -290,4 +293,27 @@ def seed_portal(
             },
             me,
         )
+    _activities(store, deals, random.Random(seed + 7919), portal.now())
     return portal
+
+
+def _activities(store: Store, deals: list[tuple[int, int]], rnd: random.Random, now: datetime) -> None:
+    """Calls, meetings and e-mails on the deals (its own random stream: the rest of the seed is unchanged)."""
+    subjects = {1: "Site visit", 2: "Call about the estimate", 4: "Sent the quote"}
+    for deal_id, owner in deals:
+        for _ in range(rnd.randint(0, 3)):
+            kind = rnd.choice(list(subjects))
+            aid = len(store.activities) + 1
+            created = now - timedelta(days=rnd.randint(1, 120))
+            store.activities[aid] = {
+                "ID": aid,
+                "OWNER_TYPE_ID": 2,
+                "OWNER_ID": deal_id,
+                "TYPE_ID": kind,
+                "SUBJECT": subjects[kind],
+                "DESCRIPTION": "",
+                "COMPLETED": rnd.random() < 0.7,
+                "RESPONSIBLE_ID": owner,
+                "CREATED": created,
+                "DEADLINE": created + timedelta(days=2),
+            }

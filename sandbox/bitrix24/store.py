@@ -82,6 +82,7 @@ class Store:
         self.statuses: list[Status] = []
         self.next_status = 1
         self.comments: list[dict[str, Any]] = []
+        self.activities: dict[int, dict[str, Any]] = {}  # calls, meetings, e-mails (crm.activity.list)
         self.currencies = ["USD", "EUR", "RUB"]
 
     # -- catalogue -------------------------------------------------------------------------------------

@@ -235,3 +235,19 @@ def test_catalog_needs_iblock(world: World) -> None:
         "catalog.product.list", {"select": ["id", "iblockId", "name"], "filter": {"iblockId": 23}}, hook=True
     ).json()
     assert ok["total"] == 8 and set(ok["result"]["products"][0]) == {"id", "iblockId", "name"}
+
+
+def test_activities_list_by_owner_with_paging_and_strings(world: World) -> None:
+    answer = world.call(
+        "crm.activity.list",
+        {"filter": {"OWNER_TYPE_ID": 2}, "order": {"ID": "DESC"}, "select": ["ID", "OWNER_ID", "COMPLETED"]},
+        hook=True,
+    ).json()
+    assert answer["total"] == len(world.portal.store.activities) > 50 and answer["next"] == 50
+    first = answer["result"][0]
+    assert set(first) == {"ID", "OWNER_ID", "COMPLETED"} and first["COMPLETED"] in ("Y", "N")
+    assert first["ID"] == str(max(world.portal.store.activities))
+    one = world.call("crm.activity.get", {"id": first["ID"]}, hook=True).json()["result"]
+    assert one["OWNER_TYPE_ID"] == "2" and one["CREATED"][-6:] in ("+01:00", "+02:00")  # Berlin, DST-aware
+    none = world.call("crm.activity.list", {"filter": {"OWNER_ID": 999999}}, hook=True).json()
+    assert none["result"] == [] and none["total"] == 0
