@@ -245,14 +245,34 @@ class PortalStore:
             ).fetchone()
         return json.loads(row[0]) if row else default
 
+    def settings_with_prefix(self, member_id: str, prefix: str) -> dict[str, Any]:
+        with self.lock:
+            rows = self.db.conn.execute(
+                "SELECT name, value FROM settings WHERE member_id=? AND substr(name, 1, ?)=?",
+                (member_id, len(prefix), prefix),
+            ).fetchall()
+        return {name[len(prefix) :]: json.loads(value) for name, value in rows}
+
+    def events_waiting(self) -> int:
+        with self.lock:
+            return int(self.db.conn.execute("SELECT count(*) FROM events WHERE state='new'").fetchone()[0])
+
     def enqueue_event(
         self, member_id: str, event: str, object_id: str | None, payload: dict[str, Any], has_tokens: bool
     ) -> int:
+        """Store an event durably; a duplicate delivery (same event, object and payload) is stored once."""
+        body = json.dumps(payload, sort_keys=True)
         with self.lock, self.db.conn:
+            same = self.db.conn.execute(
+                "SELECT id FROM events WHERE member_id=? AND event=? AND object_id IS ? AND payload=?",
+                (member_id, event, object_id, body),
+            ).fetchone()
+            if same:
+                return int(same[0])
             cur = self.db.conn.execute(
                 """INSERT INTO events (member_id, event, object_id, payload, has_tokens, received_at)
                    VALUES (?, ?, ?, ?, ?, ?)""",
-                (member_id, event, object_id, json.dumps(payload), int(has_tokens), self.clock()),
+                (member_id, event, object_id, body, int(has_tokens), self.clock()),
             )
             return int(cur.lastrowid or 0)
 

@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 import requests
 from flask import Flask, Response, g, jsonify, request
 
+from shared import wire
 from shared.qbxml.export import schema_export
+from shared.qbxml.status import explain_hresult
 
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
@@ -70,9 +72,12 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     config.check()
     vault = Vault(config.encryption_key)
     secret = config.session_secret or hashlib.sha256(b"session:" + config.encryption_key.encode()).hexdigest()
-    services = Services(
-        config, PortalStore(config.database, vault), AgentStore(config.database), Sessions(secret), relay
-    )
+    agents = relay.store if relay is not None else AgentStore(config.database)
+    services = Services(config, PortalStore(config.database, vault), agents, Sessions(secret), relay)
+    if relay is not None:
+        relay.on_event = _chain(
+            relay.on_event, lambda portal, message: record_session(services, portal, message)
+        )
     app = Flask("qb-bitrix24")
     app.extensions["qb"] = services
     ws_url = config.agent_public_url or (
@@ -258,15 +263,56 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         portal = services.portals.portal(member_id)
         if portal is None:
             return Response("Not found", 404)
+        return jsonify(portal_status_of(services, member_id))
+
+    @app.get("/api/portals/<member_id>/agents")
+    def list_agents(member_id: str) -> Response:
+        who = session_for(member_id)
+        if isinstance(who, Response):
+            return who
         relay_ = services.relay
+        online = relay_.agent(member_id) if relay_ is not None else None
         return jsonify(
-            state=portal.state,
-            attention=portal.attention,
-            domain=portal.domain,
-            agent_online=bool(relay_ and relay_.online(member_id)),
-            jobs=services.agents.counts(member_id),
-            events_waiting=len(services.portals.events(member_id)),
+            agents=[
+                {
+                    "agent_id": a.agent_id,
+                    "name": a.name or a.hostname,
+                    "hostname": a.hostname,
+                    "agent_version": a.agent_version,
+                    "paired_at": a.paired_at,
+                    "last_seen": a.last_seen,
+                    "company_file": a.company_file,
+                    "revoked": a.revoked,
+                    "online": online is not None and online.agent_id == a.agent_id,
+                }
+                for a in services.agents.agents(member_id)
+            ]
         )
+
+    @app.post("/api/portals/<member_id>/agents/<agent_id>")
+    def change_agent(member_id: str, agent_id: str) -> Response:
+        who = session_for(member_id)
+        if isinstance(who, Response):
+            return who
+        if not who[2]:
+            return Response("Only a Bitrix24 administrator can manage agents.", 403, mimetype="text/plain")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not ({"name", "revoke"} & set(body)):
+            return Response('Send JSON {"name": "..."} or {"revoke": true}.', 400, mimetype="text/plain")
+        if "name" in body:
+            name = str(body["name"]).strip()
+            if not name or len(name) > 100:
+                return Response("A name is 1 to 100 characters.", 400, mimetype="text/plain")
+            if not services.agents.rename(member_id, agent_id, name):
+                return Response("Not found", 404)
+        if body.get("revoke") is True:
+            if not services.agents.revoke(member_id, agent_id):
+                return Response("Not found", 404)
+            relay_ = services.relay
+            current = relay_.agent(member_id) if relay_ is not None else None
+            if relay_ is not None and current is not None and current.agent_id == agent_id:
+                relay_.disconnect(member_id)  # a revoked agent is cut off at once
+        return jsonify(ok=True)
 
     @app.post("/api/portals/<member_id>/pairing-code")
     def pairing_code(member_id: str) -> Response:
@@ -281,6 +327,19 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     def healthz() -> Response:
         services.portals.db.conn.execute("SELECT 1")
         return jsonify(ok=True)
+
+    @app.get("/status")
+    def overall_status() -> Response:
+        """Figures across portals, no portal data: what an operator's monitoring wants."""
+        relay_ = services.relay
+        portals = services.portals.portals()
+        return jsonify(
+            portals={state: sum(p.state == state for p in portals) for state in {p.state for p in portals}},
+            agents_online=relay_.online_count() if relay_ is not None else 0,
+            jobs=services.agents.counts_all(),
+            jobs_done_24h=services.agents.finished_since(86400),
+            events_waiting=services.portals.events_waiting(),
+        )
 
     @app.get("/schema")
     def schema() -> Response:
@@ -302,6 +361,73 @@ def _token_belongs(services: Services, client_endpoint: str, auth: dict[str, Any
     except requests.RequestException:
         return False
     return answer.status_code == 200 and isinstance(answer.json().get("result"), dict)
+
+
+def _chain(first: Any, second: Any) -> Any:
+    def both(portal: str, message: wire.Message) -> None:
+        if first is not None:
+            first(portal, message)
+        second(portal, message)
+
+    return both
+
+
+def record_session(services: Services, portal: str, message: wire.Message) -> None:
+    """What the agent says about Web Connector sessions, kept for the portal's status."""
+    store = services.portals
+    if isinstance(message, wire.SessionStarted):
+        store.set_setting(
+            portal,
+            "qb.session",
+            {
+                "started_at": message.started_at.isoformat(),
+                "company_file": message.company_file,
+                "product": message.product,
+                "qb_version": message.qb_version,
+                "country": message.country,
+                "qbxml_versions": list(message.supported_versions),
+            },
+        )
+    elif isinstance(message, wire.SessionEnded):
+        last = store.setting(portal, "qb.session", {})
+        last.update(ended_at=message.ended_at.isoformat(), summary=message.summary, errors=message.errors)
+        store.set_setting(portal, "qb.session", last)
+        if message.error:
+            store.set_setting(
+                portal, "qb.last_error", {"at": message.ended_at.isoformat(), "message": message.error}
+            )
+    elif isinstance(message, wire.QuickBooksUnreachable):
+        meaning, todo = explain_hresult(message.hresult)
+        store.set_setting(
+            portal,
+            "qb.last_error",
+            {
+                "at": message.at.isoformat(),
+                "hresult": message.hresult,
+                "message": meaning,
+                "what_to_do": todo,
+            },
+        )
+
+
+def portal_status_of(services: Services, member_id: str) -> dict[str, Any]:
+    portal = services.portals.portal(member_id)
+    assert portal is not None
+    relay_ = services.relay
+    jobs = services.agents.counts(member_id)
+    return {
+        "state": portal.state,
+        "attention": portal.attention,
+        "domain": portal.domain,
+        "agent_online": bool(relay_ and relay_.online(member_id)),
+        "agents": len([a for a in services.agents.agents(member_id) if not a.revoked]),
+        "last_session": services.portals.setting(member_id, "qb.session"),
+        "last_error": services.portals.setting(member_id, "qb.last_error"),
+        "jobs": jobs,
+        "queue_depth": sum(n for state, n in jobs.items() if state in ("queued", "offered", "acked")),
+        "events_waiting": len(services.portals.events(member_id)),
+        "last_sync": services.portals.settings_with_prefix(member_id, "sync.last."),
+    }
 
 
 def services_of(app: Flask) -> Services:

@@ -1,0 +1,76 @@
+"""``python -m cloud_app serve``: the whole cloud process — the HTTP app under waitress and the agent
+WebSocket relay — on two ports of one process.
+
+* HTTP (installer, frames, events, page API, pairing, ``/healthz``, ``/status``, ``/schema``) on
+  ``QBB24_HOST:QBB24_PORT`` (default 127.0.0.1:8700);
+* the agents' WebSocket ``/agent/ws`` on ``QBB24_HOST:QBB24_AGENT_PORT`` (default 8701).
+
+Behind a TLS reverse proxy both live under one public origin: ``/agent/ws`` goes to the agent port with
+the ``Upgrade``/``Connection`` headers passed on, everything else to the HTTP port (see README).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from waitress.server import create_server
+
+from .agents.relay import AgentRelay
+from .agents.store import AgentStore
+from .config import Config
+from .web import create_app
+
+log = logging.getLogger("qb_cloud")
+
+
+class Running:
+    """The started process: stop() shuts both servers down (tests, Ctrl-C, SIGTERM)."""
+
+    def __init__(self, config: Config, *, threads: int = 8) -> None:
+        config.check()
+        self.relay = AgentRelay(AgentStore(config.database), host=config.host, port=config.agent_port)
+        self.app = create_app(config, relay=self.relay)
+        self.relay.start()
+        self.http = create_server(
+            self.app, host=config.host, port=config.port, threads=threads, ident="qb-cloud"
+        )
+        self.port = int(self.http.effective_port)  # type: ignore[union-attr]
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Running:
+        self._thread = threading.Thread(target=self.http.run, name="http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.http.close()
+        self.relay.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def serve(config: Config) -> int:
+    running = Running(config)
+    log.info(
+        "serving HTTP on http://%s:%s and agents on %s (public URL %s)",
+        config.host,
+        running.port,
+        running.relay.url,
+        config.public_url,
+    )
+    log.info("configuration: %s", config.redacted())
+    done = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    running.start()
+    done.wait()
+    log.info("stopping")
+    running.stop()
+    return 0
