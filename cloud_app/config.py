@@ -34,6 +34,7 @@ class Config:
     agent_public_url: str = ""  # ws(s)://… the agents dial; default derived from public_url and agent_port
     oauth_servers: tuple[str, ...] = OAUTH_SERVERS  # server_endpoint values we trust for token validation
     scopes: tuple[str, ...] = ("crm", "catalog", "placement", "user")
+    reconcile_minutes: float = 15.0  # how often each portal is asked what changed (0: never)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def redacted(self) -> dict[str, Any]:
@@ -54,9 +55,9 @@ class Config:
 
 def _convert(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Config)}[name]
-    if kind == "int" and not isinstance(raw, int):
+    if kind in ("int", "float") and not isinstance(raw, int | float):
         try:
-            return int(str(raw))
+            return int(str(raw)) if kind == "int" else float(str(raw))
         except ValueError as exc:
             raise ConfigError(f"{PREFIX}{name.upper()} must be a number, not {raw!r}") from exc
     if kind.startswith("tuple") and isinstance(raw, str):

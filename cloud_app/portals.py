@@ -32,6 +32,7 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (member_id, name))""",
     """CREATE TABLE rejected (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, kind TEXT NOT NULL,
         member_id TEXT, reason TEXT NOT NULL, source TEXT)""",
+    "CREATE INDEX events_object ON events (member_id, object_id, event)",  # duplicate check
 ]
 PORTAL_TABLES = ("events", "settings")  # rows removed with the portal on CLEAN=1
 
@@ -259,8 +260,8 @@ class PortalStore:
 
     def enqueue_event(
         self, member_id: str, event: str, object_id: str | None, payload: dict[str, Any], has_tokens: bool
-    ) -> int:
-        """Store an event durably; a duplicate delivery (same event, object and payload) is stored once."""
+    ) -> bool:
+        """Store an event durably; a duplicate (same event, object and payload) is stored once: False."""
         body = json.dumps(payload, sort_keys=True)
         with self.lock, self.db.conn:
             same = self.db.conn.execute(
@@ -268,13 +269,13 @@ class PortalStore:
                 (member_id, event, object_id, body),
             ).fetchone()
             if same:
-                return int(same[0])
-            cur = self.db.conn.execute(
+                return False
+            self.db.conn.execute(
                 """INSERT INTO events (member_id, event, object_id, payload, has_tokens, received_at)
                    VALUES (?, ?, ?, ?, ?, ?)""",
                 (member_id, event, object_id, body, int(has_tokens), self.clock()),
             )
-            return int(cur.lastrowid or 0)
+            return True
 
     def events(self, member_id: str, state: str = "new") -> list[dict[str, Any]]:
         with self.lock:

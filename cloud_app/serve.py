@@ -3,7 +3,8 @@ WebSocket relay — on two ports of one process.
 
 * HTTP (installer, frames, events, page API, pairing, ``/healthz``, ``/status``, ``/schema``) on
   ``QBB24_HOST:QBB24_PORT`` (default 127.0.0.1:8700);
-* the agents' WebSocket ``/agent/ws`` on ``QBB24_HOST:QBB24_AGENT_PORT`` (default 8701).
+* the agents' WebSocket ``/agent/ws`` on ``QBB24_HOST:QBB24_AGENT_PORT`` (default 8701);
+* every ``QBB24_RECONCILE_MINUTES`` (15), the reconciliation that catches events Bitrix24 never sent.
 
 Behind a TLS reverse proxy both live under one public origin: ``/agent/ws`` goes to the agent port with
 the ``Upgrade``/``Connection`` headers passed on, everything else to the HTTP port (see README).
@@ -21,7 +22,8 @@ from waitress.server import create_server
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
 from .config import Config
-from .web import create_app
+from .reconcile import Reconciler
+from .web import create_app, services_of
 
 log = logging.getLogger("qb_cloud")
 
@@ -38,14 +40,19 @@ class Running:
             self.app, host=config.host, port=config.port, threads=threads, ident="qb-cloud"
         )
         self.port = int(self.http.effective_port)  # type: ignore[union-attr]
+        services = services_of(self.app)
+        self.reconciler = Reconciler(services.portals, services.client, config.reconcile_minutes)
         self._thread: threading.Thread | None = None
 
     def start(self) -> Running:
         self._thread = threading.Thread(target=self.http.run, name="http", daemon=True)
         self._thread.start()
+        if self.reconciler.minutes > 0:
+            self.reconciler.start()
         return self
 
     def stop(self) -> None:
+        self.reconciler.stop()
         self.http.close()
         self.relay.stop()
         if self._thread is not None:

@@ -55,14 +55,16 @@ class Dispatcher:
     def time_block(
         self, portal: Portal, start: float, operating: float = 0.0, reset_at: int | None = None
     ) -> dict[str, Any]:
-        finish = max(time.time(), start)
+        took = max(time.time() - start, 0.0)  # measured on the wall clock …
+        finish = self.emu.clock()  # … reported on the portal's (which tests may move)
+        begun = finish - took
         tz = portal.tz
         return {
-            "start": start,
+            "start": begun,
             "finish": finish,
-            "duration": finish - start,
-            "processing": finish - start,
-            "date_start": datetime.fromtimestamp(start, tz).replace(microsecond=0).isoformat(),
+            "duration": took,
+            "processing": took,
+            "date_start": datetime.fromtimestamp(begun, tz).replace(microsecond=0).isoformat(),
             "date_finish": datetime.fromtimestamp(finish, tz).replace(microsecond=0).isoformat(),
             "operating_reset_at": reset_at or int(self.emu.clock()) + 600,
             "operating": operating,
