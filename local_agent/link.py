@@ -123,6 +123,12 @@ class Link:
             return False
         return True
 
+    def post(self, message: wire.Message) -> None:
+        """Send without waiting, if connected; for what only informs (a lost one costs nothing)."""
+        loop, ws = self._loop, self._ws
+        if loop is not None and ws is not None and self.online:
+            asyncio.run_coroutine_threadsafe(_quietly(ws.send(wire.encode(message))), loop)
+
     def results_ready(self) -> None:
         """New rows in the outbox: push them (they stay there until the cloud acknowledges them)."""
         if self._loop is not None and self._wake is not None:
@@ -269,3 +275,10 @@ class Link:
                     )
                 )
             )
+
+
+async def _quietly(sending: Any) -> None:
+    try:
+        await sending
+    except ConnectionClosed:
+        pass

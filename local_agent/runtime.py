@@ -94,6 +94,10 @@ class Relay:
         if stored is None:
             return None
         self.queue.mark_sent(stored.job_id, session_id)
+        if self.link is not None:
+            self.link.post(
+                wire.JobSent(job_id=stored.job_id, session_id=session_id, sent_at=datetime.now(UTC))
+            )
         return Job(stored.job_id, stored.qbxml)
 
     def remaining(self) -> int:

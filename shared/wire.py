@@ -114,6 +114,16 @@ class JobAck:
 
 
 @dataclass(frozen=True)
+class JobSent:
+    """Agent → cloud, best effort: the Web Connector has just taken the job to QuickBooks (for status)."""
+
+    type: ClassVar[str] = "job.sent"
+    job_id: str
+    session_id: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
 class JobResult:
     """Exactly one of ``response`` (QuickBooks answered) or ``hresult`` (QuickBooks refused the document)."""
 
@@ -168,7 +178,7 @@ class ErrorMessage:
 
 
 Message = Union[  # noqa: UP007 - a runtime value: the decoder walks it
-    Hello, Welcome, SessionStarted, SessionEnded, QuickBooksUnreachable, JobOffer, JobAck, JobResult,
+    Hello, Welcome, SessionStarted, SessionEnded, QuickBooksUnreachable, JobOffer, JobAck, JobSent, JobResult,
     ResultAck, WantWork, NoWork, Heartbeat, ErrorMessage,
 ]  # fmt: skip
 

@@ -225,6 +225,8 @@ class AgentRelay:
         portal = agent.portal
         if isinstance(message, wire.JobAck):
             await asyncio.to_thread(self.store.mark, portal, message.job_id, "acked")
+        elif isinstance(message, wire.JobSent):
+            await asyncio.to_thread(self.store.mark, portal, message.job_id, "sent")
         elif isinstance(message, wire.JobResult):
             new = await asyncio.to_thread(
                 self.store.record_result,

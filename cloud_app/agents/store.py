@@ -37,6 +37,9 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat()
 
 
+DEADLINE_PASSED = "The deadline passed before the Web Connector ran it; nothing was sent to QuickBooks."
+
+
 class PairingRefused(Exception):
     def __init__(self, status: int, error: str, message: str) -> None:
         super().__init__(message)
@@ -71,6 +74,8 @@ class JobRow:
     hresult: str | None = None
     message: str | None = None
     finished_at: str | None = None
+    attempts: int = 0  # times offered to an agent
+    sent_at: str | None = None  # when the Web Connector took it to QuickBooks
 
 
 class AgentStore:
@@ -132,6 +137,9 @@ class AgentStore:
                 self.db["jobs"].create_index(["portal", "state"])
             if "name" not in self.db["agents"].columns_dict:  # added after the first release
                 self.db["agents"].add_column("name", str)
+            if "attempts" not in self.db["jobs"].columns_dict:
+                self.db["jobs"].add_column("attempts", int, not_null_default=0)
+                self.db["jobs"].add_column("sent_at", str)
 
     def close(self) -> None:
         self.db.close()
@@ -273,6 +281,7 @@ class AgentStore:
         self, portal: str, limit: int, offer_timeout: timedelta = timedelta(seconds=60)
     ) -> list[JobRow]:
         stale = _iso(self.clock() - offer_timeout)
+        self.expire(portal)
         with self._lock:
             rows = self.db["jobs"].rows_where(
                 "portal = ? and (state = 'queued' or (state = 'offered' and offered_at < ?))",
@@ -282,15 +291,34 @@ class AgentStore:
             )
             return [_job(r) for r in rows]
 
+    def expire(self, portal: str) -> int:
+        """Jobs whose deadline passed before QuickBooks saw them fail, saying so (not sent: never run)."""
+        with self._lock:
+            cur = self.db.execute(
+                "update jobs set state = 'failed', finished_at = ?, message = ? where portal = ? "
+                "and deadline is not null and deadline < ? and state in ('queued', 'offered', 'acked')",
+                [_iso(self.clock()), DEADLINE_PASSED, portal, _iso(self.clock())],
+            )
+            self.db.conn.commit()
+            return cur.rowcount
+
     def mark(self, portal: str, job_id: str, state: str) -> None:
-        changes: dict[str, Any] = {"state": state}
+        """queued → offered (counts an attempt) → acked → sent; never back from an end state, and a
+        late ``acked`` never undoes ``sent``."""
+        extra = ""
+        params: list[Any] = [state]
         if state == "offered":
-            changes["offered_at"] = _iso(self.clock())
+            extra = ", offered_at = ?, attempts = attempts + 1"
+            params.append(_iso(self.clock()))
+        elif state == "sent":
+            extra = ", sent_at = ?"
+            params.append(_iso(self.clock()))
+        final = ("done", "failed", "unknown", "sent") if state == "acked" else ("done", "failed", "unknown")
+        guard = "(" + ", ".join(f"'{s}'" for s in final) + ")"
         with self._lock:
             self.db.execute(
-                f"update jobs set {', '.join(f'{k} = ?' for k in changes)} "
-                "where portal = ? and job_id = ? and state not in ('done', 'failed', 'unknown')",
-                [*changes.values(), portal, job_id],
+                f"update jobs set state = ?{extra} where portal = ? and job_id = ? and state not in {guard}",
+                [*params, portal, job_id],
             )
             self.db.conn.commit()
 
@@ -298,7 +326,9 @@ class AgentStore:
         """An agent (re)connected holding ``held``: anything offered or acknowledged but neither held nor
         finished is queued again. Safe because the agent never stores or runs a job id twice."""
         with self._lock:
-            rows = list(self.db["jobs"].rows_where("portal = ? and state in ('offered', 'acked')", [portal]))
+            rows = list(
+                self.db["jobs"].rows_where("portal = ? and state in ('offered', 'acked', 'sent')", [portal])
+            )
             again = [r["job_id"] for r in rows if r["state"] == "offered" or r["job_id"] not in held]
             for job_id in again:
                 self.db["jobs"].update(job_id, {"state": "queued"})
@@ -345,7 +375,6 @@ class AgentStore:
             )
             return {state: n for state, n in cur.fetchall()}
 
-
     def counts_all(self) -> dict[str, int]:
         """Jobs by state across portals (operator figures, no portal data)."""
         with self._lock:
@@ -387,4 +416,6 @@ def _job(r: dict[str, Any]) -> JobRow:
         hresult=r.get("hresult"),
         message=r.get("message"),
         finished_at=r.get("finished_at"),
+        attempts=int(r.get("attempts") or 0),
+        sent_at=r.get("sent_at"),
     )

@@ -133,6 +133,7 @@ def test_jobs_flow_from_the_cloud_through_the_web_connector_and_back(
         assert sorted(r.job_id for r in results) == sorted(ids)
         assert all(r.state == "done" and r.response and "CustomerQueryRs" in r.response for r in results)
         assert wait(lambda: agent.queue.depth()["results"] == 0)  # acknowledged, so forgotten
+        assert all(cloud.store.job("acme.bitrix24.com", i).sent_at for i in ids)  # type: ignore[union-attr]
         assert any(type(e).__name__ == "SessionStarted" for e in cloud.events)
     finally:
         agent.stop()

@@ -40,6 +40,7 @@ EXAMPLES: list[wire.Message] = [
     ),
     wire.JobOffer(job_id="job_2", portal="acme", qbxml="<QBXML/>", priority=1, deadline=None, purpose="read"),
     wire.JobAck(job_id="job_1"),
+    wire.JobSent(job_id="job_1", session_id="s1", sent_at=T),
     wire.JobResult(
         job_id="job_1", response="<QBXML>é</QBXML>", hresult=None, message=None, received_at=T, processed_at=T
     ),

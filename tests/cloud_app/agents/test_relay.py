@@ -183,3 +183,34 @@ def test_malformed_messages_are_answered_with_a_reason_and_the_link_stays(relay:
         assert isinstance(message, wire.ErrorMessage) and message.code == "bad_message" and message.message
         ws.send(wire.encode(wire.Heartbeat(sent_at=datetime.now(UTC))))
         assert isinstance(receive(ws), wire.Heartbeat)
+
+
+def test_a_job_shows_when_quickbooks_got_it_and_how_often_it_was_offered(relay: AgentRelay) -> None:
+    token = paired(relay.store, A)
+    job_id = relay.store.enqueue(A, QBXML, purpose="sync")
+    with agent(relay, token) as ws:
+        welcome(ws)
+        receive(ws)  # offered, then the line drops
+    with agent(relay, token) as ws:
+        welcome(ws)
+        receive(ws)
+        ws.send(wire.encode(wire.JobAck(job_id=job_id)))
+        ws.send(wire.encode(wire.JobSent(job_id=job_id, session_id="s", sent_at=datetime.now(UTC))))
+        ws.send(wire.encode(wire.JobAck(job_id=job_id)))  # a late duplicate ack does not undo "sent"
+        assert offers_until_no_work(ws) == []
+    job = relay.store.job(A, job_id)
+    assert job is not None and job.state == "sent" and job.sent_at and job.attempts == 2
+
+
+def test_a_job_past_its_deadline_fails_unsent_and_is_never_offered(relay: AgentRelay) -> None:
+    token = paired(relay.store, A)
+    late = relay.store.enqueue(A, QBXML, purpose="click", deadline=datetime(2020, 1, 1, tzinfo=UTC))
+    fresh = relay.store.enqueue(A, QBXML, purpose="sync", deadline=datetime(2999, 1, 1, tzinfo=UTC))
+    with agent(relay, token) as ws:
+        welcome(ws)
+        offer = receive(ws)
+        assert isinstance(offer, wire.JobOffer) and offer.job_id == fresh
+        assert offers_until_no_work(ws) == []
+    job = relay.store.job(A, late)
+    assert job is not None and job.state == "failed" and "deadline passed" in (job.message or "")
+    assert job.attempts == 0
