@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .b24.client import Client
 from .b24.errors import B24Error
+from .sync.crm import USER_FIELDS as SYNC_FIELDS
 
 PLACEMENTS = {
     "CRM_DEAL_DETAIL_TOOLBAR": ("deal-sync", "Sync to QuickBooks"),
@@ -45,13 +46,11 @@ class UserFieldSpec:
     label: str
 
 
-USER_FIELDS = (
-    *(UserFieldSpec(e, "QB_LIST_ID", "string", "QuickBooks ID") for e in ("contact", "company")),
-    *(UserFieldSpec(e, "QB_BALANCE", "double", "QuickBooks balance") for e in ("contact", "company")),
-    UserFieldSpec("deal", "QB_TXN_ID", "string", "QuickBooks transaction ID"),
-    UserFieldSpec("deal", "QB_DOC_NUMBER", "string", "QuickBooks document number"),
-    UserFieldSpec("deal", "QB_BALANCE", "double", "QuickBooks balance due"),
-    UserFieldSpec("deal", "QB_STATUS", "string", "QuickBooks status"),
+# the fields the sync engine writes (cloud_app.sync.crm), one per entity that carries it
+USER_FIELDS = tuple(
+    UserFieldSpec(entity, uf.name.removeprefix("UF_CRM_"), uf.type, uf.label)
+    for uf in SYNC_FIELDS
+    for entity in uf.entities
 )
 
 
@@ -68,56 +67,63 @@ def _already(exc: B24Error) -> bool:
     return exc.code == "ERROR_CORE" and "already" in exc.description.lower()
 
 
+def _count(report: SetupReport, errors: dict[str, dict[str, object]], key: str) -> bool:
+    """True when the command under ``key`` did its work; "already there" counts as done; anything else
+    stops the setup with the portal's own error code."""
+    error = errors.get(key)
+    if error is None:
+        return True
+    exc = B24Error(str(error.get("error", "")), str(error.get("error_description", "")), 400)
+    if _already(exc):
+        report.already_there += 1
+        return False
+    raise exc
+
+
 def set_up(client: Client, public_url: str) -> SetupReport:
-    """Bind placements and events and create user fields; anything already there counts as done."""
+    """Bind placements and events and create user fields, in two batch calls (a batch counts once
+    against the portal's limit); anything already there counts as done, so running it again is safe."""
     report = SetupReport()
     base = public_url.rstrip("/")
+    first: dict[str, tuple[str, dict[str, object]]] = {}
     for code, (page, title) in PLACEMENTS.items():
-        try:
-            client.call(
-                "placement.bind",
-                {
-                    "PLACEMENT": code,
-                    "HANDLER": f"{base}/b24/{page}",
-                    "TITLE": title,
-                    "LANG_ALL": {"en": {"TITLE": title}, "ru": {"TITLE": title}},
-                },
-            )
-            report.placements_bound += 1
-        except B24Error as exc:
-            if not _already(exc):
-                raise
-            report.already_there += 1
+        first[f"p_{code}"] = (
+            "placement.bind",
+            {
+                "PLACEMENT": code,
+                "HANDLER": f"{base}/b24/{page}",
+                "TITLE": title,
+                "LANG_ALL": {"en": {"TITLE": title}, "ru": {"TITLE": title}},
+            },
+        )
     for event in EVENTS:
-        try:
-            client.call("event.bind", {"event": event, "handler": f"{base}/b24/events"})
-            report.events_bound += 1
-        except B24Error as exc:
-            if not _already(exc):
-                raise
-            report.already_there += 1
-    try:
-        feature = client.call("feature.get", {"CODE": "rest_offline_extended"})
-        report.offline_events = isinstance(feature, dict) and feature.get("value") == "Y"
-    except B24Error:
-        report.offline_events = False
+        first[f"e_{event}"] = ("event.bind", {"event": event, "handler": f"{base}/b24/events"})
+    first["feature"] = ("feature.get", {"CODE": "rest_offline_extended"})
+    for n, spec in enumerate(USER_FIELDS):
+        first[f"f_{n}"] = (
+            f"crm.{spec.entity}.userfield.list",
+            {"filter": {"FIELD_NAME": "UF_CRM_" + spec.name}},
+        )
+    answer = client.batch(first)
+    report.placements_bound = sum(_count(report, answer.errors, f"p_{code}") for code in PLACEMENTS)
+    report.events_bound = sum(_count(report, answer.errors, f"e_{event}") for event in EVENTS)
+    feature = answer.result.get("feature")
+    report.offline_events = isinstance(feature, dict) and feature.get("value") == "Y"
+
+    second: dict[str, tuple[str, dict[str, object]]] = {}
     if report.offline_events:
         for event in EVENTS[2:]:
-            try:
-                client.call(
-                    "event.bind",
-                    {"event": event, "event_type": "offline", "auth_connector": OFFLINE_CONNECTOR},
-                )
-            except B24Error as exc:
-                if not _already(exc):
-                    raise
-    for spec in USER_FIELDS:
-        full = "UF_CRM_" + spec.name
-        existing = client.call(f"crm.{spec.entity}.userfield.list", {"filter": {"FIELD_NAME": full}})
-        if existing:
+            second[f"o_{event}"] = (
+                "event.bind",
+                {"event": event, "event_type": "offline", "auth_connector": OFFLINE_CONNECTOR},
+            )
+    for n, spec in enumerate(USER_FIELDS):
+        _count(report, answer.errors, f"f_{n}")
+        if answer.result.get(f"f_{n}"):
             report.already_there += 1
             continue
-        client.call(
+        full = "UF_CRM_" + spec.name
+        second[f"a_{n}"] = (
             f"crm.{spec.entity}.userfield.add",
             {
                 "fields": {
@@ -129,5 +135,9 @@ def set_up(client: Client, public_url: str) -> SetupReport:
                 }
             },
         )
-        report.fields_created += 1
+    if second:
+        more = client.batch(second)
+        for key in second:
+            if _count(report, more.errors, key) and key.startswith("a_"):
+                report.fields_created += 1
     return report

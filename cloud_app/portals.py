@@ -33,8 +33,19 @@ MIGRATIONS: list[str] = [
     """CREATE TABLE rejected (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, kind TEXT NOT NULL,
         member_id TEXT, reason TEXT NOT NULL, source TEXT)""",
     "CREATE INDEX events_object ON events (member_id, object_id, event)",  # duplicate check
+    # links.py: what is linked to what, and what each "Sync to QuickBooks" became
+    """CREATE TABLE mappings (
+        member_id TEXT NOT NULL, company_file TEXT NOT NULL, kind TEXT NOT NULL, qb_id TEXT NOT NULL,
+        qb_name TEXT NOT NULL, b24_type TEXT NOT NULL, b24_id TEXT NOT NULL, fingerprint TEXT,
+        updated_at REAL NOT NULL, PRIMARY KEY (member_id, company_file, kind, qb_id))""",
+    "CREATE INDEX mappings_b24 ON mappings (member_id, company_file, b24_type, b24_id)",
+    """CREATE TABLE doc_syncs (
+        member_id TEXT NOT NULL, sync_id TEXT NOT NULL, deal_id TEXT NOT NULL, kind TEXT NOT NULL,
+        state TEXT NOT NULL, job_id TEXT, detail TEXT, outcome TEXT, created_at REAL NOT NULL,
+        updated_at REAL NOT NULL, PRIMARY KEY (member_id, sync_id))""",
+    "CREATE INDEX doc_syncs_deal ON doc_syncs (member_id, deal_id)",
 ]
-PORTAL_TABLES = ("events", "settings")  # rows removed with the portal on CLEAN=1
+PORTAL_TABLES = ("events", "settings", "mappings", "doc_syncs")  # rows removed with the portal on CLEAN=1
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from shared import wire
 from shared.qbxml.export import schema_export
 from shared.qbxml.status import explain_hresult
 
+from . import deal_sync
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
@@ -28,6 +29,7 @@ from .config import Config
 from .crypto import Vault
 from .frames import FrameUser, Refused, Sessions, verify_frame, verify_install
 from .install import PLACEMENTS, set_up
+from .links import Links
 from .portals import PortalStore
 
 log = logging.getLogger(__name__)
@@ -78,13 +80,23 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         relay.on_event = _chain(
             relay.on_event, lambda portal, message: record_session(services, portal, message)
         )
+        relay.on_result = _chain(
+            relay.on_result, lambda portal, job: deal_sync.on_result(services, portal, job)
+        )
     app = Flask("qb-bitrix24")
     app.extensions["qb"] = services
-    ws_url = config.agent_public_url or (
-        config.public_url.replace("https://", "wss://").replace("http://", "ws://").rsplit(":", 1)[0]
-        + f":{config.agent_port}/agent/ws"
-    )
-    app.register_blueprint(agents_blueprint(services.agents, lambda: ws_url))
+
+    def ws_url() -> str:
+        """What pairing tells an agent to dial: the configured public URL, else the public host on the
+        agent port (the relay's real one when it runs here)."""
+        if config.agent_public_url:
+            return config.agent_public_url
+        parts = urlsplit(config.public_url)
+        port = relay.port if relay is not None else config.agent_port
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.hostname}:{port}/agent/ws"
+
+    app.register_blueprint(agents_blueprint(services.agents, ws_url))
 
     def refuse(kind: str, reason: str, member_id: str | None = None) -> Response:
         services.portals.reject(kind, reason, member_id, request.remote_addr)
@@ -264,6 +276,52 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         if portal is None:
             return Response("Not found", 404)
         return jsonify(portal_status_of(services, member_id))
+
+    @app.post("/api/portals/<member_id>/deals/<deal_id>/sync")
+    def sync_deal(member_id: str, deal_id: str) -> Response:
+        who = session_for(member_id)
+        if isinstance(who, Response):
+            return who
+        body = request.get_json(silent=True) or {}
+        kind = str(body.get("kind") or services.portals.setting(member_id, "document_kind", "Invoice"))
+        if kind not in ("Invoice", "Estimate", "SalesOrder"):
+            return Response("kind is Invoice, Estimate or SalesOrder.", 400, mimetype="text/plain")
+        try:
+            sync_id = deal_sync.start(services, member_id, deal_id, kind)  # type: ignore[arg-type]
+        except deal_sync.Refused as exc:
+            answer = jsonify(error="refused", message=str(exc))
+            answer.status_code = 409
+            return answer
+        answer = jsonify(sync_id=sync_id)
+        answer.status_code = 202
+        return answer
+
+    @app.get("/api/portals/<member_id>/syncs/<sync_id>")
+    def sync_status(member_id: str, sync_id: str) -> Response:
+        who = session_for(member_id)
+        if isinstance(who, Response):
+            return who
+        sync = Links(services.portals).sync(member_id, sync_id)
+        if sync is None:
+            return Response("Not found", 404)
+        job = services.agents.job(member_id, sync.job_id) if sync.job_id else None
+        session = services.portals.setting(member_id, "qb.session") or {}
+        state = sync.state
+        if state in ("looking_up", "queued") and job is not None and job.state == "sent":
+            state = "sent"
+        elif state in ("looking_up", "queued"):
+            state = "waiting" if job is not None and job.state in ("offered", "acked") else "queued"
+        return jsonify(
+            sync_id=sync.sync_id,
+            deal_id=sync.deal_id,
+            kind=sync.kind,
+            state=state,
+            step="lookup" if sync.state == "looking_up" else "document",
+            outcome=sync.outcome,
+            detail=sync.detail,
+            agent_online=bool(services.relay and services.relay.online(member_id)),
+            last_web_connector_run=session.get("ended_at") or session.get("started_at"),
+        )
 
     @app.get("/api/portals/<member_id>/agents")
     def list_agents(member_id: str) -> Response:

@@ -135,7 +135,22 @@ class Link:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def want_work(self, session_id: str, max_jobs: int = 10) -> bool:
-        return self.send(wire.WantWork(session_id=session_id, max_jobs=max_jobs))
+        """Ask for more work — after sending the results we hold, so the cloud has seen them (and what
+        they lead to) before it answers; the relay reads one connection's messages in order."""
+        loop, ws = self._loop, self._ws
+        if loop is None or ws is None or not self.online:
+            return False
+
+        async def results_then_ask() -> None:
+            for result in await asyncio.to_thread(self.queue.pending_results):
+                await ws.send(wire.encode(result))
+            await ws.send(wire.encode(wire.WantWork(session_id=session_id, max_jobs=max_jobs)))
+
+        try:
+            asyncio.run_coroutine_threadsafe(results_then_ask(), loop).result(timeout=5)
+        except Exception:  # noqa: BLE001 - a dead socket: the session goes on without follow-up work
+            return False
+        return True
 
     # -- the loop -------------------------------------------------------------------------------------
 

@@ -77,17 +77,27 @@ class Relay:
             return True
         return self.link is not None and self.link.sync_requested.is_set()
 
+    def _ask_cloud(self, session_id: str) -> None:
+        """WantWork (sent after the results we hold), then wait briefly for an offer or "no work"."""
+        if self.link is None or not self.link.online:
+            return
+        self._offer.clear()
+        self._no_work.clear()
+        if self.link.want_work(session_id):
+            deadline = self.follow_up_wait
+            step = 0.05
+            while deadline > 0 and not self._offer.is_set() and not self._no_work.is_set():
+                self._offer.wait(step)
+                deadline -= step
+
+    def follow_up(self, session_id: str) -> bool:
+        self._ask_cloud(session_id)
+        return self.remaining() > 0
+
     def next_job(self, session_id: str) -> Job | None:
         stored = self.queue.next_job()
         if stored is None and self.link is not None and self.link.online:
-            self._offer.clear()
-            self._no_work.clear()
-            if self.link.want_work(session_id):
-                deadline = self.follow_up_wait
-                step = 0.05
-                while deadline > 0 and not self._offer.is_set() and not self._no_work.is_set():
-                    self._offer.wait(step)
-                    deadline -= step
+            self._ask_cloud(session_id)
             stored = self.queue.next_job()
             if stored is None and self.link is not None:
                 self.link.sync_requested.clear()

@@ -242,7 +242,9 @@ class AgentRelay:
                 if job is not None:
                     await asyncio.to_thread(self.on_result, portal, job)
         elif isinstance(message, wire.WantWork):
-            if await self._offer(portal, session_id=message.session_id) == 0:
+            offered = await self._offer(portal, session_id=message.session_id)
+            # an offer already on its way (made by notify a moment ago) is work too: no "nothing more"
+            if offered == 0 and await asyncio.to_thread(self.store.in_flight, portal) == 0:
                 await self._send(ws, wire.NoWork(session_id=message.session_id))
         elif isinstance(message, wire.SessionStarted):
             await asyncio.to_thread(

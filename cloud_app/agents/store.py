@@ -302,6 +302,16 @@ class AgentStore:
             self.db.conn.commit()
             return cur.rowcount
 
+    def in_flight(self, portal: str, within: timedelta = timedelta(seconds=60)) -> int:
+        """Jobs offered in the last minute and not yet acknowledged by the agent."""
+        since = _iso(self.clock() - within)
+        with self._lock:
+            row = self.db.execute(
+                "select count(*) from jobs where portal = ? and state = 'offered' and offered_at >= ?",
+                [portal, since],
+            ).fetchone()
+        return int(row[0])
+
     def mark(self, portal: str, job_id: str, state: str) -> None:
         """queued → offered (counts an attempt) → acked → sent; never back from an end state, and a
         late ``acked`` never undoes ``sent``."""

@@ -212,8 +212,10 @@ def _line(
         if key in created:
             item, action = created[key], "create"
         elif not settings.create_missing_items:
-            problem = (f"Row {n}: the product “{name}” has no QuickBooks item. Link it to an item in the "
-                       "app's settings, or allow creating items.")
+            problem = (
+                f"Row {n}: the product “{name}” has no QuickBooks item. Link it to an item in the "
+                "app's settings, or allow creating items."
+            )
         elif not name:
             problem = f"Row {n}: a product row without a name. Give it a name in Bitrix24."
         else:

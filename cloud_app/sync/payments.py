@@ -38,8 +38,14 @@ def timeline_text(ret: Mapping[str, Any], currency: str) -> str:
     amount = f"{total:,.2f} {currency}" if isinstance(total, Decimal) else "a payment"
     when = ret.get("TxnDate")
     method = ret.get("PaymentMethodRef")
-    details = [x for x in (method.full_name if isinstance(method, Ref) else None,
-                           f"#{ret['RefNumber']}" if ret.get("RefNumber") else None) if x]
+    details = [
+        x
+        for x in (
+            method.full_name if isinstance(method, Ref) else None,
+            f"#{ret['RefNumber']}" if ret.get("RefNumber") else None,
+        )
+        if x
+    ]
     text = f"Payment of {amount} received"
     if isinstance(when, date):
         text += f" on {when.isoformat()}"

@@ -103,6 +103,10 @@ class Work(Protocol):
         """Jobs known to be waiting, for the percent-done figure."""
         ...
 
+    def follow_up(self, session_id: str) -> bool:
+        """Nothing is waiting: ask the cloud (briefly) whether the answer just delivered brings more."""
+        ...
+
     def deliver(self, job_id: str, *, response: str | None, hresult: str | None, message: str | None) -> None:
         """The job's outcome: exactly one of response / hresult."""
         ...
@@ -204,6 +208,14 @@ class Sessions:
         self.work.session_ended(s.ticket, summary, error or s.stop_error or None)
         return summary
 
+    def _progress(self, s: _Session) -> int:
+        """After a response: 100 ends the session at once (QBWC calls closeConnection), so before saying
+        it, let the cloud answer with follow-up work (a lookup's result often brings the write)."""
+        percent = self._percent(s)
+        if percent == 100 and not s.waiting and self.work.follow_up(s.ticket):
+            percent = self._percent(s)
+        return percent
+
     def _percent(self, s: _Session) -> int:
         left = self.work.remaining() + (1 if s.waiting else 0)
         if left <= 0:
@@ -299,7 +311,7 @@ class Sessions:
             s.job, s.waiting = None, []
             self.work.deliver(job.job_id, response=None, hresult=hresult, message=message or meaning)
             s.done += 1
-            return self._percent(s)
+            return self._progress(s)
         try:
             more = iterate.pending(response)
             merged = response if s.merged is None else iterate.merge(s.merged, response, s.waiting)
@@ -308,14 +320,14 @@ class Sessions:
             s.job, s.waiting = None, []
             self.work.deliver(job.job_id, response=None, hresult="agent-unreadable", message=str(exc))
             s.done += 1
-            return self._percent(s)
+            return self._progress(s)
         if more:
             s.merged, s.waiting = merged, more
-            return self._percent(s)
+            return self._progress(s)
         s.job, s.merged, s.waiting = None, None, []
         self.work.deliver(job.job_id, response=merged, hresult=None, message=None)
         s.done += 1
-        return self._percent(s)
+        return self._progress(s)
 
     def connection_error(self, ticket: str, hresult: str, message: str) -> str:
         meaning, todo = explain_hresult(hresult)

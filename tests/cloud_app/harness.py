@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from cloud_app.agents.relay import AgentRelay
+from cloud_app.agents.store import AgentStore
 from cloud_app.b24.client import Client
 from cloud_app.config import Config, load
 from cloud_app.web import Services, create_app, services_of
@@ -51,7 +53,8 @@ class Cloud:
 
 
 @contextmanager
-def running_cloud(tmp: Path, clock: Clock | None = None) -> Iterator[Cloud]:
+def running_cloud(tmp: Path, clock: Clock | None = None, *, relay: bool = False) -> Iterator[Cloud]:
+    """The emulator with two seeded portals and the cloud app; with ``relay`` the agent endpoint too."""
     emu = Bitrix24(clock or Clock())
     portal = seed_portal(emu, "acme.bitrix24.com")
     other = seed_portal(emu, "globex.bitrix24.com", seed=2)
@@ -70,7 +73,8 @@ def running_cloud(tmp: Path, clock: Clock | None = None) -> Iterator[Cloud]:
             database=str(tmp / "cloud.db"),
             oauth_servers=(emu.server_endpoint(),),
         )
-        holder["app"] = create_app(config, bx24_js=emu.base_url + "/bx24.js")
+        agents = AgentRelay(AgentStore(config.database)).start() if relay else None
+        holder["app"] = create_app(config, relay=agents, bx24_js=emu.base_url + "/bx24.js")
         emu.register_app(App(CLIENT_ID, SECRET, app_url=url + "/app", installer_url=url + "/install"))
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -79,3 +83,5 @@ def running_cloud(tmp: Path, clock: Clock | None = None) -> Iterator[Cloud]:
         finally:
             server.shutdown()
             server.server_close()
+            if agents is not None:
+                agents.stop()

@@ -55,3 +55,22 @@ def test_check_names_the_missing_secrets_and_redacted_hides_them() -> None:
     assert "s3cret" not in shown and "k3y" not in shown and "app.1" in shown
     with pytest.raises(ConfigError, match="PUBLIC_URL"):
         load(env={}, client_id="a", client_secret="b", encryption_key="c", public_url="ftp://x").check()
+
+
+def test_agents_are_told_the_public_host_on_the_agent_port(tmp_path: Path) -> None:
+    from cloud_app.web import create_app
+
+    base = {"client_id": "a", "client_secret": "b", "encryption_key": "c", "database": str(tmp_path / "x.db")}
+    for public, expected in [
+        ("https://qb.example.com", "wss://qb.example.com:8701/agent/ws"),
+        ("http://127.0.0.1:8700", "ws://127.0.0.1:8701/agent/ws"),
+    ]:
+        app = create_app(load(env={}, public_url=public, **base))
+        code = app.extensions["qb"].agents.new_pairing_code("p")
+        answer = app.test_client().post("/api/agents/pair", json={"code": code}).get_json()
+        assert answer["ws_url"] == expected
+    app = create_app(load(env={}, agent_public_url="wss://qb.example.com/agent/ws", **base))
+    code = app.extensions["qb"].agents.new_pairing_code("p")
+    assert app.test_client().post("/api/agents/pair", json={"code": code}).get_json()["ws_url"] == (
+        "wss://qb.example.com/agent/ws"
+    )

@@ -65,3 +65,10 @@ def test_uninstall_without_clean_drops_tokens_but_keeps_data(cloud: Cloud) -> No
     assert cloud.services.portals.credentials(cloud.portal.member_id) is None
     assert cloud.services.portals.portal(cloud.portal.member_id).state == "uninstalled"  # type: ignore[union-attr]
     assert cloud.services.portals.setting(cloud.portal.member_id, "document") == "invoice"
+
+
+def test_install_sets_everything_up_in_two_batches(cloud: Cloud) -> None:
+    """A batch counts once against the portal's bucket: setup costs two requests, whatever it binds."""
+    cloud.install()
+    outer = [c.method for c in cloud.emu.calls if c.member_id == cloud.portal.member_id and not c.in_batch]
+    assert outer.count("batch") == 2 and set(outer) <= {"batch", "app.info"}, outer

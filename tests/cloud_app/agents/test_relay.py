@@ -54,7 +54,8 @@ def welcome(ws: ClientConnection) -> wire.Welcome:
 
 
 def offers_until_no_work(ws: ClientConnection) -> list[str]:
-    """Ask for work and collect the offers up to the cloud's "nothing more"."""
+    """Ask for work and collect the offers up to the cloud's "nothing more" (which never comes while an
+    offer is unacknowledged: it may still be on its way)."""
     ws.send(wire.encode(wire.WantWork(session_id="s", max_jobs=10)))
     seen: list[str] = []
     while True:
@@ -82,6 +83,7 @@ def test_an_agent_sees_and_answers_only_its_own_portals_jobs(relay: AgentRelay) 
         assert welcome(ws).portal == A
         offered = [receive(ws)]
         assert [m.job_id for m in offered if isinstance(m, wire.JobOffer)] == [mine]
+        ws.send(wire.encode(wire.JobAck(job_id=mine)))
         assert offers_until_no_work(ws) == []
         ws.send(result(theirs))  # a forged answer to portal B's job
         assert isinstance(receive(ws), wire.ResultAck)
@@ -210,7 +212,21 @@ def test_a_job_past_its_deadline_fails_unsent_and_is_never_offered(relay: AgentR
         welcome(ws)
         offer = receive(ws)
         assert isinstance(offer, wire.JobOffer) and offer.job_id == fresh
+        ws.send(wire.encode(wire.JobAck(job_id=fresh)))
         assert offers_until_no_work(ws) == []
     job = relay.store.job(A, late)
     assert job is not None and job.state == "failed" and "deadline passed" in (job.message or "")
     assert job.attempts == 0
+
+
+def test_no_work_is_not_said_while_an_offer_is_unacknowledged(relay: AgentRelay) -> None:
+    token = paired(relay.store, A)
+    job_id = relay.store.enqueue(A, QBXML, purpose="sync")
+    with agent(relay, token) as ws:
+        welcome(ws)
+        assert isinstance(receive(ws), wire.JobOffer)
+        ws.send(wire.encode(wire.WantWork(session_id="s", max_jobs=10)))
+        with pytest.raises(TimeoutError):
+            receive(ws, timeout=0.5)
+        ws.send(wire.encode(wire.JobAck(job_id=job_id)))
+        assert offers_until_no_work(ws) == []

@@ -11,6 +11,7 @@ from local_agent.soap.session import HostInfo, Job
 class MemoryWork:
     jobs: list[Job] = field(default_factory=list)
     want: bool = False
+    follow_ups: list[Job] = field(default_factory=list)  # what the cloud sends after a delivery
     delivered: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
     abandoned: list[str] = field(default_factory=list)
     started: list[HostInfo] = field(default_factory=list)
@@ -25,6 +26,12 @@ class MemoryWork:
 
     def remaining(self) -> int:
         return len(self.jobs)
+
+    def follow_up(self, session_id: str) -> bool:
+        if self.follow_ups:
+            self.jobs.append(self.follow_ups.pop(0))
+            return True
+        return False
 
     def deliver(self, job_id: str, *, response: str | None, hresult: str | None, message: str | None) -> None:
         self.delivered.append((job_id, response, hresult, message))

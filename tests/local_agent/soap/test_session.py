@@ -77,6 +77,18 @@ def test_a_full_session_success_is_an_empty_hresult() -> None:
     assert work.ended == [("2 requests, 0 errors", None)]
 
 
+def test_work_that_follows_an_answer_keeps_the_session_open() -> None:
+    """A lookup's answer makes the cloud send the write: 100 would close the session before it came."""
+    sessions, work, _ = make([customer_query("lookup")])
+    work.follow_ups.append(customer_query("write"))
+    ticket = start(sessions)
+    assert 'requestID="lookup"' in sessions.send_request_xml(ticket, HCP, FILE, "US", 16, 0)
+    assert sessions.receive_response_xml(ticket, rs("lookup"), "", "") == 50
+    assert 'requestID="write"' in sessions.send_request_xml(ticket, "", FILE, "US", 16, 0)
+    assert sessions.receive_response_xml(ticket, rs("write"), "", "") == 100
+    assert sessions.close_connection(ticket) == "2 requests, 0 errors"
+
+
 def test_hresult_fails_that_job_only_and_the_session_goes_on() -> None:
     sessions, work, _ = make([customer_query("1"), customer_query("2")])
     ticket = start(sessions)

@@ -1,0 +1,361 @@
+"""A deal's "Sync to QuickBooks", end to end: read the deal, look its customer and items up in QuickBooks,
+send one message set (customer → items → document), and write the outcome back to the deal.
+
+Two Web Connector jobs, usually in one session (the agent asks for more work after each):
+
+1. **lookup** (``continueOnError``, read-only): the customer's name among customers and the other lists of
+   QuickBooks' shared name space, and each product's name among items. Found names are linked, not
+   created again; a name taken by a vendor or employee gets a readable ``(Customer)`` suffix.
+2. **write** (``stopOnError``, ``newMessageSetID`` = job id, ``ExternalGUID`` marker): planned by
+   :func:`cloud_app.sync.documents.plan_document` from what the lookup found.
+
+The decisions are the pure modules' (``cloud_app/sync``); this module is the runner: it reads, enqueues,
+and applies results. Every step is recorded on the sync (``Links.update_sync``) for the page to show.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.qbxml.builder import MessageSet, build, query
+from shared.qbxml.parser import parse_response
+from shared.qbxml.values import Ref
+
+from .agents.store import JobRow
+from .b24.errors import B24Error
+from .links import Link, Links
+from .sync import crm, failures
+from .sync.customers import CustomerDraft, from_company, from_contact
+from .sync.documents import Kind, plan_document
+from .sync.names import disambiguate
+
+if TYPE_CHECKING:
+    from .web import Services
+
+log = logging.getLogger("qb_cloud.deal_sync")
+
+VERSION = "13.0"
+LOOKUP, WRITE = "deal-lookup:", "deal-sync:"
+PRIORITY = 1  # a person is waiting: before background sync (5)
+OTHER_LISTS = ("Vendor", "Employee", "OtherName")
+
+
+class Refused(Exception):
+    """The click cannot start (unknown deal, no agent paired, …): said to the person at once."""
+
+
+def company_file(services: Services, member_id: str) -> str:
+    session = services.portals.setting(member_id, "qb.session") or {}
+    if session.get("company_file"):
+        return str(session["company_file"])
+    files = [a.company_file for a in services.agents.agents(member_id) if a.company_file and not a.revoked]
+    return files[0] if files else ""
+
+
+def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
+    """Read the deal and queue the lookup; the sync id the page follows."""
+    if not any(not a.revoked for a in services.agents.agents(member_id)):
+        raise Refused("No QuickBooks agent is paired yet. Pair one on the app's setup page first.")
+    client = services.client(member_id)
+    got = client.batch(
+        {"deal": ("crm.deal.get", {"id": deal_id}), "rows": ("crm.deal.productrows.get", {"id": deal_id})}
+    )
+    if "deal" in got.errors:
+        raise Refused(f"Deal {deal_id} could not be read: {got.errors['deal'].get('error_description', '')}")
+    deal = got.result["deal"]
+    rows = list(got.result.get("rows") or [])
+    links, file = Links(services.portals), company_file(services, member_id)
+    customer, party = _customer(services, member_id, file, deal)
+    sync_id = "sync_" + uuid.uuid4().hex[:16]
+    products = {}
+    for row in rows:
+        pid = str(row.get("PRODUCT_ID") or "0")
+        if pid != "0":
+            mapped = links.by_b24(member_id, file, "product", pid)
+            products[pid] = mapped.qb_name if mapped else str(row.get("PRODUCT_NAME") or "").strip()
+    detail = {
+        "deal": {k: deal.get(k) for k in ("ID", "TITLE", "CURRENCY_ID", "COMPANY_ID", "CONTACT_ID")},
+        "rows": rows,
+        "party": party,
+        "customer": customer,
+        "products": products,
+        "mapped": sorted(pid for pid in products if links.by_b24(member_id, file, "product", pid)),
+        "company_file": file,
+    }
+    links.start_sync(member_id, sync_id, deal_id, kind, detail)
+    requests = []
+    name = customer["name"]
+    if name and not customer.get("list_id"):
+        requests.append(query("Customer", {"FullName": name}, request_id="customer"))
+        requests += [query(k, {"FullName": name}, request_id=k.lower()) for k in OTHER_LISTS]
+    for n, (pid, item) in enumerate(sorted(products.items())):
+        if pid not in detail["mapped"] and item:
+            requests.append(query("Item", {"FullName": item}, request_id=f"item-{n}-{pid}"))
+    if not requests:  # everything is linked already: plan and send at once
+        _write(services, member_id, sync_id, found_customer=None, found_items={}, taken=set())
+        return sync_id
+    job_id = services.agents.enqueue(
+        member_id,
+        build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
+        purpose=LOOKUP + sync_id,
+        priority=PRIORITY,
+    )
+    links.update_sync(member_id, sync_id, state="looking_up", job_id=job_id)
+    if services.relay is not None:
+        services.relay.notify(member_id)
+    return sync_id
+
+
+def _customer(
+    services: Services, member_id: str, file: str, deal: dict[str, Any]
+) -> tuple[dict[str, Any], dict]:
+    """The QuickBooks customer for the deal: a linked one, or a draft from its company (else contact)."""
+    links = Links(services.portals)
+    company_id = str(deal.get("COMPANY_ID") or "0")
+    contact_id = str(deal.get("CONTACT_ID") or "0")
+    b24_type, b24_id = ("company", company_id) if company_id != "0" else ("contact", contact_id)
+    party = {"type": b24_type, "id": b24_id}
+    if b24_id == "0":
+        return {"name": "", "fields": {}, "notes": []}, party
+    linked = links.by_b24(member_id, file, b24_type, b24_id)
+    if linked is not None:
+        return {"name": linked.qb_name, "list_id": linked.qb_id}, party
+    client = services.client(member_id)
+    commands: dict[str, tuple[str, dict[str, Any]]] = {f"{b24_type}": (f"crm.{b24_type}.get", {"id": b24_id})}
+    if b24_type == "company" and contact_id != "0":
+        commands["contact"] = ("crm.contact.get", {"id": contact_id})
+    commands["req"] = (
+        "crm.requisite.list",
+        {"filter": {"ENTITY_TYPE_ID": 4 if b24_type == "company" else 3, "ENTITY_ID": b24_id}},
+    )
+    commands["addr"] = (
+        "crm.address.list",
+        {"filter": {"ENTITY_TYPE_ID": 8, "ENTITY_ID": "$result[req][0][ID]"}},
+    )
+    got = client.batch(commands)
+    record = got.result.get(b24_type) or {}
+    addresses = list(got.result.get("addr") or []) if "addr" not in got.errors else []
+    draft: CustomerDraft = (
+        from_company(record, addresses=addresses, primary_contact=got.result.get("contact"), version=VERSION)
+        if b24_type == "company"
+        else from_contact(record, addresses=addresses, version=VERSION)
+    )
+    return {"name": str(draft.fields.get("Name", "")), "fields": draft.fields, "notes": draft.notes}, party
+
+
+def on_result(services: Services, member_id: str, job: JobRow) -> bool:
+    """The relay's result hook; True when the job was one of ours."""
+    if job.purpose.startswith(LOOKUP):
+        _looked_up(services, member_id, job.purpose[len(LOOKUP) :], job)
+        return True
+    if job.purpose.startswith(WRITE):
+        _written(services, member_id, job.purpose[len(WRITE) :], job)
+        return True
+    return False
+
+
+def _failed(services: Services, member_id: str, sync_id: str, reason: str, fix: str, code: str = "") -> None:
+    Links(services.portals).update_sync(
+        member_id,
+        sync_id,
+        state="failed",
+        detail={"reason": reason, "fix": fix, "code": code},
+        outcome=f"Failed: {reason}",
+    )
+
+
+def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) -> None:
+    if job.response is None:
+        f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=datetime.now(UTC))
+        _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
+        return
+    found_customer: dict[str, Any] | None = None
+    found_items: dict[str, tuple[str, str]] = {}
+    taken: set[str] = set()
+    for result in parse_response(job.response).results:
+        rid = result.header.request_id or ""
+        if result.header.status.code != 0 or not result.records:
+            continue  # 500: not found — the normal answer for a name QuickBooks does not have
+        record = result.records[0]
+        if rid == "customer":
+            found_customer = {"list_id": str(record["ListID"]), "name": str(record["FullName"])}
+        elif rid in ("vendor", "employee", "othername"):
+            taken.add(str(record.get("Name") or record.get("FullName") or ""))
+        elif rid.startswith("item-"):
+            found_items[rid.rsplit("-", 1)[1]] = (str(record["ListID"]), str(record["FullName"]))
+    _write(services, member_id, sync_id, found_customer=found_customer, found_items=found_items, taken=taken)
+
+
+def _write(
+    services: Services,
+    member_id: str,
+    sync_id: str,
+    *,
+    found_customer: dict[str, Any] | None,
+    found_items: dict[str, tuple[str, str]],
+    taken: set[str],
+) -> None:
+    links = Links(services.portals)
+    sync = links.sync(member_id, sync_id)
+    if sync is None:
+        return
+    d = sync.detail
+    file, party = company_file(services, member_id), d["party"]  # the file the session had open
+    customer_info = d["customer"]
+    if found_customer is not None:  # same name already a customer: link it, do not add it again
+        links.link(member_id, file, Link("customer", found_customer["list_id"], found_customer["name"],
+                                         party["type"], party["id"]))  # fmt: skip
+        customer: Ref | CustomerDraft = Ref(list_id=found_customer["list_id"])
+    elif customer_info.get("list_id"):
+        customer = Ref(list_id=customer_info["list_id"])
+    else:
+        fields = dict(customer_info.get("fields") or {})
+        notes = list(customer_info.get("notes") or [])
+        if fields.get("Name") and taken:
+            name = disambiguate(str(fields["Name"]), "customer", taken)
+            if name != fields["Name"]:
+                notes.append(
+                    f"Name: “{fields['Name']}” is taken in QuickBooks by another list; using “{name}”"
+                )
+                fields["Name"] = name
+        customer = CustomerDraft(fields, notes)
+    items: dict[str, str | None] = {}
+    for pid, name in d["products"].items():
+        if pid in found_items:
+            list_id, full_name = found_items[pid]
+            links.link(member_id, file, Link("item", list_id, full_name, "product", pid))
+            items[f"P{pid}"] = full_name
+        elif pid in d["mapped"]:
+            items[f"P{pid}"] = name
+        else:
+            items[f"P{pid}"] = None
+    job_id = "job_" + uuid.uuid4().hex[:24]
+    now = datetime.now(UTC)
+    plan = plan_document(
+        kind=sync.kind,  # type: ignore[arg-type]
+        deal=d["deal"],
+        rows=d["rows"],
+        customer=customer,
+        items=items,
+        today=now.date(),
+        job_id=job_id,
+        version=VERSION,
+    )
+    created = {r.request_id: _product_of(r.request_id, plan, d) for r in plan.requests if r.request_id}
+    preview = {
+        "customer": plan.customer_name,
+        "customer_action": "create" if isinstance(customer, CustomerDraft) else "matched",
+        "lines": [
+            {
+                "description": ln.description,
+                "item": ln.item,
+                "action": ln.item_action,
+                "quantity": ln.quantity,
+                "rate": ln.rate,
+                "amount": ln.amount,
+                "problem": ln.problem,
+            }
+            for ln in plan.lines
+        ],  # fmt: skip
+        "subtotal": plan.subtotal,
+        "tax": plan.tax,
+        "total": plan.total,
+        "notes": plan.notes,
+        "problems": plan.problems,
+        "created_by_request": created,
+    }
+    if not plan.can_send:
+        links.update_sync(member_id, sync_id, state="failed", detail=preview,
+                          outcome="Not sent: " + " ".join(plan.problems))  # fmt: skip
+        return
+    services.agents.enqueue(
+        member_id,
+        build(plan.message_set(job_id), version=VERSION).xml,
+        purpose=WRITE + sync_id,
+        priority=PRIORITY,
+        job_id=job_id,
+    )
+    links.update_sync(member_id, sync_id, state="queued", job_id=job_id, detail=preview)
+    if services.relay is not None:
+        services.relay.notify(member_id)
+
+
+def _product_of(request_id: str, plan: Any, d: dict[str, Any]) -> str | None:
+    """Which Bitrix24 product an ``item-N`` add was made for (by the row's name)."""
+    if not request_id.startswith("item-"):
+        return None
+    req = next(r for r in plan.requests if r.request_id == request_id)
+    name = dict(req.fields.get("ItemNonInventoryAdd") or {}).get("Name")
+    for ln, row in zip(plan.lines, d["rows"], strict=False):
+        if ln.item == name and str(row.get("PRODUCT_ID") or "0") != "0":
+            return str(row["PRODUCT_ID"])
+    return None
+
+
+def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> None:
+    links = Links(services.portals)
+    sync = links.sync(member_id, sync_id)
+    if sync is None:
+        return
+    now = datetime.now(UTC)
+    if job.response is None:
+        f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=now)
+        _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
+        return
+    d = sync.detail
+    file, party = company_file(services, member_id), d["party"]  # the file the session had open
+    document: dict[str, Any] | None = None
+    for result in parse_response(job.response).results:
+        status, rid = result.header.status, result.header.request_id or ""
+        if status.code != 0 and status.severity == "Error":
+            f = failures.from_status(status.code, status.severity, status.message, attempt=1, now=now)
+            _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
+            return
+        if not result.records:
+            continue
+        ret = result.records[0]
+        if rid == "customer":
+            links.link(member_id, file, Link("customer", str(ret["ListID"]), str(ret["FullName"]),
+                                             party["type"], party["id"]))  # fmt: skip
+        elif rid.startswith("item-") and d.get("created_by_request", {}).get(rid):
+            links.link(member_id, file, Link("item", str(ret["ListID"]), str(ret["FullName"]), "product",
+                                             d["created_by_request"][rid]))  # fmt: skip
+        elif rid == "document":
+            document = ret
+    if document is None:
+        _failed(services, member_id, sync_id, "QuickBooks did not return the document.", "Try again.")
+        return
+    kind, currency = sync.kind, str(d["deal"].get("CURRENCY_ID") or "USD")
+    number = str(document.get("RefNumber") or "")
+    links.link(member_id, file, Link(kind.lower(), str(document["TxnID"]), number, "deal", sync.deal_id))
+    outcome = crm.timeline_text(kind, document, currency)
+    client = services.client(member_id)
+    fields = crm.deal_update(kind, document, currency, now.date(), now)
+    try:
+        client.batch(
+            {
+                "deal": ("crm.deal.update", {"id": sync.deal_id, "fields": fields}),
+                "note": (
+                    "crm.timeline.comment.add",
+                    {"fields": {"ENTITY_ID": sync.deal_id, "ENTITY_TYPE": "deal", "COMMENT": outcome}},
+                ),
+            }
+        )
+    except B24Error as exc:  # the document exists in QuickBooks: say so, and that the deal lags behind
+        log.warning("deal %s of %s not updated: %s", sync.deal_id, member_id, exc.code)
+        outcome += f" (the deal's QuickBooks fields could not be updated: {exc.code})"
+    links.update_sync(
+        member_id,
+        sync_id,
+        state="done",
+        detail={
+            "txn_id": document["TxnID"],
+            "number": document.get("RefNumber"),
+            "total": document.get("TotalAmount", document.get("Subtotal")),
+            "balance": document.get("BalanceRemaining"),
+        },
+        outcome=outcome,
+    )

@@ -1,0 +1,132 @@
+"""What is linked to what, and what each "Sync to QuickBooks" click became.
+
+Mappings are keyed by (portal, company file, kind, QuickBooks id) — the same Bitrix24 portal may keep
+books in more than one company file — with the Bitrix24 side as (type, id): ``company``/``contact`` for
+customers, ``product`` for items, ``deal`` for documents. Every query names its portal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .portals import PortalStore
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: str
+    qb_id: str
+    qb_name: str
+    b24_type: str
+    b24_id: str
+
+
+@dataclass(frozen=True)
+class DocSync:
+    sync_id: str
+    deal_id: str
+    kind: str
+    state: str  # looking_up | queued | done | failed
+    job_id: str | None
+    detail: dict[str, Any]  # what the page shows: reason/fix, the plan's lines, the document's number …
+    outcome: str | None  # one line: "Invoice 1043 created, 4,520.00 USD" or the reason it failed
+
+
+class Links:
+    def __init__(self, store: PortalStore) -> None:
+        self.store = store  # the tables are the store's migrations 7–10
+
+    # -- mappings -------------------------------------------------------------------------------------
+
+    def link(self, member_id: str, company_file: str, item: Link) -> None:
+        with self.store.lock, self.store.db.conn:
+            self.store.db.conn.execute(
+                """INSERT INTO mappings (member_id, company_file, kind, qb_id, qb_name, b24_type, b24_id,
+                   updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (member_id, company_file, kind, qb_id) DO UPDATE SET qb_name=excluded.qb_name,
+                   b24_type=excluded.b24_type, b24_id=excluded.b24_id, updated_at=excluded.updated_at""",
+                (member_id, company_file, item.kind, item.qb_id, item.qb_name, item.b24_type, item.b24_id,
+                 self.store.clock()),
+            )  # fmt: skip
+
+    def by_b24(self, member_id: str, company_file: str, b24_type: str, b24_id: str) -> Link | None:
+        with self.store.lock:
+            row = self.store.db.conn.execute(
+                "SELECT kind, qb_id, qb_name, b24_type, b24_id FROM mappings WHERE member_id=? AND "
+                "company_file=? AND b24_type=? AND b24_id=? ORDER BY updated_at DESC LIMIT 1",
+                (member_id, company_file, b24_type, str(b24_id)),
+            ).fetchone()
+        return Link(*row) if row else None
+
+    def count(self, member_id: str) -> int:
+        with self.store.lock:
+            row = self.store.db.conn.execute("SELECT count(*) FROM mappings WHERE member_id=?", (member_id,))
+            return int(row.fetchone()[0])
+
+    # -- "Sync to QuickBooks" -------------------------------------------------------------------------
+
+    def start_sync(
+        self, member_id: str, sync_id: str, deal_id: str, kind: str, detail: dict[str, Any]
+    ) -> None:
+        now = self.store.clock()
+        with self.store.lock, self.store.db.conn:
+            self.store.db.conn.execute(
+                """INSERT INTO doc_syncs (member_id, sync_id, deal_id, kind, state, detail, created_at,
+                   updated_at) VALUES (?, ?, ?, ?, 'looking_up', ?, ?, ?)""",
+                (member_id, sync_id, str(deal_id), kind, json.dumps(detail, default=str), now, now),
+            )
+
+    def update_sync(
+        self,
+        member_id: str,
+        sync_id: str,
+        *,
+        state: str,
+        job_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        outcome: str | None = None,
+    ) -> None:
+        current = self.sync(member_id, sync_id)
+        if current is None:
+            return
+        merged = {**current.detail, **(detail or {})}
+        with self.store.lock, self.store.db.conn:
+            self.store.db.conn.execute(
+                "UPDATE doc_syncs SET state=?, job_id=coalesce(?, job_id), detail=?, "
+                "outcome=coalesce(?, outcome), updated_at=? WHERE member_id=? AND sync_id=?",
+                (
+                    state,
+                    job_id,
+                    json.dumps(merged, default=str),
+                    outcome,
+                    self.store.clock(),
+                    member_id,
+                    sync_id,
+                ),
+            )
+
+    def sync(self, member_id: str, sync_id: str) -> DocSync | None:
+        found = self._syncs(member_id, "sync_id=?", sync_id)
+        return found[0] if found else None
+
+    def sync_for_job(self, member_id: str, job_id: str) -> DocSync | None:
+        found = self._syncs(member_id, "job_id=?", job_id)
+        return found[0] if found else None
+
+    def _syncs(self, member_id: str, where: str, value: str) -> list[DocSync]:
+        with self.store.lock:
+            rows = self.store.db.conn.execute(
+                "SELECT sync_id, deal_id, kind, state, job_id, detail, outcome FROM doc_syncs "
+                f"WHERE member_id=? AND {where} ORDER BY created_at",
+                (member_id, value),
+            ).fetchall()
+        return [_sync(r) for r in rows]
+
+    def syncs_of_deal(self, member_id: str, deal_id: str) -> list[DocSync]:
+        return self._syncs(member_id, "deal_id=?", str(deal_id))
+
+
+def _sync(row: Any) -> DocSync:
+    return DocSync(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "{}"), row[6])

@@ -1,0 +1,202 @@
+"""A deal's "Sync to QuickBooks", the whole way: the page's API call, the real relay and agent, the Web
+Connector simulator driving the QuickBooks simulator, and the deal updated in the Bitrix24 emulator."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from local_agent import cli
+from local_agent import config as cfg
+from local_agent.agent import Agent
+from sandbox.quickbooks import Company, SimulatedQuickBooks
+from sandbox.quickbooks.seed import seed_company
+from shared.qbxml.parser import parse_response
+
+from ..local_agent.test_agent import connector, wait
+from .harness import CLIENT_ID, Cloud, running_cloud
+
+
+@dataclass
+class World:
+    cloud: Cloud
+    agent: Agent
+    home: Path
+    password: str
+    qb: SimulatedQuickBooks
+    session: str
+
+    def api(self, method: str, path: str, **kw: Any) -> requests.Response:
+        url = f"{self.cloud.url}/api/portals/{self.cloud.portal.member_id}{path}"
+        return requests.request(method, url, headers={"X-Session": self.session}, timeout=30, **kw)
+
+    def web_connector_runs(self) -> str:
+        report = connector(self.agent, self.home, self.password, self.qb).run_session()
+        assert report.outcome == "ok", report
+        return report.status
+
+    def qb_query(self, body: str) -> list[dict[str, Any]]:
+        doc = (
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+            f"{body}</QBXMLMsgsRq></QBXML>"
+        )
+        return [dict(r) for res in parse_response(self.qb.process(doc)).results for r in res.records]
+
+
+@pytest.fixture
+def world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
+    with running_cloud(tmp_path, relay=True) as cloud:
+        cloud.install()
+        page = cloud.emu.open_app(cloud.portal, CLIENT_ID, cloud.portal.admin().id)
+        session = re.search(r"data-session='([^']+)'", page.text).group(1)  # type: ignore[union-attr]
+        code = requests.post(
+            f"{cloud.url}/api/portals/{cloud.portal.member_id}/pairing-code",
+            headers={"X-Session": session},
+            timeout=5,
+        ).json()["code"]
+        home = tmp_path / "agent"
+        assert cli.main(["--home", str(home), "pair", code, "--server", cloud.url, "--port", "0"]) == 0
+        password = re.search(r"Web Connector password: (\S+)", capsys.readouterr().out).group(1)  # type: ignore[union-attr]
+        agent = Agent(home, cfg.load(home), follow_up_wait=1.0).start()
+        try:
+            assert wait(lambda: cloud.services.relay.online(cloud.portal.member_id))  # type: ignore[union-attr]
+            yield World(cloud, agent, home, password, SimulatedQuickBooks(seed_company()), session)
+        finally:
+            agent.stop()
+
+
+def settled(world: World, sync_id: str) -> dict[str, Any]:
+    """The sync once the cloud has applied the last result (results arrive a moment after the session)."""
+    status: dict[str, Any] = {}
+
+    def done() -> bool:
+        status.update(world.api("GET", f"/syncs/{sync_id}").json())
+        return status["state"] in ("done", "failed")
+
+    wait(done, timeout=15)
+    return status
+
+
+def a_deal(world: World, company: str, rows: list[tuple[int, str, str, str]]) -> int:
+    client = world.cloud.client()
+    company_id = client.call("crm.company.add", {"fields": {"TITLE": company}})
+    deal_id = client.call(
+        "crm.deal.add",
+        {"fields": {"TITLE": f"{company} job", "COMPANY_ID": company_id, "CURRENCY_ID": "USD"}},
+    )
+    client.call(
+        "crm.deal.productrows.set",
+        {
+            "id": deal_id,
+            "rows": [
+                {"PRODUCT_ID": pid, "PRODUCT_NAME": name, "PRICE": price, "QUANTITY": qty}
+                for pid, name, price, qty in rows
+            ],
+        },
+    )
+    return int(deal_id)
+
+
+def non_inventory(world: World) -> list[str]:
+    return sorted(str(r["FullName"]) for r in world.qb_query("<ItemNonInventoryQueryRq/>"))
+
+
+def test_sync_to_quickbooks_creates_the_invoice_and_updates_the_deal(world: World) -> None:
+    before = non_inventory(world)
+    deal = a_deal(world, "Kowalski & Sons", [(1, "Labor", "55.00", "10"), (7, "Concrete Slab", "25.00", "3")])
+    started = world.api("POST", f"/deals/{deal}/sync", json={"kind": "Invoice"})
+    assert started.status_code == 202, started.text
+    sync_id = started.json()["sync_id"]
+    assert world.api("GET", f"/syncs/{sync_id}").json()["state"] in ("queued", "waiting")
+    assert world.web_connector_runs() == "2 requests, 0 errors"  # the lookup, then the document, one session
+    status = settled(world, sync_id)
+    assert status["state"] == "done", status
+    assert re.fullmatch(r"Invoice \d+ created in QuickBooks, 625\.00 USD", status["outcome"])
+    lines = {ln["description"]: ln for ln in status["detail"]["lines"]}
+    assert lines["Labor"]["action"] == "matched" and lines["Concrete Slab"]["action"] == "create"
+    assert status["detail"]["customer_action"] == "create"
+
+    invoices = world.qb_query(
+        "<InvoiceQueryRq><EntityFilter><FullName>Kowalski &amp; Sons</FullName></EntityFilter>"
+        "<IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"
+    )
+    assert len(invoices) == 1 and invoices[0]["Subtotal"] == Decimal("625.00")
+    assert world.qb_query("<ItemQueryRq><FullName>Labor</FullName></ItemQueryRq>")[0]["ListID"]
+    assert non_inventory(world) == sorted([*before, "Concrete Slab"])  # only the missing one was created
+
+    fields = world.cloud.client().call("crm.deal.get", {"id": deal})
+    assert fields["UF_CRM_QB_TXN_ID"] == invoices[0]["TxnID"]
+    assert fields["UF_CRM_QB_DOC"] == f"Invoice {invoices[0]['RefNumber']}"
+    assert fields["UF_CRM_QB_STATUS"] == "open"
+    comments = [c for c in world.cloud.portal.store.comments if c["ENTITY_ID"] == deal]
+    assert [c["COMMENT"] for c in comments] == [status["outcome"]]
+
+
+def test_a_second_deal_for_the_same_company_reuses_the_customer_and_items(world: World) -> None:
+    before = non_inventory(world)
+    first = a_deal(world, "Initech", [(7, "Concrete Slab", "25.00", "1")])
+    world.api("POST", f"/deals/{first}/sync", json={})
+    world.web_connector_runs()
+    company = world.cloud.client().call("crm.deal.get", {"id": first})["COMPANY_ID"]
+    second = world.cloud.client().call(
+        "crm.deal.add", {"fields": {"TITLE": "Again", "COMPANY_ID": company, "CURRENCY_ID": "USD"}}
+    )
+    world.cloud.client().call(
+        "crm.deal.productrows.set",
+        {
+            "id": second,
+            "rows": [{"PRODUCT_ID": 7, "PRODUCT_NAME": "Concrete Slab", "PRICE": "25", "QUANTITY": 2}],
+        },
+    )
+    sync_id = world.api("POST", f"/deals/{second}/sync", json={}).json()["sync_id"]
+    assert world.web_connector_runs() == "1 request, 0 errors"  # all linked: no lookup needed
+    status = settled(world, sync_id)
+    assert status["state"] == "done" and status["detail"]["customer_action"] == "matched"
+    assert len(world.qb_query("<CustomerQueryRq><FullName>Initech</FullName></CustomerQueryRq>")) == 1
+    assert non_inventory(world) == sorted([*before, "Concrete Slab"])
+
+
+def test_a_company_named_like_a_vendor_becomes_a_distinct_customer(world: World) -> None:
+    world.qb.process(
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+        "<VendorAddRq><VendorAdd><Name>Acme Supply</Name></VendorAdd></VendorAddRq></QBXMLMsgsRq></QBXML>"
+    )
+    deal = a_deal(world, "Acme Supply", [(1, "Labor", "55.00", "1")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    status = settled(world, sync_id)
+    assert status["state"] == "done", status
+    assert status["detail"]["customer"] == "Acme Supply (Customer)"
+    assert any("taken in QuickBooks" in n for n in status["detail"]["notes"])
+
+
+def test_problems_are_shown_and_nothing_is_sent(world: World) -> None:
+    client = world.cloud.client()
+    deal = client.call("crm.deal.add", {"fields": {"TITLE": "No client, no rows"}})
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    status = settled(world, sync_id)
+    assert status["state"] == "failed"
+    assert any("no client" in p for p in status["detail"]["problems"])
+    assert any("no products" in p for p in status["detail"]["problems"])
+    assert world.cloud.services.agents.counts(world.cloud.portal.member_id) == {}
+    assert world.api("POST", "/deals/999999/sync", json={}).status_code == 409
+
+
+def test_a_quickbooks_refusal_is_a_plain_reason_with_a_fix(world: World) -> None:
+    world.qb = SimulatedQuickBooks(Company("Bare Co"))  # no income account for the item we would create
+    deal = a_deal(world, "Globex", [(7, "Concrete Slab", "25.00", "1")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    status = settled(world, sync_id)
+    assert status["state"] == "failed", status
+    assert status["detail"]["code"] == "3140" and status["detail"]["fix"]
+    assert status["outcome"].startswith("Failed: ")
+    assert world.qb_query("<InvoiceQueryRq/>") == []  # stopOnError: no invoice without its item
+    assert world.cloud.client().call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"] in (None, "")
