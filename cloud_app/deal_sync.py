@@ -20,6 +20,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from shared import wire
 from shared.qbxml.builder import MessageSet, build, query
 from shared.qbxml.parser import parse_response
 from shared.qbxml.values import Ref
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("qb_cloud.deal_sync")
 
 VERSION = "13.0"
-LOOKUP, WRITE = "deal-lookup:", "deal-sync:"
+LOOKUP, WRITE, RECOVER = "deal-lookup:", "deal-sync:", "deal-recover:"
 PRIORITY = 1  # a person is waiting: before background sync (5)
 OTHER_LISTS = ("Vendor", "Employee", "OtherName")
 
@@ -154,7 +155,50 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     if job.purpose.startswith(WRITE):
         _written(services, member_id, job.purpose[len(WRITE) :], job)
         return True
+    if job.purpose.startswith(RECOVER):
+        _recovered(services, member_id, job.purpose[len(RECOVER) :], job)
+        return True
     return False
+
+
+def _recover(services: Services, member_id: str, sync_id: str, write_job_id: str) -> None:
+    """The write's answer was lost (the Web Connector went away after QuickBooks got it): ask QuickBooks
+    for the saved outcome of that message set instead of sending the document again (error recovery,
+    quickbooks-webconnector.md §8)."""
+    job_id = services.agents.enqueue(
+        member_id,
+        build(
+            MessageSet([], old_message_set_id=write_job_id, new_message_set_id=write_job_id), version=VERSION
+        ).xml,
+        purpose=f"{RECOVER}{sync_id}:{write_job_id}",
+        priority=PRIORITY,
+    )
+    Links(services.portals).update_sync(
+        member_id, sync_id, state="queued", detail={"recovering": write_job_id, "recovery_job": job_id}
+    )
+    if services.relay is not None:
+        services.relay.notify(member_id)
+
+
+def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> None:
+    sync_id, write_job_id = ref.split(":", 1)
+    if job.response is None:
+        f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=datetime.now(UTC))
+        _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
+        return
+    saved = parse_response(job.response)
+    if saved.message_set_status_code == 0 and saved.results:
+        _written(services, member_id, sync_id, job)  # the saved answers, exactly as the write's would be
+        return
+    # QuickBooks has no record of that message set: it never ran, so sending the same document is safe
+    original = services.agents.job(member_id, write_job_id)
+    if original is None:
+        _failed(services, member_id, sync_id, "The document to resend is gone.", "Start the sync again.")
+        return
+    again = services.agents.enqueue(member_id, original.qbxml, purpose=WRITE + sync_id, priority=PRIORITY)
+    Links(services.portals).update_sync(member_id, sync_id, state="queued", job_id=again)
+    if services.relay is not None:
+        services.relay.notify(member_id)
 
 
 def _failed(services: Services, member_id: str, sync_id: str, reason: str, fix: str, code: str = "") -> None:
@@ -301,6 +345,9 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
     if sync is None:
         return
     now = datetime.now(UTC)
+    if job.hresult == wire.ANSWER_LOST:
+        _recover(services, member_id, sync_id, job.job_id)
+        return
     if job.response is None:
         f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=now)
         _failed(services, member_id, sync_id, f.reason, f.fix, f.code)

@@ -52,7 +52,7 @@ def cmd_pair(args: argparse.Namespace) -> int:
     config = cfg.update(
         home, server=args.server.rstrip("/"), agent_id=paired.agent_id, agent_token=paired.agent_token,
         portal=paired.portal, ws_url=paired.ws_url, password_hash=hash_password(password),
-        port=args.port or cfg.load_or_new(home).port, verify_tls=not args.insecure,
+        port=args.port if args.port is not None else cfg.load_or_new(home).port, verify_tls=not args.insecure,
     )  # fmt: skip
     qwc_path = _write_qwc(home, config, None)
     print(f"Paired with {paired.portal}.")

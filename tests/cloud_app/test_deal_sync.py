@@ -200,3 +200,65 @@ def test_a_quickbooks_refusal_is_a_plain_reason_with_a_fix(world: World) -> None
     assert status["outcome"].startswith("Failed: ")
     assert world.qb_query("<InvoiceQueryRq/>") == []  # stopOnError: no invoice without its item
     assert world.cloud.client().call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"] in (None, "")
+
+
+class WebConnectorDied(Exception):
+    """The Web Connector process went away after QuickBooks applied a request, before it reported back."""
+
+
+class DiesAfterTheInvoice:
+    """QuickBooks as the Web Connector sees it, except the Web Connector dies right after an InvoiceAdd."""
+
+    def __init__(self, qb: SimulatedQuickBooks) -> None:
+        self.qb, self.died = qb, False
+
+    def begin_session(self, **kw: str) -> Any:
+        inner, outer = self.qb.begin_session(**kw), self
+
+        class Session:
+            company_file = inner.company_file
+
+            def process(self, request_xml: str) -> str:
+                answer = inner.process(request_xml)
+                if "<InvoiceAddRq" in request_xml and not outer.died:
+                    outer.died = True
+                    raise WebConnectorDied
+                return answer
+
+            def close(self) -> None:
+                inner.close()
+
+        return Session()
+
+
+def test_a_lost_answer_is_recovered_from_quickbooks_not_sent_twice(world: World) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    deal = a_deal(world, "Umbrella Corp", [(1, "Labor", "55.00", "2")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    with pytest.raises(WebConnectorDied):
+        dying = DiesAfterTheInvoice(world.qb)
+        connector(world.agent, world.home, world.password, dying).run_session()  # type: ignore[arg-type]
+    umbrella = (
+        "<InvoiceQueryRq><EntityFilter><FullName>Umbrella Corp</FullName></EntityFilter></InvoiceQueryRq>"
+    )
+    assert len(world.qb_query(umbrella)) == 1  # QuickBooks applied it; nobody heard
+    later = datetime.now(UTC) + timedelta(minutes=31)
+    world.agent.sessions.clock = lambda: later  # the silent session expires: its write is "answer lost"
+    assert world.agent.sessions.active() is None
+    member = world.cloud.portal.member_id
+    assert wait(lambda: _recovering(world, member, sync_id))
+    assert wait(lambda: world.agent.queue.depth()["pending"] == 1)
+    assert world.web_connector_runs() == "1 request, 0 errors"
+    status = settled(world, sync_id)
+    assert status["state"] == "done", status
+    invoices = world.qb_query(umbrella)
+    assert len(invoices) == 1  # recovered, not added again
+    assert world.cloud.client().call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"] == invoices[0]["TxnID"]
+
+
+def _recovering(world: World, member: str, sync_id: str) -> bool:
+    from cloud_app.links import Links
+
+    sync = Links(world.cloud.services.portals).sync(member, sync_id)
+    return sync is not None and "recovering" in sync.detail
