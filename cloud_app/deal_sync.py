@@ -25,6 +25,7 @@ from shared.qbxml.builder import MessageSet, build, query
 from shared.qbxml.parser import parse_response
 from shared.qbxml.values import Ref
 
+from . import qb_changes
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .links import Link, Links
@@ -379,6 +380,10 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
     number = str(document.get("RefNumber") or "")
     links.link(member_id, file, Link(kind.lower(), str(document["TxnID"]), number, "deal", sync.deal_id))
     outcome = crm.timeline_text(kind, document, currency)
+    services.portals.set_setting(member_id, f"deal.{sync.deal_id}.currency", currency)
+    services.portals.set_setting(
+        member_id, f"deal.{sync.deal_id}.qb", qb_changes.snapshot(kind, document, now)
+    )
     client = services.client(member_id)
     fields = crm.deal_update(kind, document, currency, now.date(), now)
     try:

@@ -60,6 +60,15 @@ class Links:
             ).fetchone()
         return Link(*row) if row else None
 
+    def by_qb(self, member_id: str, company_file: str, kind: str, qb_id: str) -> Link | None:
+        with self.store.lock:
+            row = self.store.db.conn.execute(
+                "SELECT kind, qb_id, qb_name, b24_type, b24_id FROM mappings WHERE member_id=? AND "
+                "company_file=? AND kind=? AND qb_id=?",
+                (member_id, company_file, kind, qb_id),
+            ).fetchone()
+        return Link(*row) if row else None
+
     def count(self, member_id: str) -> int:
         with self.store.lock:
             row = self.store.db.conn.execute("SELECT count(*) FROM mappings WHERE member_id=?", (member_id,))

@@ -90,8 +90,14 @@ def reconcile(client: Client, store: PortalStore, member_id: str) -> dict[str, i
 class Reconciler:
     """Every ``minutes``, reconcile each active portal; one portal's trouble never stops the others."""
 
-    def __init__(self, store: PortalStore, client_for: Callable[[str], Client], minutes: float) -> None:
-        self.store, self.client_for, self.minutes = store, client_for, minutes
+    def __init__(
+        self,
+        store: PortalStore,
+        client_for: Callable[[str], Client],
+        minutes: float,
+        after: Callable[[str], object] | None = None,
+    ) -> None:
+        self.store, self.client_for, self.minutes, self.after = store, client_for, minutes, after
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -100,6 +106,8 @@ class Reconciler:
         for portal in self.store.portals():
             if portal.state != "active":
                 continue
+            if self.after is not None:
+                self.after(portal.member_id)  # e.g. ask QuickBooks what changed on its side
             try:
                 out[portal.member_id] = reconcile(
                     self.client_for(portal.member_id), self.store, portal.member_id

@@ -19,6 +19,7 @@ from types import FrameType
 
 from waitress.server import create_server
 
+from . import qb_changes
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
 from .config import Config
@@ -41,7 +42,12 @@ class Running:
         )
         self.port = int(self.http.effective_port)  # type: ignore[union-attr]
         services = services_of(self.app)
-        self.reconciler = Reconciler(services.portals, services.client, config.reconcile_minutes)
+        self.reconciler = Reconciler(
+            services.portals,
+            services.client,
+            config.reconcile_minutes,
+            after=lambda member_id: qb_changes.poll(services, member_id),
+        )
         self._thread: threading.Thread | None = None
 
     def start(self) -> Running:

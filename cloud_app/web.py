@@ -3,10 +3,12 @@ handler, agent pairing, status, health and the schema export."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import html
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +20,7 @@ from shared import wire
 from shared.qbxml.export import schema_export
 from shared.qbxml.status import explain_hresult
 
-from . import deal_sync
+from . import deal_sync, qb_changes
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
@@ -82,6 +84,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: deal_sync.on_result(services, portal, job)
+        )
+        relay.on_result = _chain(
+            relay.on_result, lambda portal, job: qb_changes.on_result(services, portal, job)
         )
     app = Flask("qb-bitrix24")
     app.extensions["qb"] = services
@@ -267,21 +272,35 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             return refuse("session", "session of another portal", member_id)
         return owner, user_id, admin
 
+    def portal_api(admin_only: str = "") -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+        """A page API view: a valid session for this very portal first; ``admin_only`` is what a
+        non-admin is told when the action needs a Bitrix24 administrator."""
+
+        def wrap(view: Callable[..., Response]) -> Callable[..., Response]:
+            @functools.wraps(view)
+            def checked(member_id: str, **kw: Any) -> Response:
+                who = session_for(member_id)
+                if isinstance(who, Response):
+                    return who
+                if admin_only and not who[2]:
+                    return Response(admin_only, 403, mimetype="text/plain")
+                return view(member_id, **kw)
+
+            return checked
+
+        return wrap
+
     @app.get("/api/portals/<member_id>/status")
+    @portal_api()
     def portal_status(member_id: str) -> Response:
-        who = session_for(member_id)
-        if isinstance(who, Response):
-            return who
         portal = services.portals.portal(member_id)
         if portal is None:
             return Response("Not found", 404)
         return jsonify(portal_status_of(services, member_id))
 
     @app.post("/api/portals/<member_id>/deals/<deal_id>/sync")
+    @portal_api()
     def sync_deal(member_id: str, deal_id: str) -> Response:
-        who = session_for(member_id)
-        if isinstance(who, Response):
-            return who
         body = request.get_json(silent=True) or {}
         kind = str(body.get("kind") or services.portals.setting(member_id, "document_kind", "Invoice"))
         if kind not in ("Invoice", "Estimate", "SalesOrder"):
@@ -296,11 +315,30 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         answer.status_code = 202
         return answer
 
+    @app.get("/api/portals/<member_id>/deals/<deal_id>/quickbooks")
+    @portal_api()
+    def deal_quickbooks(member_id: str, deal_id: str) -> Response:
+        """The deal tab's data: the linked document as QuickBooks last showed it, and the syncs made."""
+        syncs = Links(services.portals).syncs_of_deal(member_id, deal_id)
+        return jsonify(
+            document=services.portals.setting(member_id, f"deal.{deal_id}.qb"),
+            syncs=[
+                {"sync_id": s.sync_id, "kind": s.kind, "state": s.state, "outcome": s.outcome} for s in syncs
+            ],
+        )
+
+    @app.post("/api/portals/<member_id>/deals/<deal_id>/refresh")
+    @portal_api()
+    def deal_refresh(member_id: str, deal_id: str) -> Response:
+        """Ask QuickBooks for what changed (at a person's priority); the tab shows it after the next run."""
+        job_id = qb_changes.poll(services, member_id, priority=1)
+        answer = jsonify(queued=job_id is not None)
+        answer.status_code = 202
+        return answer
+
     @app.get("/api/portals/<member_id>/syncs/<sync_id>")
+    @portal_api()
     def sync_status(member_id: str, sync_id: str) -> Response:
-        who = session_for(member_id)
-        if isinstance(who, Response):
-            return who
         sync = Links(services.portals).sync(member_id, sync_id)
         if sync is None:
             return Response("Not found", 404)
@@ -324,10 +362,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
 
     @app.get("/api/portals/<member_id>/agents")
+    @portal_api()
     def list_agents(member_id: str) -> Response:
-        who = session_for(member_id)
-        if isinstance(who, Response):
-            return who
         relay_ = services.relay
         online = relay_.agent(member_id) if relay_ is not None else None
         return jsonify(
@@ -348,12 +384,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
 
     @app.post("/api/portals/<member_id>/agents/<agent_id>")
+    @portal_api("Only a Bitrix24 administrator can manage agents.")
     def change_agent(member_id: str, agent_id: str) -> Response:
-        who = session_for(member_id)
-        if isinstance(who, Response):
-            return who
-        if not who[2]:
-            return Response("Only a Bitrix24 administrator can manage agents.", 403, mimetype="text/plain")
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not ({"name", "revoke"} & set(body)):
             return Response('Send JSON {"name": "..."} or {"revoke": true}.', 400, mimetype="text/plain")
@@ -373,12 +405,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         return jsonify(ok=True)
 
     @app.post("/api/portals/<member_id>/pairing-code")
+    @portal_api("Only a Bitrix24 administrator can pair an agent.")
     def pairing_code(member_id: str) -> Response:
-        who = session_for(member_id)
-        if isinstance(who, Response):
-            return who
-        if not who[2]:
-            return Response("Only a Bitrix24 administrator can pair an agent.", 403, mimetype="text/plain")
         return jsonify(code=services.agents.new_pairing_code(member_id), expires_in_minutes=15)
 
     @app.get("/healthz")

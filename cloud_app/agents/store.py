@@ -370,6 +370,11 @@ class AgentStore:
             rows = list(self.db["jobs"].rows_where("portal = ? and job_id = ?", [portal, job_id]))
         return _job(rows[0]) if rows else None
 
+    def jobs(self, portal: str, *, purpose: str) -> list[JobRow]:
+        with self._lock:
+            rows = self.db["jobs"].rows_where("portal = ? and purpose = ?", [portal, purpose], order_by="seq")
+            return [_job(r) for r in rows]
+
     def forget_portal(self, portal: str, *, clean: bool) -> None:
         """On uninstall: agents are revoked at once; with ``clean`` the portal's codes, agents and jobs go."""
         with self._lock, self.db.conn:

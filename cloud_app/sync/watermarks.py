@@ -35,17 +35,29 @@ def is_transaction(entity: str) -> bool:
 
 
 def change_query(mark: Watermark, *, page: int = PAGE, request_id: str | None = None) -> Request:
-    """The first page (iterator Start) of everything modified since the watermark, minus the overlap."""
+    """The first page (iterator Start) of everything modified since the watermark, minus the overlap.
+    Queries that take no iterator (SalesRep, Terms and other short lists) are read whole."""
     since = mark.modified - OVERLAP if mark.modified is not None else None
+    rq = load().message(f"{mark.entity}QueryRq")
     if is_transaction(mark.entity):
-        filters: dict[str, Any] = {"IncludeLineItems": True, "IncludeLinkedTxns": True}
+        # not every transaction query takes both (ReceivePaymentQuery has no IncludeLinkedTxns)
+        filters: dict[str, Any] = {
+            name: True for name in ("IncludeLineItems", "IncludeLinkedTxns") if rq.child(name) is not None
+        }
         if since is not None:
             filters["ModifiedDateRangeFilter"] = {"FromModifiedDate": since}
     else:
         filters = {"ActiveStatus": "All"}  # deactivations are changes too
         if since is not None:
             filters["FromModifiedDate"] = since
-    return query(mark.entity, filters, iterator="Start", max_returned=page, request_id=request_id)
+    pages = any(a.name == "iterator" for a in rq.attributes)
+    return query(
+        mark.entity,
+        filters,
+        iterator="Start" if pages else None,
+        max_returned=page if pages else None,
+        request_id=request_id,
+    )
 
 
 def record_id(record: Mapping[str, Any]) -> str:

@@ -262,3 +262,42 @@ def _recovering(world: World, member: str, sync_id: str) -> bool:
 
     sync = Links(world.cloud.services.portals).sync(member, sync_id)
     return sync is not None and "recovering" in sync.detail
+
+
+def test_a_payment_in_quickbooks_reaches_the_deal_and_its_tab(world: World) -> None:
+    deal = a_deal(world, "Wayne Enterprises", [(1, "Labor", "55.00", "4")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    assert settled(world, sync_id)["state"] == "done"
+    tab = world.api("GET", f"/deals/{deal}/quickbooks").json()
+    assert tab["document"]["status"] == "open" and tab["document"]["balance"] == "220.00"
+    txn = tab["document"]["txn_id"]
+    world.qb.process(
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+        "<ReceivePaymentAddRq><ReceivePaymentAdd>"
+        "<CustomerRef><FullName>Wayne Enterprises</FullName></CustomerRef>"
+        "<RefNumber>5521</RefNumber><TotalAmount>220.00</TotalAmount>"
+        f"<AppliedToTxnAdd><TxnID>{txn}</TxnID><PaymentAmount>220.00</PaymentAmount></AppliedToTxnAdd>"
+        "</ReceivePaymentAdd></ReceivePaymentAddRq></QBXMLMsgsRq></QBXML>"
+    )
+    assert world.api("POST", f"/deals/{deal}/refresh").json() == {"queued": True}
+    assert world.api("POST", f"/deals/{deal}/refresh").json() == {"queued": False}  # one at a time
+    world.web_connector_runs()
+    client = world.cloud.client()
+    assert wait(lambda: client.call("crm.deal.get", {"id": deal})["UF_CRM_QB_STATUS"] == "paid")
+    tab = world.api("GET", f"/deals/{deal}/quickbooks").json()
+    assert tab["document"]["balance"] == "0.00" and tab["document"]["payments"][0]["amount"] == "-220.00"
+    comments = [c["COMMENT"] for c in world.cloud.portal.store.comments if c["ENTITY_ID"] == deal]
+    assert comments[-1].startswith("Payment of 220.00 USD received") and "5521" in comments[-1]
+
+    def deal_writes() -> int:
+        return sum(
+            1 for c in world.cloud.emu.calls if c.method in ("crm.deal.update", "crm.timeline.comment.add")
+        )
+
+    before = deal_writes()
+    world.api("POST", f"/deals/{deal}/refresh")
+    world.web_connector_runs()
+    member = world.cloud.portal.member_id
+    assert wait(lambda: world.cloud.services.agents.jobs(member, purpose="qb-changes")[-1].state == "done")
+    assert deal_writes() == before  # nothing changed: nothing written again

@@ -44,3 +44,12 @@ def test_nothing_applied_leaves_the_mark_where_it_was() -> None:
     newer = {"TxnID": "y", "EditSequence": "2", "TimeModified": datetime(2026, 1, 2, tzinfo=PST)}
     later = advance(mark, [newer])
     assert ("x", "1") not in later.seen and later.modified - OVERLAP > mark.modified
+
+
+def test_every_synced_entity_gets_a_query_quickbooks_accepts() -> None:
+    for entity in ("Invoice", "Estimate", "SalesOrder", "ReceivePayment", "CreditMemo", "Customer", "Vendor",
+                   "ItemService", "ItemNonInventory", "ItemInventory", "SalesRep"):  # fmt: skip
+        q = rq(Watermark(entity, datetime(2026, 11, 1, tzinfo=PST)))  # builds only if the schema allows it
+        assert q.tag == f"{entity}QueryRq"
+    payment = rq(Watermark("ReceivePayment"))
+    assert payment.findtext("IncludeLineItems") == "true" and payment.find("IncludeLinkedTxns") is None

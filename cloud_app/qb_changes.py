@@ -1,0 +1,179 @@
+"""QuickBooks → Bitrix24 for what the app created: invoices, estimates and sales orders linked to deals,
+and the payments applied to them.
+
+One read-only job per poll (``continueOnError``): the documents and payments modified since their
+watermarks (``cloud_app.sync.watermarks``: DST-safe overlap, repeats dropped by EditSequence, iterators
+merged by the agent). The result updates each linked deal's QuickBooks fields in batches of 50, keeps a
+snapshot of the document for the deal's QuickBooks tab, and adds a timeline line per payment. The
+watermarks move only after Bitrix24 took the writes.
+
+A poll is queued by the periodic loop (``Reconciler``) and by a person's "refresh" on the deal tab; only
+one waits at a time per portal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.qbxml.builder import MessageSet, build
+from shared.qbxml.parser import parse_response
+
+from .agents.store import JobRow
+from .b24.errors import B24Error
+from .links import Links
+from .sync import crm, payments
+from .sync.watermarks import Watermark, advance, change_query, fresh
+
+if TYPE_CHECKING:
+    from .web import Services
+
+log = logging.getLogger("qb_cloud.qb_changes")
+
+PURPOSE = "qb-changes"
+DOCUMENTS = ("Invoice", "Estimate", "SalesOrder")
+ENTITIES = (*DOCUMENTS, "ReceivePayment")
+VERSION = "13.0"
+
+
+def _mark(services: Services, member_id: str, entity: str) -> Watermark:
+    raw = services.portals.setting(member_id, f"wm.{entity}")
+    if not raw:
+        return Watermark(entity)
+    seen = frozenset((str(a), str(b)) for a, b in raw.get("seen", []))
+    return Watermark(entity, datetime.fromisoformat(raw["modified"]), seen)
+
+
+def _save(services: Services, member_id: str, mark: Watermark) -> None:
+    if mark.modified is None:
+        return
+    services.portals.set_setting(
+        member_id, f"wm.{mark.entity}", {"modified": mark.modified.isoformat(), "seen": sorted(mark.seen)}
+    )
+
+
+def poll(services: Services, member_id: str, *, priority: int = 5) -> str | None:
+    """Queue one change query for the portal, unless one is already waiting; its job id, or None."""
+    if any(
+        j.purpose == PURPOSE and j.state in ("queued", "offered", "acked", "sent")
+        for j in services.agents.jobs(member_id, purpose=PURPOSE)
+    ):
+        return None
+    requests = [change_query(_mark(services, member_id, e), request_id=e) for e in ENTITIES]
+    job_id = services.agents.enqueue(
+        member_id,
+        build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
+        purpose=PURPOSE,
+        priority=priority,
+    )
+    if services.relay is not None:
+        services.relay.notify(member_id)
+    return job_id
+
+
+def on_result(services: Services, member_id: str, job: JobRow) -> bool:
+    if job.purpose != PURPOSE:
+        return False
+    if job.response is None:
+        log.warning("change query for %s refused: %s %s", member_id, job.hresult, job.message)
+        return True
+    apply(services, member_id, job.response)
+    return True
+
+
+def apply(services: Services, member_id: str, response: str) -> dict[str, int]:
+    """Bring linked deals up to date from a change-query response; counts of what was written."""
+    links = Links(services.portals)
+    file = _company_file(services, member_id)
+    now = datetime.now(UTC)
+    by_entity: dict[str, list[Mapping[str, Any]]] = {}
+    for result in parse_response(response).results:
+        if result.header.status.code in (0, 1) and result.header.request_id in ENTITIES:
+            by_entity[result.header.request_id or ""] = list(result.records)
+    writes: dict[str, tuple[str, dict[str, Any]]] = {}
+    counts = {"documents": 0, "payments": 0}
+    marks = {e: _mark(services, member_id, e) for e in ENTITIES}
+    deal_by_txn: dict[str, str] = {}
+    for entity in DOCUMENTS:
+        for ret in fresh(marks[entity], by_entity.get(entity, [])):
+            link = links.by_qb(member_id, file, entity.lower(), str(ret["TxnID"]))
+            if link is None:
+                continue
+            deal_by_txn[link.qb_id] = link.b24_id
+            currency = str(services.portals.setting(member_id, f"deal.{link.b24_id}.currency", "USD"))
+            fields = crm.deal_update(entity, ret, currency, now.date(), now)
+            writes[f"d{link.b24_id}"] = ("crm.deal.update", {"id": link.b24_id, "fields": fields})
+            services.portals.set_setting(member_id, f"deal.{link.b24_id}.qb", snapshot(entity, ret, now))
+            counts["documents"] += 1
+    for ret in fresh(marks["ReceivePayment"], by_entity.get("ReceivePayment", [])):
+        for applied in payments.applied_to(ret):
+            if applied.txn_id not in deal_by_txn:
+                link = links.by_qb(member_id, file, "invoice", applied.txn_id)
+                if link is not None:
+                    deal_by_txn[applied.txn_id] = link.b24_id
+        for deal_id in payments.affected_deals(ret, deal_by_txn):
+            text = payments.timeline_text(ret, "USD")
+            writes[f"p{ret['TxnID']}_{deal_id}"] = (
+                "crm.timeline.comment.add",
+                {"fields": {"ENTITY_ID": deal_id, "ENTITY_TYPE": "deal", "COMMENT": text}},
+            )
+            counts["payments"] += 1
+    client = services.client(member_id)
+    keys = list(writes)
+    for start in range(0, len(keys), 50):
+        chunk = {k: writes[k] for k in keys[start : start + 50]}
+        try:
+            answer = client.batch(chunk)
+        except B24Error as exc:
+            log.warning("changes for %s not written: %s", member_id, exc.code)
+            return counts  # watermarks stay: the next poll brings the same records again
+        for key, error in answer.errors.items():
+            log.warning("change %s for %s refused: %s", key, member_id, error.get("error"))
+    for entity in ENTITIES:
+        _save(services, member_id, advance(marks[entity], by_entity.get(entity, [])))
+    return counts
+
+
+def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """What the deal's QuickBooks tab shows, as QuickBooks has it, with the time it was read."""
+    linked = [
+        {
+            "type": t.get("TxnType"),
+            "date": t.get("TxnDate"),
+            "ref": t.get("RefNumber"),
+            "amount": t.get("Amount"),
+        }
+        for t in ret.get("LinkedTxn") or []
+    ]
+    return json.loads(
+        json.dumps(
+            {
+                "kind": kind,
+                "txn_id": ret.get("TxnID"),
+                "number": ret.get("RefNumber"),
+                "date": ret.get("TxnDate"),
+                "due": ret.get("DueDate"),
+                "status": crm.document_status(ret, now.date()) if kind == "Invoice" else None,
+                "total": ret.get("TotalAmount", ret.get("Subtotal")),
+                "balance": ret.get("BalanceRemaining"),
+                "lines": crm.lines_summary(
+                    ret.get("InvoiceLineRet")
+                    or ret.get("EstimateLineRet")
+                    or ret.get("SalesOrderLineRet")
+                    or []
+                ),
+                "payments": [p for p in linked if p["type"] == "ReceivePayment"],
+                "as_of": now.isoformat(timespec="seconds"),
+            },
+            default=str,
+        )
+    )
+
+
+def _company_file(services: Services, member_id: str) -> str:
+    from .deal_sync import company_file
+
+    return company_file(services, member_id)
