@@ -13,6 +13,8 @@ from typing import Any
 
 from .portals import PortalStore
 
+COLUMNS = "kind, qb_id, qb_name, b24_type, b24_id, fingerprint"
+
 
 @dataclass(frozen=True)
 class Link:
@@ -21,6 +23,7 @@ class Link:
     qb_name: str
     b24_type: str
     b24_id: str
+    fingerprint: str | None = None  # the synced fields as they stand on both sides (echo detection)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class Links:
     def by_b24(self, member_id: str, company_file: str, b24_type: str, b24_id: str) -> Link | None:
         with self.store.lock:
             row = self.store.db.conn.execute(
-                "SELECT kind, qb_id, qb_name, b24_type, b24_id FROM mappings WHERE member_id=? AND "
+                f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND "
                 "company_file=? AND b24_type=? AND b24_id=? ORDER BY updated_at DESC LIMIT 1",
                 (member_id, company_file, b24_type, str(b24_id)),
             ).fetchone()
@@ -63,11 +66,18 @@ class Links:
     def by_qb(self, member_id: str, company_file: str, kind: str, qb_id: str) -> Link | None:
         with self.store.lock:
             row = self.store.db.conn.execute(
-                "SELECT kind, qb_id, qb_name, b24_type, b24_id FROM mappings WHERE member_id=? AND "
-                "company_file=? AND kind=? AND qb_id=?",
+                f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND company_file=? AND kind=? AND qb_id=?",
                 (member_id, company_file, kind, qb_id),
             ).fetchone()
         return Link(*row) if row else None
+
+    def set_fingerprint(self, member_id: str, company_file: str, kind: str, qb_id: str, value: str) -> None:
+        with self.store.lock, self.store.db.conn:
+            self.store.db.conn.execute(
+                "UPDATE mappings SET fingerprint=? "
+                "WHERE member_id=? AND company_file=? AND kind=? AND qb_id=?",
+                (value, member_id, company_file, kind, qb_id),
+            )
 
     def count(self, member_id: str) -> int:
         with self.store.lock:

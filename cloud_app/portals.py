@@ -288,6 +288,12 @@ class PortalStore:
             )
             return True
 
+    def mark_events(self, member_id: str, ids: list[int], state: str) -> None:
+        with self.lock, self.db.conn:
+            self.db.conn.executemany(
+                "UPDATE events SET state=? WHERE member_id=? AND id=?", [(state, member_id, i) for i in ids]
+            )
+
     def events(self, member_id: str, state: str = "new") -> list[dict[str, Any]]:
         with self.lock:
             cur = self.db.conn.execute(

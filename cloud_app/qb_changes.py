@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.builder import MessageSet, build
 from shared.qbxml.parser import parse_response
 
+from . import customer_sync
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .links import Links
@@ -35,7 +36,7 @@ log = logging.getLogger("qb_cloud.qb_changes")
 
 PURPOSE = "qb-changes"
 DOCUMENTS = ("Invoice", "Estimate", "SalesOrder")
-ENTITIES = (*DOCUMENTS, "ReceivePayment")
+ENTITIES = (*DOCUMENTS, "ReceivePayment", "Customer")
 VERSION = "13.0"
 
 
@@ -121,6 +122,13 @@ def apply(services: Services, member_id: str, response: str) -> dict[str, int]:
                 {"fields": {"ENTITY_ID": deal_id, "ENTITY_TYPE": "deal", "COMMENT": text}},
             )
             counts["payments"] += 1
+    try:
+        counts["customers"] = customer_sync.from_quickbooks(
+            services, member_id, file, fresh(marks["Customer"], by_entity.get("Customer", []))
+        )
+    except B24Error as exc:
+        log.warning("customers for %s not written: %s", member_id, exc.code)
+        return counts  # watermarks stay
     client = services.client(member_id)
     keys = list(writes)
     for start in range(0, len(keys), 50):

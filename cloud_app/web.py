@@ -20,7 +20,7 @@ from shared import wire
 from shared.qbxml.export import schema_export
 from shared.qbxml.status import explain_hresult
 
-from . import deal_sync, qb_changes
+from . import customer_sync, deal_sync, qb_changes
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
@@ -33,6 +33,7 @@ from .frames import FrameUser, Refused, Sessions, verify_frame, verify_install
 from .install import PLACEMENTS, set_up
 from .links import Links
 from .portals import PortalStore
+from .worker import EventWorker
 
 log = logging.getLogger(__name__)
 BX24_JS = "https://api.bitrix24.com/api/v1/"
@@ -46,6 +47,7 @@ class Services:
     sessions: Sessions
     relay: AgentRelay | None = None
     http: requests.Session = field(default_factory=requests.Session)
+    worker: EventWorker = field(default_factory=lambda: EventWorker(lambda member_id: None))
 
     def client(self, member_id: str) -> Client:
         return Client(
@@ -88,6 +90,10 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: qb_changes.on_result(services, portal, job)
         )
+        relay.on_result = _chain(
+            relay.on_result, lambda portal, job: customer_sync.on_result(services, portal, job)
+        )
+    services.worker = EventWorker(lambda member_id: customer_sync.from_events(services, member_id))
     app = Flask("qb-bitrix24")
     app.extensions["qb"] = services
 
@@ -258,6 +264,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             {"data": data, "ts": payload.get("ts")},
             "access_token" in auth,
         )
+        services.worker.kick(member_id)
         return jsonify(ok=True)
 
     # -- portal API (frame session) ----------------------

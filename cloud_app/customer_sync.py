@@ -1,0 +1,236 @@
+"""Linked customers both ways, without echoes.
+
+* **QuickBooks → Bitrix24**: customers changed in QuickBooks (from the change query, ``qb_changes``)
+  update their linked company or contact — name, phones and e-mails by exact multifield operations,
+  balance, credit limit and terms in the app's fields.
+* **Bitrix24 → QuickBooks**: company/contact update events for linked records become a ``CustomerMod``
+  with the customer's current ``EditSequence`` (read first in the same session; a stale one, 3200, is
+  read again and applied once more).
+
+Both directions remember a fingerprint of the record's synced fields as they now stand on both sides
+(``mappings.fingerprint``). A Bitrix24 event whose record still has that fingerprint is our own write
+coming back, or a change to fields we do not sync: nothing goes to QuickBooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.qbxml.builder import MessageSet, build, mod, query
+from shared.qbxml.parser import parse_response
+
+from .agents.store import JobRow
+from .b24.errors import B24Error
+from .links import Link, Links
+from .sync import crm, failures, normalize
+from .sync.fingerprint import fingerprint
+from .sync.text import Unstorable, fit
+
+if TYPE_CHECKING:
+    from .web import Services
+
+log = logging.getLogger("qb_cloud.customer_sync")
+
+READ, WRITE = "customer-read:", "customer-mod:"
+EVENTS = {"ONCRMCOMPANYUPDATE": "company", "ONCRMCONTACTUPDATE": "contact"}
+VERSION = "13.0"
+
+
+# -- the synced fields, as one comparable view ---------------------------------------------------------
+
+
+def _view(title: str | None, phones: Iterable[str], emails: Iterable[str]) -> str:
+    return fingerprint(
+        {
+            "title": (title or "").strip(),
+            "phones": sorted({p for p in (normalize.phone(x) for x in phones) if p}),
+            "emails": sorted({e for e in (normalize.email(x) for x in emails) if e}),
+        }
+    )
+
+
+def b24_view(b24_type: str, record: Mapping[str, Any]) -> str:
+    title = record.get("TITLE") if b24_type == "company" else crm_person(record)
+    return _view(
+        str(title or ""),
+        [str(m.get("VALUE", "")) for m in record.get("PHONE") or []],
+        [str(m.get("VALUE", "")) for m in record.get("EMAIL") or []],
+    )
+
+
+def qb_view(b24_type: str, ret: Mapping[str, Any]) -> str:
+    if b24_type == "company":
+        title = ret.get("CompanyName") or ret.get("Name")
+    else:
+        title = " ".join(str(ret.get(k) or "").strip() for k in ("FirstName", "LastName")).strip() or ret.get(
+            "Name"
+        )
+    phones = [str(ret[k]) for k in ("Phone", "AltPhone", "Fax") if ret.get(k)]
+    emails = [e for e in str(ret.get("Email") or "").replace(";", ",").split(",") if e.strip()]
+    return _view(str(title or ""), phones, emails)
+
+
+def crm_person(record: Mapping[str, Any]) -> str:
+    return " ".join(str(record.get(k) or "").strip() for k in ("NAME", "LAST_NAME")).strip()
+
+
+# -- QuickBooks → Bitrix24 ---------------------------------------------------------------------------
+
+
+def from_quickbooks(services: Services, member_id: str, file: str, customers: list[Mapping[str, Any]]) -> int:
+    """Update linked companies/contacts from changed customers; how many were written."""
+    links = Links(services.portals)
+    linked = [(links.by_qb(member_id, file, "customer", str(c["ListID"])), c) for c in customers]
+    pairs = [(link, c) for link, c in linked if link is not None]
+    if not pairs:
+        return 0
+    client = services.client(member_id)
+    now = datetime.now(UTC)
+    written = 0
+    for start in range(0, len(pairs), 50):
+        chunk = pairs[start : start + 50]
+        current = client.batch(
+            {f"r{n}": (f"crm.{link.b24_type}.get", {"id": link.b24_id}) for n, (link, _) in enumerate(chunk)}
+        )
+        writes: dict[str, tuple[str, dict[str, Any]]] = {}
+        views: dict[str, tuple[Link, str]] = {}
+        for n, (link, ret) in enumerate(chunk):
+            record = current.result.get(f"r{n}")
+            if not isinstance(record, dict):
+                continue
+            update = (crm.company_update if link.b24_type == "company" else crm.contact_update)(
+                ret, record, "USD", now
+            )
+            writes[f"w{n}"] = (f"crm.{link.b24_type}.update", {"id": link.b24_id, "fields": update.fields})
+            views[f"w{n}"] = (link, qb_view(link.b24_type, ret))
+        if not writes:
+            continue
+        answer = client.batch(writes)
+        for key, (link, view) in views.items():
+            if key not in answer.errors:
+                links.set_fingerprint(member_id, file, "customer", link.qb_id, view)
+                written += 1
+    return written
+
+
+# -- Bitrix24 → QuickBooks ---------------------------------------------------------------------------
+
+
+def from_events(services: Services, member_id: str) -> int:
+    """Turn waiting company/contact update events into customer reads (then mods); events handled."""
+    from .deal_sync import company_file
+
+    store, links = services.portals, Links(services.portals)
+    file = company_file(services, member_id)
+    events = [e for e in store.events(member_id) if e["event"] in EVENTS]
+    wanted: dict[tuple[str, str], Link] = {}
+    for e in events:
+        b24_type = EVENTS[e["event"]]
+        link = links.by_b24(member_id, file, b24_type, str(e["object_id"]))
+        if link is not None and link.kind == "customer":
+            wanted[(b24_type, str(e["object_id"]))] = link
+    store.mark_events(member_id, [e["id"] for e in events], "done")
+    if not wanted:
+        return 0
+    client = services.client(member_id)
+    keys = list(wanted)
+    changed: list[tuple[Link, dict[str, Any]]] = []
+    for start in range(0, len(keys), 50):
+        chunk = keys[start : start + 50]
+        got = client.batch({f"r{n}": (f"crm.{t}.get", {"id": i}) for n, (t, i) in enumerate(chunk)})
+        for n, key in enumerate(chunk):
+            record, link = got.result.get(f"r{n}"), wanted[key]
+            if isinstance(record, dict) and b24_view(link.b24_type, record) != link.fingerprint:
+                changed.append((link, record))  # a real edit, not our own write coming back
+    for link, record in changed:
+        _read(services, member_id, link, record)
+    return len(changed)
+
+
+def _read(services: Services, member_id: str, link: Link, record: dict[str, Any], attempt: int = 1) -> None:
+    """First the customer's current EditSequence (read-only), then the Mod built from the record."""
+    services.agents.enqueue(
+        member_id,
+        build(
+            MessageSet([query("Customer", {"ListID": link.qb_id}, request_id="customer")]), version=VERSION
+        ).xml,
+        purpose=f"{READ}{link.b24_type}:{link.b24_id}:{attempt}",
+        priority=3,
+    )
+    services.portals.set_setting(member_id, f"pending.{link.b24_type}.{link.b24_id}", record)
+    if services.relay is not None:
+        services.relay.notify(member_id)
+
+
+def customer_mod(link: Link, ret: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """The CustomerMod fields for what changed in Bitrix24 (pure)."""
+    fields: dict[str, Any] = {"ListID": ret["ListID"], "EditSequence": ret["EditSequence"]}
+    phones = [str(m.get("VALUE", "")) for m in record.get("PHONE") or []]
+    emails = [str(m.get("VALUE", "")) for m in record.get("EMAIL") or []]
+    try:
+        if link.b24_type == "company" and record.get("TITLE"):
+            fields["CompanyName"] = fit(str(record["TITLE"]), 41, field="CompanyName").value
+        elif link.b24_type == "contact":
+            for b24, qb in (("NAME", "FirstName"), ("LAST_NAME", "LastName")):
+                if record.get(b24):
+                    fields[qb] = fit(str(record[b24]), 25, field=qb).value
+        fields["Phone"] = fit(phones[0], 21, field="Phone").value if phones else ""
+        fields["AltPhone"] = fit(phones[1], 21, field="AltPhone").value if len(phones) > 1 else ""
+        fields["Email"] = fit(", ".join(emails), 1023, field="Email").value if emails else ""
+    except Unstorable as exc:
+        raise ValueError(str(exc)) from exc
+    return fields
+
+
+def on_result(services: Services, member_id: str, job: JobRow) -> bool:
+    if not job.purpose.startswith((READ, WRITE)):
+        return False
+    from .deal_sync import company_file
+
+    kind, rest = job.purpose.split(":", 1)
+    b24_type, b24_id, attempt = rest.split(":")
+    links, file = Links(services.portals), company_file(services, member_id)
+    link = links.by_b24(member_id, file, b24_type, b24_id)
+    record = services.portals.setting(member_id, f"pending.{b24_type}.{b24_id}")
+    if link is None or record is None or job.response is None:
+        log.warning("customer %s %s: %s", b24_type, b24_id, job.message or "no longer linked")
+        return True
+    result = parse_response(job.response).results[0]
+    status = result.header.status
+    if kind + ":" == READ:
+        if status.code != 0 or not result.records:
+            log.warning("customer %s gone from QuickBooks: %s", link.qb_id, status.message)
+            return True
+        try:
+            fields = customer_mod(link, result.records[0], record)
+        except ValueError as exc:
+            log.warning("customer %s not sent: %s", link.qb_id, exc)
+            return True
+        services.agents.enqueue(
+            member_id,
+            build(MessageSet([mod("Customer", fields, request_id="customer")]), version=VERSION).xml,
+            purpose=f"{WRITE}{b24_type}:{b24_id}:{attempt}",
+            priority=3,
+        )
+        if services.relay is not None:
+            services.relay.notify(member_id)
+        return True
+    if status.code == 0 and result.records:
+        links.set_fingerprint(member_id, file, "customer", link.qb_id, b24_view(b24_type, record))
+        services.portals.set_setting(member_id, f"pending.{b24_type}.{b24_id}", None)
+        return True
+    failure = failures.from_status(status.code, status.severity, status.message, attempt=int(attempt),
+                                   now=datetime.now(UTC))  # fmt: skip
+    if failure.needs_requery and int(attempt) < 2:
+        _read(
+            services, member_id, link, record, attempt=int(attempt) + 1
+        )  # 3200: read again, apply once more
+    else:
+        log.warning("customer %s not updated: %s (%s)", link.qb_id, failure.reason, failure.fix)
+    return True
+
+
+__all__ = ["B24Error", "from_events", "from_quickbooks", "on_result"]

@@ -1,0 +1,5 @@
+"""Fixtures shared by the cloud's flow tests."""
+
+from .product import world
+
+__all__ = ["world"]

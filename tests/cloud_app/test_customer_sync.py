@@ -1,0 +1,134 @@
+"""Linked customers both ways through the real agent and Web Connector: an edit in QuickBooks reaches
+Bitrix24 and does not come back; an edit in Bitrix24 reaches QuickBooks with the current EditSequence,
+also when someone changed the customer in between (3200)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .product import World, a_deal, connector, settled, wait
+
+QB = (
+    '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">{}'
+    "</QBXMLMsgsRq></QBXML>"
+)
+
+
+def linked_company(world: World, title: str) -> tuple[int, dict[str, Any]]:
+    """A company that became a QuickBooks customer through a deal's "Sync to QuickBooks"."""
+    deal = a_deal(world, title, [(1, "Labor", "55.00", "1")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    assert settled(world, sync_id)["state"] == "done"
+    company = int(world.cloud.client().call("crm.deal.get", {"id": deal})["COMPANY_ID"])
+    return company, customer(world, title)
+
+
+def customer(world: World, name: str) -> dict[str, Any]:
+    return world.qb_query(f"<CustomerQueryRq><FullName>{name}</FullName></CustomerQueryRq>")[0]
+
+
+def quiet(world: World) -> None:
+    """Every event handled and every result applied."""
+    world.cloud.emu.wait_events()
+    assert world.cloud.services.worker.idle.wait(15)
+
+
+def customer_jobs(world: World) -> int:
+    """Jobs that read or changed a customer because of a Bitrix24 edit."""
+    db = world.cloud.services.agents.db
+    return int(db.execute("select count(*) from jobs where purpose like 'customer-%'").fetchone()[0])
+
+
+def queued(world: World) -> dict[str, int]:
+    counts = world.cloud.services.agents.counts(world.cloud.portal.member_id)
+    return {k: v for k, v in counts.items() if k not in ("done", "failed")}
+
+
+def test_an_edit_in_quickbooks_reaches_bitrix24_and_is_not_echoed_back(world: World) -> None:
+    company, ret = linked_company(world, "Stark Industries")
+    quiet(world)
+    world.qb.process(QB.format(
+        f"<CustomerModRq><CustomerMod><ListID>{ret['ListID']}</ListID><EditSequence>{ret['EditSequence']}"
+        "</EditSequence><Phone>415-555-0199</Phone><Email>ap@stark.example.com</Email></CustomerMod>"
+        "</CustomerModRq>"))  # fmt: skip
+    edited = customer(world, "Stark Industries")["EditSequence"]
+    world.api("POST", "/deals/0/refresh")
+    world.web_connector_runs()
+    client = world.cloud.client()
+    assert wait(lambda: [p["VALUE"] for p in client.call("crm.company.get", {"id": company})["PHONE"] or []]
+                == ["415-555-0199"])  # fmt: skip
+    record = client.call("crm.company.get", {"id": company})
+    assert [e["VALUE"] for e in record["EMAIL"]] == ["ap@stark.example.com"]
+    assert record["UF_CRM_QB_LIST_ID"] == ret["ListID"] and record["UF_CRM_QB_BALANCE"] == "55.00|USD"
+    quiet(world)  # our own write came back as ONCRMCOMPANYUPDATE …
+    assert customer_jobs(world) == 0 and queued(world) == {}  # … and nothing went back to QuickBooks
+    assert customer(world, "Stark Industries")["EditSequence"] == edited
+
+
+def test_an_edit_in_bitrix24_reaches_quickbooks_with_the_current_edit_sequence(world: World) -> None:
+    company, ret = linked_company(world, "Cyberdyne")
+    quiet(world)
+    world.cloud.client().call(
+        "crm.company.update",
+        {
+            "id": company,
+            "fields": {
+                "TITLE": "Cyberdyne Systems",
+                "PHONE": [{"VALUE": "650-555-0142", "VALUE_TYPE": "WORK"}],
+            },
+        },
+    )
+    quiet(world)
+    assert sum(queued(world).values()) == 1  # the read of the current EditSequence, on its way
+    assert world.web_connector_runs() == "2 requests, 0 errors"  # the read, then the Mod, one session
+    assert wait(lambda: customer(world, "Cyberdyne")["CompanyName"] == "Cyberdyne Systems")
+    assert customer(world, "Cyberdyne")["Phone"] == "650-555-0142"
+    quiet(world)
+    assert queued(world) == {}
+
+
+class EditsInBetween:
+    """QuickBooks where a bookkeeper edits the customer just before our CustomerMod arrives."""
+
+    def __init__(self, world: World, list_id: str) -> None:
+        self.world, self.list_id, self.done = world, list_id, False
+
+    def begin_session(self, **kw: str) -> Any:
+        inner, outer = self.world.qb.begin_session(**kw), self
+
+        class Session:
+            company_file = inner.company_file
+
+            def process(self, request_xml: str) -> str:
+                if "<CustomerModRq" in request_xml and not outer.done:
+                    outer.done = True
+                    now = outer.world.qb_query(
+                        f"<CustomerQueryRq><ListID>{outer.list_id}</ListID></CustomerQueryRq>"
+                    )[0]
+                    edit = (
+                        f"<CustomerModRq><CustomerMod><ListID>{outer.list_id}</ListID><EditSequence>"
+                        f"{now['EditSequence']}</EditSequence><Fax>650-555-0000</Fax></CustomerMod>"
+                        "</CustomerModRq>"
+                    )
+                    outer.world.qb.process(QB.format(edit))
+                return inner.process(request_xml)
+
+            def close(self) -> None:
+                inner.close()
+
+        return Session()
+
+
+def test_a_stale_edit_sequence_is_read_again_and_applied_once(world: World) -> None:
+    company, ret = linked_company(world, "Tyrell Corp")
+    quiet(world)
+    world.cloud.client().call(
+        "crm.company.update", {"id": company, "fields": {"TITLE": "Tyrell Corporation"}}
+    )
+    quiet(world)
+    qb = EditsInBetween(world, ret["ListID"])
+    report = connector(world.agent, world.home, world.password, qb).run_session()  # type: ignore[arg-type]
+    assert report.status == "4 requests, 0 errors"  # read, Mod (3200), read again, Mod
+    now = customer(world, "Tyrell Corp")
+    assert now["CompanyName"] == "Tyrell Corporation" and now["Fax"] == "650-555-0000"  # both edits kept
