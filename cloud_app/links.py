@@ -79,6 +79,11 @@ class Links:
                 (value, member_id, company_file, kind, qb_id),
             )
 
+    def total(self) -> int:
+        """Across portals, for the operator's figures."""
+        with self.store.lock:
+            return int(self.store.db.conn.execute("SELECT count(*) FROM mappings").fetchone()[0])
+
     def count(self, member_id: str) -> int:
         with self.store.lock:
             row = self.store.db.conn.execute("SELECT count(*) FROM mappings WHERE member_id=?", (member_id,))

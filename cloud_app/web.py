@@ -431,6 +431,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             agents_online=relay_.online_count() if relay_ is not None else 0,
             jobs=services.agents.counts_all(),
             jobs_done_24h=services.agents.finished_since(86400),
+            id_mappings=Links(services.portals).total(),
             events_waiting=services.portals.events_waiting(),
         )
 

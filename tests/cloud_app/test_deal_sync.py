@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 
 from sandbox.quickbooks import Company, SimulatedQuickBooks
 
@@ -47,6 +48,8 @@ def test_sync_to_quickbooks_creates_the_invoice_and_updates_the_deal(world: Worl
     assert fields["UF_CRM_QB_STATUS"] == "open"
     comments = [c for c in world.cloud.portal.store.comments if c["ENTITY_ID"] == deal]
     assert [c["COMMENT"] for c in comments] == [status["outcome"]]
+    # linked: the customer, Labor (found), Concrete Slab (created) and the invoice
+    assert requests.get(world.cloud.url + "/status", timeout=5).json()["id_mappings"] == 4
 
 
 def test_a_second_deal_for_the_same_company_reuses_the_customer_and_items(world: World) -> None:

@@ -53,7 +53,7 @@ def test_serve_runs_http_and_the_agent_endpoint_and_stops_cleanly(tmp_path: Path
             assert time.monotonic() < deadline and proc.poll() is None, "the server did not come up"
             time.sleep(0.2)
         status = requests.get(f"http://127.0.0.1:{http_port}/status", timeout=5).json()
-        assert status["agents_online"] == 0 and status["jobs"] == {}
+        assert status["agents_online"] == 0 and status["jobs"] == {} and status["id_mappings"] == 0
         store = AgentStore(str(tmp_path / "cloud.db"))
         code = store.new_pairing_code("acme.bitrix24.com")
         paired = requests.post(
