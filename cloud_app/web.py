@@ -20,7 +20,7 @@ from shared import wire
 from shared.qbxml.export import schema_export
 from shared.qbxml.status import explain_hresult
 
-from . import customer_sync, deal_sync, qb_changes
+from . import customer_sync, deal_sync, initial_sync, qb_changes
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
@@ -92,6 +92,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: customer_sync.on_result(services, portal, job)
+        )
+        relay.on_result = _chain(
+            relay.on_result, lambda portal, job: initial_sync.on_result(services, portal, job)
         )
     services.worker = EventWorker(lambda member_id: customer_sync.from_events(services, member_id))
     app = Flask("qb-bitrix24")
@@ -366,6 +369,23 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             detail=sync.detail,
             agent_online=bool(services.relay and services.relay.online(member_id)),
             last_web_connector_run=session.get("ended_at") or session.get("started_at"),
+        )
+
+    @app.post("/api/portals/<member_id>/initial-sync")
+    @portal_api("Only a Bitrix24 administrator can start the first sync.")
+    def initial_sync_start(member_id: str) -> Response:
+        job_id = initial_sync.start(services, member_id)
+        answer = jsonify(job_id=job_id)
+        answer.status_code = 202
+        return answer
+
+    @app.get("/api/portals/<member_id>/initial-sync")
+    @portal_api()
+    def initial_sync_state(member_id: str) -> Response:
+        """Progress and counts, and the matches a person has to decide."""
+        return jsonify(
+            state=services.portals.setting(member_id, "initial.state"),
+            review=services.portals.setting(member_id, "initial.review", []),
         )
 
     @app.get("/api/portals/<member_id>/agents")
