@@ -39,8 +39,14 @@ def overview() -> int:
     for name, ok in _available().items():
         if name != "demo":
             print(f"  python -m sandbox {name:<13} {'ready' if ok else 'not built yet'}")
+    print("The product:")
+    print("  .venv/bin/qb-cloud serve                 the cloud app (needs QBB24_* settings; see README)")
+    print("  .venv/bin/qb-cloud discover PORTAL       what an installed portal holds")
+    print("  .venv/bin/qb-agent pair CODE --server URL; .venv/bin/qb-agent run   the agent beside QuickBooks")
     print("Tools:")
     print("  .venv/bin/qbxml schema [ENTITY ...]   the qbXML schema export as JSON")
+    print("End to end on the simulators today:")
+    print("  .venv/bin/python -m pytest tests/cloud_app/test_deal_sync.py -v")
     return 0
 
 
