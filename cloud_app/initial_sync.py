@@ -49,28 +49,34 @@ def start(services: Services, member_id: str) -> str:
     requests += [
         query(k, {"ActiveStatus": "All", "IncludeRetElement": ["Name"]}, request_id=k) for k in OTHER_LISTS
     ]
+    job_id = _send(services, member_id, requests, READ)
+    services.portals.set_setting(member_id, "initial.state", {"state": "reading QuickBooks", "job": job_id})
+    return job_id
+
+
+def _send(
+    services: Services, member_id: str, requests: list[Any], purpose: str, *, truncate: bool = False
+) -> str:
+    """One ``continueOnError`` message set (a bad record does not stop the others), offered at once."""
     job_id = services.agents.enqueue(
         member_id,
-        build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
-        purpose=READ,
+        build(MessageSet(requests, on_error="continueOnError"), version=VERSION, truncate=truncate).xml,
+        purpose=purpose,
         priority=4,
     )
-    services.portals.set_setting(member_id, "initial.state", {"state": "reading QuickBooks", "job": job_id})
     if services.relay is not None:
         services.relay.notify(member_id)
     return job_id
 
 
 def on_result(services: Services, member_id: str, job: JobRow) -> bool:
-    if job.purpose == READ:
-        if job.response is not None:
-            _match(services, member_id, job.response)
-        return True
-    if job.purpose == PUSH:
-        if job.response is not None:
-            _pushed(services, member_id, job.response)
-        return True
-    return False
+    handlers = {READ: _match, PUSH: _pushed, READ_ITEMS: _match_items, PUSH_ITEMS: _pushed_items}
+    handler = handlers.get(job.purpose)
+    if handler is None:
+        return False
+    if job.response is not None:  # a refused read or push leaves the state as it was: start again
+        handler(services, member_id, job.response)
+    return True
 
 
 def _parties(services: Services, member_id: str) -> tuple[dict[str, Party], dict[str, dict[str, Any]]]:
@@ -214,14 +220,7 @@ def _create_in_quickbooks(
         requests.append(add("Customer", draft.fields, request_id=key))
     if not requests:
         return 0
-    services.agents.enqueue(
-        member_id,
-        build(MessageSet(requests, on_error="continueOnError"), version=VERSION, truncate=True).xml,
-        purpose=PUSH,
-        priority=4,
-    )
-    if services.relay is not None:
-        services.relay.notify(member_id)
+    _send(services, member_id, requests, PUSH, truncate=True)
     return len(requests)
 
 
@@ -245,3 +244,141 @@ def _pushed(services: Services, member_id: str, response: str) -> None:
             )
     state.update(state="done", created_in_quickbooks=created, failed_in_quickbooks=failed)
     services.portals.set_setting(member_id, "initial.state", state)
+
+
+# -- items ⇄ catalog products ------------------------------------------------------------------------
+
+READ_ITEMS, PUSH_ITEMS = "initial:items-read", "initial:items-push"
+
+
+def start_items(services: Services, member_id: str) -> str:
+    """All sellable QuickBooks items (service, non-inventory, inventory, other charge) in one read job."""
+    from .sync.items import ITEM_KINDS
+    from .sync.watermarks import Watermark, change_query
+
+    requests = [change_query(Watermark(kind), request_id=kind) for kind in ITEM_KINDS]
+    job_id = _send(services, member_id, requests, READ_ITEMS)
+    services.portals.set_setting(member_id, "initial.items", {"state": "reading QuickBooks", "job": job_id})
+    return job_id
+
+
+def _item_key(name: str) -> str:
+    return " ".join(name.replace(" :", ":").replace(": ", ":").split()).casefold()
+
+
+def _match_items(services: Services, member_id: str, response: str) -> None:
+    from .deal_sync import company_file
+    from .sync.items import XML_ID_PREFIX, item_from_product, product_from_item
+
+    links, file = Links(services.portals), company_file(services, member_id)
+    client = services.client(member_id)
+    items = [r for res in parse_response(response).results for r in res.records]
+    catalogs = client.call("catalog.catalog.list", {})["catalogs"]
+    iblock = int(catalogs[0]["iblockId"])
+    products = list(
+        client.scan(
+            "catalog.product.list",
+            {
+                "filter": {"iblockId": iblock},
+                "select": ["id", "iblockId", "name", "xmlId", "active", "detailText"],
+            },
+            id_field="id",
+            items_key="products",
+        )
+    )
+    by_list_id = {str(i["ListID"]): i for i in items}
+    by_name: dict[str, list[str]] = {}
+    for i in items:
+        by_name.setdefault(_item_key(str(i["FullName"])), []).append(str(i["ListID"]))
+    claimed: set[str] = set()
+    review: list[dict[str, Any]] = []
+    unmatched: list[dict[str, Any]] = []
+    counts = {"matched": 0, "review": 0, "created_in_bitrix24": 0, "to_create_in_quickbooks": 0}
+    for p in products:
+        pid = str(p["id"])
+        link = links.by_b24(member_id, file, "product", pid)
+        xml_id = str(p.get("xmlId") or "")
+        if link is not None and link.kind == "item":
+            claimed.add(link.qb_id)
+            continue
+        if xml_id.startswith(XML_ID_PREFIX) and xml_id[len(XML_ID_PREFIX) :] in by_list_id:
+            found = [xml_id[len(XML_ID_PREFIX) :]]
+        else:
+            found = [i for i in by_name.get(_item_key(str(p.get("name") or "")), []) if i not in claimed]
+        if len(found) == 1:
+            ret = by_list_id[found[0]]
+            links.link(member_id, file, Link("item", found[0], str(ret["FullName"]), "product", pid))
+            claimed.add(found[0])
+            counts["matched"] += 1
+        elif found:
+            claimed |= set(found)
+            review.append({"b24": f"P_{pid}", "name": p.get("name"), "candidates": found,
+                           "reason": f"{len(found)} QuickBooks items have this name"})  # fmt: skip
+        else:
+            unmatched.append(p)
+    counts["review"] = len(review)
+    new = [i for i in items if str(i["ListID"]) not in claimed]
+    for start in range(0, len(new), 50):
+        chunk = new[start : start + 50]
+        answer = client.batch(
+            {
+                f"i{n}": ("catalog.product.add", {"fields": product_from_item(i, iblock).fields})
+                for n, i in enumerate(chunk)
+            }
+        )
+        for key, made in answer.result.items():
+            ret = chunk[int(key[1:])]
+            pid = str((made or {}).get("product", {}).get("id", ""))
+            if pid:
+                links.link(
+                    member_id, file, Link("item", str(ret["ListID"]), str(ret["FullName"]), "product", pid)
+                )
+                counts["created_in_bitrix24"] += 1
+    requests = []
+    for p in unmatched:
+        try:
+            draft = item_from_product(p, None)
+        except ValueError:
+            continue
+        requests.append(add(draft.entity, draft.fields, request_id=f"P_{p['id']}"))
+    if requests:
+        _send(services, member_id, requests, PUSH_ITEMS, truncate=True)
+    counts["to_create_in_quickbooks"] = len(requests)
+    services.portals.set_setting(member_id, "initial.items.review", review)
+    services.portals.set_setting(
+        member_id, "initial.items", {"state": "creating in QuickBooks" if requests else "done", **counts}
+    )
+
+
+def _pushed_items(services: Services, member_id: str, response: str) -> None:
+    from .deal_sync import company_file
+    from .sync.items import XML_ID_PREFIX
+
+    links, file = Links(services.portals), company_file(services, member_id)
+    state = dict(services.portals.setting(member_id, "initial.items", {}))
+    created, failed, stamps = 0, [], {}
+    for result in parse_response(response).results:
+        key = result.header.request_id or ""
+        pid = key.removeprefix("P_")
+        if result.header.status.code == 0 and result.records:
+            ret = result.records[0]
+            links.link(
+                member_id, file, Link("item", str(ret["ListID"]), str(ret["FullName"]), "product", pid)
+            )
+            stamps[f"x{pid}"] = (
+                "catalog.product.update",
+                {"id": pid, "fields": {"xmlId": XML_ID_PREFIX + str(ret["ListID"])}},
+            )
+            created += 1
+        else:
+            failed.append(
+                {"b24": key, "code": result.header.status.code, "message": result.header.status.message}
+            )
+    client = services.client(member_id)
+    keys = list(stamps)
+    for start in range(0, len(keys), 50):
+        client.batch(
+            {k: stamps[k] for k in keys[start : start + 50]}
+        )  # the product's link back, on its record
+    state.update(state="done", created_in_quickbooks=created, failed_in_quickbooks=failed)
+    services.portals.set_setting(member_id, "initial.items", state)

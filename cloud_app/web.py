@@ -374,8 +374,10 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     @app.post("/api/portals/<member_id>/initial-sync")
     @portal_api("Only a Bitrix24 administrator can start the first sync.")
     def initial_sync_start(member_id: str) -> Response:
+        """Customers and items, in one Web Connector session when the agent is online."""
         job_id = initial_sync.start(services, member_id)
-        answer = jsonify(job_id=job_id)
+        items_job = initial_sync.start_items(services, member_id)
+        answer = jsonify(job_id=job_id, items_job_id=items_job)
         answer.status_code = 202
         return answer
 
@@ -386,6 +388,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         return jsonify(
             state=services.portals.setting(member_id, "initial.state"),
             review=services.portals.setting(member_id, "initial.review", []),
+            items=services.portals.setting(member_id, "initial.items"),
+            items_review=services.portals.setting(member_id, "initial.items.review", []),
         )
 
     @app.get("/api/portals/<member_id>/agents")

@@ -16,8 +16,8 @@ def run(world: World) -> dict[str, Any]:
     world.web_connector_runs()
 
     def finished() -> bool:
-        state = world.api("GET", "/initial-sync").json()["state"]
-        return bool(state) and state["state"] == "done"
+        now = world.api("GET", "/initial-sync").json()
+        return all(bool(now[k]) and now[k]["state"] == "done" for k in ("state", "items"))
 
     assert wait(finished, timeout=60)
     return world.api("GET", "/initial-sync").json()
@@ -98,3 +98,24 @@ def test_matches_by_email_and_lists_ambiguous_ones_instead_of_guessing(world: Wo
     assert len(twins) == 2  # neither copied into Bitrix24 while undecided
     assert not any(c.get("TITLE", "").startswith("Twin") or c.get("NAME", "").startswith("Twin")
                    for t in (3, 4) for c in store.records[t].values())  # fmt: skip
+
+
+def test_items_and_products_meet_once(world: World) -> None:
+    portal = world.cloud.portal
+    products_before = len(portal.products)
+    kinds = ("ItemService", "ItemNonInventory", "ItemInventory", "ItemOtherCharge")
+    qb_before = [
+        r for k in kinds for r in world.qb_query(f"<{k}QueryRq><ActiveStatus>All</ActiveStatus></{k}QueryRq>")
+    ]
+    first = run(world)
+    items = first["items"]
+    # Labor, Cabinets, Door Frame and Design exist on both sides under the same name
+    assert items["matched"] == 4 and first["items_review"] == []
+    assert items["created_in_quickbooks"] + len(items["failed_in_quickbooks"]) == 4
+    assert items["created_in_bitrix24"] == len(qb_before) - 4 == len(portal.products) - products_before
+    stamped = [p for p in portal.products.values() if str(p.get("xmlId", "")).startswith("QB:")]
+    assert len(stamped) == len(portal.products) - 4 - len(items["failed_in_quickbooks"])
+    adds = sum(1 for c in world.cloud.emu.calls if c.method == "catalog.product.add")
+    second = run(world)["items"]
+    assert (second["matched"], second["created_in_bitrix24"], second["to_create_in_quickbooks"]) == (0, 0, 0)
+    assert sum(1 for c in world.cloud.emu.calls if c.method == "catalog.product.add") == adds
