@@ -46,8 +46,10 @@ def start(services: Services, member_id: str) -> str:
     requests = [
         query("Customer", {"ActiveStatus": "All"}, request_id="Customer", iterator="Start", max_returned=500)
     ]
+    requests.append(query("Vendor", {"ActiveStatus": "All"}, request_id="Vendor"))  # whole: they sync too
     requests += [
-        query(k, {"ActiveStatus": "All", "IncludeRetElement": ["Name"]}, request_id=k) for k in OTHER_LISTS
+        query(k, {"ActiveStatus": "All", "IncludeRetElement": ["Name"]}, request_id=k)
+        for k in OTHER_LISTS[1:]
     ]
     job_id = _send(services, member_id, requests, READ)
     services.portals.set_setting(member_id, "initial.state", {"state": "reading QuickBooks", "job": job_id})
@@ -79,8 +81,12 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     return True
 
 
-def _parties(services: Services, member_id: str) -> tuple[dict[str, Party], dict[str, dict[str, Any]]]:
+def _parties(
+    services: Services, member_id: str
+) -> tuple[dict[str, Party], dict[str, dict[str, Any]], dict[str, Party]]:
+    """Customers-to-be (companies, contacts of no company) and supplier contacts (the vendors' side)."""
     client = services.client(member_id)
+    suppliers: dict[str, Party] = {}
     select = ["ID", "TITLE", "NAME", "LAST_NAME", "PHONE", "EMAIL", "COMPANY_ID", "TYPE_ID"]
     parties: dict[str, Party] = {}
     records: dict[str, dict[str, Any]] = {}
@@ -89,13 +95,14 @@ def _parties(services: Services, member_id: str) -> tuple[dict[str, Party], dict
         parties[key] = Party(key, str(c.get("TITLE") or ""), _values(c, "EMAIL"), _values(c, "PHONE"))
         records[key] = c
     for c in client.scan("crm.contact.list", {"select": select}):
-        if str(c.get("COMPANY_ID") or "0") not in ("", "0") or c.get("TYPE_ID") == "SUPPLIER":
-            continue
         key = f"C_{c['ID']}"
         name = " ".join(str(c.get(k) or "").strip() for k in ("NAME", "LAST_NAME")).strip()
-        parties[key] = Party(key, name, _values(c, "EMAIL"), _values(c, "PHONE"))
-        records[key] = c
-    return parties, records
+        if c.get("TYPE_ID") == "SUPPLIER":
+            suppliers[key] = Party(key, name, _values(c, "EMAIL"), _values(c, "PHONE"))
+        elif str(c.get("COMPANY_ID") or "0") in ("", "0"):
+            parties[key] = Party(key, name, _values(c, "EMAIL"), _values(c, "PHONE"))
+            records[key] = c
+    return parties, records, suppliers
 
 
 def _values(record: Mapping[str, Any], kind: str) -> tuple[str, ...]:
@@ -112,13 +119,16 @@ def _match(services: Services, member_id: str, response: str) -> None:
 
     links, file = Links(services.portals), company_file(services, member_id)
     customers: list[Mapping[str, Any]] = []
+    vendors: list[Mapping[str, Any]] = []
     taken: set[str] = set()
     for result in parse_response(response).results:
         if result.header.request_id == "Customer":
             customers = [r for r in result.records if not r.get("Sublevel")]  # jobs show on their parent
         else:
             taken |= {str(r.get("Name")) for r in result.records if r.get("Name")}
-    parties, records = _parties(services, member_id)
+            if result.header.request_id == "Vendor":
+                vendors = list(result.records)
+    parties, records, suppliers = _parties(services, member_id)
     by_id = {str(c["ListID"]): c for c in customers}
     mapped: dict[str, str] = {}
     for key in parties:
@@ -159,12 +169,68 @@ def _match(services: Services, member_id: str, response: str) -> None:
     )
     names = taken | {str(c.get("Name")) for c in customers}
     counts["to_create_in_quickbooks"] = _create_in_quickbooks(services, member_id, unmatched, records, names)
+    counts["vendors"] = _vendors(services, member_id, file, vendors, suppliers, review)
     services.portals.set_setting(member_id, "initial.review", review)
     services.portals.set_setting(
         member_id,
         "initial.state",
         {"state": "creating in QuickBooks" if counts["to_create_in_quickbooks"] else "done", **counts},
     )
+
+
+def _vendors(
+    services: Services,
+    member_id: str,
+    file: str,
+    vendors: list[Mapping[str, Any]],
+    suppliers: dict[str, Party],
+    review: list[dict[str, Any]],
+) -> int:
+    """QuickBooks → Bitrix24 only: each vendor linked to a supplier contact (matched like customers), or
+    made one; how many were created."""
+    links = Links(services.portals)
+    mapped = {}
+    for key in suppliers:
+        link = links.by_b24(member_id, file, *_b24(key))
+        if link is not None and link.kind == "vendor":
+            mapped[key] = link.qb_id
+    candidates = [
+        Candidate(str(v["ListID"]), str(v.get("Name") or ""), tuple(filter(None, [v.get("Email")])),
+                  tuple(str(v[k]) for k in ("Phone", "AltPhone") if v.get(k)))
+        for v in vendors
+    ]  # fmt: skip
+    by_id = {str(v["ListID"]): v for v in vendors}
+    claimed = set(mapped.values())
+    for key, outcome in match_all(suppliers.values(), candidates, mapped).items():
+        if isinstance(outcome, Matched):
+            claimed.add(outcome.list_id)
+            if outcome.by != "mapping" and outcome.list_id in by_id:
+                name = str(by_id[outcome.list_id]["Name"])
+                links.link(member_id, file, Link("vendor", outcome.list_id, name, *_b24(key)))
+        elif isinstance(outcome, Ambiguous):
+            claimed |= set(outcome.list_ids)
+            review.append({"b24": key, "name": suppliers[key].name, "candidates": list(outcome.list_ids),
+                           "reason": outcome.reason + " (vendors)"})  # fmt: skip
+    new = [v for v in vendors if str(v["ListID"]) not in claimed]
+    client, now, created = services.client(member_id), datetime.now(UTC), 0
+    for start in range(0, len(new), 50):
+        chunk = new[start : start + 50]
+        commands = {}
+        for n, v in enumerate(chunk):
+            fields = crm.contact_update(v, {}, "USD", now).fields
+            fields = {
+                k: val for k, val in fields.items() if not k.startswith("UF_CRM_QB_")
+            }  # customer fields
+            fields["TYPE_ID"] = "SUPPLIER"
+            commands[f"v{n}"] = ("crm.contact.add", {"fields": fields})
+        answer = client.batch(commands)
+        for key, new_id in answer.result.items():
+            v = chunk[int(key[1:])]
+            links.link(
+                member_id, file, Link("vendor", str(v["ListID"]), str(v["Name"]), "contact", str(new_id))
+            )
+            created += 1
+    return created
 
 
 def _create_in_bitrix24(

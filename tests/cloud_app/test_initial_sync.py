@@ -36,9 +36,14 @@ def test_first_sync_links_everything_once_and_a_second_run_changes_nothing(world
     assert state["failed_in_quickbooks"] == [], state["failed_in_quickbooks"][:3]
     assert state["matched"] + len(first["review"]) + state["created_in_quickbooks"] == parties
     assert (
-        state["created_in_bitrix24"]
+        state["created_in_bitrix24"] + state["vendors"]
         == len(store.records[4]) - companies_before + len(store.records[3]) - contacts_before
     )
+    vendors = world.qb_query("<VendorQueryRq><ActiveStatus>All</ActiveStatus></VendorQueryRq>")
+    suppliers = [c for c in store.records[3].values() if c.get("TYPE_ID") == "SUPPLIER"]
+    assert state["vendors"] == len(vendors) and {v["Name"] for v in vendors} <= {
+        " ".join(filter(None, [c.get("NAME"), c.get("LAST_NAME")])) for c in suppliers
+    }  # each vendor is a supplier contact now
     qb_after = world.qb_query("<CustomerQueryRq><ActiveStatus>All</ActiveStatus></CustomerQueryRq>")
     assert len(qb_after) == len(qb_before) + state["created_in_quickbooks"]
     links = world.cloud.services.portals.db.conn.execute(
@@ -54,6 +59,7 @@ def test_first_sync_links_everything_once_and_a_second_run_changes_nothing(world
     writes_before = sum(1 for c in world.cloud.emu.calls if c.method in WRITES)
     second = run(world)["state"]
     assert (second["matched"], second["created_in_bitrix24"], second["to_create_in_quickbooks"]) == (0, 0, 0)
+    assert second["vendors"] == 0
     assert sum(1 for c in world.cloud.emu.calls if c.method in WRITES) == writes_before
     assert len(world.qb_query("<CustomerQueryRq><ActiveStatus>All</ActiveStatus></CustomerQueryRq>")) == len(
         qb_after
