@@ -23,8 +23,7 @@ from shared.qbxml.builder import MessageSet, build, mod, query
 from shared.qbxml.parser import parse_response
 
 from .agents.store import JobRow
-from .b24.errors import B24Error
-from .links import Link, Links
+from .links import Link
 from .sync import crm, failures, normalize
 from .sync.fingerprint import fingerprint
 from .sync.text import Unstorable, fit
@@ -82,37 +81,34 @@ def crm_person(record: Mapping[str, Any]) -> str:
 
 def from_quickbooks(services: Services, member_id: str, file: str, customers: list[Mapping[str, Any]]) -> int:
     """Update linked companies/contacts from changed customers; how many were written."""
-    links = Links(services.portals)
+    links = services.links
     linked = [(links.by_qb(member_id, file, "customer", str(c["ListID"])), c) for c in customers]
     pairs = [(link, c) for link, c in linked if link is not None]
     if not pairs:
         return 0
     client = services.client(member_id)
     now = datetime.now(UTC)
-    written = 0
-    for start in range(0, len(pairs), 50):
-        chunk = pairs[start : start + 50]
-        current = client.batch(
-            {f"r{n}": (f"crm.{link.b24_type}.get", {"id": link.b24_id}) for n, (link, _) in enumerate(chunk)}
-        )
-        writes: dict[str, tuple[str, dict[str, Any]]] = {}
-        views: dict[str, tuple[Link, str]] = {}
-        for n, (link, ret) in enumerate(chunk):
-            record = current.result.get(f"r{n}")
-            if not isinstance(record, dict):
-                continue
-            update = (crm.company_update if link.b24_type == "company" else crm.contact_update)(
-                ret, record, "USD", now
-            )
-            writes[f"w{n}"] = (f"crm.{link.b24_type}.update", {"id": link.b24_id, "fields": update.fields})
-            views[f"w{n}"] = (link, qb_view(link.b24_type, ret))
-        if not writes:
+    current = client.batch_all(
+        {f"r{n}": (f"crm.{link.b24_type}.get", {"id": link.b24_id}) for n, (link, _) in enumerate(pairs)},
+        what="reading linked customers",
+    )
+    writes: dict[str, tuple[str, dict[str, Any]]] = {}
+    views: dict[str, tuple[Link, str]] = {}
+    for n, (link, ret) in enumerate(pairs):
+        record = current.result.get(f"r{n}")
+        if not isinstance(record, dict):
             continue
-        answer = client.batch(writes)
-        for key, (link, view) in views.items():
-            if key not in answer.errors:
-                links.set_fingerprint(member_id, file, "customer", link.qb_id, view)
-                written += 1
+        update = (crm.company_update if link.b24_type == "company" else crm.contact_update)(
+            ret, record, "USD", now
+        )
+        writes[f"w{n}"] = (f"crm.{link.b24_type}.update", {"id": link.b24_id, "fields": update.fields})
+        views[f"w{n}"] = (link, qb_view(link.b24_type, ret))
+    answer = client.batch_all(writes, what="customer changed in QuickBooks")
+    written = 0
+    for key, (link, view) in views.items():
+        if key not in answer.errors:
+            links.set_fingerprint(member_id, file, "customer", link.qb_id, view)
+            written += 1
     return written
 
 
@@ -120,11 +116,10 @@ def from_quickbooks(services: Services, member_id: str, file: str, customers: li
 
 
 def from_events(services: Services, member_id: str) -> int:
-    """Turn waiting company/contact update events into customer reads (then mods); events handled."""
-    from .deal_sync import company_file
-
-    store, links = services.portals, Links(services.portals)
-    file = company_file(services, member_id)
+    """Turn waiting company/contact update events into customer reads (then mods). The events are marked
+    handled only after that, so a failure leaves them for the next try."""
+    store, links = services.portals, services.links
+    file = services.company_file(member_id)
     events = [e for e in store.events(member_id) if e["event"] in EVENTS]
     wanted: dict[tuple[str, str], Link] = {}
     for e in events:
@@ -132,22 +127,18 @@ def from_events(services: Services, member_id: str) -> int:
         link = links.by_b24(member_id, file, b24_type, str(e["object_id"]))
         if link is not None and link.kind == "customer":
             wanted[(b24_type, str(e["object_id"]))] = link
-    store.mark_events(member_id, [e["id"] for e in events], "done")
-    if not wanted:
-        return 0
-    client = services.client(member_id)
     keys = list(wanted)
-    changed: list[tuple[Link, dict[str, Any]]] = []
-    for start in range(0, len(keys), 50):
-        chunk = keys[start : start + 50]
-        got = client.batch({f"r{n}": (f"crm.{t}.get", {"id": i}) for n, (t, i) in enumerate(chunk)})
-        for n, key in enumerate(chunk):
-            record, link = got.result.get(f"r{n}"), wanted[key]
-            if isinstance(record, dict) and b24_view(link.b24_type, record) != link.fingerprint:
-                changed.append((link, record))  # a real edit, not our own write coming back
-    for link, record in changed:
-        _read(services, member_id, link, record)
-    return len(changed)
+    got = services.client(member_id).batch_all(
+        {f"r{n}": (f"crm.{t}.get", {"id": i}) for n, (t, i) in enumerate(keys)}, what="reading edited records"
+    )
+    changed = 0
+    for n, key in enumerate(keys):
+        record, link = got.result.get(f"r{n}"), wanted[key]
+        if isinstance(record, dict) and b24_view(link.b24_type, record) != link.fingerprint:
+            _read(services, member_id, link, record)  # a real edit, not our own write coming back
+            changed += 1
+    store.mark_events(member_id, [e["id"] for e in events], "done")
+    return changed
 
 
 def _read(services: Services, member_id: str, link: Link, record: dict[str, Any], attempt: int = 1) -> None:
@@ -188,11 +179,9 @@ def customer_mod(link: Link, ret: Mapping[str, Any], record: Mapping[str, Any]) 
 def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     if not job.purpose.startswith((READ, WRITE)):
         return False
-    from .deal_sync import company_file
-
     kind, rest = job.purpose.split(":", 1)
     b24_type, b24_id, attempt = rest.split(":")
-    links, file = Links(services.portals), company_file(services, member_id)
+    links, file = services.links, services.company_file(member_id)
     link = links.by_b24(member_id, file, b24_type, b24_id)
     record = services.portals.setting(member_id, f"pending.{b24_type}.{b24_id}")
     if link is None or record is None or job.response is None:
@@ -231,6 +220,3 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     else:
         log.warning("customer %s not updated: %s (%s)", link.qb_id, failure.reason, failure.fix)
     return True
-
-
-__all__ = ["B24Error", "from_events", "from_quickbooks", "on_result"]

@@ -28,7 +28,7 @@ from shared.qbxml.values import Ref
 from . import qb_changes
 from .agents.store import JobRow
 from .b24.errors import B24Error
-from .links import Link, Links
+from .links import Link
 from .sync import crm, failures
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Kind, plan_document
@@ -49,14 +49,6 @@ class Refused(Exception):
     """The click cannot start (unknown deal, no agent paired, …): said to the person at once."""
 
 
-def company_file(services: Services, member_id: str) -> str:
-    session = services.portals.setting(member_id, "qb.session") or {}
-    if session.get("company_file"):
-        return str(session["company_file"])
-    files = [a.company_file for a in services.agents.agents(member_id) if a.company_file and not a.revoked]
-    return files[0] if files else ""
-
-
 def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
     """Read the deal and queue the lookup; the sync id the page follows."""
     if not any(not a.revoked for a in services.agents.agents(member_id)):
@@ -69,23 +61,25 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
         raise Refused(f"Deal {deal_id} could not be read: {got.errors['deal'].get('error_description', '')}")
     deal = got.result["deal"]
     rows = list(got.result.get("rows") or [])
-    links, file = Links(services.portals), company_file(services, member_id)
+    links, file = services.links, services.company_file(member_id)
     customer, party = _customer(services, member_id, file, deal)
     sync_id = "sync_" + uuid.uuid4().hex[:16]
-    products = {}
+    products: dict[str, str] = {}  # product id → its QuickBooks item, or the name to look for
+    linked: set[str] = set()
     for row in rows:
         pid = str(row.get("PRODUCT_ID") or "0")
         if pid != "0":
             mapped = links.by_b24(member_id, file, "product", pid)
             products[pid] = mapped.qb_name if mapped else str(row.get("PRODUCT_NAME") or "").strip()
+            if mapped is not None:
+                linked.add(pid)
     detail = {
         "deal": {k: deal.get(k) for k in ("ID", "TITLE", "CURRENCY_ID", "COMPANY_ID", "CONTACT_ID")},
         "rows": rows,
         "party": party,
         "customer": customer,
         "products": products,
-        "mapped": sorted(pid for pid in products if links.by_b24(member_id, file, "product", pid)),
-        "company_file": file,
+        "mapped": sorted(linked),
     }
     links.start_sync(member_id, sync_id, deal_id, kind, detail)
     requests = []
@@ -115,7 +109,7 @@ def _customer(
     services: Services, member_id: str, file: str, deal: dict[str, Any]
 ) -> tuple[dict[str, Any], dict]:
     """The QuickBooks customer for the deal: a linked one, or a draft from its company (else contact)."""
-    links = Links(services.portals)
+    links = services.links
     company_id = str(deal.get("COMPANY_ID") or "0")
     contact_id = str(deal.get("CONTACT_ID") or "0")
     b24_type, b24_id = ("company", company_id) if company_id != "0" else ("contact", contact_id)
@@ -174,7 +168,7 @@ def _recover(services: Services, member_id: str, sync_id: str, write_job_id: str
         purpose=f"{RECOVER}{sync_id}:{write_job_id}",
         priority=PRIORITY,
     )
-    Links(services.portals).update_sync(
+    services.links.update_sync(
         member_id, sync_id, state="queued", detail={"recovering": write_job_id, "recovery_job": job_id}
     )
     if services.relay is not None:
@@ -197,13 +191,13 @@ def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> Non
         _failed(services, member_id, sync_id, "The document to resend is gone.", "Start the sync again.")
         return
     again = services.agents.enqueue(member_id, original.qbxml, purpose=WRITE + sync_id, priority=PRIORITY)
-    Links(services.portals).update_sync(member_id, sync_id, state="queued", job_id=again)
+    services.links.update_sync(member_id, sync_id, state="queued", job_id=again)
     if services.relay is not None:
         services.relay.notify(member_id)
 
 
 def _failed(services: Services, member_id: str, sync_id: str, reason: str, fix: str, code: str = "") -> None:
-    Links(services.portals).update_sync(
+    services.links.update_sync(
         member_id,
         sync_id,
         state="failed",
@@ -243,12 +237,12 @@ def _write(
     found_items: dict[str, tuple[str, str]],
     taken: set[str],
 ) -> None:
-    links = Links(services.portals)
+    links = services.links
     sync = links.sync(member_id, sync_id)
     if sync is None:
         return
     d = sync.detail
-    file, party = company_file(services, member_id), d["party"]  # the file the session had open
+    file, party = services.company_file(member_id), d["party"]  # the file the session had open
     customer_info = d["customer"]
     if found_customer is not None:  # same name already a customer: link it, do not add it again
         links.link(member_id, file, Link("customer", found_customer["list_id"], found_customer["name"],
@@ -341,7 +335,7 @@ def _product_of(request_id: str, plan: Any, d: dict[str, Any]) -> str | None:
 
 
 def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> None:
-    links = Links(services.portals)
+    links = services.links
     sync = links.sync(member_id, sync_id)
     if sync is None:
         return
@@ -354,7 +348,7 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
         _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
         return
     d = sync.detail
-    file, party = company_file(services, member_id), d["party"]  # the file the session had open
+    file, party = services.company_file(member_id), d["party"]  # the file the session had open
     document: dict[str, Any] | None = None
     for result in parse_response(job.response).results:
         status, rid = result.header.status, result.header.request_id or ""
@@ -387,18 +381,22 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
     client = services.client(member_id)
     fields = crm.deal_update(kind, document, currency, now.date(), now)
     try:
-        client.batch(
+        written = client.batch_all(
             {
                 "deal": ("crm.deal.update", {"id": sync.deal_id, "fields": fields}),
                 "note": (
                     "crm.timeline.comment.add",
                     {"fields": {"ENTITY_ID": sync.deal_id, "ENTITY_TYPE": "deal", "COMMENT": outcome}},
                 ),
-            }
+            },
+            what=f"deal {sync.deal_id} after {kind}",
         )
+        refused = written.errors.get("deal")
     except B24Error as exc:  # the document exists in QuickBooks: say so, and that the deal lags behind
         log.warning("deal %s of %s not updated: %s", sync.deal_id, member_id, exc.code)
-        outcome += f" (the deal's QuickBooks fields could not be updated: {exc.code})"
+        refused = {"error": exc.code}
+    if refused:
+        outcome += f" (the deal's QuickBooks fields could not be updated: {refused.get('error')})"
     links.update_sync(
         member_id,
         sync_id,

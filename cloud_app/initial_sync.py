@@ -26,7 +26,7 @@ from shared.qbxml.builder import MessageSet, add, build, query
 from shared.qbxml.parser import parse_response
 
 from .agents.store import JobRow
-from .links import Link, Links
+from .links import Link
 from .sync import crm
 from .sync.customers import from_company, from_contact
 from .sync.matching import Ambiguous, Candidate, Matched, Party, match_all
@@ -59,13 +59,14 @@ def start(services: Services, member_id: str) -> str:
 def _send(
     services: Services, member_id: str, requests: list[Any], purpose: str, *, truncate: bool = False
 ) -> str:
-    """One ``continueOnError`` message set (a bad record does not stop the others), offered at once."""
-    job_id = services.agents.enqueue(
-        member_id,
-        build(MessageSet(requests, on_error="continueOnError"), version=VERSION, truncate=truncate).xml,
-        purpose=purpose,
-        priority=4,
-    )
+    """One ``continueOnError`` message set (a bad record does not stop the others), offered at once.
+    Anything shortened to QuickBooks' limits is noted where the page shows the first sync."""
+    built = build(MessageSet(requests, on_error="continueOnError"), version=VERSION, truncate=truncate)
+    if built.truncations:
+        notes = list(services.portals.setting(member_id, "initial.notes", []))
+        notes += [f"{t.path}: “{t.original}” shortened to “{t.truncated}”" for t in built.truncations]
+        services.portals.set_setting(member_id, "initial.notes", notes)
+    job_id = services.agents.enqueue(member_id, built.xml, purpose=purpose, priority=4)
     if services.relay is not None:
         services.relay.notify(member_id)
     return job_id
@@ -115,9 +116,7 @@ def _b24(key: str) -> tuple[str, str]:
 
 
 def _match(services: Services, member_id: str, response: str) -> None:
-    from .deal_sync import company_file
-
-    links, file = Links(services.portals), company_file(services, member_id)
+    links, file = services.links, services.company_file(member_id)
     customers: list[Mapping[str, Any]] = []
     vendors: list[Mapping[str, Any]] = []
     taken: set[str] = set()
@@ -163,13 +162,15 @@ def _match(services: Services, member_id: str, response: str) -> None:
                            "reason": outcome.reason})  # fmt: skip
         else:
             unmatched.append(key)
-    counts["review"] = len(review)
     counts["created_in_bitrix24"] = _create_in_bitrix24(
         services, member_id, file, [c for c in customers if str(c["ListID"]) not in claimed]
     )
     names = taken | {str(c.get("Name")) for c in customers}
-    counts["to_create_in_quickbooks"] = _create_in_quickbooks(services, member_id, unmatched, records, names)
+    counts["to_create_in_quickbooks"] = _create_in_quickbooks(
+        services, member_id, unmatched, records, names, review
+    )
     counts["vendors"] = _vendors(services, member_id, file, vendors, suppliers, review)
+    counts["review"] = len(review)
     services.portals.set_setting(member_id, "initial.review", review)
     services.portals.set_setting(
         member_id,
@@ -188,7 +189,7 @@ def _vendors(
 ) -> int:
     """QuickBooks → Bitrix24 only: each vendor linked to a supplier contact (matched like customers), or
     made one; how many were created."""
-    links = Links(services.portals)
+    links = services.links
     mapped = {}
     for key in suppliers:
         link = links.by_b24(member_id, file, *_b24(key))
@@ -212,62 +213,48 @@ def _vendors(
             review.append({"b24": key, "name": suppliers[key].name, "candidates": list(outcome.list_ids),
                            "reason": outcome.reason + " (vendors)"})  # fmt: skip
     new = [v for v in vendors if str(v["ListID"]) not in claimed]
-    client, now, created = services.client(member_id), datetime.now(UTC), 0
-    for start in range(0, len(new), 50):
-        chunk = new[start : start + 50]
-        commands = {}
-        for n, v in enumerate(chunk):
-            fields = crm.contact_update(v, {}, "USD", now).fields
-            fields = {
-                k: val for k, val in fields.items() if not k.startswith("UF_CRM_QB_")
-            }  # customer fields
-            fields["TYPE_ID"] = "SUPPLIER"
-            commands[f"v{n}"] = ("crm.contact.add", {"fields": fields})
-        answer = client.batch(commands)
-        for key, new_id in answer.result.items():
-            v = chunk[int(key[1:])]
-            links.link(
-                member_id, file, Link("vendor", str(v["ListID"]), str(v["Name"]), "contact", str(new_id))
-            )
-            created += 1
-    return created
+    now = datetime.now(UTC)
+    commands = {}
+    for n, v in enumerate(new):
+        fields = crm.contact_update(v, {}, "USD", now).fields
+        fields = {k: val for k, val in fields.items() if not k.startswith("UF_CRM_QB_")}  # customers' fields
+        commands[f"v{n}"] = ("crm.contact.add", {"fields": {**fields, "TYPE_ID": "SUPPLIER"}})
+    answer = services.client(member_id).batch_all(commands, what="vendor as a supplier contact")
+    for key, new_id in answer.result.items():
+        v = new[int(key[1:])]
+        links.link(member_id, file, Link("vendor", str(v["ListID"]), str(v["Name"]), "contact", str(new_id)))
+    return len(answer.result)
 
 
 def _create_in_bitrix24(
     services: Services, member_id: str, file: str, customers: list[Mapping[str, Any]]
 ) -> int:
-    if not customers:
-        return 0
-    client, links, now = services.client(member_id), Links(services.portals), datetime.now(UTC)
-    created = 0
-    for start in range(0, len(customers), 50):
-        chunk = customers[start : start + 50]
-        commands: dict[str, tuple[str, dict[str, Any]]] = {}
-        for n, ret in enumerate(chunk):
-            company = bool(ret.get("CompanyName"))
-            update = (crm.company_update if company else crm.contact_update)(ret, {}, "USD", now)
-            commands[f"{'co' if company else 'c'}{n}"] = (
-                f"crm.{'company' if company else 'contact'}.add",
-                {"fields": update.fields},
-            )
-        answer = client.batch(commands)
-        for key, new_id in answer.result.items():
-            ret = chunk[int(key.lstrip("co"))]
-            b24_type = "company" if key.startswith("co") else "contact"
-            links.link(
-                member_id,
-                file,
-                Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, str(new_id)),
-            )
-            created += 1
-        for key, error in answer.errors.items():
-            log.warning("customer %s not created in Bitrix24: %s", key, error.get("error_description"))
-    return created
+    """Customers with a company name become companies, the others contacts; how many were made."""
+    now = datetime.now(UTC)
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    kinds: dict[str, tuple[Mapping[str, Any], str]] = {}
+    for n, ret in enumerate(customers):
+        b24_type = "company" if ret.get("CompanyName") else "contact"
+        update = (crm.company_update if b24_type == "company" else crm.contact_update)(ret, {}, "USD", now)
+        commands[f"q{n}"] = (f"crm.{b24_type}.add", {"fields": update.fields})
+        kinds[f"q{n}"] = (ret, b24_type)
+    answer = services.client(member_id).batch_all(commands, what="customer into Bitrix24")
+    for key, new_id in answer.result.items():
+        ret, b24_type = kinds[key]
+        link = Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, str(new_id))
+        services.links.link(member_id, file, link)
+    return len(answer.result)
 
 
 def _create_in_quickbooks(
-    services: Services, member_id: str, keys: list[str], records: dict[str, dict[str, Any]], taken: set[str]
+    services: Services,
+    member_id: str,
+    keys: list[str],
+    records: dict[str, dict[str, Any]],
+    taken: set[str],
+    review: list[dict[str, Any]],
 ) -> int:
+    """One customer add per record in one message set; a record with no name goes to ``review``."""
     requests = []
     used = set(taken)
     for key in keys:
@@ -279,7 +266,8 @@ def _create_in_quickbooks(
         )
         name = str(draft.fields.get("Name") or "")
         if not name:
-            continue  # nothing to call it: listed by the preview/review instead
+            review.append({"b24": key, "name": "", "candidates": [], "reason": "; ".join(draft.notes)})
+            continue
         unique = disambiguate(name, "customer", used)
         draft.fields["Name"] = unique
         used.add(unique)
@@ -291,9 +279,7 @@ def _create_in_quickbooks(
 
 
 def _pushed(services: Services, member_id: str, response: str) -> None:
-    from .deal_sync import company_file
-
-    links, file = Links(services.portals), company_file(services, member_id)
+    links, file = services.links, services.company_file(member_id)
     state = dict(services.portals.setting(member_id, "initial.state", {}))
     created, failed = 0, []
     for result in parse_response(response).results:
@@ -333,10 +319,9 @@ def _item_key(name: str) -> str:
 
 
 def _match_items(services: Services, member_id: str, response: str) -> None:
-    from .deal_sync import company_file
     from .sync.items import XML_ID_PREFIX, item_from_product, product_from_item
 
-    links, file = Links(services.portals), company_file(services, member_id)
+    links, file = services.links, services.company_file(member_id)
     client = services.client(member_id)
     items = [r for res in parse_response(response).results for r in res.records]
     catalogs = client.call("catalog.catalog.list", {})["catalogs"]
@@ -382,34 +367,36 @@ def _match_items(services: Services, member_id: str, response: str) -> None:
                            "reason": f"{len(found)} QuickBooks items have this name"})  # fmt: skip
         else:
             unmatched.append(p)
-    counts["review"] = len(review)
     new = [i for i in items if str(i["ListID"]) not in claimed]
-    for start in range(0, len(new), 50):
-        chunk = new[start : start + 50]
-        answer = client.batch(
-            {
-                f"i{n}": ("catalog.product.add", {"fields": product_from_item(i, iblock).fields})
-                for n, i in enumerate(chunk)
-            }
-        )
-        for key, made in answer.result.items():
-            ret = chunk[int(key[1:])]
-            pid = str((made or {}).get("product", {}).get("id", ""))
-            if pid:
-                links.link(
-                    member_id, file, Link("item", str(ret["ListID"]), str(ret["FullName"]), "product", pid)
-                )
-                counts["created_in_bitrix24"] += 1
+    answer = client.batch_all(
+        {
+            f"i{n}": ("catalog.product.add", {"fields": product_from_item(i, iblock).fields})
+            for n, i in enumerate(new)
+        },
+        what="item into the catalog",
+    )
+    for key, made in answer.result.items():
+        ret = new[int(key[1:])]
+        pid = str((made or {}).get("product", {}).get("id", ""))
+        if pid:
+            links.link(
+                member_id, file, Link("item", str(ret["ListID"]), str(ret["FullName"]), "product", pid)
+            )
+            counts["created_in_bitrix24"] += 1
     requests = []
     for p in unmatched:
         try:
             draft = item_from_product(p, None)
-        except ValueError:
+        except ValueError as exc:  # nothing QuickBooks could store as its name: a person fixes the product
+            review.append(
+                {"b24": f"P_{p['id']}", "name": p.get("name"), "candidates": [], "reason": str(exc)}
+            )
             continue
         requests.append(add(draft.entity, draft.fields, request_id=f"P_{p['id']}"))
     if requests:
         _send(services, member_id, requests, PUSH_ITEMS, truncate=True)
     counts["to_create_in_quickbooks"] = len(requests)
+    counts["review"] = len(review)
     services.portals.set_setting(member_id, "initial.items.review", review)
     services.portals.set_setting(
         member_id, "initial.items", {"state": "creating in QuickBooks" if requests else "done", **counts}
@@ -417,10 +404,9 @@ def _match_items(services: Services, member_id: str, response: str) -> None:
 
 
 def _pushed_items(services: Services, member_id: str, response: str) -> None:
-    from .deal_sync import company_file
     from .sync.items import XML_ID_PREFIX
 
-    links, file = Links(services.portals), company_file(services, member_id)
+    links, file = services.links, services.company_file(member_id)
     state = dict(services.portals.setting(member_id, "initial.items", {}))
     created, failed, stamps = 0, [], {}
     for result in parse_response(response).results:
@@ -440,11 +426,7 @@ def _pushed_items(services: Services, member_id: str, response: str) -> None:
             failed.append(
                 {"b24": key, "code": result.header.status.code, "message": result.header.status.message}
             )
-    client = services.client(member_id)
-    keys = list(stamps)
-    for start in range(0, len(keys), 50):
-        client.batch(
-            {k: stamps[k] for k in keys[start : start + 50]}
-        )  # the product's link back, on its record
+    # the product's link back, on its own record
+    services.client(member_id).batch_all(stamps, what="stamping the product with its item")
     state.update(state="done", created_in_quickbooks=created, failed_in_quickbooks=failed)
     services.portals.set_setting(member_id, "initial.items", state)

@@ -84,11 +84,6 @@ class Links:
         with self.store.lock:
             return int(self.store.db.conn.execute("SELECT count(*) FROM mappings").fetchone()[0])
 
-    def count(self, member_id: str) -> int:
-        with self.store.lock:
-            row = self.store.db.conn.execute("SELECT count(*) FROM mappings WHERE member_id=?", (member_id,))
-            return int(row.fetchone()[0])
-
     # -- "Sync to QuickBooks" -------------------------------------------------------------------------
 
     def start_sync(
@@ -133,10 +128,6 @@ class Links:
 
     def sync(self, member_id: str, sync_id: str) -> DocSync | None:
         found = self._syncs(member_id, "sync_id=?", sync_id)
-        return found[0] if found else None
-
-    def sync_for_job(self, member_id: str, job_id: str) -> DocSync | None:
-        found = self._syncs(member_id, "job_id=?", job_id)
         return found[0] if found else None
 
     def _syncs(self, member_id: str, where: str, value: str) -> list[DocSync]:

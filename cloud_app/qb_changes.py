@@ -25,7 +25,6 @@ from shared.qbxml.parser import parse_response
 from . import customer_sync
 from .agents.store import JobRow
 from .b24.errors import B24Error
-from .links import Links
 from .sync import crm, payments
 from .sync.watermarks import Watermark, advance, change_query, fresh
 
@@ -87,8 +86,8 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
 
 def apply(services: Services, member_id: str, response: str) -> dict[str, int]:
     """Bring linked deals up to date from a change-query response; counts of what was written."""
-    links = Links(services.portals)
-    file = _company_file(services, member_id)
+    links = services.links
+    file = services.company_file(member_id)
     now = datetime.now(UTC)
     by_entity: dict[str, list[Mapping[str, Any]]] = {}
     for result in parse_response(response).results:
@@ -126,20 +125,10 @@ def apply(services: Services, member_id: str, response: str) -> dict[str, int]:
         counts["customers"] = customer_sync.from_quickbooks(
             services, member_id, file, fresh(marks["Customer"], by_entity.get("Customer", []))
         )
+        services.client(member_id).batch_all(writes, what="QuickBooks change")
     except B24Error as exc:
-        log.warning("customers for %s not written: %s", member_id, exc.code)
-        return counts  # watermarks stay
-    client = services.client(member_id)
-    keys = list(writes)
-    for start in range(0, len(keys), 50):
-        chunk = {k: writes[k] for k in keys[start : start + 50]}
-        try:
-            answer = client.batch(chunk)
-        except B24Error as exc:
-            log.warning("changes for %s not written: %s", member_id, exc.code)
-            return counts  # watermarks stay: the next poll brings the same records again
-        for key, error in answer.errors.items():
-            log.warning("change %s for %s refused: %s", key, member_id, error.get("error"))
+        log.warning("changes for %s not written: %s", member_id, exc.code)
+        return counts  # watermarks stay: the next poll brings the same records again
     for entity in ENTITIES:
         _save(services, member_id, advance(marks[entity], by_entity.get(entity, [])))
     return counts
@@ -179,9 +168,3 @@ def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]
             default=str,
         )
     )
-
-
-def _company_file(services: Services, member_id: str) -> str:
-    from .deal_sync import company_file
-
-    return company_file(services, member_id)

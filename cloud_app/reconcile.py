@@ -107,7 +107,10 @@ class Reconciler:
             if portal.state != "active":
                 continue
             if self.after is not None:
-                self.after(portal.member_id)  # e.g. ask QuickBooks what changed on its side
+                try:
+                    self.after(portal.member_id)  # e.g. ask QuickBooks what changed on its side
+                except Exception:  # noqa: BLE001 - one portal's trouble never stops the loop
+                    log.exception("the periodic step for %s failed", portal.domain)
             try:
                 out[portal.member_id] = reconcile(
                     self.client_for(portal.member_id), self.store, portal.member_id

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 from shared import wire
 from shared.qbxml.export import schema_export
@@ -32,7 +32,7 @@ from .crypto import Vault
 from .frames import FrameUser, Refused, Sessions, verify_frame, verify_install
 from .install import PLACEMENTS, set_up
 from .links import Links
-from .portals import PortalStore
+from .portals import PortalRow, PortalStore
 from .worker import EventWorker
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,20 @@ class Services:
     sessions: Sessions
     relay: AgentRelay | None = None
     http: requests.Session = field(default_factory=requests.Session)
-    worker: EventWorker = field(default_factory=lambda: EventWorker(lambda member_id: None))
+    worker: EventWorker = field(init=False)  # set by create_app: its handler needs the services
+
+    @property
+    def links(self) -> Links:
+        return Links(self.portals)
+
+    def company_file(self, member_id: str) -> str:
+        """The QuickBooks company file a portal's links belong to: the one its last Web Connector session
+        had open, else the one its agent is pinned to ("" before either is known)."""
+        session = self.portals.setting(member_id, "qb.session") or {}
+        if session.get("company_file"):
+            return str(session["company_file"])
+        files = [a.company_file for a in self.agents.agents(member_id) if a.company_file and not a.revoked]
+        return files[0] if files else ""
 
     def client(self, member_id: str) -> Client:
         return Client(
@@ -67,6 +80,12 @@ def _page(
     ancestors = "'self'" + (f" {frame_origin}" if frame_origin else "")
     resp.headers["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
     return resp
+
+
+def _json(status: int, **data: Any) -> Response:
+    answer = jsonify(**data)
+    answer.status_code = status
+    return answer
 
 
 def _origin(url: str) -> str:
@@ -176,30 +195,37 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         except Refused as exc:
             return refuse("frame", str(exc), request.form.get("member_id"))
 
-    @app.post("/app")
-    def app_page() -> Response:
+    def framed(render: Callable[[FrameUser, PortalRow, str], str]) -> Response:
+        """A verified frame's page: ``render`` gets the user, the portal and a fresh page session; the
+        page may be framed by that portal only and fits its frame."""
         user = frame_user()
         if isinstance(user, Response):
             return user
         portal = services.portals.portal(user.member_id)
         assert portal is not None
-        token = services.sessions.issue(user)
-        state = (
-            "needs attention: " + html.escape(portal.attention or "")
-            if portal.state == "attention"
-            else "ready"
-        )
-        body = (
-            f"<h1>QuickBooks for Bitrix24</h1><p id='state'>Portal {html.escape(portal.domain)}: {state}</p>"
-            f"<div id='session' data-session='{token}'></div>"
-        )
         return _page(
             "QuickBooks",
-            body,
+            render(user, portal, services.sessions.issue(user)),
             frame_origin=_origin(portal.client_endpoint),
             bx24_js=bx24_js,
             script="if (window.BX24) BX24.init(function(){ BX24.fitWindow(); });",
         )
+
+    @app.post("/app")
+    def app_page() -> Response:
+        def render(user: FrameUser, portal: PortalRow, token: str) -> str:
+            state = (
+                "needs attention: " + html.escape(portal.attention or "")
+                if portal.state == "attention"
+                else "ready"
+            )
+            return (
+                "<h1>QuickBooks for Bitrix24</h1>"
+                f"<p id='state'>Portal {html.escape(portal.domain)}: {state}</p>"
+                f"<div id='session' data-session='{token}'></div>"
+            )
+
+        return framed(render)
 
     @app.post("/b24/<page>")
     def placement(page: str) -> Response:
@@ -207,24 +233,15 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             return events()
         if page not in {p for p, _ in PLACEMENTS.values()}:
             return Response("Not found", 404)
-        user = frame_user()
-        if isinstance(user, Response):
-            return user
-        portal = services.portals.portal(user.member_id)
-        assert portal is not None
-        token = services.sessions.issue(user)
-        record = html.escape(str(user.options.get("ID") or user.options.get("ENTITY_ID") or ""))
-        body = (
-            f"<div id='qb' data-page='{page}' data-id='{record}' data-session='{token}'>"
-            f"<h2>QuickBooks</h2><p>Record {record} of {html.escape(portal.domain)}</p></div>"
-        )
-        return _page(
-            "QuickBooks",
-            body,
-            frame_origin=_origin(portal.client_endpoint),
-            bx24_js=bx24_js,
-            script="if (window.BX24) BX24.init(function(){ BX24.fitWindow(); });",
-        )
+
+        def render(user: FrameUser, portal: PortalRow, token: str) -> str:
+            record = html.escape(str(user.options.get("ID") or user.options.get("ENTITY_ID") or ""))
+            return (
+                f"<div id='qb' data-page='{page}' data-id='{record}' data-session='{token}'>"
+                f"<h2>QuickBooks</h2><p>Record {record} of {html.escape(portal.domain)}</p></div>"
+            )
+
+        return framed(render)
 
     # -- events -------------------------------------------------------------------------------------------
 
@@ -318,18 +335,14 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         try:
             sync_id = deal_sync.start(services, member_id, deal_id, kind)  # type: ignore[arg-type]
         except deal_sync.Refused as exc:
-            answer = jsonify(error="refused", message=str(exc))
-            answer.status_code = 409
-            return answer
-        answer = jsonify(sync_id=sync_id)
-        answer.status_code = 202
-        return answer
+            return _json(409, error="refused", message=str(exc))
+        return _json(202, sync_id=sync_id)
 
     @app.get("/api/portals/<member_id>/deals/<deal_id>/quickbooks")
     @portal_api()
     def deal_quickbooks(member_id: str, deal_id: str) -> Response:
         """The deal tab's data: the linked document as QuickBooks last showed it, and the syncs made."""
-        syncs = Links(services.portals).syncs_of_deal(member_id, deal_id)
+        syncs = services.links.syncs_of_deal(member_id, deal_id)
         return jsonify(
             document=services.portals.setting(member_id, f"deal.{deal_id}.qb"),
             syncs=[
@@ -342,14 +355,12 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     def deal_refresh(member_id: str, deal_id: str) -> Response:
         """Ask QuickBooks for what changed (at a person's priority); the tab shows it after the next run."""
         job_id = qb_changes.poll(services, member_id, priority=1)
-        answer = jsonify(queued=job_id is not None)
-        answer.status_code = 202
-        return answer
+        return _json(202, queued=job_id is not None)
 
     @app.get("/api/portals/<member_id>/syncs/<sync_id>")
     @portal_api()
     def sync_status(member_id: str, sync_id: str) -> Response:
-        sync = Links(services.portals).sync(member_id, sync_id)
+        sync = services.links.sync(member_id, sync_id)
         if sync is None:
             return Response("Not found", 404)
         job = services.agents.job(member_id, sync.job_id) if sync.job_id else None
@@ -377,9 +388,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         """Customers and items, in one Web Connector session when the agent is online."""
         job_id = initial_sync.start(services, member_id)
         items_job = initial_sync.start_items(services, member_id)
-        answer = jsonify(job_id=job_id, items_job_id=items_job)
-        answer.status_code = 202
-        return answer
+        return _json(202, job_id=job_id, items_job_id=items_job)
 
     @app.get("/api/portals/<member_id>/initial-sync")
     @portal_api()
@@ -390,6 +399,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             review=services.portals.setting(member_id, "initial.review", []),
             items=services.portals.setting(member_id, "initial.items"),
             items_review=services.portals.setting(member_id, "initial.items.review", []),
+            notes=services.portals.setting(member_id, "initial.notes", []),
         )
 
     @app.get("/api/portals/<member_id>/agents")
@@ -455,7 +465,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             agents_online=relay_.online_count() if relay_ is not None else 0,
             jobs=services.agents.counts_all(),
             jobs_done_24h=services.agents.finished_since(86400),
-            id_mappings=Links(services.portals).total(),
+            id_mappings=services.links.total(),
             events_waiting=services.portals.events_waiting(),
         )
 
@@ -552,4 +562,4 @@ def services_of(app: Flask) -> Services:
     return app.extensions["qb"]  # type: ignore[no-any-return]
 
 
-__all__ = ["create_app", "services_of", "g"]
+__all__ = ["create_app", "services_of"]

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -240,7 +241,7 @@ class AgentRelay:
             if new and self.on_result is not None:
                 job = self.store.job(portal, message.job_id)
                 if job is not None:
-                    await asyncio.to_thread(self.on_result, portal, job)
+                    await asyncio.to_thread(self._hook, self.on_result, portal, job)
         elif isinstance(message, wire.WantWork):
             offered = await self._offer(portal, session_id=message.session_id)
             # an offer already on its way (made by notify a moment ago) is work too: no "nothing more"
@@ -274,8 +275,18 @@ class AgentRelay:
         await self._send(ws, wire.ResultAck(job_id=job_id))
 
     def _event(self, portal: str, message: wire.Message) -> None:
-        if self.on_event is not None:
-            self.on_event(portal, message)
+        self._hook(self.on_event, portal, message)
+
+    @staticmethod
+    def _hook(hook: Callable[[str, Any], None] | None, portal: str, value: Any) -> None:
+        """What the app does with a result or session event runs after the result is stored and
+        acknowledged; its failure is logged and never costs the agent its connection."""
+        if hook is None:
+            return
+        try:
+            hook(portal, value)
+        except Exception:  # noqa: BLE001 - a hook's bug must not drop the agent's link
+            log.exception("handling %s for %s failed", type(value).__name__, portal)
 
 
 def _now() -> datetime:

@@ -106,6 +106,28 @@ class Client:
             _section(body.get("result_next")),
         )
 
+    def batch_all(self, commands: dict[str, tuple[str, dict[str, Any]]], *, what: str) -> BatchResult:
+        """Any number of commands, 50 per batch call. A command the portal refuses is logged (``what`` says
+        what it was for) and reported under its key; the others go on."""
+        merged = BatchResult({}, {}, {}, {})
+        keys = list(commands)
+        for start in range(0, len(keys), 50):
+            part = self.batch({k: commands[k] for k in keys[start : start + 50]})
+            merged.result.update(part.result)
+            merged.errors.update(part.errors)
+            merged.total.update(part.total)
+            merged.next.update(part.next)
+        for key, error in merged.errors.items():
+            log.warning(
+                "%s: %s refused on %s: %s %s",
+                what,
+                key,
+                self.member_id,
+                error.get("error"),
+                error.get("error_description"),
+            )
+        return merged
+
     def scan(
         self,
         method: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -410,12 +411,17 @@ def offline_get(ctx: Ctx) -> dict[str, Any]:
     return {"process_id": pid, "events": rows}
 
 
-@method("event.offline.clear", scope="basic", app_only=True)
-def offline_clear(ctx: Ctx) -> bool:
-    install = _offline_admin(ctx)
+def _process_id(ctx: Ctx) -> str:
     pid = str(ctx.params.get("process_id") or "")
     if not pid:
         raise ApiError("ERROR_ARGUMENT", "Argument 'process_id' is null or empty", 400, argument="process_id")
+    return pid
+
+
+@method("event.offline.clear", scope="basic", app_only=True)
+def offline_clear(ctx: Ctx) -> bool:
+    install = _offline_admin(ctx)
+    pid = _process_id(ctx)
     ids = {str(i) for i in as_list(ctx.params.get("id"))}
     mids = {str(i) for i in as_list(ctx.params.get("message_id"))}
     for e in [e for e in install.offline if e.process_id == pid]:
@@ -427,9 +433,7 @@ def offline_clear(ctx: Ctx) -> bool:
 @method("event.offline.error", scope="basic", app_only=True)
 def offline_error(ctx: Ctx) -> bool:
     install = _offline_admin(ctx)
-    pid = str(ctx.params.get("process_id") or "")
-    if not pid:
-        raise ApiError("ERROR_ARGUMENT", "Argument 'process_id' is null or empty", 400, argument="process_id")
+    pid = _process_id(ctx)
     mids = {str(i) for i in as_list(ctx.params.get("message_id"))}
     for e in install.offline:
         if e.process_id == pid and e.message_id in mids:
@@ -610,16 +614,18 @@ def requisite_add(ctx: Ctx) -> int:
     return rid
 
 
+def _simple_list(ctx: Ctx, rows: Iterable[dict[str, Any]]) -> Listed:
+    """Filter by the rows' own (upper-case) field names, page by 50, values as strings (legacy family)."""
+    p = lower_keys(ctx.params)
+    filt = as_map(p.get("filter")) or {}
+    kept = [r for r in rows if lists.matches(r, filt, lambda n, r=r: n.upper() if n.upper() in r else None)]
+    chunk, total, nxt = lists.page(kept, p.get("start"))
+    return Listed([{k: None if v is None else str(v) for k, v in r.items()} for r in chunk], total, nxt)
+
+
 @method("crm.requisite.list", scope="crm")
 def requisite_list(ctx: Ctx) -> Listed:
-    filt = as_map(lower_keys(ctx.params).get("filter")) or {}
-    rows = [
-        r
-        for r in ctx.portal.requisites.values()
-        if lists.matches(r, filt, lambda n, r=r: n.upper() if n.upper() in r else None)
-    ]
-    chunk, total, nxt = lists.page(sorted(rows, key=lambda r: r["ID"]), lower_keys(ctx.params).get("start"))
-    return Listed([{k: str(v) for k, v in r.items()} for r in chunk], total, nxt)
+    return _simple_list(ctx, sorted(ctx.portal.requisites.values(), key=lambda r: r["ID"]))
 
 
 ADDRESS_FIELDS = (
@@ -652,10 +658,4 @@ def address_set(ctx: Ctx) -> bool:
 
 @method("crm.address.list", scope="crm")
 def address_list(ctx: Ctx) -> Listed:
-    filt = as_map(lower_keys(ctx.params).get("filter")) or {}
-    rows = [
-        a
-        for a in ctx.portal.addresses.values()
-        if lists.matches(a, filt, lambda n, a=a: n.upper() if n.upper() in a else None)
-    ]
-    return Listed(rows, len(rows))
+    return _simple_list(ctx, ctx.portal.addresses.values())

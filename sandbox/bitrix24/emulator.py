@@ -288,12 +288,19 @@ class Bitrix24:
                 if t.kind == "access" and (portal is None or t.member_id == portal.member_id):
                     t.expires = self.clock() - 1
 
-    def refresh(self, client_id: str, client_secret: str, refresh_token: str) -> tuple[int, dict[str, Any]]:
+    def _client_refused(self, client_id: str, client_secret: str) -> tuple[int, dict[str, Any]] | None:
+        """The OAuth server's answer to an unknown app (HTTP 200, §2) or a wrong secret; None when fine."""
         app = self.apps.get(client_id)
         if app is None:
             return 200, {"error": "wrong_client"}
         if not secrets.compare_digest(app.client_secret, client_secret or ""):
             return 400, {"error": "invalid_client", "error_description": "Invalid client credentials"}
+        return None
+
+    def refresh(self, client_id: str, client_secret: str, refresh_token: str) -> tuple[int, dict[str, Any]]:
+        refused = self._client_refused(client_id, client_secret)
+        if refused is not None:
+            return refused
         if not refresh_token:
             return 400, {
                 "error": "invalid_request",
@@ -326,11 +333,9 @@ class Bitrix24:
             return 200, self.token_pair(portal, client_id, token.user_id)
 
     def exchange_code(self, client_id: str, client_secret: str, code: str) -> tuple[int, dict[str, Any]]:
-        app = self.apps.get(client_id)
-        if app is None:
-            return 200, {"error": "wrong_client"}
-        if not secrets.compare_digest(app.client_secret, client_secret or ""):
-            return 400, {"error": "invalid_client", "error_description": "Invalid client credentials"}
+        refused = self._client_refused(client_id, client_secret)
+        if refused is not None:
+            return refused
         if not code:
             return 400, {"error": "invalid_request", "error_description": 'No "code" parameter found'}
         with self.lock:

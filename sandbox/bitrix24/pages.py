@@ -121,14 +121,21 @@ def register_pages(app: Flask, emu: Bitrix24, find_portal: Callable[[str], Porta
             )
         return page(install.app.code, frame(portal, client_id, user.id, "DEFAULT", {}, "app"))
 
-    @app.route("/portal/<domain>/crm/<kind>/details/<int:rid>/")
-    def details(domain: str, kind: str, rid: int) -> Response:
+    def crm_page(domain: str, kind: str) -> tuple[Portal, int, str] | Response:
+        """The portal and CRM entity a page URL names, or the 404 a portal gives."""
         portal = find_portal(domain)
         if isinstance(portal, Response):
             return portal
         if kind not in KINDS:
             return Response("Not found", 404)
-        entity_type, upper = KINDS[kind]
+        return (portal, *KINDS[kind])
+
+    @app.route("/portal/<domain>/crm/<kind>/details/<int:rid>/")
+    def details(domain: str, kind: str, rid: int) -> Response:
+        found = crm_page(domain, kind)
+        if isinstance(found, Response):
+            return found
+        portal, entity_type, upper = found
         record = portal.store.records[entity_type].get(rid)
         if record is None:
             return Response("Not found", 404)
@@ -177,12 +184,10 @@ def register_pages(app: Flask, emu: Bitrix24, find_portal: Callable[[str], Porta
 
     @app.route("/portal/<domain>/crm/<kind>/list/")
     def listing(domain: str, kind: str) -> Response:
-        portal = find_portal(domain)
-        if isinstance(portal, Response):
-            return portal
-        if kind not in KINDS:
-            return Response("Not found", 404)
-        entity_type, upper = KINDS[kind]
+        found = crm_page(domain, kind)
+        if isinstance(found, Response):
+            return found
+        portal, entity_type, upper = found
         user_id = int(request.args.get("user_id") or portal.admin().id)
         rows = []
         menus = [

@@ -171,9 +171,7 @@ def test_a_lost_answer_is_recovered_from_quickbooks_not_sent_twice(world: World)
 
 
 def _recovering(world: World, member: str, sync_id: str) -> bool:
-    from cloud_app.links import Links
-
-    sync = Links(world.cloud.services.portals).sync(member, sync_id)
+    sync = world.cloud.services.links.sync(member, sync_id)
     return sync is not None and "recovering" in sync.detail
 
 

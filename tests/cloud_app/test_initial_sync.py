@@ -86,13 +86,8 @@ def test_matches_by_email_and_lists_ambiguous_ones_instead_of_guessing(world: Wo
     )
     result = run(world)
     assert result["state"]["matched"] == 1
-    from cloud_app.deal_sync import company_file
-    from cloud_app.links import Links
-
-    member = world.cloud.portal.member_id
-    link = Links(world.cloud.services.portals).by_b24(
-        member, company_file(world.cloud.services, member), "company", str(company["ID"])
-    )
+    services, member = world.cloud.services, world.cloud.portal.member_id
+    link = services.links.by_b24(member, services.company_file(member), "company", str(company["ID"]))
     assert link is not None and link.qb_name == "Billing Name Differs"
     review = {r["b24"]: r for r in result["review"]}
     assert (

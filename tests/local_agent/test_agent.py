@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from sandbox.webconnector.connector import WebConnector
 from sandbox.webconnector.qwc import read_qwc
 from shared.qbxml.xml import parse_xml
 
-from .cloud import Cloud, running_cloud
+from .cloud import Cloud
 
 FILE = "C:\\Company Files\\Rock Castle Construction.qbw"
 
@@ -74,12 +73,6 @@ def qbxml(body: str) -> str:
         f'<?xml version="1.0" encoding="utf-8"?><?qbxml version="13.0"?><QBXML>'
         f'<QBXMLMsgsRq onError="stopOnError">{body}</QBXMLMsgsRq></QBXML>'
     )
-
-
-@pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[Cloud]:
-    with running_cloud(tmp_path) as c:
-        yield c
 
 
 def pair(cloud: Cloud, home: Path, capsys: pytest.CaptureFixture[str]) -> str:
@@ -167,29 +160,23 @@ def test_wrong_password_gets_nvu(cloud: Cloud, tmp_path: Path, capsys: pytest.Ca
 
 
 def test_when_the_cloud_restarts_the_agent_reconnects_and_nothing_is_lost(
-    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cloud: Cloud, running: tuple[Agent, Path, str]
 ) -> None:
-    home = tmp_path / "agent"
-    password = pair(cloud, home, capsys)
-    agent = start_agent(home)
-    try:
-        assert wait(lambda: cloud.relay.online("acme.bitrix24.com"))
-        first = cloud.store.enqueue("acme.bitrix24.com", qbxml("<CustomerQueryRq/>"), purpose="test")
-        cloud.relay.notify("acme.bitrix24.com")
-        assert wait(lambda: agent.queue.depth()["pending"] == 1)
-        cloud.relay.drop_acks = True  # the cloud stores the result, then dies before acknowledging it
-        assert connector(agent, home, password, EchoQuickBooks()).run_session().outcome == "ok"
-        assert [r.job_id for r in cloud.wait_results(1)] == [first]
-        assert agent.queue.depth()["results"] == 1  # kept until acknowledged
-        second = cloud.store.enqueue("acme.bitrix24.com", qbxml("<VendorQueryRq/>"), purpose="test")
-        cloud.restart_relay(down_for=0.5)
-        assert wait(lambda: cloud.relay.online("acme.bitrix24.com"), timeout=15)  # backoff, then back
-        assert agent.link.status.connects >= 2
-        assert wait(lambda: agent.queue.depth()["results"] == 0)  # re-sent, acknowledged this time
-        assert wait(lambda: agent.queue.depth()["pending"] == 1)  # the job queued while it was down
-        assert connector(agent, home, password, EchoQuickBooks()).run_session().outcome == "ok"
-        done = cloud.wait_results(2)
-        assert sorted(r.job_id for r in done) == sorted([first, second])  # each stored once
-        assert cloud.store.counts("acme.bitrix24.com") == {"done": 2}
-    finally:
-        agent.stop()
+    agent, home, password = running
+    first = cloud.store.enqueue("acme.bitrix24.com", qbxml("<CustomerQueryRq/>"), purpose="test")
+    cloud.relay.notify("acme.bitrix24.com")
+    assert wait(lambda: agent.queue.depth()["pending"] == 1)
+    cloud.relay.drop_acks = True  # the cloud stores the result, then dies before acknowledging it
+    assert connector(agent, home, password, EchoQuickBooks()).run_session().outcome == "ok"
+    assert [r.job_id for r in cloud.wait_results(1)] == [first]
+    assert agent.queue.depth()["results"] == 1  # kept until acknowledged
+    second = cloud.store.enqueue("acme.bitrix24.com", qbxml("<VendorQueryRq/>"), purpose="test")
+    cloud.restart_relay(down_for=0.5)
+    assert wait(lambda: cloud.relay.online("acme.bitrix24.com"), timeout=15)  # backoff, then back
+    assert agent.link.status.connects >= 2
+    assert wait(lambda: agent.queue.depth()["results"] == 0)  # re-sent, acknowledged this time
+    assert wait(lambda: agent.queue.depth()["pending"] == 1)  # the job queued while it was down
+    assert connector(agent, home, password, EchoQuickBooks()).run_session().outcome == "ok"
+    done = cloud.wait_results(2)
+    assert sorted(r.job_id for r in done) == sorted([first, second])  # each stored once
+    assert cloud.store.counts("acme.bitrix24.com") == {"done": 2}

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from local_agent.queue import Queue
 from sandbox.webconnector.connector import WebConnector
 from sandbox.webconnector.qwc import read_qwc
 
-from .cloud import Cloud, running_cloud
+from .cloud import Cloud
 from .test_agent import EchoQuickBooks, pair, qbxml, wait
 
 PORTAL = "acme.bitrix24.com"
@@ -39,12 +38,6 @@ class AgentProcess:
         self.proc.wait(timeout=10)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
-
-
-@pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[Cloud]:
-    with running_cloud(tmp_path) as c:
-        yield c
 
 
 def session(agent: AgentProcess, home: Path, password: str, qb: EchoQuickBooks) -> str:

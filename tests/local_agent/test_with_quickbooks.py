@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,10 @@ from sandbox.quickbooks import Company, SimulatedQuickBooks
 from sandbox.webconnector.soap import SoapClient
 from shared import wire
 
-from .cloud import Cloud, running_cloud
-from .test_agent import connector, pair, qbxml, start_agent, wait
+from .cloud import Cloud
+from .test_agent import connector, qbxml, wait
 
 PORTAL = "acme.bitrix24.com"
-
-
-@pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[Cloud]:
-    with running_cloud(tmp_path) as c:
-        yield c
 
 
 @pytest.fixture
@@ -38,20 +31,6 @@ def quickbooks() -> SimulatedQuickBooks:
         )
         qb.process(qbxml(adds))
     return qb
-
-
-@pytest.fixture
-def running(
-    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> Iterator[tuple[Agent, Path, str]]:
-    home = tmp_path / "agent"
-    password = pair(cloud, home, capsys)
-    agent = start_agent(home)
-    assert wait(lambda: cloud.relay.online(PORTAL))
-    try:
-        yield agent, home, password
-    finally:
-        agent.stop()
 
 
 def send(cloud: Cloud, agent: Agent, *bodies: str) -> list[str]:

@@ -53,6 +53,14 @@ def welcome(ws: ClientConnection) -> wire.Welcome:
     return message
 
 
+def offered(ws: ClientConnection, job_id: str, *, ack: bool = False) -> None:
+    """The next message is the offer of ``job_id`` (acknowledged, as a real agent does once stored)."""
+    offer = receive(ws)
+    assert isinstance(offer, wire.JobOffer) and offer.job_id == job_id, offer
+    if ack:
+        ws.send(wire.encode(wire.JobAck(job_id=job_id)))
+
+
 def offers_until_no_work(ws: ClientConnection) -> list[str]:
     """Ask for work and collect the offers up to the cloud's "nothing more" (which never comes while an
     offer is unacknowledged: it may still be on its way)."""
@@ -141,13 +149,10 @@ def test_a_job_offered_into_a_dropped_connection_is_offered_again_and_done_once(
     job_id = relay.store.enqueue(A, QBXML, purpose="sync")
     with agent(relay, token) as ws:  # the connection dies before the agent stored the job
         welcome(ws)
-        offer = receive(ws)
-        assert isinstance(offer, wire.JobOffer) and offer.job_id == job_id
+        offered(ws, job_id)
     with agent(relay, token) as ws:
         welcome(ws)
-        again = receive(ws)
-        assert isinstance(again, wire.JobOffer) and again.job_id == job_id
-        ws.send(wire.encode(wire.JobAck(job_id=job_id)))
+        offered(ws, job_id, ack=True)
         assert offers_until_no_work(ws) == []
     with agent(relay, token, resume=(job_id,)) as ws:  # holding it: not offered a third time
         welcome(ws)
@@ -168,13 +173,11 @@ def test_a_job_the_agent_stored_but_lost_is_queued_again(relay: AgentRelay) -> N
     job_id = relay.store.enqueue(A, QBXML, purpose="sync")
     with agent(relay, token) as ws:
         welcome(ws)
-        receive(ws)
-        ws.send(wire.encode(wire.JobAck(job_id=job_id)))
+        offered(ws, job_id, ack=True)
         assert offers_until_no_work(ws) == []
     with agent(relay, token, resume=()) as ws:
         welcome(ws)
-        again = receive(ws)
-        assert isinstance(again, wire.JobOffer) and again.job_id == job_id
+        offered(ws, job_id)
 
 
 def test_malformed_messages_are_answered_with_a_reason_and_the_link_stays(relay: AgentRelay) -> None:
@@ -210,9 +213,7 @@ def test_a_job_past_its_deadline_fails_unsent_and_is_never_offered(relay: AgentR
     fresh = relay.store.enqueue(A, QBXML, purpose="sync", deadline=datetime(2999, 1, 1, tzinfo=UTC))
     with agent(relay, token) as ws:
         welcome(ws)
-        offer = receive(ws)
-        assert isinstance(offer, wire.JobOffer) and offer.job_id == fresh
-        ws.send(wire.encode(wire.JobAck(job_id=fresh)))
+        offered(ws, fresh, ack=True)
         assert offers_until_no_work(ws) == []
     job = relay.store.job(A, late)
     assert job is not None and job.state == "failed" and "deadline passed" in (job.message or "")
@@ -230,3 +231,21 @@ def test_no_work_is_not_said_while_an_offer_is_unacknowledged(relay: AgentRelay)
             receive(ws, timeout=0.5)
         ws.send(wire.encode(wire.JobAck(job_id=job_id)))
         assert offers_until_no_work(ws) == []
+
+
+def test_a_failing_result_handler_costs_neither_the_result_nor_the_link(relay: AgentRelay) -> None:
+    def broken(portal: str, job: object) -> None:
+        raise RuntimeError("a bug in what the app does with results")
+
+    relay.on_result = broken
+    token = paired(relay.store, A)
+    job_id = relay.store.enqueue(A, QBXML, purpose="sync")
+    with agent(relay, token) as ws:
+        welcome(ws)
+        offered(ws, job_id, ack=True)
+        ws.send(result(job_id))
+        assert receive(ws) == wire.ResultAck(job_id=job_id)
+        ws.send(wire.encode(wire.Heartbeat(sent_at=datetime.now(UTC))))
+        assert isinstance(receive(ws), wire.Heartbeat)  # still connected
+    stored = relay.store.job(A, job_id)
+    assert stored is not None and stored.state == "done"
