@@ -14,6 +14,7 @@ coming back, or a change to fields we do not sync: nothing goes to QuickBooks.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -25,7 +26,8 @@ from shared.qbxml.parser import parse_response
 from .agents.store import JobRow
 from .links import Link
 from .sync import crm, failures, normalize
-from .sync.fingerprint import fingerprint
+from .sync.conflicts import Merge, merge
+from .sync.fingerprint import canonical
 from .sync.text import Unstorable, fit
 
 if TYPE_CHECKING:
@@ -39,28 +41,37 @@ VERSION = "13.0"
 
 
 # -- the synced fields, as one comparable view ---------------------------------------------------------
+#
+# The view of a record is kept as the link's fingerprint (canonical JSON): it is both the echo check
+# (an event whose record still has it is our own write) and the base of the three-way merge when both
+# sides changed since (``sync/conflicts``).
+
+SYNCED = ("title", "phones", "emails")
+B24_KEYS = {
+    "title": ("TITLE", "NAME", "SECOND_NAME", "LAST_NAME"),
+    "phones": ("PHONE",),
+    "emails": ("EMAIL",),
+}
 
 
-def _view(title: str | None, phones: Iterable[str], emails: Iterable[str]) -> str:
-    return fingerprint(
-        {
-            "title": (title or "").strip(),
-            "phones": sorted({p for p in (normalize.phone(x) for x in phones) if p}),
-            "emails": sorted({e for e in (normalize.email(x) for x in emails) if e}),
-        }
-    )
+def _fields(title: str | None, phones: Iterable[str], emails: Iterable[str]) -> dict[str, Any]:
+    return {
+        "title": (title or "").strip(),
+        "phones": sorted({p for p in (normalize.phone(x) for x in phones) if p}),
+        "emails": sorted({e for e in (normalize.email(x) for x in emails) if e}),
+    }
 
 
-def b24_view(b24_type: str, record: Mapping[str, Any]) -> str:
+def b24_fields(b24_type: str, record: Mapping[str, Any]) -> dict[str, Any]:
     title = record.get("TITLE") if b24_type == "company" else crm_person(record)
-    return _view(
+    return _fields(
         str(title or ""),
         [str(m.get("VALUE", "")) for m in record.get("PHONE") or []],
         [str(m.get("VALUE", "")) for m in record.get("EMAIL") or []],
     )
 
 
-def qb_view(b24_type: str, ret: Mapping[str, Any]) -> str:
+def qb_fields(b24_type: str, ret: Mapping[str, Any]) -> dict[str, Any]:
     if b24_type == "company":
         title = ret.get("CompanyName") or ret.get("Name")
     else:
@@ -69,7 +80,45 @@ def qb_view(b24_type: str, ret: Mapping[str, Any]) -> str:
         )
     phones = [str(ret[k]) for k in ("Phone", "AltPhone", "Fax") if ret.get(k)]
     emails = [e for e in str(ret.get("Email") or "").replace(";", ",").split(",") if e.strip()]
-    return _view(str(title or ""), phones, emails)
+    return _fields(str(title or ""), phones, emails)
+
+
+def b24_view(b24_type: str, record: Mapping[str, Any]) -> str:
+    return canonical(b24_fields(b24_type, record))
+
+
+def qb_view(b24_type: str, ret: Mapping[str, Any]) -> str:
+    return canonical(qb_fields(b24_type, ret))
+
+
+def base_of(link: Link) -> dict[str, Any] | None:
+    """What both sides held after the last sync, or None when the pair was never synced field by field."""
+    if not link.fingerprint or not link.fingerprint.startswith("{"):
+        return None
+    return {"title": "", "phones": [], "emails": [], **json.loads(link.fingerprint)}
+
+
+def _merge(
+    services: Services, member_id: str, link: Link, qb: dict[str, Any], b24: dict[str, Any], changed: str
+) -> Merge:
+    """Who takes which field. A pair never synced before counts the side that did not report a change
+    as unchanged; real conflicts are logged with both values."""
+    base = base_of(link)
+    if base is None:
+        base = b24 if changed == "qb" else qb
+    winners = services.portals.setting(member_id, "conflict.winners", {})
+    default = services.portals.setting(member_id, "conflict.winner", "qb")
+    result = merge(base, qb, b24, winners, default)
+    for c in result.conflicts:
+        services.links.log_conflict(member_id, link, c.field, c.qb_value, c.b24_value, c.winner)
+        log.info("conflict on %s %s field %s: %s wins", link.b24_type, link.b24_id, c.field, c.winner)
+    return result
+
+
+def only(fields: Mapping[str, Any], synced: Iterable[str]) -> dict[str, Any]:
+    """A Bitrix24 update restricted to the synced fields named (others — balance, terms — always go)."""
+    dropped = {k for name in SYNCED if name not in set(synced) for k in B24_KEYS[name]}
+    return {k: v for k, v in fields.items() if k not in dropped}
 
 
 def crm_person(record: Mapping[str, Any]) -> str:
@@ -98,11 +147,16 @@ def from_quickbooks(services: Services, member_id: str, file: str, customers: li
         record = current.result.get(f"r{n}")
         if not isinstance(record, dict):
             continue
+        qb = qb_fields(link.b24_type, ret)
+        merged = _merge(services, member_id, link, qb, b24_fields(link.b24_type, record), changed="qb")
         update = (crm.company_update if link.b24_type == "company" else crm.contact_update)(
             ret, record, "USD", now
         )
-        writes[f"w{n}"] = (f"crm.{link.b24_type}.update", {"id": link.b24_id, "fields": update.fields})
-        views[f"w{n}"] = (link, qb_view(link.b24_type, ret))
+        fields = only(update.fields, merged.to_b24)
+        writes[f"w{n}"] = (f"crm.{link.b24_type}.update", {"id": link.b24_id, "fields": fields})
+        # the base is QuickBooks' state: what Bitrix24 holds newer (merged.to_qb) is still to go there,
+        # and the event of this very write brings it (``from_events``)
+        views[f"w{n}"] = (link, canonical(qb))
     answer = client.batch_all(writes, what="customer changed in QuickBooks")
     written = 0
     for key, (link, view) in views.items():
@@ -156,21 +210,26 @@ def _read(services: Services, member_id: str, link: Link, record: dict[str, Any]
         services.relay.notify(member_id)
 
 
-def customer_mod(link: Link, ret: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
-    """The CustomerMod fields for what changed in Bitrix24 (pure)."""
+def customer_mod(
+    link: Link, ret: Mapping[str, Any], record: Mapping[str, Any], synced: Iterable[str] = SYNCED
+) -> dict[str, Any]:
+    """The CustomerMod fields for the synced fields Bitrix24 changed (pure)."""
     fields: dict[str, Any] = {"ListID": ret["ListID"], "EditSequence": ret["EditSequence"]}
+    synced = set(synced)
     phones = [str(m.get("VALUE", "")) for m in record.get("PHONE") or []]
     emails = [str(m.get("VALUE", "")) for m in record.get("EMAIL") or []]
     try:
-        if link.b24_type == "company" and record.get("TITLE"):
+        if "title" in synced and link.b24_type == "company" and record.get("TITLE"):
             fields["CompanyName"] = fit(str(record["TITLE"]), 41, field="CompanyName").value
-        elif link.b24_type == "contact":
+        elif "title" in synced and link.b24_type == "contact":
             for b24, qb in (("NAME", "FirstName"), ("LAST_NAME", "LastName")):
                 if record.get(b24):
                     fields[qb] = fit(str(record[b24]), 25, field=qb).value
-        fields["Phone"] = fit(phones[0], 21, field="Phone").value if phones else ""
-        fields["AltPhone"] = fit(phones[1], 21, field="AltPhone").value if len(phones) > 1 else ""
-        fields["Email"] = fit(", ".join(emails), 1023, field="Email").value if emails else ""
+        if "phones" in synced:
+            fields["Phone"] = fit(phones[0], 21, field="Phone").value if phones else ""
+            fields["AltPhone"] = fit(phones[1], 21, field="AltPhone").value if len(phones) > 1 else ""
+        if "emails" in synced:
+            fields["Email"] = fit(", ".join(emails), 1023, field="Email").value if emails else ""
     except Unstorable as exc:
         raise ValueError(str(exc)) from exc
     return fields
@@ -193,11 +252,26 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
         if status.code != 0 or not result.records:
             log.warning("customer %s gone from QuickBooks: %s", link.qb_id, status.message)
             return True
+        ret = result.records[0]
+        qb, b24 = qb_fields(b24_type, ret), b24_fields(b24_type, record)
+        merged = _merge(services, member_id, link, qb, b24, changed="b24")
+        both = canonical({**b24, **{k: qb[k] for k in merged.to_b24}})  # what both sides hold after
+        if merged.to_b24:  # QuickBooks won a conflict (or changed meanwhile): Bitrix24 takes its value
+            update = (crm.company_update if b24_type == "company" else crm.contact_update)(
+                ret, record, "USD", datetime.now(UTC)
+            )
+            fields = {k: v for k, v in only(update.fields, merged.to_b24).items() if not k.startswith("UF_")}
+            services.client(member_id).call(f"crm.{b24_type}.update", {"id": b24_id, "fields": fields})
+        if not merged.to_qb:
+            links.set_fingerprint(member_id, file, "customer", link.qb_id, both)
+            services.portals.set_setting(member_id, f"pending.{b24_type}.{b24_id}", None)
+            return True
         try:
-            fields = customer_mod(link, result.records[0], record)
+            fields = customer_mod(link, ret, record, merged.to_qb)
         except ValueError as exc:
             log.warning("customer %s not sent: %s", link.qb_id, exc)
             return True
+        services.portals.set_setting(member_id, f"pending.{b24_type}.{b24_id}.view", both)
         services.agents.enqueue(
             member_id,
             build(MessageSet([mod("Customer", fields, request_id="customer")]), version=VERSION).xml,
@@ -208,7 +282,8 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
             services.relay.notify(member_id)
         return True
     if status.code == 0 and result.records:
-        links.set_fingerprint(member_id, file, "customer", link.qb_id, b24_view(b24_type, record))
+        view = services.portals.setting(member_id, f"pending.{b24_type}.{b24_id}.view")
+        links.set_fingerprint(member_id, file, "customer", link.qb_id, view or b24_view(b24_type, record))
         services.portals.set_setting(member_id, f"pending.{b24_type}.{b24_id}", None)
         return True
     failure = failures.from_status(status.code, status.severity, status.message, attempt=int(attempt),

@@ -84,6 +84,44 @@ class Links:
         with self.store.lock:
             return int(self.store.db.conn.execute("SELECT count(*) FROM mappings").fetchone()[0])
 
+    def by_qb_name(self, member_id: str, company_file: str, kind: str, qb_name: str) -> Link | None:
+        """A top-level customer by its full name (a job's invoice shows on its parent's record)."""
+        with self.store.lock:
+            row = self.store.db.conn.execute(
+                f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND company_file=? AND kind=? "
+                "AND qb_name=?",
+                (member_id, company_file, kind, qb_name),
+            ).fetchone()
+        return Link(*row) if row else None
+
+    # -- the conflict log -----------------------------------------------------------------------------
+
+    def log_conflict(
+        self, member_id: str, link: Link, field: str, qb_value: Any, b24_value: Any, winner: str
+    ) -> None:
+        with self.store.lock, self.store.db.conn:
+            self.store.db.conn.execute(
+                """INSERT INTO conflicts (member_id, at, kind, qb_id, qb_name, b24_type, b24_id, field,
+                   qb_value, b24_value, winner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (member_id, self.store.clock(), link.kind, link.qb_id, link.qb_name, link.b24_type,
+                 link.b24_id, field, json.dumps(qb_value, ensure_ascii=False),
+                 json.dumps(b24_value, ensure_ascii=False), winner),
+            )  # fmt: skip
+
+    def conflicts(self, member_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first: which record, which field, both values, which side won and when."""
+        with self.store.lock:
+            rows = self.store.db.conn.execute(
+                "SELECT at, kind, qb_id, qb_name, b24_type, b24_id, field, qb_value, b24_value, winner "
+                "FROM conflicts WHERE member_id=? ORDER BY id DESC LIMIT ?",
+                (member_id, limit),
+            ).fetchall()
+        return [
+            {"at": r[0], "kind": r[1], "qb_id": r[2], "qb_name": r[3], "b24_type": r[4], "b24_id": r[5],
+             "field": r[6], "quickbooks": json.loads(r[7]), "bitrix24": json.loads(r[8]), "winner": r[9]}
+            for r in rows
+        ]  # fmt: skip
+
     # -- "Sync to QuickBooks" -------------------------------------------------------------------------
 
     def start_sync(

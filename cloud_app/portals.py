@@ -44,8 +44,15 @@ MIGRATIONS: list[str] = [
         state TEXT NOT NULL, job_id TEXT, detail TEXT, outcome TEXT, created_at REAL NOT NULL,
         updated_at REAL NOT NULL, PRIMARY KEY (member_id, sync_id))""",
     "CREATE INDEX doc_syncs_deal ON doc_syncs (member_id, deal_id)",
+    # both sides changed the same field: the winner applied, the loser's value kept here for a person
+    """CREATE TABLE conflicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, member_id TEXT NOT NULL, at REAL NOT NULL, kind TEXT NOT NULL,
+        qb_id TEXT NOT NULL, qb_name TEXT, b24_type TEXT NOT NULL, b24_id TEXT NOT NULL,
+        field TEXT NOT NULL, qb_value TEXT, b24_value TEXT, winner TEXT NOT NULL)""",
+    "CREATE INDEX conflicts_portal ON conflicts (member_id, id)",
 ]
-PORTAL_TABLES = ("events", "settings", "mappings", "doc_syncs")  # rows removed with the portal on CLEAN=1
+# rows removed with the portal on CLEAN=1
+PORTAL_TABLES = ("events", "settings", "mappings", "doc_syncs", "conflicts")
 
 
 @dataclass(frozen=True)
@@ -272,11 +279,13 @@ class PortalStore:
     def enqueue_event(
         self, member_id: str, event: str, object_id: str | None, payload: dict[str, Any], has_tokens: bool
     ) -> bool:
-        """Store an event durably; a duplicate (same event, object and payload) is stored once: False."""
+        """Store an event durably; a duplicate of one still waiting (same event, object and payload) is
+        stored once: False. One already handled does not swallow a later edit in the same second."""
         body = json.dumps(payload, sort_keys=True)
         with self.lock, self.db.conn:
             same = self.db.conn.execute(
-                "SELECT id FROM events WHERE member_id=? AND event=? AND object_id IS ? AND payload=?",
+                "SELECT id FROM events WHERE member_id=? AND event=? AND object_id IS ? AND payload=? "
+                "AND state='new'",
                 (member_id, event, object_id, body),
             ).fetchone()
             if same:

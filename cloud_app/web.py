@@ -20,7 +20,7 @@ from shared import wire
 from shared.qbxml.export import schema_export
 from shared.qbxml.status import explain_hresult
 
-from . import customer_sync, deal_sync, initial_sync, qb_changes
+from . import customer_sync, deal_sync, initial_sync, qb_changes, settings
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
@@ -444,6 +444,32 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             if relay_ is not None and current is not None and current.agent_id == agent_id:
                 relay_.disconnect(member_id)  # a revoked agent is cut off at once
         return jsonify(ok=True)
+
+    @app.get("/api/portals/<member_id>/settings")
+    @portal_api()
+    def get_settings(member_id: str) -> Response:
+        stored = {n: services.portals.setting(member_id, n) for n in settings.CHOICES}
+        return jsonify(
+            settings=settings.current({k: v for k, v in stored.items() if v is not None}),
+            meaning={n: c.meaning for n, c in settings.CHOICES.items()},
+        )
+
+    @app.post("/api/portals/<member_id>/settings")
+    @portal_api("Only a Bitrix24 administrator can change the sync settings.")
+    def change_settings(member_id: str) -> Response:
+        try:
+            changes = settings.validate(request.get_json(silent=True))
+        except ValueError as exc:
+            return Response(str(exc), 400, mimetype="text/plain")
+        for name, value in changes.items():
+            services.portals.set_setting(member_id, name, value)
+        return jsonify(ok=True, changed=sorted(changes))
+
+    @app.get("/api/portals/<member_id>/conflicts")
+    @portal_api()
+    def conflict_log(member_id: str) -> Response:
+        """Fields both sides changed: the winner's value applied, the loser's kept here."""
+        return jsonify(conflicts=services.links.conflicts(member_id))
 
     @app.post("/api/portals/<member_id>/pairing-code")
     @portal_api("Only a Bitrix24 administrator can pair an agent.")

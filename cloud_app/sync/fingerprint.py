@@ -31,7 +31,12 @@ def _canon(value: Any) -> Any:
     return str(value)
 
 
+def canonical(fields: Mapping[str, Any]) -> str:
+    """The fields as one comparable JSON text (kept where the values are needed again, e.g. as the base
+    of a three-way merge)."""
+    return json.dumps(_canon(fields), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def fingerprint(fields: Mapping[str, Any]) -> str:
     """Same content → same hash, whatever the key order, Decimal scale (1.50 = 1.5) or empty fields."""
-    text = json.dumps(_canon(fields), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical(fields).encode("utf-8")).hexdigest()

@@ -132,3 +132,68 @@ def test_a_stale_edit_sequence_is_read_again_and_applied_once(world: World) -> N
     assert report.status == "4 requests, 0 errors"  # read, Mod (3200), read again, Mod
     now = customer(world, "Tyrell Corp")
     assert now["CompanyName"] == "Tyrell Corporation" and now["Fax"] == "650-555-0000"  # both edits kept
+
+
+def synced_once(world: World, title: str) -> tuple[int, dict[str, Any]]:
+    """A linked company whose fields were synced field by field once (a QuickBooks edit came across)."""
+    company, ret = linked_company(world, title)
+    quiet(world)
+    world.qb.process(QB.format(
+        f"<CustomerModRq><CustomerMod><ListID>{ret['ListID']}</ListID><EditSequence>{ret['EditSequence']}"
+        "</EditSequence><Phone>212-555-0100</Phone></CustomerMod></CustomerModRq>"))  # fmt: skip
+    world.api("POST", "/deals/0/refresh")
+    world.web_connector_runs()
+    client = world.cloud.client()
+    assert wait(lambda: (client.call("crm.company.get", {"id": company})["PHONE"] or [{}])[0].get("VALUE")
+                == "212-555-0100")  # fmt: skip
+    quiet(world)
+    return company, customer(world, title)
+
+
+def both_rename(world: World, company: int, ret: dict[str, Any], in_qb: str, in_b24: str) -> None:
+    world.qb.process(QB.format(
+        f"<CustomerModRq><CustomerMod><ListID>{ret['ListID']}</ListID><EditSequence>{ret['EditSequence']}"
+        f"</EditSequence><CompanyName>{in_qb}</CompanyName></CustomerMod></CustomerModRq>"))  # fmt: skip
+    world.cloud.client().call("crm.company.update", {"id": company, "fields": {"TITLE": in_b24}})
+    quiet(world)
+
+
+def test_both_sides_edited_the_configured_winner_applies_and_the_loser_is_logged(world: World) -> None:
+    company, ret = synced_once(world, "Wayne Enterprises")
+    assert world.api("GET", "/conflicts").json()["conflicts"] == []
+    both_rename(world, company, ret, "Wayne Enterprises Inc", "Wayne Ent.")
+    world.web_connector_runs()
+    client = world.cloud.client()
+    # QuickBooks wins by default: Bitrix24 takes its name, nothing is sent to QuickBooks
+    assert wait(lambda: client.call("crm.company.get", {"id": company})["TITLE"] == "Wayne Enterprises Inc")
+    quiet(world)
+    assert customer(world, "Wayne Enterprises")["CompanyName"] == "Wayne Enterprises Inc"
+    logged = world.api("GET", "/conflicts").json()["conflicts"]
+    assert [(c["field"], c["quickbooks"], c["bitrix24"], c["winner"]) for c in logged] == [
+        ("title", "Wayne Enterprises Inc", "Wayne Ent.", "qb")
+    ]
+    assert queued(world) == {}  # the write that settled it is not echoed back
+
+    # a person decides Bitrix24 wins names: the next conflict goes the other way
+    changed = world.api("POST", "/settings", json={"conflict.winners": {"title": "b24"}})
+    assert changed.status_code == 200, changed.text
+    ret = customer(world, "Wayne Enterprises")
+    both_rename(world, company, ret, "Wayne Holdings", "Wayne Industries")
+    world.web_connector_runs()
+    assert wait(lambda: customer(world, "Wayne Enterprises")["CompanyName"] == "Wayne Industries")
+    assert client.call("crm.company.get", {"id": company})["TITLE"] == "Wayne Industries"
+    logged = world.api("GET", "/conflicts").json()["conflicts"]
+    assert (logged[0]["field"], logged[0]["quickbooks"], logged[0]["winner"]) == (
+        "title",
+        "Wayne Holdings",
+        "b24",
+    )
+
+
+def test_settings_are_validated_and_only_admins_change_them(world: World) -> None:
+    bad = world.api("POST", "/settings", json={"conflict.winner": "both", "colour": "red"})
+    assert bad.status_code == 400
+    assert (
+        "conflict.winner is qb (QuickBooks) or b24 (Bitrix24)" in bad.text and "colour: no such" in bad.text
+    )
+    assert world.api("GET", "/settings").json()["settings"]["conflict.winner"] == "qb"  # nothing stored

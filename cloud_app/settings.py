@@ -1,0 +1,106 @@
+"""A portal's sync choices: what each means, its default, and what a valid value is (pure).
+
+Stored in the portal's settings table under the same names; the page API reads them with their
+defaults and lets a Bitrix24 administrator change them one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SIDES = ("qb", "b24")
+SYNCED_FIELDS = ("title", "phones", "emails")
+DOCUMENT_KINDS = ("Invoice", "Estimate", "SalesOrder")
+
+
+@dataclass(frozen=True)
+class Choice:
+    default: Any
+    meaning: str
+    check: Callable[[Any], Any]  # the value to store, or ValueError with what is wrong
+
+
+def _side(value: Any) -> str:
+    if value not in SIDES:
+        raise ValueError("is qb (QuickBooks) or b24 (Bitrix24)")
+    return str(value)
+
+
+def _winners(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ValueError('is an object like {"title": "b24"}')
+    unknown = set(value) - set(SYNCED_FIELDS)
+    if unknown:
+        raise ValueError(f"names unknown fields {sorted(unknown)}; the synced ones are {list(SYNCED_FIELDS)}")
+    return {str(k): _side(v) for k, v in value.items()}
+
+
+def _kind(value: Any) -> str:
+    if value not in DOCUMENT_KINDS:
+        raise ValueError(f"is one of {list(DOCUMENT_KINDS)}")
+    return str(value)
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("is true or false")
+    return value
+
+
+def _optional_text(limit: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or len(value) > limit:
+            raise ValueError(f"is text of at most {limit} characters, or null")
+        return value
+
+    return check
+
+
+def _user_reps(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(str(k).isdigit() for k in value):
+        raise ValueError(
+            'is an object of Bitrix24 user id → QuickBooks sales rep ListID, like {"1": "80000001-…"}'
+        )
+    return {str(k): str(v) for k, v in value.items() if v}
+
+
+CHOICES: dict[str, Choice] = {
+    "document_kind": Choice("Invoice", "what “Sync to QuickBooks” creates unless the person picks", _kind),
+    "conflict.winner": Choice("qb", "who wins when both sides changed the same field", _side),
+    "conflict.winners": Choice({}, "per synced field, overriding conflict.winner", _winners),
+    "invoices.to_b24": Choice(True, "QuickBooks invoices of linked customers become smart invoices", _flag),
+    "estimates.to_b24": Choice(True, "QuickBooks estimates of linked customers become quotes", _flag),
+    "salesrep.default": Choice(None, "the sales rep (ListID) for users who have none", _optional_text(36)),
+    "salesrep.users": Choice({}, "a person's choice of sales rep per Bitrix24 user", _user_reps),
+    "paid_stage": Choice(
+        None, "the deal stage a fully paid invoice moves its deal to (none: stay)", _optional_text(50)
+    ),  # fmt: skip
+}
+
+
+def current(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Every choice with its stored value or default."""
+    return {name: stored.get(name, c.default) for name, c in CHOICES.items()}
+
+
+def validate(changes: Any) -> dict[str, Any]:
+    """The changes to store; ValueError naming each setting that is unknown or wrong."""
+    if not isinstance(changes, Mapping) or not changes:
+        raise ValueError('Send a JSON object of settings to change, like {"conflict.winner": "b24"}.')
+    out, problems = {}, []
+    for name, value in changes.items():
+        choice = CHOICES.get(name)
+        if choice is None:
+            problems.append(f"{name}: no such setting")
+            continue
+        try:
+            out[name] = choice.check(value)
+        except ValueError as exc:
+            problems.append(f"{name} {exc}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return out
