@@ -7,9 +7,10 @@
   with the customer's current ``EditSequence`` (read first in the same session; a stale one, 3200, is
   read again and applied once more).
 
-Both directions remember a fingerprint of the record's synced fields as they now stand on both sides
-(``mappings.fingerprint``). A Bitrix24 event whose record still has that fingerprint is our own write
-coming back, or a change to fields we do not sync: nothing goes to QuickBooks.
+Both directions remember the record's synced fields as they now stand on both sides (the link's
+state, below). A Bitrix24 event whose record still shows them is our own write coming back, or a change
+to fields we do not sync: nothing goes to QuickBooks. When both sides changed the same field since,
+the configured winner applies and the loser's value goes to the conflict log.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .agents.store import JobRow
 from .links import Link
 from .sync import crm, failures, normalize
 from .sync.conflicts import Merge, merge
-from .sync.fingerprint import canonical
+from .sync.fingerprint import fingerprint
 from .sync.text import Unstorable, fit
 
 if TYPE_CHECKING:
@@ -42,9 +43,12 @@ VERSION = "13.0"
 
 # -- the synced fields, as one comparable view ---------------------------------------------------------
 #
-# The view of a record is kept as the link's fingerprint (canonical JSON): it is both the echo check
-# (an event whose record still has it is our own write) and the base of the three-way merge when both
-# sides changed since (``sync/conflicts``).
+# A link remembers its state (``mappings.fingerprint``, JSON): ``base`` — the synced fields as both sides
+# held them after the last sync (with ``b24`` for Bitrix24's side where a matched pair started
+# different), which is the echo check (an event whose record still shows its base is our own write
+# coming back) and the base of the three-way merge when both sides changed (``sync/conflicts``); and
+# ``qb`` — a hash of what only QuickBooks holds (balance, credit limit, terms, address), so an unchanged
+# customer costs no Bitrix24 read at all.
 
 SYNCED = ("title", "phones", "emails")
 B24_KEYS = {
@@ -83,19 +87,42 @@ def qb_fields(b24_type: str, ret: Mapping[str, Any]) -> dict[str, Any]:
     return _fields(str(title or ""), phones, emails)
 
 
-def b24_view(b24_type: str, record: Mapping[str, Any]) -> str:
-    return canonical(b24_fields(b24_type, record))
+def qb_only(ret: Mapping[str, Any]) -> str:
+    """What QuickBooks alone holds and Bitrix24 shows in the app's fields."""
+    keys = ("ListID", "TotalBalance", "Balance", "CreditLimit", "TermsRef", "BillAddress")
+    return fingerprint({k: ret.get(k) for k in keys})
 
 
-def qb_view(b24_type: str, ret: Mapping[str, Any]) -> str:
-    return canonical(qb_fields(b24_type, ret))
+def state(
+    base: Mapping[str, Any], ret: Mapping[str, Any] | None, b24: Mapping[str, Any] | None = None
+) -> str:
+    """The link's state: QuickBooks' base, Bitrix24's where it differs, the QuickBooks-only hash."""
+    sides = {"base": dict(base), "qb": qb_only(ret) if ret is not None else None}
+    if b24 is not None and dict(b24) != dict(base):
+        sides["b24"] = dict(b24)
+    return json.dumps(sides, sort_keys=True, ensure_ascii=False)
 
 
-def base_of(link: Link) -> dict[str, Any] | None:
-    """What both sides held after the last sync, or None when the pair was never synced field by field."""
+def _sides(link: Link) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(QuickBooks' base, Bitrix24's base), or None when the pair was never synced field by field."""
     if not link.fingerprint or not link.fingerprint.startswith("{"):
         return None
-    return {"title": "", "phones": [], "emails": [], **json.loads(link.fingerprint)}
+    raw = json.loads(link.fingerprint)
+    base = dict(raw.get("base") or {})
+    return base, dict(raw.get("b24") or base)
+
+
+def changed_in_b24(link: Link, record: Mapping[str, Any]) -> bool:
+    """Not our own write coming back, nor an edit of fields we do not sync."""
+    sides = _sides(link)
+    return sides is None or sides[1] != b24_fields(link.b24_type, record)
+
+
+def unchanged_in_qb(link: Link, ret: Mapping[str, Any]) -> bool:
+    sides = _sides(link)
+    if sides is None or sides[0] != qb_fields(link.b24_type, ret):
+        return False
+    return bool(json.loads(link.fingerprint or "{}").get("qb") == qb_only(ret))
 
 
 def _merge(
@@ -103,12 +130,11 @@ def _merge(
 ) -> Merge:
     """Who takes which field. A pair never synced before counts the side that did not report a change
     as unchanged; real conflicts are logged with both values."""
-    base = base_of(link)
-    if base is None:
-        base = b24 if changed == "qb" else qb
+    sides = _sides(link)
+    base, base_b24 = sides if sides is not None else ((b24, b24) if changed == "qb" else (qb, qb))
     winners = services.portals.setting(member_id, "conflict.winners", {})
     default = services.portals.setting(member_id, "conflict.winner", "qb")
-    result = merge(base, qb, b24, winners, default)
+    result = merge(base, qb, b24, winners, default, base_b24)
     for c in result.conflicts:
         services.links.log_conflict(member_id, link, c.field, c.qb_value, c.b24_value, c.winner)
         log.info("conflict on %s %s field %s: %s wins", link.b24_type, link.b24_id, c.field, c.winner)
@@ -132,7 +158,7 @@ def from_quickbooks(services: Services, member_id: str, file: str, customers: li
     """Update linked companies/contacts from changed customers; how many were written."""
     links = services.links
     linked = [(links.by_qb(member_id, file, "customer", str(c["ListID"])), c) for c in customers]
-    pairs = [(link, c) for link, c in linked if link is not None]
+    pairs = [(link, c) for link, c in linked if link is not None and not unchanged_in_qb(link, c)]
     if not pairs:
         return 0
     client = services.client(member_id)
@@ -147,16 +173,25 @@ def from_quickbooks(services: Services, member_id: str, file: str, customers: li
         record = current.result.get(f"r{n}")
         if not isinstance(record, dict):
             continue
-        qb = qb_fields(link.b24_type, ret)
-        merged = _merge(services, member_id, link, qb, b24_fields(link.b24_type, record), changed="qb")
+        qb, b24 = qb_fields(link.b24_type, ret), b24_fields(link.b24_type, record)
+        merged = _merge(services, member_id, link, qb, b24, changed="qb")
         update = (crm.company_update if link.b24_type == "company" else crm.contact_update)(
             ret, record, "USD", now
         )
         fields = only(update.fields, merged.to_b24)
+        # Bitrix24's side: QuickBooks' values where they go there; where Bitrix24 holds a newer value
+        # (merged.to_qb) its old base, so the event of this write sends it on (``from_events``)
+        before = (_sides(link) or ({}, {}))[1]
+        b24_side = {k: qb[k] if k in merged.to_b24 else before.get(k, b24[k]) if k in merged.to_qb else b24[k]
+                    for k in SYNCED}  # fmt: skip
+        after = state(qb, ret, b24_side)
+        if not differs(fields, record):
+            links.set_fingerprint(member_id, file, "customer", link.qb_id, after)
+            continue  # Bitrix24 already shows all of it: no write, no echo
         writes[f"w{n}"] = (f"crm.{link.b24_type}.update", {"id": link.b24_id, "fields": fields})
         # the base is QuickBooks' state: what Bitrix24 holds newer (merged.to_qb) is still to go there,
         # and the event of this very write brings it (``from_events``)
-        views[f"w{n}"] = (link, canonical(qb))
+        views[f"w{n}"] = (link, after)
     answer = client.batch_all(writes, what="customer changed in QuickBooks")
     written = 0
     for key, (link, view) in views.items():
@@ -164,6 +199,54 @@ def from_quickbooks(services: Services, member_id: str, file: str, customers: li
             links.set_fingerprint(member_id, file, "customer", link.qb_id, view)
             written += 1
     return written
+
+
+def differs(fields: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    """Would this update change anything a person sees? (Multifield operations are only there when the
+    lists differ; the sync time alone is not a change.)"""
+    for key, value in fields.items():
+        if key == "UF_CRM_QB_SYNCED_AT":
+            continue
+        if key in ("PHONE", "EMAIL") or str(record.get(key) or "") != str(value or ""):
+            return True
+    return False
+
+
+def stamp(services: Services, member_id: str, pairs: list[tuple[Link, Mapping[str, Any]]]) -> int:
+    """The app's QuickBooks fields (customer ID, balance, credit limit, terms) onto newly linked records,
+    50 per call; how many were written."""
+    now = datetime.now(UTC)
+    commands = {}
+    for n, (link, ret) in enumerate(pairs):
+        update = (crm.company_update if link.b24_type == "company" else crm.contact_update)(
+            ret, {}, "USD", now
+        )
+        fields = {k: v for k, v in update.fields.items() if k.startswith("UF_CRM_QB_")}
+        commands[f"s{n}"] = (f"crm.{link.b24_type}.update", {"id": link.b24_id, "fields": fields})
+    return len(
+        services.client(member_id).batch_all(commands, what="QuickBooks fields on a linked record").result
+    )
+
+
+def create_in_bitrix24(
+    services: Services, member_id: str, file: str, customers: list[Mapping[str, Any]]
+) -> int:
+    """Customers with a company name become companies, the others contacts; how many were made."""
+    now = datetime.now(UTC)
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    kinds: dict[str, tuple[Mapping[str, Any], str]] = {}
+    for n, ret in enumerate(customers):
+        b24_type = "company" if ret.get("CompanyName") else "contact"
+        update = (crm.company_update if b24_type == "company" else crm.contact_update)(ret, {}, "USD", now)
+        commands[f"q{n}"] = (f"crm.{b24_type}.add", {"fields": update.fields})
+        kinds[f"q{n}"] = (ret, b24_type)
+    answer = services.client(member_id).batch_all(commands, what="customer into Bitrix24")
+    for key, new_id in answer.result.items():
+        ret, b24_type = kinds[key]
+        link = Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, str(new_id),
+                    fingerprint=state(qb_fields(b24_type, ret), ret))  # fmt: skip
+        services.links.link(member_id, file, link)
+    return len(answer.result)
 
 
 # -- Bitrix24 → QuickBooks ---------------------------------------------------------------------------
@@ -188,7 +271,7 @@ def from_events(services: Services, member_id: str) -> int:
     changed = 0
     for n, key in enumerate(keys):
         record, link = got.result.get(f"r{n}"), wanted[key]
-        if isinstance(record, dict) and b24_view(link.b24_type, record) != link.fingerprint:
+        if isinstance(record, dict) and changed_in_b24(link, record):
             _read(services, member_id, link, record)  # a real edit, not our own write coming back
             changed += 1
     store.mark_events(member_id, [e["id"] for e in events], "done")
@@ -255,7 +338,7 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
         ret = result.records[0]
         qb, b24 = qb_fields(b24_type, ret), b24_fields(b24_type, record)
         merged = _merge(services, member_id, link, qb, b24, changed="b24")
-        both = canonical({**b24, **{k: qb[k] for k in merged.to_b24}})  # what both sides hold after
+        both = state({**qb, **merged.to_qb}, ret, {**b24, **merged.to_b24})  # what each side holds after
         if merged.to_b24:  # QuickBooks won a conflict (or changed meanwhile): Bitrix24 takes its value
             update = (crm.company_update if b24_type == "company" else crm.contact_update)(
                 ret, record, "USD", datetime.now(UTC)
@@ -283,7 +366,9 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
         return True
     if status.code == 0 and result.records:
         view = services.portals.setting(member_id, f"pending.{b24_type}.{b24_id}.view")
-        links.set_fingerprint(member_id, file, "customer", link.qb_id, view or b24_view(b24_type, record))
+        links.set_fingerprint(
+            member_id, file, "customer", link.qb_id, view or state(b24_fields(b24_type, record), None)
+        )
         services.portals.set_setting(member_id, f"pending.{b24_type}.{b24_id}", None)
         return True
     failure = failures.from_status(status.code, status.severity, status.message, attempt=int(attempt),

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.builder import MessageSet, add, build, query
 from shared.qbxml.parser import parse_response
 
+from . import customer_sync, qb_changes, qb_documents
 from .agents.store import JobRow
 from .links import Link
 from .sync import crm
@@ -73,7 +74,13 @@ def _send(
 
 
 def on_result(services: Services, member_id: str, job: JobRow) -> bool:
-    handlers = {READ: _match, PUSH: _pushed, READ_ITEMS: _match_items, PUSH_ITEMS: _pushed_items}
+    handlers = {
+        READ: _match,
+        PUSH: _pushed,
+        READ_ITEMS: _match_items,
+        PUSH_ITEMS: _pushed_items,
+        READ_DOCS: _documents,
+    }
     handler = handlers.get(job.purpose)
     if handler is None:
         return False
@@ -127,6 +134,7 @@ def _match(services: Services, member_id: str, response: str) -> None:
             taken |= {str(r.get("Name")) for r in result.records if r.get("Name")}
             if result.header.request_id == "Vendor":
                 vendors = list(result.records)
+    qb_changes.seed_watermarks(services, member_id, {"Customer": customers})
     parties, records, suppliers = _parties(services, member_id)
     by_id = {str(c["ListID"]): c for c in customers}
     mapped: dict[str, str] = {}
@@ -147,14 +155,22 @@ def _match(services: Services, member_id: str, response: str) -> None:
     review, claimed = [], set(mapped.values())
     counts = {"matched": 0, "review": 0, "created_in_bitrix24": 0, "to_create_in_quickbooks": 0}
     unmatched: list[str] = []
+    stamps: list[tuple[Link, Mapping[str, Any]]] = []
     for key, outcome in outcomes.items():
         if isinstance(outcome, Matched):
             claimed.add(outcome.list_id)
             if outcome.by != "mapping" and outcome.list_id in by_id:
                 ret = by_id[outcome.list_id]
-                links.link(
-                    member_id, file, Link("customer", outcome.list_id, str(ret["FullName"]), *_b24(key))
+                b24_type, b24_id = _b24(key)
+                qb, b24 = (
+                    customer_sync.qb_fields(b24_type, ret),
+                    customer_sync.b24_fields(b24_type, records[key]),
                 )
+                # matched, not synced: where they differ (a title, a second phone) each keeps its own
+                link = Link("customer", outcome.list_id, str(ret["FullName"]), b24_type, b24_id,
+                            customer_sync.state(qb, ret, b24))  # fmt: skip
+                links.link(member_id, file, link)
+                stamps.append((link, ret))
                 counts["matched"] += 1
         elif isinstance(outcome, Ambiguous):
             claimed |= set(outcome.list_ids)  # not created again either: a person decides
@@ -162,7 +178,8 @@ def _match(services: Services, member_id: str, response: str) -> None:
                            "reason": outcome.reason})  # fmt: skip
         else:
             unmatched.append(key)
-    counts["created_in_bitrix24"] = _create_in_bitrix24(
+    customer_sync.stamp(services, member_id, stamps)
+    counts["created_in_bitrix24"] = customer_sync.create_in_bitrix24(
         services, member_id, file, [c for c in customers if str(c["ListID"]) not in claimed]
     )
     names = taken | {str(c.get("Name")) for c in customers}
@@ -177,6 +194,8 @@ def _match(services: Services, member_id: str, response: str) -> None:
         "initial.state",
         {"state": "creating in QuickBooks" if counts["to_create_in_quickbooks"] else "done", **counts},
     )
+    if not counts["to_create_in_quickbooks"]:
+        start_documents(services, member_id)
 
 
 def _vendors(
@@ -226,26 +245,6 @@ def _vendors(
     return len(answer.result)
 
 
-def _create_in_bitrix24(
-    services: Services, member_id: str, file: str, customers: list[Mapping[str, Any]]
-) -> int:
-    """Customers with a company name become companies, the others contacts; how many were made."""
-    now = datetime.now(UTC)
-    commands: dict[str, tuple[str, dict[str, Any]]] = {}
-    kinds: dict[str, tuple[Mapping[str, Any], str]] = {}
-    for n, ret in enumerate(customers):
-        b24_type = "company" if ret.get("CompanyName") else "contact"
-        update = (crm.company_update if b24_type == "company" else crm.contact_update)(ret, {}, "USD", now)
-        commands[f"q{n}"] = (f"crm.{b24_type}.add", {"fields": update.fields})
-        kinds[f"q{n}"] = (ret, b24_type)
-    answer = services.client(member_id).batch_all(commands, what="customer into Bitrix24")
-    for key, new_id in answer.result.items():
-        ret, b24_type = kinds[key]
-        link = Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, str(new_id))
-        services.links.link(member_id, file, link)
-    return len(answer.result)
-
-
 def _create_in_quickbooks(
     services: Services,
     member_id: str,
@@ -256,6 +255,7 @@ def _create_in_quickbooks(
 ) -> int:
     """One customer add per record in one message set; a record with no name goes to ``review``."""
     requests = []
+    views: dict[str, dict[str, Any]] = {}
     used = set(taken)
     for key in keys:
         record = records[key]
@@ -272,8 +272,12 @@ def _create_in_quickbooks(
         draft.fields["Name"] = unique
         used.add(unique)
         requests.append(add("Customer", draft.fields, request_id=key))
+        views[key] = customer_sync.b24_fields(_b24(key)[0], record)
     if not requests:
         return 0
+    # Bitrix24's side of each new pair: a name QuickBooks stores differently (transliterated, shortened,
+    # made unique) is a difference they start with, not an edit to send back and forth
+    services.portals.set_setting(member_id, "initial.push_views", views)
     _send(services, member_id, requests, PUSH, truncate=True)
     return len(requests)
 
@@ -281,21 +285,61 @@ def _create_in_quickbooks(
 def _pushed(services: Services, member_id: str, response: str) -> None:
     links, file = services.links, services.company_file(member_id)
     state = dict(services.portals.setting(member_id, "initial.state", {}))
-    created, failed = 0, []
+    created, failed, stamps = 0, [], []
+    views = services.portals.setting(member_id, "initial.push_views", {})
     for result in parse_response(response).results:
         key = result.header.request_id or ""
         if result.header.status.code == 0 and result.records:
             ret = result.records[0]
-            links.link(
-                member_id, file, Link("customer", str(ret["ListID"]), str(ret["FullName"]), *_b24(key))
-            )
+            b24_type, b24_id = _b24(key)
+            base = customer_sync.qb_fields(b24_type, ret)
+            link = Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, b24_id,
+                        customer_sync.state(base, ret, views.get(key)))  # fmt: skip
+            links.link(member_id, file, link)
+            stamps.append((link, ret))
             created += 1
         else:
             failed.append(
                 {"b24": key, "code": result.header.status.code, "message": result.header.status.message}
             )
+    customer_sync.stamp(services, member_id, stamps)
     state.update(state="done", created_in_quickbooks=created, failed_in_quickbooks=failed)
     services.portals.set_setting(member_id, "initial.state", state)
+    start_documents(services, member_id)
+
+
+# -- documents: invoices and estimates of linked customers -------------------------------------------
+
+READ_DOCS = "initial:documents-read"
+
+
+def start_documents(services: Services, member_id: str) -> str | None:
+    """Once every customer is placed: all invoices and estimates, read once (their lines are not needed:
+    the records show amounts and state). Not again once done — the change query keeps them current."""
+    if (services.portals.setting(member_id, "initial.documents") or {}).get("state") == "done":
+        return None
+    filters = {"IncludeLinkedTxns": True}
+    requests = [
+        query(kind, filters, request_id=kind, iterator="Start", max_returned=500)
+        for kind in qb_documents.KINDS
+    ]
+    job_id = _send(services, member_id, requests, READ_DOCS)
+    services.portals.set_setting(
+        member_id, "initial.documents", {"state": "reading QuickBooks", "job": job_id}
+    )
+    return job_id
+
+
+def _documents(services: Services, member_id: str, response: str) -> None:
+    file = services.company_file(member_id)
+    found: dict[str, list[Mapping[str, Any]]] = {kind: [] for kind in qb_documents.KINDS}
+    for result in parse_response(response).results:
+        if result.header.request_id in found:
+            found[result.header.request_id or ""] = list(result.records)
+    counts = qb_documents.to_bitrix24(services, member_id, file, found)
+    qb_changes.seed_watermarks(services, member_id, found)
+    state = {"state": "done", **{k.lower() + "s": len(v) for k, v in found.items()}, **counts}
+    services.portals.set_setting(member_id, "initial.documents", state)
 
 
 # -- items ⇄ catalog products ------------------------------------------------------------------------

@@ -47,11 +47,12 @@ class Links:
         with self.store.lock, self.store.db.conn:
             self.store.db.conn.execute(
                 """INSERT INTO mappings (member_id, company_file, kind, qb_id, qb_name, b24_type, b24_id,
-                   updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (member_id, company_file, kind, qb_id) DO UPDATE SET qb_name=excluded.qb_name,
-                   b24_type=excluded.b24_type, b24_id=excluded.b24_id, updated_at=excluded.updated_at""",
+                   b24_type=excluded.b24_type, b24_id=excluded.b24_id, updated_at=excluded.updated_at,
+                   fingerprint=coalesce(excluded.fingerprint, fingerprint)""",
                 (member_id, company_file, item.kind, item.qb_id, item.qb_name, item.b24_type, item.b24_id,
-                 self.store.clock()),
+                 item.fingerprint, self.store.clock()),
             )  # fmt: skip
 
     def by_b24(self, member_id: str, company_file: str, b24_type: str, b24_id: str) -> Link | None:

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.builder import MessageSet, build
 from shared.qbxml.parser import parse_response
 
-from . import customer_sync
+from . import customer_sync, qb_documents
 from .agents.store import JobRow
 from .b24.errors import B24Error
-from .sync import crm, payments
+from .sync import crm, invoices, payments
 from .sync.watermarks import Watermark, advance, change_query, fresh
 
 if TYPE_CHECKING:
@@ -53,6 +53,15 @@ def _save(services: Services, member_id: str, mark: Watermark) -> None:
     services.portals.set_setting(
         member_id, f"wm.{mark.entity}", {"modified": mark.modified.isoformat(), "seen": sorted(mark.seen)}
     )
+
+
+def seed_watermarks(services: Services, member_id: str, read: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    """After the first sync read everything of these entities: the change query starts from there (only
+    where it never ran) instead of reading it all again."""
+    for entity, records in read.items():
+        mark = _mark(services, member_id, entity)
+        if mark.modified is None:
+            _save(services, member_id, advance(mark, records))
 
 
 def poll(services: Services, member_id: str, *, priority: int = 5) -> str | None:
@@ -105,6 +114,9 @@ def apply(services: Services, member_id: str, response: str) -> dict[str, int]:
             deal_by_txn[link.qb_id] = link.b24_id
             currency = str(services.portals.setting(member_id, f"deal.{link.b24_id}.currency", "USD"))
             fields = crm.deal_update(entity, ret, currency, now.date(), now)
+            paid_stage = services.portals.setting(member_id, "paid_stage")
+            if paid_stage and entity == "Invoice" and invoices.is_paid(ret):
+                fields["STAGE_ID"] = paid_stage  # the configured stage for a fully paid invoice
             writes[f"d{link.b24_id}"] = ("crm.deal.update", {"id": link.b24_id, "fields": fields})
             services.portals.set_setting(member_id, f"deal.{link.b24_id}.qb", snapshot(entity, ret, now))
             counts["documents"] += 1
@@ -122,9 +134,13 @@ def apply(services: Services, member_id: str, response: str) -> dict[str, int]:
             )
             counts["payments"] += 1
     try:
-        counts["customers"] = customer_sync.from_quickbooks(
-            services, member_id, file, fresh(marks["Customer"], by_entity.get("Customer", []))
+        customers = fresh(marks["Customer"], by_entity.get("Customer", []))
+        counts["customers"] = customer_sync.from_quickbooks(services, member_id, file, customers)
+        counts["new_customers"] = _new_customers(services, member_id, file, customers)
+        documents = qb_documents.to_bitrix24(
+            services, member_id, file, {k: fresh(marks[k], by_entity.get(k, [])) for k in qb_documents.KINDS}
         )
+        counts.update({f"records_{k}": v for k, v in documents.items()})
         services.client(member_id).batch_all(writes, what="QuickBooks change")
     except B24Error as exc:
         log.warning("changes for %s not written: %s", member_id, exc.code)
@@ -132,6 +148,23 @@ def apply(services: Services, member_id: str, response: str) -> dict[str, int]:
     for entity in ENTITIES:
         _save(services, member_id, advance(marks[entity], by_entity.get(entity, [])))
     return counts
+
+
+def _new_customers(services: Services, member_id: str, file: str, customers: list[Mapping[str, Any]]) -> int:
+    """Customers added in QuickBooks after the first sync become companies/contacts (jobs show on their
+    parent; ones a person still has to match stay out)."""
+    if (services.portals.setting(member_id, "initial.state") or {}).get("state") != "done":
+        return 0  # before the first sync matched both sides, creating would make duplicates
+    review = services.portals.setting(member_id, "initial.review", [])
+    undecided = {i for r in review for i in r["candidates"]}
+    new = [
+        c
+        for c in customers
+        if not c.get("Sublevel")
+        and str(c["ListID"]) not in undecided
+        and services.links.by_qb(member_id, file, "customer", str(c["ListID"])) is None
+    ]
+    return customer_sync.create_in_bitrix24(services, member_id, file, new) if new else 0
 
 
 def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -154,7 +187,7 @@ def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]
                 "date": ret.get("TxnDate"),
                 "due": ret.get("DueDate"),
                 "status": crm.document_status(ret, now.date()) if kind == "Invoice" else None,
-                "total": ret.get("TotalAmount", ret.get("Subtotal")),
+                "total": invoices.total(ret),
                 "balance": ret.get("BalanceRemaining"),
                 "lines": crm.lines_summary(
                     ret.get("InvoiceLineRet")

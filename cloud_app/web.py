@@ -399,6 +399,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             review=services.portals.setting(member_id, "initial.review", []),
             items=services.portals.setting(member_id, "initial.items"),
             items_review=services.portals.setting(member_id, "initial.items.review", []),
+            documents=services.portals.setting(member_id, "initial.documents"),
             notes=services.portals.setting(member_id, "initial.notes", []),
         )
 

@@ -40,18 +40,24 @@ def merge(
     b24: Mapping[str, Any],
     winners: Mapping[str, Side],
     default_winner: Side = "qb",
+    base_b24: Mapping[str, Any] | None = None,
 ) -> Merge:
+    """``base_b24`` is Bitrix24's side of the base where the two started different (a pair matched by
+    e-mail, titled differently): a field neither side changed since stays as each side has it."""
     result = Merge()
     for name in sorted(set(qb) | set(b24)):
         q, b = qb.get(name), b24.get(name)
         if _same(q, b):
             continue
         if base is not None and name in base:
-            was = base[name]
-            if _same(q, was):  # only Bitrix24 changed
+            was_q = base[name]
+            was_b = base_b24[name] if base_b24 is not None and name in base_b24 else was_q
+            if _same(q, was_q) and _same(b, was_b):  # they started different; nobody changed it since
+                continue
+            if _same(q, was_q):  # only Bitrix24 changed
                 result.to_qb[name] = b
                 continue
-            if _same(b, was):  # only QuickBooks changed
+            if _same(b, was_b):  # only QuickBooks changed
                 result.to_b24[name] = q
                 continue
         winner = winners.get(name, default_winner)

@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.qbxml.values import Ref
 
-from . import normalize
+from . import invoices, normalize
 from .multifields import operations
 
 
@@ -120,7 +120,7 @@ def document_status(ret: Mapping[str, Any], today: date) -> str:
     if ret.get("IsPaid") is True:
         return "paid"
     balance = ret.get("BalanceRemaining")
-    total = ret.get("TotalAmount", ret.get("Subtotal"))
+    total = invoices.total(ret)
     due = ret.get("DueDate")
     if isinstance(balance, Decimal) and balance <= 0 and "BalanceRemaining" in ret:
         return "paid"
@@ -153,7 +153,7 @@ def deal_update(
 def timeline_text(kind: str, ret: Mapping[str, Any], currency: str) -> str:
     """The timeline comment for a document created in QuickBooks: 'Invoice 1043 created, 4,520.00 USD'."""
     label = {"SalesOrder": "Sales order"}.get(kind, kind)
-    total = ret.get("TotalAmount", ret.get("Subtotal"))
+    total = invoices.total(ret)
     amount = f", {total:,.2f} {currency}" if isinstance(total, Decimal) else ""
     number = ret.get("RefNumber")
     return (

@@ -3,11 +3,19 @@ lands once on the other side, and a second run changes nothing."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from .product import World, wait
 
-WRITES = ("crm.company.add", "crm.contact.add", "crm.company.update", "crm.contact.update")
+WRITES = (
+    "crm.company.add",
+    "crm.contact.add",
+    "crm.company.update",
+    "crm.contact.update",
+    "crm.item.add",
+    "crm.item.update",
+)
 
 
 def run(world: World) -> dict[str, Any]:
@@ -17,7 +25,7 @@ def run(world: World) -> dict[str, Any]:
 
     def finished() -> bool:
         now = world.api("GET", "/initial-sync").json()
-        return all(bool(now[k]) and now[k]["state"] == "done" for k in ("state", "items"))
+        return all(bool(now[k]) and now[k]["state"] == "done" for k in ("state", "items", "documents"))
 
     assert wait(finished, timeout=60)
     return world.api("GET", "/initial-sync").json()
@@ -120,3 +128,76 @@ def test_items_and_products_meet_once(world: World) -> None:
     second = run(world)["items"]
     assert (second["matched"], second["created_in_bitrix24"], second["to_create_in_quickbooks"]) == (0, 0, 0)
     assert sum(1 for c in world.cloud.emu.calls if c.method == "catalog.product.add") == adds
+
+
+def test_invoices_and_estimates_of_linked_customers_land_once_as_smart_invoices_and_quotes(
+    world: World,
+) -> None:
+    store = world.cloud.portal.store
+    invoices = world.qb_query("<InvoiceQueryRq><IncludeLinkedTxns>true</IncludeLinkedTxns></InvoiceQueryRq>")
+    estimates = world.qb_query("<EstimateQueryRq></EstimateQueryRq>")
+    smart_before, quotes_before = len(store.records[31]), len(store.records[7])
+    documents = run(world)["documents"]
+    assert (documents["invoices"], documents["estimates"]) == (len(invoices), len(estimates))
+    assert documents["created"] == len(invoices) + len(estimates) and documents["failed"] == 0
+    made = {r["XML_ID"]: r for r in store.records[31].values() if str(r.get("XML_ID", "")).startswith("QB:")}
+    assert len(made) == len(invoices) == len(store.records[31]) - smart_before
+    assert len(store.records[7]) - quotes_before == len(estimates)
+    services, member = world.cloud.services, world.cloud.portal.member_id
+    file = services.company_file(member)
+    for inv in invoices:  # each on its customer's company or contact, with QuickBooks' total and state
+        record = made[f"QB:{inv['TxnID']}"]
+        assert (
+            record["ACCOUNT_NUMBER"] == inv["RefNumber"] and record["TITLE"] == f"Invoice {inv['RefNumber']}"
+        )
+        total = inv["Subtotal"] + inv["SalesTaxTotal"]
+        assert Decimal(str(record["OPPORTUNITY"])) == total
+        assert record["STAGE_ID"] == ("DT31_0:P" if inv["IsPaid"] else "DT31_0:S")
+        owner = services.links.by_qb_name(
+            member, file, "customer", inv["CustomerRef"].full_name.split(":")[0]
+        )
+        assert owner is not None
+        assert str(record["COMPANY_ID" if owner.b24_type == "company" else "CONTACT_ID"]) == owner.b24_id
+    writes = sum(1 for c in world.cloud.emu.calls if c.method in WRITES)
+    second = run(world)["documents"]
+    assert second == documents  # not read again: the change query keeps them current
+    world.api("POST", "/deals/0/refresh")
+    world.web_connector_runs()
+    assert wait(lambda: not world.cloud.services.agents.counts(member).get("queued"))
+    world.cloud.services.worker.idle.wait(10)
+    assert sum(1 for c in world.cloud.emu.calls if c.method in WRITES) == writes
+
+
+def test_a_payment_a_new_invoice_and_a_new_customer_in_quickbooks_reach_bitrix24(world: World) -> None:
+    store = world.cloud.portal.store
+    run(world)
+    invoices = world.qb_query("<InvoiceQueryRq><PaidStatus>NotPaidOnly</PaidStatus></InvoiceQueryRq>")
+    open_one = invoices[0]
+    customer = open_one["CustomerRef"].list_id
+    world.qb.process(QB.format(
+        f"<ReceivePaymentAddRq><ReceivePaymentAdd><CustomerRef><ListID>{customer}</ListID></CustomerRef>"
+        f"<TotalAmount>{open_one['BalanceRemaining']}</TotalAmount><AppliedToTxnAdd><TxnID>{open_one['TxnID']}"
+        f"</TxnID><PaymentAmount>{open_one['BalanceRemaining']}</PaymentAmount></AppliedToTxnAdd>"
+        "</ReceivePaymentAdd></ReceivePaymentAddRq>"
+        f"<InvoiceAddRq><InvoiceAdd><CustomerRef><ListID>{customer}</ListID></CustomerRef><RefNumber>NEW-1"
+        "</RefNumber><InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>2</Quantity>"
+        "</InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>"
+        "<CustomerAddRq><CustomerAdd><Name>Globex</Name><CompanyName>Globex Corporation</CompanyName>"
+        "</CustomerAdd></CustomerAddRq><InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Globex</FullName>"
+        "</CustomerRef><RefNumber>NEW-2</RefNumber><InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef>"
+        "<Quantity>1</Quantity></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>"))  # fmt: skip
+    world.api("POST", "/deals/0/refresh")
+    world.web_connector_runs()
+
+    def record(txn: str) -> dict[str, Any] | None:
+        return next((r for r in store.records[31].values() if r.get("XML_ID") == f"QB:{txn}"), None)
+
+    assert wait(lambda: (record(open_one["TxnID"]) or {}).get("STAGE_ID") == "DT31_0:P")  # paid now
+    new = world.qb_query("<InvoiceQueryRq><RefNumber>NEW-1</RefNumber></InvoiceQueryRq>")[0]
+    assert wait(lambda: record(new["TxnID"]) is not None)
+    assert record(new["TxnID"])["STAGE_ID"] == "DT31_0:S"  # type: ignore[index]
+    # a customer added after the first sync becomes a company, in the same poll as its first invoice
+    globex = next(c for c in store.records[4].values() if c.get("TITLE") == "Globex Corporation")
+    second = world.qb_query("<InvoiceQueryRq><RefNumber>NEW-2</RefNumber></InvoiceQueryRq>")[0]
+    assert wait(lambda: record(second["TxnID"]) is not None)
+    assert str(record(second["TxnID"])["COMPANY_ID"]) == str(globex["ID"])  # type: ignore[index]

@@ -1,0 +1,114 @@
+"""QuickBooks invoices and estimates without a deal → smart invoices and quotes in Bitrix24 (the runner of
+``sync/invoices``): created once, updated only when what they show changed, 50 per batch call.
+
+Fed by the change query (``qb_changes``) and, once, by the first sync's full read of documents
+(``initial_sync``). A document whose customer is not linked yet is counted as waiting: the first sync's
+read brings it again once its customer is linked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from shared.qbxml.values import Ref
+
+from .links import Link
+from .sync import salesreps
+from .sync.invoices import TARGETS, Stages, customer_name, item_fields, stages_from, view
+
+if TYPE_CHECKING:
+    from .web import Services
+
+log = logging.getLogger("qb_cloud.qb_documents")
+
+KINDS = tuple(TARGETS)  # Invoice, Estimate
+
+
+def stages(services: Services, member_id: str) -> Stages:
+    """The portal's smart-invoice and quote stages, read once (two calls) and kept."""
+    known = services.portals.setting(member_id, "b24.stages")
+    if known:
+        return Stages(**known)
+    client = services.client(member_id)
+    categories = client.call("crm.category.list", {"entityTypeId": 31}).get("categories", [])
+    default = [c for c in categories if c.get("isDefault") == "Y"] or categories
+    category_id = int(default[0]["id"]) if default else 0
+    found = stages_from(client.call("crm.status.list", {}), category_id)
+    services.portals.set_setting(member_id, "b24.stages", found.__dict__)
+    return found
+
+
+def owner(services: Services, member_id: str, file: str, ret: Mapping[str, Any]) -> Link | None:
+    """The company or contact of the document's customer (a job's parent)."""
+    ref = ret.get("CustomerRef")
+    if isinstance(ref, Ref) and ref.list_id:
+        link = services.links.by_qb(member_id, file, "customer", ref.list_id)
+        if link is not None:
+            return link
+    name = customer_name(ret)
+    return services.links.by_qb_name(member_id, file, "customer", name) if name else None
+
+
+def user_for(services: Services, member_id: str, ret: Mapping[str, Any]) -> str | None:
+    """The Bitrix24 user of the document's sales rep, when the rep is mapped to one."""
+    ref = ret.get("SalesRepRef")
+    if not isinstance(ref, Ref) or not ref.list_id:
+        return None
+    mapping = services.portals.setting(member_id, "salesrep.map", {})
+    return salesreps.user_for(ref.list_id, mapping, None)
+
+
+def to_bitrix24(
+    services: Services, member_id: str, file: str, changed: Mapping[str, list[Mapping[str, Any]]]
+) -> dict[str, int]:
+    """Create or update the records of changed documents; counts of created/updated/unchanged/waiting."""
+    links = services.links
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "waiting": 0, "failed": 0}
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    pending: dict[str, tuple[str, Mapping[str, Any], str, Link | None]] = {}
+    found: Stages | None = None
+    for kind in KINDS:
+        if not services.portals.setting(member_id, f"{kind.lower()}s.to_b24", True):
+            continue
+        target = TARGETS[kind]
+        for n, ret in enumerate(changed.get(kind, [])):
+            txn = str(ret["TxnID"])
+            link = links.by_qb(member_id, file, kind.lower(), txn)
+            if link is not None and link.b24_type == "deal":
+                continue  # made from a deal: it shows there (``qb_changes``)
+            seen = view(kind, ret)
+            if link is not None and link.fingerprint == seen:
+                counts["unchanged"] += 1
+                continue
+            party = owner(services, member_id, file, ret)
+            if party is None or party.b24_type not in ("company", "contact"):
+                counts["waiting"] += 1
+                continue
+            found = found or stages(services, member_id)
+            fields = item_fields(
+                kind, ret, (party.b24_type, party.b24_id), found, "USD", user_for(services, member_id, ret)
+            )
+            key = f"{kind[0]}{n}"
+            if link is None:
+                commands[key] = ("crm.item.add", {"entityTypeId": target.entity_type_id, "fields": fields})
+            else:
+                params = {"entityTypeId": target.entity_type_id, "id": link.b24_id, "fields": fields}
+                commands[key] = ("crm.item.update", params)
+            pending[key] = (kind, ret, seen, link)
+    answer = services.client(member_id).batch_all(commands, what="QuickBooks document into Bitrix24")
+    for key, (kind, ret, seen, link) in pending.items():
+        made = answer.result.get(key)
+        if key in answer.errors or not isinstance(made, dict):
+            counts["failed"] += 1
+            continue
+        b24_id = link.b24_id if link is not None else str(made.get("item", {}).get("id", ""))
+        label = str(ret.get("RefNumber") or ret["TxnID"])
+        target = TARGETS[kind]
+        links.link(
+            member_id, file, Link(kind.lower(), str(ret["TxnID"]), label, target.b24_type, b24_id, seen)
+        )
+        links.set_fingerprint(member_id, file, kind.lower(), str(ret["TxnID"]), seen)
+        counts["updated" if link is not None else "created"] += 1
+    return counts
