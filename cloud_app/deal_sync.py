@@ -25,7 +25,7 @@ from shared.qbxml.builder import MessageSet, build, query
 from shared.qbxml.parser import parse_response
 from shared.qbxml.values import Ref
 
-from . import qb_changes
+from . import qb_changes, sales_reps
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .links import Link
@@ -47,6 +47,9 @@ OTHER_LISTS = ("Vendor", "Employee", "OtherName")
 
 class Refused(Exception):
     """The click cannot start (unknown deal, no agent paired, …): said to the person at once."""
+
+
+DEAL_FIELDS = ("ID", "TITLE", "CURRENCY_ID", "COMPANY_ID", "CONTACT_ID", "ASSIGNED_BY_ID")
 
 
 def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
@@ -74,7 +77,7 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
             if mapped is not None:
                 linked.add(pid)
     detail = {
-        "deal": {k: deal.get(k) for k in ("ID", "TITLE", "CURRENCY_ID", "COMPANY_ID", "CONTACT_ID")},
+        "deal": {k: deal.get(k) for k in DEAL_FIELDS},
         "rows": rows,
         "party": party,
         "customer": customer,
@@ -90,6 +93,8 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
     for n, (pid, item) in enumerate(sorted(products.items())):
         if pid not in detail["mapped"] and item:
             requests.append(query("Item", {"FullName": item}, request_id=f"item-{n}-{pid}"))
+    if requests and services.portals.setting(member_id, "salesrep.reps", None) is None:
+        requests.append(query("SalesRep", {"ActiveStatus": "All"}, request_id="salesreps"))  # learn once
     if not requests:  # everything is linked already: plan and send at once
         _write(services, member_id, sync_id, found_customer=None, found_items={}, taken=set())
         return sync_id
@@ -216,6 +221,8 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     taken: set[str] = set()
     for result in parse_response(job.response).results:
         rid = result.header.request_id or ""
+        if rid == "salesreps" and result.header.status.code in (0, 1):  # 1: QuickBooks has none
+            sales_reps.learn(services, member_id, result.records)
         if result.header.status.code != 0 or not result.records:
             continue  # 500: not found — the normal answer for a name QuickBooks does not have
         record = result.records[0]
@@ -282,6 +289,7 @@ def _write(
         today=now.date(),
         job_id=job_id,
         version=VERSION,
+        sales_rep=sales_reps.rep_for(services, member_id, d["deal"].get("ASSIGNED_BY_ID")),
     )
     created = {r.request_id: _product_of(r.request_id, plan, d) for r in plan.requests if r.request_id}
     preview = {
@@ -302,6 +310,7 @@ def _write(
         "subtotal": plan.subtotal,
         "tax": plan.tax,
         "total": plan.total,
+        "sales_rep": _initial(services, member_id, plan),
         "notes": plan.notes,
         "problems": plan.problems,
         "created_by_request": created,
@@ -320,6 +329,14 @@ def _write(
     links.update_sync(member_id, sync_id, state="queued", job_id=job_id, detail=preview)
     if services.relay is not None:
         services.relay.notify(member_id)
+
+
+def _initial(services: Services, member_id: str, plan: Any) -> str | None:
+    """The sales rep's initials the document will carry, for the preview."""
+    ref = plan.requests[-1].fields[f"{plan.kind}Add"].get("SalesRepRef")
+    if not isinstance(ref, Ref):
+        return None
+    return services.portals.setting(member_id, "salesrep.reps", {}).get(ref.list_id, ref.list_id)
 
 
 def _product_of(request_id: str, plan: Any, d: dict[str, Any]) -> str | None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.builder import MessageSet, add, build, query
 from shared.qbxml.parser import parse_response
 
-from . import customer_sync, qb_changes, qb_documents
+from . import customer_sync, qb_changes, qb_documents, sales_reps
 from .agents.store import JobRow
 from .links import Link
 from .sync import crm
@@ -52,6 +52,7 @@ def start(services: Services, member_id: str) -> str:
         query(k, {"ActiveStatus": "All", "IncludeRetElement": ["Name"]}, request_id=k)
         for k in OTHER_LISTS[1:]
     ]
+    requests.append(query("SalesRep", {"ActiveStatus": "All"}, request_id="SalesRep"))
     job_id = _send(services, member_id, requests, READ)
     services.portals.set_setting(member_id, "initial.state", {"state": "reading QuickBooks", "job": job_id})
     return job_id
@@ -130,6 +131,8 @@ def _match(services: Services, member_id: str, response: str) -> None:
     for result in parse_response(response).results:
         if result.header.request_id == "Customer":
             customers = [r for r in result.records if not r.get("Sublevel")]  # jobs show on their parent
+        elif result.header.request_id == "SalesRep":
+            sales_reps.learn(services, member_id, result.records)
         else:
             taken |= {str(r.get("Name")) for r in result.records if r.get("Name")}
             if result.header.request_id == "Vendor":

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.values import Ref
 
+from . import sales_reps
 from .links import Link
-from .sync import salesreps
 from .sync.invoices import TARGETS, Stages, customer_name, item_fields, stages_from, view
 
 if TYPE_CHECKING:
@@ -54,10 +54,13 @@ def owner(services: Services, member_id: str, file: str, ret: Mapping[str, Any])
 def user_for(services: Services, member_id: str, ret: Mapping[str, Any]) -> str | None:
     """The Bitrix24 user of the document's sales rep, when the rep is mapped to one."""
     ref = ret.get("SalesRepRef")
-    if not isinstance(ref, Ref) or not ref.list_id:
+    if not isinstance(ref, Ref):
         return None
-    mapping = services.portals.setting(member_id, "salesrep.map", {})
-    return salesreps.user_for(ref.list_id, mapping, None)
+    list_id = ref.list_id or next(
+        (i for i, initial in services.portals.setting(member_id, "salesrep.reps", {}).items()
+         if initial == ref.full_name), None,
+    )  # fmt: skip
+    return sales_reps.user_for(services, member_id, list_id) if list_id else None
 
 
 def to_bitrix24(

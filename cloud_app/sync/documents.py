@@ -114,8 +114,11 @@ def plan_document(
     job_id: str,
     settings: Settings = Settings(),
     version: str = "13.0",
+    sales_rep: str | None = None,
 ) -> DocumentPlan:
-    """``items`` maps a product key (``"P<id>"``, or ``"N<name>"`` for free-text rows) to a QuickBooks
+    """``sales_rep`` is a rep's ListID or None.
+
+    ``items`` maps a product key (``"P<id>"``, or ``"N<name>"`` for free-text rows) to a QuickBooks
     item FullName, or None when the product has no QuickBooks item yet."""
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
@@ -155,6 +158,8 @@ def plan_document(
         "Memo": _memo(deal, plan),
         f"{kind}LineAdd": doc_lines,
     }
+    if sales_rep:  # the deal's responsible user's rep (ListID), or the portal's default
+        doc["SalesRepRef"] = Ref(list_id=sales_rep)
     if version_key(version) >= (6, 0):
         doc["Other"] = f"B24 deal {deal_id}"[:29]
     if version_key(version) >= (9, 0):

@@ -212,3 +212,34 @@ def test_a_payment_in_quickbooks_reaches_the_deal_and_its_tab(world: World) -> N
     member = world.cloud.portal.member_id
     assert wait(lambda: world.cloud.services.agents.jobs(member, purpose="qb-changes")[-1].state == "done")
     assert deal_writes() == before  # nothing changed: nothing written again
+
+
+def test_the_deals_responsible_user_becomes_the_invoices_sales_rep(world: World) -> None:
+    portal = world.cloud.portal
+    gregg = portal.add_user("Gregg", "Schneider", "gregg@example.com")
+    stranger = portal.add_user("Nobody", "Known", "nobody@example.com")
+    client = world.cloud.client()
+    reps = {str(r["Initial"]): str(r["ListID"]) for r in world.qb_query("<SalesRepQueryRq/>")}
+
+    def invoice_rep(user_id: int, company: str) -> Any:
+        deal = a_deal(world, company, [(1, "Labor", "55.00", "1")])
+        client.call("crm.deal.update", {"id": deal, "fields": {"ASSIGNED_BY_ID": user_id}})
+        sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+        world.web_connector_runs()
+        status = settled(world, sync_id)
+        assert status["state"] == "done", status
+        txn = client.call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"]
+        found = world.qb_query(f"<InvoiceQueryRq><TxnID>{txn}</TxnID></InvoiceQueryRq>")[0]
+        return status["detail"]["sales_rep"], found.get("SalesRepRef")
+
+    shown, ref = invoice_rep(gregg.id, "Rep Test One")  # Gregg Schneider is the employee behind "GS"
+    assert shown == "GS" and ref.list_id == reps["GS"]
+    shown, ref = invoice_rep(stranger.id, "Rep Test Two")  # no rep, no default: none
+    assert shown is None and ref is None
+    assert world.api("POST", "/settings", json={"salesrep.default": reps["DM"]}).status_code == 200
+    shown, ref = invoice_rep(stranger.id, "Rep Test Three")  # the portal's default rep
+    assert shown == "DM" and ref.list_id == reps["DM"]
+    chosen = {"salesrep.users": {str(stranger.id): reps["EM"]}}
+    assert world.api("POST", "/settings", json=chosen).status_code == 200
+    shown, ref = invoice_rep(stranger.id, "Rep Test Four")  # a person's choice wins
+    assert shown == "EM" and ref.list_id == reps["EM"]

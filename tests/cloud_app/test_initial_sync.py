@@ -137,6 +137,7 @@ def test_invoices_and_estimates_of_linked_customers_land_once_as_smart_invoices_
     invoices = world.qb_query("<InvoiceQueryRq><IncludeLinkedTxns>true</IncludeLinkedTxns></InvoiceQueryRq>")
     estimates = world.qb_query("<EstimateQueryRq></EstimateQueryRq>")
     smart_before, quotes_before = len(store.records[31]), len(store.records[7])
+    mason = world.cloud.portal.add_user("Elizabeth", "Mason", "em@example.com")  # the employee behind "EM"
     documents = run(world)["documents"]
     assert (documents["invoices"], documents["estimates"]) == (len(invoices), len(estimates))
     assert documents["created"] == len(invoices) + len(estimates) and documents["failed"] == 0
@@ -145,6 +146,7 @@ def test_invoices_and_estimates_of_linked_customers_land_once_as_smart_invoices_
     assert len(store.records[7]) - quotes_before == len(estimates)
     services, member = world.cloud.services, world.cloud.portal.member_id
     file = services.company_file(member)
+    assert any(inv.get("SalesRepRef") and inv["SalesRepRef"].full_name == "EM" for inv in invoices)
     for inv in invoices:  # each on its customer's company or contact, with QuickBooks' total and state
         record = made[f"QB:{inv['TxnID']}"]
         assert (
@@ -153,6 +155,10 @@ def test_invoices_and_estimates_of_linked_customers_land_once_as_smart_invoices_
         total = inv["Subtotal"] + inv["SalesTaxTotal"]
         assert Decimal(str(record["OPPORTUNITY"])) == total
         assert record["STAGE_ID"] == ("DT31_0:P" if inv["IsPaid"] else "DT31_0:S")
+        if inv.get("SalesRepRef") and inv["SalesRepRef"].full_name == "EM":  # her invoices are hers
+            assert str(record["ASSIGNED_BY_ID"]) == str(mason.id)
+        else:
+            assert str(record["ASSIGNED_BY_ID"]) != str(mason.id)
         owner = services.links.by_qb_name(
             member, file, "customer", inv["CustomerRef"].full_name.split(":")[0]
         )
