@@ -4,6 +4,7 @@ Connector simulator driving the QuickBooks simulator, and the deal updated in th
 from __future__ import annotations
 
 import re
+from xml.sax.saxutils import escape
 from decimal import Decimal
 from typing import Any
 
@@ -243,3 +244,54 @@ def test_the_deals_responsible_user_becomes_the_invoices_sales_rep(world: World)
     assert world.api("POST", "/settings", json=chosen).status_code == 200
     shown, ref = invoice_rep(stranger.id, "Rep Test Four")  # a person's choice wins
     assert shown == "EM" and ref.list_id == reps["EM"]
+
+
+def test_names_with_ampersands_quotes_cyrillic_and_over_41_characters_reach_quickbooks(world: World) -> None:
+    long_company = 'O\'Brien & "Sons" Heating, Cooling and Plumbing of Northern California'
+    assert len(long_company) > 41
+    deal = a_deal(
+        world,
+        long_company,
+        [(0, "Монтаж трубопровода", "120.50", "2"), (0, 'Pipe 3/4" & fittings <brass>', "9.99", "10")],
+    )
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    status = settled(world, sync_id)
+    assert status["state"] == "done", status
+    assert any("shortened" in n or "41" in n for n in status["detail"]["notes"]), status["detail"]["notes"]
+    customer = status["detail"]["customer"]
+    assert len(customer) <= 41 and customer.startswith("O'Brien & \"Sons\" Heating")
+    found = world.qb_query(f"<CustomerQueryRq><FullName>{escape(customer)}</FullName></CustomerQueryRq>")
+    assert len(found) == 1  # the shortened name is the customer QuickBooks has
+    txn = world.cloud.client().call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"]
+    invoice = world.qb_query(
+        f"<InvoiceQueryRq><TxnID>{txn}</TxnID><IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"
+    )[0]
+    descriptions = [ln.get("Desc") for ln in invoice["InvoiceLineRet"]]
+    assert descriptions[0] == "Montazh truboprovoda"  # transliterated: QuickBooks' code page has no Cyrillic
+    assert descriptions[1] == 'Pipe 3/4" & fittings <brass>'  # XML specials arrive intact
+    assert invoice["Subtotal"] == Decimal("340.90")
+    assert any("Cyrillic" in n or "transliterat" in n for n in status["detail"]["notes"])
+
+
+def test_a_deal_with_120_product_rows_becomes_one_invoice_with_120_lines(world: World) -> None:
+    rows = [(0, f"Part {n % 30:02d}", f"{n}.25", str(n % 4 + 1)) for n in range(1, 121)]
+    deal = a_deal(world, "Big Order Ltd", rows)
+    calls_before = len(world.cloud.emu.calls)
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    assert world.web_connector_runs() == "2 requests, 0 errors"  # lookup + everything in one message set
+    status = settled(world, sync_id)
+    assert status["state"] == "done", status
+    http = [c.method for c in world.cloud.emu.calls[calls_before:] if not c.in_batch]
+    txn = world.cloud.client().call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"]
+    invoice = world.qb_query(
+        f"<InvoiceQueryRq><TxnID>{txn}</TxnID><IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"
+    )[0]
+    assert len(invoice["InvoiceLineRet"]) == 120
+    expected = sum(Decimal(price) * Decimal(qty) for _, _, price, qty in rows)
+    assert invoice["Subtotal"] == expected and status["detail"]["subtotal"] == str(expected)
+    parts = {str(r["FullName"]) for r in world.qb_query("<ItemNonInventoryQueryRq/>")}
+    assert {f"Part {n:02d}" for n in range(30)} <= parts  # 30 distinct items, each created once
+    # one batch reads the deal and its rows, one its client, one writes its fields and a timeline
+    # comment (and the users are read once, to learn the sales reps): not one call per row
+    assert http == ["batch", "batch", "user.get", "batch"]
