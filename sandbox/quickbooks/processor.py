@@ -97,6 +97,7 @@ class Processor:
         self.versions = versions
         self.saved_sets: dict[str, etree._Element] = {}  # newMessageSetID → answers (only the latest kept)
         self.host_info: Callable[[], dict[str, str]] = lambda: {}
+        self.defer_balances = False  # bulk loading (the seed): customer balances computed once at the end
 
     # -- the document ---------------------------------------------------------------------------------
 
@@ -508,6 +509,8 @@ class Processor:
 
     def refresh_balances(self) -> None:
         """Customer Balance (own open documents) and TotalBalance (with jobs) after a transaction change."""
+        if self.defer_balances:
+            return
         c = self.company
         own: dict[str, Decimal] = {}
         for r in c.records.values():

@@ -109,6 +109,7 @@ class SeedSize:
     invoices: int
     estimates: int
     payments: int
+    materials: int = 0  # extra non-inventory items ("Materials:M0001"…), for item-heavy benchmarks
 
 
 def size(scale: int = 1) -> SeedSize:
@@ -129,7 +130,12 @@ def _el(tag: str, value: Any) -> etree._Element:
 class _Bookkeeper:
     def __init__(self, company: Company) -> None:
         self.processor = Processor(company, versions=SUPPORTED_VERSIONS)
+        self.processor.defer_balances = True  # once, in done()
         self.state = SessionState()
+
+    def done(self) -> None:
+        self.processor.defer_balances = False
+        self.processor.refresh_balances()
 
     def add(self, kind: str, fields: dict[str, Any]) -> etree._Element:
         rq = etree.Element(f"{kind}AddRq")
@@ -141,12 +147,19 @@ class _Bookkeeper:
         return ret
 
 
-def seed_company(seed: int = 1, scale: int = 1, *, clock: Callable[[], datetime] | None = None) -> Company:
-    """The sample company; the same seed always gives the same names, amounts and documents."""
+def seed_company(
+    seed: int = 1,
+    scale: int = 1,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    sized: SeedSize | None = None,
+) -> Company:
+    """The sample company; the same seed always gives the same names, amounts and documents.
+    ``sized`` overrides ``scale`` with exact counts."""
     rnd = random.Random(seed)
     company = Company(clock=clock)
     bk = _Bookkeeper(company)
-    n = size(scale)
+    n = sized or size(scale)
     for name, kind in (
         ("Accounts Receivable", "AccountsReceivable"),
         ("Checking", "Bank"),
@@ -251,6 +264,24 @@ def seed_company(seed: int = 1, scale: int = 1, *, clock: Callable[[], datetime]
             },
         },
     )
+    materials = [f"M{i + 1:04d}" for i in range(n.materials)]
+    if materials:
+        bk.add("ItemNonInventory", {"Name": "Materials", "SalesOrPurchase": {
+            "Desc": "Materials", "AccountRef": {"FullName": "Construction Income"}}})  # fmt: skip
+    for i, name in enumerate(materials):
+        bk.add(
+            "ItemNonInventory",
+            {
+                "Name": name,
+                "ParentRef": {"FullName": "Materials"},
+                "SalesTaxCodeRef": {"FullName": "Tax"},
+                "SalesOrPurchase": {
+                    "Desc": f"{rnd.choice(['Copper', 'Steel', 'Oak', 'PVC'])} stock #{i + 1}",
+                    "Price": f"{rnd.randint(1, 400)}.{rnd.randint(0, 99):02d}",
+                    "AccountRef": {"FullName": "Construction Income"},
+                },
+            },
+        )
     bk.add("ItemSubtotal", {"Name": "Subtotal", "ItemDesc": "Subtotal"})
     bk.add(
         "ItemDiscount",
@@ -316,6 +347,7 @@ def seed_company(seed: int = 1, scale: int = 1, *, clock: Callable[[], datetime]
             customers.append(f"{name}:{job}")
 
     all_items = [s[0] for s in SERVICES] + [s[0] for s in INVENTORY] + ["Permit", "Delivery"]
+    all_items += [f"Materials:{m}" for m in materials]
     start = date(2026, 1, 5)
     invoices: list[etree._Element] = []
     for i in range(n.invoices):
@@ -363,4 +395,5 @@ def seed_company(seed: int = 1, scale: int = 1, *, clock: Callable[[], datetime]
                 "AppliedToTxnAdd": {"TxnID": inv.findtext("TxnID"), "PaymentAmount": f"{amount:.2f}"},
             },
         )
+    bk.done()
     return company
