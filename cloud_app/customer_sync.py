@@ -257,7 +257,11 @@ def from_events(services: Services, member_id: str) -> int:
     handled only after that, so a failure leaves them for the next try."""
     store, links = services.portals, services.links
     file = services.company_file(member_id)
-    events = [e for e in store.events(member_id) if e["event"] in EVENTS]
+    waiting = store.events(member_id)
+    events = [e for e in waiting if e["event"] in EVENTS]
+    # Records added in Bitrix24 after the first sync reach QuickBooks with their first deal sync;
+    # products, smart invoices and quotes flow from QuickBooks; nothing else here waits on an event.
+    store.mark_events(member_id, [e["id"] for e in waiting if e["event"] not in EVENTS], "ignored")
     wanted: dict[tuple[str, str], Link] = {}
     for e in events:
         b24_type = EVENTS[e["event"]]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.builder import MessageSet, build
@@ -26,7 +26,7 @@ from . import customer_sync, qb_documents
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .sync import crm, invoices, payments
-from .sync.watermarks import Watermark, advance, change_query, fresh
+from .sync.watermarks import Watermark, advance, change_query, fresh, quiet
 
 if TYPE_CHECKING:
     from .web import Services
@@ -89,12 +89,13 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     if job.response is None:
         log.warning("change query for %s refused: %s %s", member_id, job.hresult, job.message)
         return True
-    apply(services, member_id, job.response)
+    apply(services, member_id, job.response, datetime.fromisoformat(job.created_at))
     return True
 
 
-def apply(services: Services, member_id: str, response: str) -> dict[str, int]:
-    """Bring linked deals up to date from a change-query response; counts of what was written."""
+def apply(services: Services, member_id: str, response: str, asked: datetime | None = None) -> dict[str, int]:
+    """Bring linked deals up to date from a change-query response; counts of what was written. ``asked``:
+    when the query was queued (the watermarks may move up to it once everything is applied)."""
     links = services.links
     file = services.company_file(member_id)
     now = datetime.now(UTC)
@@ -145,9 +146,27 @@ def apply(services: Services, member_id: str, response: str) -> dict[str, int]:
     except B24Error as exc:
         log.warning("changes for %s not written: %s", member_id, exc.code)
         return counts  # watermarks stay: the next poll brings the same records again
+    local = _local_offset(marks, by_entity)
     for entity in ENTITIES:
-        _save(services, member_id, advance(marks[entity], by_entity.get(entity, [])))
+        if entity not in by_entity:
+            continue  # refused or not asked: nothing learned
+        mark = advance(marks[entity], by_entity[entity])
+        _save(services, member_id, quiet(mark, asked, local) if asked is not None else mark)
     return counts
+
+
+def _local_offset(
+    marks: Mapping[str, Watermark], by_entity: Mapping[str, list[Mapping[str, Any]]]
+) -> tzinfo | None:
+    """QuickBooks' UTC offset, from the newest TimeModified it sent or kept in a watermark."""
+    times = [
+        r["TimeModified"]
+        for rs in by_entity.values()
+        for r in rs
+        if isinstance(r.get("TimeModified"), datetime)
+    ]
+    times += [m.modified for m in marks.values() if m.modified is not None]
+    return max(times).tzinfo if times else None
 
 
 def _new_customers(services: Services, member_id: str, file: str, customers: list[Mapping[str, Any]]) -> int:

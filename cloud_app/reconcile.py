@@ -57,7 +57,7 @@ def reconcile(client: Client, store: PortalStore, member_id: str) -> dict[str, i
             added[entity] = 0
             continue
         since = (datetime.fromisoformat(mark) - OVERLAP).isoformat()
-        newest, count = mark, 0
+        newest, count, started = mark, 0, []
         rows = client.scan(
             src.method,
             {
@@ -67,6 +67,7 @@ def reconcile(client: Client, store: PortalStore, member_id: str) -> dict[str, i
             },
             id_field=src.id_field,
             items_key=src.items_key,
+            started=started,
         )
         for row in rows:
             changed = str(row[src.modified])
@@ -82,6 +83,10 @@ def reconcile(client: Client, store: PortalStore, member_id: str) -> dict[str, i
             )
             if datetime.fromisoformat(changed) > datetime.fromisoformat(newest):
                 newest = changed
+        # everything changed before the scan began was seen: a quiet portal's next look starts there,
+        # not again at its last change
+        if started and started[0] and datetime.fromisoformat(started[0]) > datetime.fromisoformat(newest):
+            newest = started[0]
         store.set_setting(member_id, key, newest)
         added[entity] = count
     return added

@@ -135,16 +135,21 @@ class Client:
         *,
         id_field: str = "ID",
         items_key: str | None = None,
+        started: list[str] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every row, fast (§7.2): order by ID, filter ``>ID`` past the last, ``start=-1`` until short."""
+        """Every row, fast (§7.2): order by ID, filter ``>ID`` past the last, ``start=-1`` until short.
+        ``started`` gets the server's time when the first page was read (``time.date_start``)."""
         params = dict(params or {})
         filt = dict(params.pop("filter", {}) or {})
         last = 0
         while True:
             page_filter = {**filt, f">{id_field}": last}
-            result = self.call(
+            answer = self.call_full(
                 method, {**params, "filter": page_filter, "order": {id_field: "ASC"}, "start": -1}
             )
+            if started is not None and not started and isinstance(answer.get("time"), dict):
+                started.append(str(answer["time"].get("date_start") or ""))
+            result = answer["result"]
             rows = result[items_key] if items_key else result
             yield from rows
             if len(rows) < 50:

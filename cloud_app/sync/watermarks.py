@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from shared.qbxml.builder import Request, query
@@ -32,6 +32,22 @@ class Watermark:
 def is_transaction(entity: str) -> bool:
     """Transactions filter by ModifiedDateRangeFilter; lists take FromModifiedDate directly."""
     return load().message(f"{entity}QueryRq").child("ModifiedDateRangeFilter") is not None
+
+
+def quiet(mark: Watermark, asked: datetime, local: tzinfo | None) -> Watermark:
+    """After every record of a change query was applied: nothing modified before ``asked`` (when the
+    query was queued, before QuickBooks ran it) can still be missing, so the watermark may move up to it
+    even when nothing changed. Otherwise a quiet company would re-read the hour before its last change at
+    every poll. ``local`` is QuickBooks' UTC offset as its records show it (it compares local times);
+    without one the watermark stays. The overlap still covers the DST hour and clocks that disagree a
+    little."""
+    if local is None:
+        return mark
+    asked = asked.astimezone(local).replace(microsecond=0)
+    if mark.modified is not None and mark.modified >= asked:
+        return mark
+    keep = mark.seen if mark.modified is not None and mark.modified >= asked - OVERLAP else frozenset()
+    return Watermark(mark.entity, asked, keep)
 
 
 def change_query(mark: Watermark, *, page: int = PAGE, request_id: str | None = None) -> Request:

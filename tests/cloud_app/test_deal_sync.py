@@ -4,9 +4,9 @@ Connector simulator driving the QuickBooks simulator, and the deal updated in th
 from __future__ import annotations
 
 import re
-from xml.sax.saxutils import escape
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 import requests

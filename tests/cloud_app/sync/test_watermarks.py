@@ -1,10 +1,10 @@
 """QuickBooks changes are found with an overlap window, repeats are dropped, and the mark only moves on."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from lxml import etree
 
-from cloud_app.sync.watermarks import OVERLAP, Watermark, advance, change_query, fresh
+from cloud_app.sync.watermarks import OVERLAP, Watermark, advance, change_query, fresh, quiet
 from shared.qbxml.builder import build
 
 PDT, PST = timezone(timedelta(hours=-7)), timezone(timedelta(hours=-8))
@@ -53,3 +53,17 @@ def test_every_synced_entity_gets_a_query_quickbooks_accepts() -> None:
         assert q.tag == f"{entity}QueryRq"
     payment = rq(Watermark("ReceivePayment"))
     assert payment.findtext("IncludeLineItems") == "true" and payment.find("IncludeLinkedTxns") is None
+
+
+def test_a_quiet_company_is_not_read_again_from_its_last_change() -> None:
+    last = {"ListID": "1", "EditSequence": "100", "TimeModified": datetime(2026, 11, 20, 9, 0, tzinfo=PST)}
+    mark = advance(Watermark("Customer"), [last])
+    asked = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)  # queued at 12:00 PST, nothing changed since
+    moved = quiet(mark, asked, PST)
+    assert moved.modified == datetime(2026, 11, 20, 12, 0, tzinfo=PST)
+    assert rq(moved).findtext("FromModifiedDate") == "2026-11-20T10:55:00-08:00"  # still the overlap
+    assert moved.seen == frozenset()  # the 09:00 change is outside the window now
+    soon = quiet(mark, datetime(2026, 11, 20, 17, 30, tzinfo=UTC), PST)  # 09:30: still in it
+    assert soon.seen == mark.seen
+    assert quiet(mark, datetime(2026, 11, 20, 16, 0, tzinfo=UTC), PST) == mark  # never back
+    assert quiet(Watermark("Invoice"), asked, None) == Watermark("Invoice")  # offset unknown: stays
