@@ -101,8 +101,12 @@ class Reconciler:
         client_for: Callable[[str], Client],
         minutes: float,
         after: Callable[[str], object] | None = None,
+        found: Callable[[str], object] | None = None,
     ) -> None:
+        """``after``: the periodic step for a portal besides this (asking QuickBooks what changed);
+        ``found``: called for a portal whose look added events (wakes the event worker)."""
         self.store, self.client_for, self.minutes, self.after = store, client_for, minutes, after
+        self.found = found
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -120,6 +124,8 @@ class Reconciler:
                 out[portal.member_id] = reconcile(
                     self.client_for(portal.member_id), self.store, portal.member_id
                 )
+                if self.found is not None and any(out[portal.member_id].values()):
+                    self.found(portal.member_id)
             except B24Error as exc:  # the client already put the portal in needs attention where right
                 log.warning("reconcile %s: %s %s", portal.domain, exc.code, exc.description)
         return out

@@ -47,6 +47,7 @@ class Running:
             services.client,
             config.reconcile_minutes,
             after=lambda member_id: qb_changes.poll(services, member_id),
+            found=services.worker.kick,
         )
         self._thread: threading.Thread | None = None
 
