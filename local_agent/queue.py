@@ -76,7 +76,7 @@ class Queue:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._db().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
 
@@ -91,7 +91,12 @@ class Queue:
             db.row_factory = sqlite3.Row
             self._local.db = db
             with self._lock:
-                self._all.append(db)
+                # the SOAP server answers each Web Connector call on a new thread: close the connections
+                # of threads that are gone, or every call would keep two file handles open for good
+                for _, old in [t for t in self._all if not t[0].is_alive()]:
+                    old.close()
+                self._all = [t for t in self._all if t[0].is_alive()]
+                self._all.append((threading.current_thread(), db))
         return db
 
     class _Tx:
@@ -110,7 +115,7 @@ class Queue:
 
     def close(self) -> None:
         with self._lock:
-            for db in self._all:
+            for _, db in self._all:
                 db.close()
             self._all.clear()
         self._local = threading.local()

@@ -135,3 +135,29 @@ def test_sigkill_after_result_before_ack_resends_and_never_reruns(tmp_path: Path
     assert q.recover(read_only) == (0, 0)
     q.close()
     assert os.path.exists(tmp_path / "queue.db")
+
+
+def test_calls_from_short_lived_threads_do_not_keep_files_open(tmp_path: Path) -> None:
+    """The SOAP server answers every Web Connector call on a new thread; a day of calls must not run
+    the agent out of file handles."""
+    import threading
+
+    q = Queue(tmp_path / "queue.db")
+
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    def one_call() -> None:
+        q.depth()
+
+    for _ in range(5):
+        t = threading.Thread(target=one_call)
+        t.start()
+        t.join()
+    before = open_files()
+    for _ in range(200):
+        t = threading.Thread(target=one_call)
+        t.start()
+        t.join()
+    assert open_files() <= before + 2  # one thread's connection at most, not 200
+    q.close()
