@@ -192,18 +192,24 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--small", action="store_true", help="the sample company (40 customers) instead")
     ap.add_argument("--no-rate-limit", action="store_true", help="Bitrix24's 2 requests/s limit off")
+    ap.add_argument(
+        "--plan",
+        default="professional",
+        choices=("standard", "professional"),
+        help="the portal's plan; professional has the offline event queue (default)",
+    )
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("waitress").setLevel(logging.CRITICAL)
     qb_size = size(1) if args.small else FULL
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"QuickBooks: {qb_size}; Bitrix24: the seed-sized portal", flush=True)
+        print(f"QuickBooks: {qb_size}; Bitrix24: the seed-sized portal, {args.plan} plan", flush=True)
         sizes = Sizes(quickbooks=qb_size)
         # QuickBooks' clock starts 3 hours back so that "hours later" can be simulated for it; the cloud
         # keeps real time (QuickBooks ends 45 minutes behind it, inside the tolerated clock difference)
         with World(
-            Path(tmp), sizes, rate_limit=not args.no_rate_limit, qb_behind=timedelta(hours=3)
+            Path(tmp), sizes, rate_limit=not args.no_rate_limit, qb_behind=timedelta(hours=3), plan=args.plan
         ) as world:
             runs = [first_sync(world)]
             print(f"first sync done in {runs[0].wall_seconds:.1f} s", flush=True)

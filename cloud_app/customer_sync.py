@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.builder import MessageSet, build, mod, query
 from shared.qbxml.parser import parse_response
 
+from . import offline
 from .agents.store import JobRow
 from .links import Link
 from .sync import crm, failures, normalize
@@ -257,7 +258,13 @@ def from_events(services: Services, member_id: str) -> int:
     handled only after that, so a failure leaves them for the next try."""
     store, links = services.portals, services.links
     file = services.company_file(member_id)
-    waiting = store.events(member_id)
+    if offline.enabled(services, member_id):
+        offline.drain(services, member_id)  # changes from the queue: our own writes are not in it
+        waiting = store.events(member_id)
+        store.mark_events(member_id, [e["id"] for e in waiting if offline.is_wake_up(e)], "wake-up")
+        waiting = [e for e in waiting if not offline.is_wake_up(e)]
+    else:
+        waiting = store.events(member_id)
     events = [e for e in waiting if e["event"] in EVENTS]
     # Records added in Bitrix24 after the first sync reach QuickBooks with their first deal sync;
     # products, smart invoices and quotes flow from QuickBooks; nothing else here waits on an event.

@@ -30,7 +30,7 @@ from .b24.form import nested
 from .config import Config
 from .crypto import Vault
 from .frames import FrameUser, Refused, Sessions, verify_frame, verify_install
-from .install import PLACEMENTS, set_up
+from .install import OFFLINE_CONNECTOR, PLACEMENTS, set_up
 from .links import Links
 from .portals import PortalRow, PortalStore
 from .worker import EventWorker
@@ -63,8 +63,14 @@ class Services:
         return files[0] if files else ""
 
     def client(self, member_id: str) -> Client:
+        offline = bool(self.portals.setting(member_id, "b24.offline_events", False))
         return Client(
-            self.portals, member_id, self.config.client_id, self.config.client_secret, http=self.http
+            self.portals,
+            member_id,
+            self.config.client_id,
+            self.config.client_secret,
+            http=self.http,
+            connector=OFFLINE_CONNECTOR if offline else None,
         )
 
 
@@ -163,6 +169,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
         try:
             report = set_up(services.client(facts["member_id"]), config.public_url)
+            services.portals.set_setting(facts["member_id"], "b24.offline_events", report.offline_events)
         except B24Error as exc:
             services.portals.needs_attention(
                 facts["member_id"], f"Setup failed: {exc.code} {exc.description}"

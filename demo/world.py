@@ -60,10 +60,12 @@ class World:
         *,
         rate_limit: bool = True,
         qb_behind: timedelta = timedelta(0),
+        plan: str = "standard",
     ) -> None:
         """``qb_behind``: QuickBooks' clock starts that far in the past (benchmarks move it on with
-        :meth:`later` to see what a poll hours after the first sync costs)."""
-        self.home, self.sizes, self.rate_limit = home, sizes or Sizes(), rate_limit
+        :meth:`later` to see what a poll hours after the first sync costs). ``plan``: the portal's
+        Bitrix24 plan (``professional`` has the offline event queue)."""
+        self.home, self.sizes, self.rate_limit, self.plan = home, sizes or Sizes(), rate_limit, plan
         self._stack = contextlib.ExitStack()
         self._qb_ahead = -qb_behind
 
@@ -92,7 +94,7 @@ class World:
         self.home.mkdir(parents=True, exist_ok=True)
         self.emu = Bitrix24(Clock())
         self.emu.limits.enabled = self.rate_limit
-        self.portal: Portal = seed_portal(self.emu, DOMAIN, scale=self.sizes.bitrix24)
+        self.portal: Portal = seed_portal(self.emu, DOMAIN, scale=self.sizes.bitrix24, plan=self.plan)
         self._stack.enter_context(running(self.emu))
         port, agent_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{port}"

@@ -59,6 +59,9 @@ def _section(value: Any) -> dict[str, Any]:
     return {}
 
 
+WRITES = (".add", ".update", ".delete", ".set")
+
+
 class Client:
     def __init__(
         self,
@@ -73,7 +76,11 @@ class Client:
         pacer: Pacer | None = None,
         retries: int = 5,
         timeout: float = 30.0,
+        connector: str | None = None,
     ) -> None:
+        """``connector``: the ``auth_connector`` our writes carry, so Bitrix24 does not put them in the
+        offline queue we read (§4.5): our own changes do not come back to us as someone else's."""
+        self.connector = connector
         self.store, self.member_id = store, member_id
         self.client_id, self.client_secret = client_id, client_secret
         self.http = http or requests.Session()
@@ -89,7 +96,12 @@ class Client:
         return self.call_full(method, params)["result"]
 
     def call_full(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self._request(method, params or {})
+        return self._request(method, self._tagged(method, params or {}))
+
+    def _tagged(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self.connector and method.startswith(("crm.", "catalog.")) and method.endswith(WRITES):
+            return {**params, "auth_connector": self.connector}
+        return params
 
     def batch(self, commands: dict[str, tuple[str, dict[str, Any]]], *, halt: bool = False) -> BatchResult:
         """≤50 commands under non-numeric keys; each command's error is reported under its key."""
@@ -97,7 +109,8 @@ class Client:
             raise ValueError("a batch holds at most 50 commands")
         if any(k.isdigit() for k in commands):
             raise ValueError("batch keys must not be numeric (Bitrix24 turns the answer into lists)")
-        cmd = {k: f"{m}?{build_query(p)}" if p else m for k, (m, p) in commands.items()}
+        tagged = {k: (m, self._tagged(m, p)) for k, (m, p) in commands.items()}
+        cmd = {k: f"{m}?{build_query(p)}" if p else m for k, (m, p) in tagged.items()}
         body = self._request("batch", {"halt": 1 if halt else 0, "cmd": cmd})["result"]
         return BatchResult(
             _section(body.get("result")),

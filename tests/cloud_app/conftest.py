@@ -1,5 +1,5 @@
 """Fixtures shared by the cloud's flow tests."""
 
-from .product import world
+from .product import paid_world, world
 
-__all__ = ["world"]
+__all__ = ["paid_world", "world"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from shared.qbxml.parser import parse_response
 from ..local_agent.test_agent import connector, wait
 from .harness import CLIENT_ID, Cloud, running_cloud
 
-__all__ = ["World", "a_deal", "connector", "settled", "wait", "world"]
+__all__ = ["World", "a_deal", "connector", "paid_world", "settled", "wait", "world"]
 
 
 @dataclass
@@ -52,9 +53,10 @@ class World:
         return [dict(r) for res in parse_response(self.qb.process(doc)).results for r in res.records]
 
 
-@pytest.fixture
-def world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
+@contextmanager
+def _world(tmp_path: Path, capsys: pytest.CaptureFixture[str], plan: str = "standard") -> Iterator[World]:
     with running_cloud(tmp_path, relay=True) as cloud:
+        cloud.portal.plan = plan
         cloud.install()
         page = cloud.emu.open_app(cloud.portal, CLIENT_ID, cloud.portal.admin().id)
         session = re.search(r"data-session='([^']+)'", page.text).group(1)  # type: ignore[union-attr]
@@ -72,6 +74,19 @@ def world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[World]
             yield World(cloud, agent, home, password, SimulatedQuickBooks(seed_company()), session)
         finally:
             agent.stop()
+
+
+@pytest.fixture
+def world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
+    with _world(tmp_path, capsys) as w:
+        yield w
+
+
+@pytest.fixture
+def paid_world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
+    """The same on a Professional plan: offline events, and our writes carry the auth_connector."""
+    with _world(tmp_path, capsys, "professional") as w:
+        yield w
 
 
 def settled(world: World, sync_id: str) -> dict[str, Any]:
