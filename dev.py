@@ -64,8 +64,16 @@ def cmd_test(args: list[str]) -> None:
 
 
 def cmd_run(args: list[str]) -> None:
+    """The demo on the simulators; with real settings (QBB24_CLIENT_ID and QBB24_CLIENT_SECRET, or a
+    QBB24_CONFIG file) the cloud app itself, for production."""
     ensure_venv()
-    os.execv(str(PY), [str(PY), "-m", "sandbox", *(args or ["demo"])])
+    real = (os.environ.get("QBB24_CLIENT_ID") and os.environ.get("QBB24_CLIENT_SECRET")) or os.environ.get(
+        "QBB24_CONFIG"
+    )
+    if real:
+        _say("real settings found: serving the cloud app (python -m cloud_app serve)")
+        os.execv(str(PY), [str(PY), "-m", "cloud_app", "serve", *args])
+    os.execv(str(PY), [str(PY), "-m", "demo", *args])
 
 
 def main() -> None:

@@ -253,12 +253,17 @@ def create_in_bitrix24(
 # -- Bitrix24 → QuickBooks ---------------------------------------------------------------------------
 
 
-def from_events(services: Services, member_id: str) -> int:
+def from_events(services: Services, member_id: str) -> float | None:
     """Turn waiting company/contact update events into customer reads (then mods). The events are marked
-    handled only after that, so a failure leaves them for the next try."""
+    handled only after that, so a failure leaves them for the next try. With the offline queue, it is
+    read at most every few seconds: wake-ups in between wait, and the worker comes back (the seconds
+    returned)."""
     store, links = services.portals, services.links
     file = services.company_file(member_id)
     if offline.enabled(services, member_id):
+        wait = offline.too_soon(services, member_id)
+        if wait:
+            return wait
         offline.drain(services, member_id)  # changes from the queue: our own writes are not in it
         waiting = store.events(member_id)
         store.mark_events(member_id, [e["id"] for e in waiting if offline.is_wake_up(e)], "wake-up")
@@ -286,7 +291,9 @@ def from_events(services: Services, member_id: str) -> int:
             _read(services, member_id, link, record)  # a real edit, not our own write coming back
             changed += 1
     store.mark_events(member_id, [e["id"] for e in events], "done")
-    return changed
+    if changed:
+        log.info("%s: %d Bitrix24 edits on their way to QuickBooks", member_id, changed)
+    return None
 
 
 def _read(services: Services, member_id: str, link: Link, record: dict[str, Any], attempt: int = 1) -> None:

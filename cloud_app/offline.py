@@ -9,6 +9,7 @@ table, and only then cleared, so a crash in between loses nothing (a reserved ba
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from .install import OFFLINE_CONNECTOR
@@ -17,14 +18,23 @@ if TYPE_CHECKING:
     from .web import Services
 
 SOURCE = "offline"
+EVERY = 5.0  # seconds between two reads of the queue (a burst of our own writes wakes us 50 times)
+
+_last: dict[str, float] = {}  # member_id → when its queue was last read (per process)
 
 
 def enabled(services: Services, member_id: str) -> bool:
     return bool(services.portals.setting(member_id, "b24.offline_events", False))
 
 
+def too_soon(services: Services, member_id: str) -> float:
+    """Seconds until the queue may be read again (0: now)."""
+    return max(0.0, _last.get(member_id, 0.0) + EVERY - time.monotonic())
+
+
 def drain(services: Services, member_id: str) -> int:
     """Move everything queued into the events table; how many entries were read."""
+    _last[member_id] = time.monotonic()
     client, store, total = services.client(member_id), services.portals, 0
     process_id = store.setting(member_id, "b24.offline_process")  # a reserved batch not yet cleared
     while True:

@@ -32,10 +32,15 @@ log = logging.getLogger("qb_cloud")
 class Running:
     """The started process: stop() shuts both servers down (tests, Ctrl-C, SIGTERM)."""
 
-    def __init__(self, config: Config, *, threads: int = 8) -> None:
+    def __init__(self, config: Config, *, threads: int = 8, bx24_js: str | None = None) -> None:
+        """``bx24_js``: where pages load BX24.js from (the sandbox serves its own; default Bitrix24's)."""
         config.check()
         self.relay = AgentRelay(AgentStore(config.database), host=config.host, port=config.agent_port)
-        self.app = create_app(config, relay=self.relay)
+        self.app = (
+            create_app(config, relay=self.relay, bx24_js=bx24_js)
+            if bx24_js
+            else create_app(config, relay=self.relay)
+        )
         self.relay.start()
         self.http = create_server(
             self.app, host=config.host, port=config.port, threads=threads, ident="qb-cloud"

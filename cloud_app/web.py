@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import html
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,7 @@ from .agents.store import AgentStore
 from .b24.client import Client
 from .b24.errors import B24Error
 from .b24.form import nested
+from .b24.pacer import Pacer
 from .config import Config
 from .crypto import Vault
 from .frames import FrameUser, Refused, Sessions, verify_frame, verify_install
@@ -48,6 +51,16 @@ class Services:
     relay: AgentRelay | None = None
     http: requests.Session = field(default_factory=requests.Session)
     worker: EventWorker = field(init=False)  # set by create_app: its handler needs the services
+    pacers: dict[str, Pacer] = field(default_factory=dict)  # one leaky bucket per portal, shared
+    _pacers_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def pacer(self, member_id: str) -> Pacer:
+        """The portal's request pacer: every client of a portal draws from the same bucket, as Bitrix24
+        counts it (one per portal, not one per caller)."""
+        with self._pacers_lock:
+            if member_id not in self.pacers:
+                self.pacers[member_id] = Pacer(time.time, time.sleep)
+            return self.pacers[member_id]
 
     @property
     def links(self) -> Links:
@@ -71,6 +84,7 @@ class Services:
             self.config.client_secret,
             http=self.http,
             connector=OFFLINE_CONNECTOR if offline else None,
+            pacer=self.pacer(member_id),
         )
 
 

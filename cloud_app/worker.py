@@ -14,9 +14,14 @@ log = logging.getLogger("qb_cloud.worker")
 
 
 class EventWorker:
-    def __init__(self, handle: Callable[[str], object], *, gather: float = 0.3) -> None:
-        self.handle, self.gather = handle, gather
+    def __init__(
+        self, handle: Callable[[str], object], *, gather: float = 0.3, retry_after: float = 30.0
+    ) -> None:
+        """``handle`` may return a number: come back for that portal after so many seconds (it left
+        events waiting on purpose). A handler that fails is tried again after ``retry_after``."""
+        self.handle, self.gather, self.retry_after = handle, gather, retry_after
         self._waiting: set[str] = set()
+        self._timers = 0  # come-backs scheduled by later()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -32,6 +37,21 @@ class EventWorker:
                 self._thread.start()
         self._wake.set()
 
+    def later(self, member_id: str, seconds: float) -> None:
+        """Come back for the portal after ``seconds`` (the worker is not idle until then)."""
+
+        def due() -> None:
+            with self._lock:
+                self._timers -= 1
+            self.kick(member_id)
+
+        with self._lock:
+            self._timers += 1
+            self.idle.clear()
+        timer = threading.Timer(seconds, due)
+        timer.daemon = True
+        timer.start()
+
     def _run(self) -> None:
         while True:
             self._wake.wait()
@@ -42,10 +62,15 @@ class EventWorker:
             while True:
                 with self._lock:
                     if not self._waiting:
-                        self.idle.set()
+                        if not self._timers:
+                            self.idle.set()
                         break
                     member_id = self._waiting.pop()
                 try:
-                    self.handle(member_id)
+                    again = self.handle(member_id)
                 except Exception:  # noqa: BLE001 - one portal's trouble must not stop the others
-                    log.exception("handling events of %s failed; they stay for the next kick", member_id)
+                    log.exception("handling events of %s failed; tried again in %.0f s", member_id,
+                                  self.retry_after)  # fmt: skip
+                    again = self.retry_after
+                if isinstance(again, int | float) and not isinstance(again, bool) and again > 0:
+                    self.later(member_id, float(again))

@@ -38,10 +38,16 @@ SECRET = "demo-client-secret"
 DOMAIN = "demo.bitrix24.com"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(wanted: int = 0) -> int:
+    """``wanted`` if it is free on loopback, else any free port."""
+    for port in (wanted, 0) if wanted else (0,):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise OSError("no free port")
 
 
 @dataclass
@@ -61,11 +67,14 @@ class World:
         rate_limit: bool = True,
         qb_behind: timedelta = timedelta(0),
         plan: str = "standard",
+        ports: tuple[int, int, int, int] = (0, 0, 0, 0),
     ) -> None:
         """``qb_behind``: QuickBooks' clock starts that far in the past (benchmarks move it on with
         :meth:`later` to see what a poll hours after the first sync costs). ``plan``: the portal's
-        Bitrix24 plan (``professional`` has the offline event queue)."""
+        Bitrix24 plan (``professional`` has the offline event queue). ``ports``: the ones wanted (taken
+        ones fall back to any free port)."""
         self.home, self.sizes, self.rate_limit, self.plan = home, sizes or Sizes(), rate_limit, plan
+        self.ports = ports  # Bitrix24 sandbox, cloud HTTP, cloud agent WebSocket, agent SOAP (0: any)
         self._stack = contextlib.ExitStack()
         self._qb_ahead = -qb_behind
 
@@ -95,8 +104,8 @@ class World:
         self.emu = Bitrix24(Clock())
         self.emu.limits.enabled = self.rate_limit
         self.portal: Portal = seed_portal(self.emu, DOMAIN, scale=self.sizes.bitrix24, plan=self.plan)
-        self._stack.enter_context(running(self.emu))
-        port, agent_port = free_port(), free_port()
+        self._stack.enter_context(running(self.emu, free_port(self.ports[0])))
+        port, agent_port = free_port(self.ports[1]), free_port(self.ports[2])
         self.url = f"http://127.0.0.1:{port}"
         config = load(
             env={},
@@ -110,7 +119,7 @@ class World:
             oauth_servers=(self.emu.server_endpoint(),),
             reconcile_minutes=0,
         )
-        self.cloud = Running(config).start()
+        self.cloud = Running(config, bx24_js=self.emu.base_url + "/bx24.js").start()
         self._stack.callback(self.cloud.stop)
         self.emu.register_app(
             App(CLIENT_ID, SECRET, app_url=self.url + "/app", installer_url=self.url + "/install")
@@ -138,7 +147,7 @@ class World:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             args = ["--home", str(self.home / "agent"), "pair", code, "--server", self.url]
-            if cli.main([*args, "--port", str(free_port())]) != 0:
+            if cli.main([*args, "--port", str(free_port(self.ports[3]))]) != 0:
                 raise RuntimeError("pairing failed")
         found = re.search(r"Web Connector password: (\S+)", out.getvalue())
         if found is None:

@@ -1,0 +1,168 @@
+"""``python3 dev.py run`` (``python -m demo``): the whole product on the simulators, on loopback.
+
+Starts the Bitrix24 sandbox (seed-sized portal), the real cloud app, a real local agent paired through
+the real pairing flow, the QuickBooks simulator's sample company and the Web Connector simulator polling
+every few seconds; installs the app the real way, runs the first sync with a progress bar, prints a
+summary and the pages to open. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from sandbox.quickbooks.seed import size
+
+from .world import CLIENT_ID, Sizes, World
+
+DATA = Path("demo-data")
+PHASES = (("state", "customers"), ("items", "items"), ("documents", "invoices and estimates"))
+
+
+class Scheduler:
+    """The Web Connector's auto-run: an update every ``interval`` seconds while the demo runs."""
+
+    def __init__(self, world: World, interval: float) -> None:
+        self.world, self.interval = world, interval
+        self.sessions = self.round_trips = self.errors = 0
+        self.last: str = "not yet"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="web-connector", daemon=True)
+
+    def start(self) -> Scheduler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            report = self.world.web_connector_runs()
+            self.sessions += 1
+            self.round_trips += report.round_trips
+            self.errors += report.outcome not in ("ok", "none")
+            self.last = f"{time.strftime('%H:%M:%S')} {report.status}"
+            # the real scheduler waits its interval; with work still queued it comes back at once
+            self._stop.wait(0.2 if self.world.waiting_for_quickbooks() else self.interval)
+
+
+def bar(done: int, total: int, text: str, width: int = 30) -> str:
+    filled = width * done // max(total, 1)
+    return f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {text[:60]:<60}"
+
+
+def first_sync(world: World, scheduler: Scheduler, timeout: float) -> dict[str, Any]:
+    answer = world.api("POST", "/initial-sync")
+    if answer.status_code != 202:
+        raise SystemExit(f"the first sync did not start: {answer.status_code} {answer.text}")
+    deadline = time.monotonic() + timeout
+    while True:
+        now = world.api("GET", "/initial-sync").json()
+        states = [(label, (now.get(key) or {}).get("state") or "waiting") for key, label in PHASES]
+        done = sum(1 for _, s in states if s == "done")
+        current = next((f"{label}: {s}" for label, s in states if s != "done"), "done")
+        print(bar(done, len(PHASES), f"{current} — Web Connector {scheduler.last}"), end="", flush=True)
+        if done == len(PHASES) and world.settled():
+            print()
+            return dict(now)
+        if time.monotonic() > deadline:
+            print()
+            raise SystemExit(f"the first sync did not finish in {timeout:.0f} s: {states}")
+        time.sleep(0.5)
+
+
+def summary(world: World, scheduler: Scheduler, result: dict[str, Any]) -> int:
+    """Print what the first sync did; the number of errors."""
+    customers, items, documents = result["state"], result["items"], result["documents"]
+    errors = len(customers.get("failed_in_quickbooks") or []) + len(items.get("failed_in_quickbooks") or [])
+    errors += int(documents.get("failed") or 0)
+    rows = [
+        ("customers", customers.get("matched", 0), customers.get("created_in_bitrix24", 0),
+         customers.get("created_in_quickbooks", 0)),
+        ("vendors → supplier contacts", 0, customers.get("vendors", 0), 0),
+        ("items ⇄ products", items.get("matched", 0), items.get("created_in_bitrix24", 0),
+         items.get("created_in_quickbooks", 0)),
+        ("invoices → smart invoices", 0, documents.get("invoices", 0), 0),
+        ("estimates → quotes", 0, documents.get("estimates", 0), 0),
+    ]  # fmt: skip
+    print(f"\n{'':<30}{'matched':>9}{'→ Bitrix24':>12}{'→ QuickBooks':>14}")
+    for name, matched, to_b24, to_qb in rows:
+        print(f"{name:<30}{matched:>9}{to_b24:>12}{to_qb:>14}")
+    review = len(result.get("review") or []) + len(result.get("items_review") or [])
+    calls = Counter(c.method for c in world.emu.calls if not c.in_batch)
+    top = ", ".join(f"{m} {n}" for m, n in calls.most_common(4))
+    print(f"\nfor a person to confirm: {review}   errors: {errors}")
+    print(f"Bitrix24 REST requests: {sum(calls.values())} ({top})")
+    print(f"Web Connector: {scheduler.sessions} updates, {scheduler.round_trips} round trips")
+    return errors
+
+
+def pages(world: World) -> None:
+    """Where a person looks next: a deal with products to sync, a linked contact's QuickBooks tab."""
+    store, base = world.portal.store, world.emu.portal_url(world.portal)
+    deal = next(
+        (d for d in store.records[2].values() if d.get("COMPANY_ID") and store.rows.get(("D", d["ID"]))), None
+    )
+    links = world.services.portals.db.conn.execute(
+        "select b24_id from mappings where member_id = ? and kind = 'customer' and b24_type = 'contact' "
+        "order by cast(b24_id as integer) limit 1",
+        [world.member_id],
+    ).fetchone()
+    print("\nOpen in a browser:")
+    if deal is not None:
+        print(f"  a deal — click “Sync to QuickBooks”:  {base}crm/deal/details/{deal['ID']}/")
+    if links is not None:
+        print(f"  a contact with its QuickBooks tab:   {base}crm/contact/details/{links[0]}/")
+    print(f"  the app page:                        {base}marketplace/app/{CLIENT_ID}/")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python3 dev.py run", description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA, help=f"where the cloud and agent keep data ({DATA})")
+    ap.add_argument("--interval", type=float, default=5.0, help="Web Connector auto-run, seconds (5)")
+    ap.add_argument("--scale", type=int, default=1, help="QuickBooks sample company × N (1)")
+    ap.add_argument("--once", action="store_true", help="stop after the summary (CI)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("waitress").setLevel(logging.CRITICAL)
+    if args.data.exists():
+        shutil.rmtree(args.data)  # the simulators start from their seeds: so does what was paired to them
+    print(f"Starting the Bitrix24 sandbox, the cloud app, the agent and QuickBooks (data in {args.data}/)…")
+    stop = threading.Event()
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    sizes = Sizes(quickbooks=size(args.scale))
+    with World(args.data, sizes, plan="professional", ports=(8790, 8700, 8701, 8765)) as world:
+        print(f"Bitrix24 portal {world.portal.domain} installed the app; agent paired and online.")
+        scheduler = Scheduler(world, args.interval).start()
+        try:
+            result = first_sync(world, scheduler, timeout=1800)
+            errors = summary(world, scheduler, result)
+            pages(world)
+            if not args.once:
+                print("\nThe Web Connector keeps polling. Ctrl-C stops everything.")
+                while not stop.wait(1):
+                    pass
+        finally:
+            scheduler.stop()
+    print("Stopped.")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

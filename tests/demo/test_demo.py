@@ -1,0 +1,54 @@
+"""The README's run command and the sync benchmark, in their reduced CI form."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from demo.__main__ import main as demo_main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_reaches_its_summary_with_no_errors_and_the_deal_page_has_the_action(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages: list[str] = []
+
+    def keep_pages(world: object) -> None:
+        original(world)
+        out = capsys.readouterr().out
+        print(out)
+        pages.extend(re.findall(r"(http://\S+/crm/deal/details/\d+/)", out))
+        pages.append(requests.get(pages[0], timeout=10).text)  # while everything still runs
+
+    import demo.__main__ as demo
+
+    original = demo.pages
+    monkeypatch.setattr(demo, "pages", keep_pages)
+    assert demo_main(["--once", "--data", str(tmp_path / "data"), "--interval", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "errors: 0" in out and "customers" in out and "invoices → smart invoices" in out
+    assert (tmp_path / "data" / "cloud.db").exists() and (tmp_path / "data" / "agent").is_dir()
+    assert pages and "Sync to QuickBooks" in pages[-1]  # the toolbar action on the deal card
+
+
+def test_the_sync_benchmark_runs_and_every_record_lands_once(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import sync as bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    out = tmp_path / "figures.json"
+    assert bench.main(["--small", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["problems"] == []
+    initial, quiet = figures["runs"]
+    assert initial["records_written"] > 500 and initial["web_connector_round_trips"] >= 1
+    # a no-change run: one Web Connector round trip for every entity, nothing written to Bitrix24
+    assert quiet["web_connector_round_trips"] == 1 and quiet["records_written"] == 0
