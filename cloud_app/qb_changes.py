@@ -110,8 +110,8 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     for entity in DOCUMENTS:
         for ret in fresh(marks[entity], by_entity.get(entity, [])):
             link = links.by_qb(member_id, file, entity.lower(), str(ret["TxnID"]))
-            if link is None:
-                continue
+            if link is None or link.b24_type != "deal":
+                continue  # not a deal's document (a smart invoice's or quote's is qb_documents' part)
             deal_by_txn[link.qb_id] = link.b24_id
             currency = str(services.portals.setting(member_id, f"deal.{link.b24_id}.currency", "USD"))
             fields = crm.deal_update(entity, ret, currency, now.date(), now)
@@ -125,7 +125,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
         for applied in payments.applied_to(ret):
             if applied.txn_id not in deal_by_txn:
                 link = links.by_qb(member_id, file, "invoice", applied.txn_id)
-                if link is not None:
+                if link is not None and link.b24_type == "deal":
                     deal_by_txn[applied.txn_id] = link.b24_id
         for deal_id in payments.affected_deals(ret, deal_by_txn):
             text = payments.timeline_text(ret, "USD")

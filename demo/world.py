@@ -198,6 +198,8 @@ class World:
                 raise TimeoutError(f"not done after {timeout:.0f} s")
             if self.waiting_for_quickbooks():
                 reports.append(self.web_connector_runs())
+                if not reports[-1].round_trips:
+                    time.sleep(0.2)  # offered to the agent, not stored by it yet
             else:
                 time.sleep(0.05)
         return reports

@@ -192,6 +192,7 @@ def test_a_payment_a_new_invoice_and_a_new_customer_in_quickbooks_reach_bitrix24
         "</CustomerAdd></CustomerAddRq><InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Globex</FullName>"
         "</CustomerRef><RefNumber>NEW-2</RefNumber><InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef>"
         "<Quantity>1</Quantity></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq>"))  # fmt: skip
+    calls = len(world.cloud.emu.calls)
     world.api("POST", "/deals/0/refresh")
     world.web_connector_runs()
 
@@ -207,3 +208,6 @@ def test_a_payment_a_new_invoice_and_a_new_customer_in_quickbooks_reach_bitrix24
     second = world.qb_query("<InvoiceQueryRq><RefNumber>NEW-2</RefNumber></InvoiceQueryRq>")[0]
     assert wait(lambda: record(second["TxnID"]) is not None)
     assert str(record(second["TxnID"])["COMPANY_ID"]) == str(globex["ID"])  # type: ignore[index]
+    # a smart invoice's document is not a deal's: no deal is touched, no deal timeline gets the payment
+    touched = [c.method for c in world.cloud.emu.calls[calls:]]
+    assert "crm.deal.update" not in touched and "crm.timeline.comment.add" not in touched
