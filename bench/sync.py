@@ -31,6 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from demo.world import Sizes, World  # noqa: E402
+from sandbox.bitrix24.store import Origin  # noqa: E402
 from sandbox.quickbooks.seed import SeedSize, size  # noqa: E402
 
 WRITES = ("add", "update", "set", "delete")
@@ -48,6 +49,7 @@ class Figures:
     sessions: int = 0
     qbxml_bytes: int = 0
     peak_rss_mb: float = 0.0
+    cpu_seconds: float = 0.0  # the whole process: cloud, agent and the simulators
 
     @property
     def total_requests(self) -> int:
@@ -69,6 +71,12 @@ class Figures:
             "web_connector_round_trips": self.round_trips,
             "qbxml_bytes": self.qbxml_bytes,
             "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "cpu_seconds": round(self.cpu_seconds, 2),
+            "cpu_seconds_per_1000_records": round(1000 * self.cpu_seconds / self.records_written, 2)
+            if self.records_written
+            else None,
+            "naive_requests": self.records_written,  # one call per record written
+            "naive_seconds_at_2_per_s": max(0.0, (self.records_written - 50) / 2),
         }
 
 
@@ -78,11 +86,11 @@ def _written(method: str) -> bool:
 
 def measure(world: World, name: str, start: Any, done: Any) -> Figures:
     calls, history = len(world.emu.calls), len(world.qb.history)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     start()
     reports = world.drive(done, timeout=3600)
     world.until(world.settled, timeout=120)
-    figures = Figures(name, wall_seconds=time.perf_counter() - began)
+    figures = Figures(name, wall_seconds=time.perf_counter() - began, cpu_seconds=time.process_time() - cpu)
     for call in world.emu.calls[calls:]:
         if call.in_batch:
             figures.commands[call.method] += 1
@@ -115,6 +123,44 @@ def first_sync(world: World) -> Figures:
 def incremental(world: World, name: str) -> Figures:
     """What the periodic step does: ask QuickBooks what changed, and Bitrix24 what changed."""
     return measure(world, name, world.cloud.reconciler.run_once, lambda: not world.waiting_for_quickbooks())
+
+
+def clicks(world: World, n: int) -> tuple[Figures, list[str]]:
+    """``n`` people press "Sync to QuickBooks" on ``n`` new deals at once (3 product rows each)."""
+    store, portal = world.portal.store, world.portal
+    person = Origin(portal.admin().id)
+    products = list(portal.products.values())[:3]
+    deals = []
+    for i in range(n):  # made by people in Bitrix24 before the clicks, not counted
+        company = store.add(4, {"TITLE": f"Click Customer {i + 1:03d}"}, person)
+        deal = store.add(2, {"TITLE": f"Click deal {i + 1}", "COMPANY_ID": company["ID"]}, person)
+        rows = [
+            {"PRODUCT_ID": p["id"], "PRODUCT_NAME": p["name"], "PRICE": "25.00", "QUANTITY": 2}
+            for p in products
+        ]
+        store.set_rows("D", deal["ID"], rows, person)
+        deals.append(deal["ID"])
+    world.until(world.settled, timeout=120)
+    syncs: list[str] = []
+
+    def start() -> None:
+        for d in deals:
+            answer = world.api("POST", f"/deals/{d}/sync", json={})
+            syncs.append(answer.json()["sync_id"])
+
+    def done() -> bool:
+        states = [world.services.links.sync(world.member_id, s) for s in syncs]
+        return len(syncs) == n and all(s is not None and s.state in ("done", "failed") for s in states)
+
+    figures = measure(world, f"{n} clicks", start, done)
+    failed = [
+        f"{s.deal_id}: {s.outcome}"
+        for s in (world.services.links.sync(world.member_id, x) for x in syncs)
+        if s is not None and s.state != "done"
+    ]
+    made = sum(1 for _ in world.qb.company.of_kind("Invoice"))
+    print(f"{n} clicks: {n - len(failed)} invoices created ({made} in QuickBooks now)", flush=True)
+    return figures, failed
 
 
 def landed_once(world: World) -> list[str]:
@@ -182,6 +228,10 @@ def table(runs: list[Figures]) -> str:
         ("Web Connector round trips", "web_connector_round_trips"),
         ("qbXML bytes", "qbxml_bytes"),
         ("peak RSS (whole process), MB", "peak_rss_mb"),
+        ("CPU s (whole process)", "cpu_seconds"),
+        ("CPU s per 1,000 records", "cpu_seconds_per_1000_records"),
+        ("naive: requests (1 per record)", "naive_requests"),
+        ("naive: s at 2 requests/s", "naive_seconds_at_2_per_s"),
     ):
         rows.append((label, *(str(r.as_dict()[key]) for r in runs)))
     width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -191,6 +241,8 @@ def table(runs: list[Figures]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--small", action="store_true", help="the sample company (40 customers) instead")
+    ap.add_argument("--scale", type=int, help="the sample company and the seed portal × N instead")
+    ap.add_argument("--clicks", type=int, default=0, help="then N deals' Sync to QuickBooks at once")
     ap.add_argument("--no-rate-limit", action="store_true", help="Bitrix24's 2 requests/s limit off")
     ap.add_argument(
         "--plan",
@@ -202,10 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("waitress").setLevel(logging.CRITICAL)
-    qb_size = size(1) if args.small else FULL
+    qb_size = size(args.scale) if args.scale else size(1) if args.small else FULL
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"QuickBooks: {qb_size}; Bitrix24: the seed-sized portal, {args.plan} plan", flush=True)
-        sizes = Sizes(quickbooks=qb_size)
+        print(
+            f"QuickBooks: {qb_size}; Bitrix24: the seed portal × {args.scale or 1}, {args.plan} plan",
+            flush=True,
+        )
+        sizes = Sizes(quickbooks=qb_size, bitrix24=args.scale or 1)
         # QuickBooks' clock starts 3 hours back so that "hours later" can be simulated for it; the cloud
         # keeps real time (QuickBooks ends 45 minutes behind it, inside the tolerated clock difference)
         with World(
@@ -221,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
             world.later(15 * 60)  # the next periodic step, nothing changed on either side
             runs.append(incremental(world, "no change"))
             problems = landed_once(world)
+            if args.clicks:
+                burst, failed = clicks(world, args.clicks)
+                runs.append(burst)
+                problems += [f"click failed: {f}" for f in failed]
     print(table(runs))
     for r in runs:
         d = r.as_dict()
