@@ -185,20 +185,36 @@ class AgentRelay:
         await asyncio.to_thread(self.store.reconnected, portal, hello.resume)
         await self._send(ws, wire.Welcome(protocol=wire.PROTOCOL_VERSION, portal=portal, server_time=_now()))
         await self._offer(portal)
+        # Messages are read as they come and handled in order by another task: a slow result hook (one
+        # that waits for Bitrix24's rate limit) must not stop the reading, or the websocket's backpressure
+        # stops answering the agent's pings and the agent drops the link.
+        inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
+        consumer = asyncio.create_task(self._consume(ws, agent, inbox))
         try:
             async for raw in ws:
+                inbox.put_nowait(raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            consumer.cancel()  # an unhandled result is not acknowledged: the agent sends it again
+            if self._connections.get(portal) is ws:
+                del self._connections[portal]
+                self._agents.pop(portal, None)
+
+    async def _consume(
+        self, ws: ServerConnection, agent: AgentRow, inbox: asyncio.Queue[str | bytes]
+    ) -> None:
+        while True:
+            raw = await inbox.get()
+            try:
                 try:
                     message = wire.decode(raw)
                 except wire.WireError as exc:
                     await self._send(ws, wire.ErrorMessage(code="bad_message", message=exc.reason, ref=None))
                     continue
                 await self._handle(ws, agent, message)
-        except ConnectionClosed:
-            pass
-        finally:
-            if self._connections.get(portal) is ws:
-                del self._connections[portal]
-                self._agents.pop(portal, None)
+            except ConnectionClosed:
+                return
 
     async def _offer(self, portal: str, *, session_id: str | None = None) -> int:
         ws = self._connections.get(portal)
@@ -254,10 +270,10 @@ class AgentRelay:
                 host=_jsonable(asdict(message)),
                 company_file=message.company_file,
             )
-            self._event(portal, message)
+            await asyncio.to_thread(self._event, portal, message)  # never on the event loop
         elif isinstance(message, wire.SessionEnded | wire.QuickBooksUnreachable):
             await asyncio.to_thread(self.store.seen, agent.agent_id)
-            self._event(portal, message)
+            await asyncio.to_thread(self._event, portal, message)  # never on the event loop
         elif isinstance(message, wire.Heartbeat):
             await self._send(ws, wire.Heartbeat(sent_at=_now()))
         elif isinstance(message, wire.ErrorMessage):

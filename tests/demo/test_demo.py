@@ -45,10 +45,12 @@ def test_the_sync_benchmark_runs_and_every_record_lands_once(tmp_path: Path) -> 
     finally:
         sys.path.remove(str(ROOT / "bench"))
     out = tmp_path / "figures.json"
-    assert bench.main(["--small", "--json", str(out)]) == 0
+    assert bench.main(["--small", "--clicks", "3", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
     assert figures["problems"] == []
-    initial, quiet = figures["runs"]
+    initial, quiet, burst = figures["runs"]
+    # each click: the deal, its client and the result written back — three requests, not one per row
+    assert burst["bitrix24_requests_by_method"].get("batch", 0) <= 3 * 3
     assert initial["records_written"] > 500 and initial["web_connector_round_trips"] >= 1
     # a no-change run: one Web Connector round trip for every entity, nothing written to Bitrix24
     assert quiet["web_connector_round_trips"] == 1 and quiet["records_written"] == 0
