@@ -249,3 +249,31 @@ def test_a_failing_result_handler_costs_neither_the_result_nor_the_link(relay: A
         assert isinstance(receive(ws), wire.Heartbeat)  # still connected
     stored = relay.store.job(A, job_id)
     assert stored is not None and stored.state == "done"
+
+
+def test_a_slow_result_handler_does_not_stop_the_pongs_that_keep_the_agent_connected(
+    relay: AgentRelay,
+) -> None:
+    """A handler waiting on Bitrix24's rate limit while the agent sends more than the websocket's
+    queue holds: pings are still answered (the agent drops a link whose pongs stop)."""
+    import threading
+
+    release = threading.Event()
+    relay.on_result = lambda portal, job: release.wait(20)
+    token = paired(relay.store, A)
+    jobs = [relay.store.enqueue(A, QBXML, purpose="sync") for _ in range(3)]
+    try:
+        with agent(relay, token) as ws:
+            welcome(ws)
+            for job_id in jobs:
+                offered(ws, job_id, ack=True)
+            ws.send(result(jobs[0]))  # its handler now blocks
+            for _ in range(40):  # more than the 16 messages the websocket queues before pausing reads
+                ws.send(wire.encode(wire.Heartbeat(sent_at=datetime.now(UTC))))
+            assert ws.ping().wait(3)  # answered while the handler still waits
+            release.set()
+            ws.send(result(jobs[1]))
+            seen = [receive(ws, timeout=10) for _ in range(42)]
+            assert wire.ResultAck(job_id=jobs[1]) in seen  # and everything is handled, in order
+    finally:
+        release.set()
