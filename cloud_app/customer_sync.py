@@ -176,9 +176,7 @@ def from_quickbooks(services: Services, member_id: str, file: str, customers: li
             continue
         qb, b24 = qb_fields(link.b24_type, ret), b24_fields(link.b24_type, record)
         merged = _merge(services, member_id, link, qb, b24, changed="qb")
-        update = (crm.company_update if link.b24_type == "company" else crm.contact_update)(
-            ret, record, "USD", now
-        )
+        update = _update(link.b24_type, ret, record, "USD", now)
         fields = only(update.fields, merged.to_b24)
         # Bitrix24's side: QuickBooks' values where they go there; where Bitrix24 holds a newer value
         # (merged.to_qb) its old base, so the event of this write sends it on (``from_events``)
@@ -202,6 +200,13 @@ def from_quickbooks(services: Services, member_id: str, file: str, customers: li
     return written
 
 
+def _update(b24_type: str, ret: Mapping[str, Any], record: Mapping[str, Any], currency: str,
+            now: datetime) -> crm.CrmUpdate:  # fmt: skip
+    """The company or contact update for a customer (``crm.company_update`` / ``crm.contact_update``)."""
+    make = crm.company_update if b24_type == "company" else crm.contact_update
+    return make(ret, record, currency, now)
+
+
 def differs(fields: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
     """Would this update change anything a person sees? (Multifield operations are only there when the
     lists differ; the sync time alone is not a change.)"""
@@ -219,9 +224,7 @@ def stamp(services: Services, member_id: str, pairs: list[tuple[Link, Mapping[st
     now = datetime.now(UTC)
     commands = {}
     for n, (link, ret) in enumerate(pairs):
-        update = (crm.company_update if link.b24_type == "company" else crm.contact_update)(
-            ret, {}, "USD", now
-        )
+        update = _update(link.b24_type, ret, {}, "USD", now)
         fields = {k: v for k, v in update.fields.items() if k.startswith("UF_CRM_QB_")}
         commands[f"s{n}"] = (f"crm.{link.b24_type}.update", {"id": link.b24_id, "fields": fields})
     return len(
@@ -238,7 +241,7 @@ def create_in_bitrix24(
     kinds: dict[str, tuple[Mapping[str, Any], str]] = {}
     for n, ret in enumerate(customers):
         b24_type = "company" if ret.get("CompanyName") else "contact"
-        update = (crm.company_update if b24_type == "company" else crm.contact_update)(ret, {}, "USD", now)
+        update = _update(b24_type, ret, {}, "USD", now)
         commands[f"q{n}"] = (f"crm.{b24_type}.add", {"fields": update.fields})
         kinds[f"q{n}"] = (ret, b24_type)
     answer = services.client(member_id).batch_all(commands, what="customer into Bitrix24")
@@ -259,9 +262,12 @@ def from_events(services: Services, member_id: str) -> float | None:
     read at most every few seconds: wake-ups in between wait, and the worker comes back (the seconds
     returned)."""
     store, links = services.portals, services.links
+    portal = store.portal(member_id)
+    if portal is None or portal.state != "active":
+        return None  # its events wait until it is active again (no retries against a portal in trouble)
     file = services.company_file(member_id)
     if offline.enabled(services, member_id):
-        wait = offline.too_soon(services, member_id)
+        wait = offline.too_soon(member_id)
         if wait:
             return wait
         offline.drain(services, member_id)  # changes from the queue: our own writes are not in it
@@ -358,9 +364,7 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
         merged = _merge(services, member_id, link, qb, b24, changed="b24")
         both = state({**qb, **merged.to_qb}, ret, {**b24, **merged.to_b24})  # what each side holds after
         if merged.to_b24:  # QuickBooks won a conflict (or changed meanwhile): Bitrix24 takes its value
-            update = (crm.company_update if b24_type == "company" else crm.contact_update)(
-                ret, record, "USD", datetime.now(UTC)
-            )
+            update = _update(b24_type, ret, record, "USD", datetime.now(UTC))
             fields = {k: v for k, v in only(update.fields, merged.to_b24).items() if not k.startswith("UF_")}
             services.client(member_id).call(f"crm.{b24_type}.update", {"id": b24_id, "fields": fields})
         if not merged.to_qb:

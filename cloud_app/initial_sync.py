@@ -189,7 +189,9 @@ def _match(services: Services, member_id: str, response: str) -> None:
     counts["to_create_in_quickbooks"] = _create_in_quickbooks(
         services, member_id, unmatched, records, names, review
     )
-    counts["vendors"] = _vendors(services, member_id, file, vendors, suppliers, review)
+    counts["vendors_matched"], counts["vendors"] = _vendors(
+        services, member_id, file, vendors, suppliers, review
+    )
     counts["review"] = len(review)
     services.portals.set_setting(member_id, "initial.review", review)
     services.portals.set_setting(
@@ -208,9 +210,9 @@ def _vendors(
     vendors: list[Mapping[str, Any]],
     suppliers: dict[str, Party],
     review: list[dict[str, Any]],
-) -> int:
+) -> tuple[int, int]:
     """QuickBooks → Bitrix24 only: each vendor linked to a supplier contact (matched like customers), or
-    made one; how many were created."""
+    made one; (how many were matched, how many created)."""
     links = services.links
     mapped = {}
     for key in suppliers:
@@ -223,10 +225,11 @@ def _vendors(
         for v in vendors
     ]  # fmt: skip
     by_id = {str(v["ListID"]): v for v in vendors}
-    claimed = set(mapped.values())
+    claimed, matched = set(mapped.values()), 0
     for key, outcome in match_all(suppliers.values(), candidates, mapped).items():
         if isinstance(outcome, Matched):
             claimed.add(outcome.list_id)
+            matched += 1
             if outcome.by != "mapping" and outcome.list_id in by_id:
                 name = str(by_id[outcome.list_id]["Name"])
                 links.link(member_id, file, Link("vendor", outcome.list_id, name, *_b24(key)))
@@ -245,7 +248,7 @@ def _vendors(
     for key, new_id in answer.result.items():
         v = new[int(key[1:])]
         links.link(member_id, file, Link("vendor", str(v["ListID"]), str(v["Name"]), "contact", str(new_id)))
-    return len(answer.result)
+    return matched, len(answer.result)
 
 
 def _create_in_quickbooks(

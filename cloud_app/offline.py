@@ -27,7 +27,7 @@ def enabled(services: Services, member_id: str) -> bool:
     return bool(services.portals.setting(member_id, "b24.offline_events", False))
 
 
-def too_soon(services: Services, member_id: str) -> float:
+def too_soon(member_id: str) -> float:
     """Seconds until the queue may be read again (0: now)."""
     return max(0.0, _last.get(member_id, 0.0) + EVERY - time.monotonic())
 
@@ -49,8 +49,9 @@ def drain(services: Services, member_id: str) -> int:
             return total
         store.set_setting(member_id, "b24.offline_process", process_id)
         for e in events:
-            data = e.get("EVENT_DATA") if isinstance(e.get("EVENT_DATA"), dict) else {}
-            fields = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
+            raw = e.get("EVENT_DATA")
+            data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            fields: dict[str, Any] = data["FIELDS"] if isinstance(data.get("FIELDS"), dict) else {}
             store.enqueue_event(
                 member_id,
                 str(e.get("EVENT_NAME") or ""),

@@ -107,6 +107,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     counts = {"documents": 0, "payments": 0}
     marks = {e: _mark(services, member_id, e) for e in ENTITIES}
     deal_by_txn: dict[str, str] = {}
+    paid_stage = services.portals.setting(member_id, "paid_stage")
     for entity in DOCUMENTS:
         for ret in fresh(marks[entity], by_entity.get(entity, [])):
             link = links.by_qb(member_id, file, entity.lower(), str(ret["TxnID"]))
@@ -115,7 +116,6 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
             deal_by_txn[link.qb_id] = link.b24_id
             currency = str(services.portals.setting(member_id, f"deal.{link.b24_id}.currency", "USD"))
             fields = crm.deal_update(entity, ret, currency, now.date(), now)
-            paid_stage = services.portals.setting(member_id, "paid_stage")
             if paid_stage and entity == "Invoice" and invoices.is_paid(ret):
                 fields["STAGE_ID"] = paid_stage  # the configured stage for a fully paid invoice
             writes[f"d{link.b24_id}"] = ("crm.deal.update", {"id": link.b24_id, "fields": fields})

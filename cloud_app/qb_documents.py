@@ -109,9 +109,8 @@ def to_bitrix24(
         b24_id = link.b24_id if link is not None else str(made.get("item", {}).get("id", ""))
         label = str(ret.get("RefNumber") or ret["TxnID"])
         target = TARGETS[kind]
-        links.link(
+        links.link(  # the view goes with the link: the next unchanged read writes nothing
             member_id, file, Link(kind.lower(), str(ret["TxnID"]), label, target.b24_type, b24_id, seen)
         )
-        links.set_fingerprint(member_id, file, kind.lower(), str(ret["TxnID"]), seen)
         counts["updated" if link is not None else "created"] += 1
     return counts

@@ -24,7 +24,7 @@ from .agents.relay import AgentRelay
 from .agents.store import AgentStore
 from .config import Config
 from .reconcile import Reconciler
-from .web import create_app, services_of
+from .web import BX24_JS, create_app, services_of
 
 log = logging.getLogger("qb_cloud")
 
@@ -36,11 +36,7 @@ class Running:
         """``bx24_js``: where pages load BX24.js from (the sandbox serves its own; default Bitrix24's)."""
         config.check()
         self.relay = AgentRelay(AgentStore(config.database), host=config.host, port=config.agent_port)
-        self.app = (
-            create_app(config, relay=self.relay, bx24_js=bx24_js)
-            if bx24_js
-            else create_app(config, relay=self.relay)
-        )
+        self.app = create_app(config, relay=self.relay, bx24_js=bx24_js or BX24_JS)
         self.relay.start()
         self.http = create_server(
             self.app, host=config.host, port=config.port, threads=threads, ident="qb-cloud"

@@ -87,14 +87,16 @@ def summary(world: World, scheduler: Scheduler, result: dict[str, Any]) -> int:
     customers, items, documents = result["state"], result["items"], result["documents"]
     errors = len(customers.get("failed_in_quickbooks") or []) + len(items.get("failed_in_quickbooks") or [])
     errors += int(documents.get("failed") or 0)
-    rows = [
+    waiting = int(documents.get("waiting") or 0)  # documents of customers a person still has to match
+    rows = [  # "—": that direction does not exist for the entity
         ("customers", customers.get("matched", 0), customers.get("created_in_bitrix24", 0),
          customers.get("created_in_quickbooks", 0)),
-        ("vendors → supplier contacts", 0, customers.get("vendors", 0), 0),
+        ("vendors → supplier contacts", customers.get("vendors_matched", 0), customers.get("vendors", 0),
+         "—"),
         ("items ⇄ products", items.get("matched", 0), items.get("created_in_bitrix24", 0),
          items.get("created_in_quickbooks", 0)),
-        ("invoices → smart invoices", 0, documents.get("invoices", 0), 0),
-        ("estimates → quotes", 0, documents.get("estimates", 0), 0),
+        (f"{documents.get('invoices', 0)} invoices, {documents.get('estimates', 0)} estimates", "—",
+         documents.get("created", 0), "—"),
     ]  # fmt: skip
     print(f"\n{'':<30}{'matched':>9}{'→ Bitrix24':>12}{'→ QuickBooks':>14}")
     for name, matched, to_b24, to_qb in rows:
@@ -102,7 +104,7 @@ def summary(world: World, scheduler: Scheduler, result: dict[str, Any]) -> int:
     review = len(result.get("review") or []) + len(result.get("items_review") or [])
     calls = Counter(c.method for c in world.emu.calls if not c.in_batch)
     top = ", ".join(f"{m} {n}" for m, n in calls.most_common(4))
-    print(f"\nfor a person to confirm: {review}   errors: {errors}")
+    print(f"\nfor a person to confirm: {review} ({waiting} documents wait with them)   errors: {errors}")
     print(f"Bitrix24 REST requests: {sum(calls.values())} ({top})")
     print(f"Web Connector: {scheduler.sessions} updates, {scheduler.round_trips} round trips")
     return errors
