@@ -28,7 +28,7 @@ from shared.qbxml.values import Ref
 from . import qb_changes, sales_reps
 from .agents.store import JobRow
 from .b24.errors import B24Error
-from .links import Link
+from .links import DocSync, Link
 from .sync import crm, failures
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Kind, plan_document
@@ -52,8 +52,9 @@ class Refused(Exception):
 DEAL_FIELDS = ("ID", "TITLE", "CURRENCY_ID", "COMPANY_ID", "CONTACT_ID", "ASSIGNED_BY_ID")
 
 
-def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
-    """Read the deal and queue the lookup; the sync id the page follows."""
+def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, preview: bool = False) -> str:
+    """Read the deal and queue the lookup; the sync id the page follows. With ``preview`` the plan stops
+    at state ``preview`` (what QuickBooks will get, problems included) until :func:`confirm`."""
     if not any(not a.revoked for a in services.agents.agents(member_id)):
         raise Refused("No QuickBooks agent is paired yet. Pair one on the app's setup page first.")
     client = services.client(member_id)
@@ -65,7 +66,7 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
     deal = got.result["deal"]
     rows = list(got.result.get("rows") or [])
     links, file = services.links, services.company_file(member_id)
-    customer, party = _customer(services, member_id, file, deal)
+    customer, party = customer_for(services, member_id, file, deal)
     sync_id = "sync_" + uuid.uuid4().hex[:16]
     products: dict[str, str] = {}  # product id → its QuickBooks item, or the name to look for
     linked: set[str] = set()
@@ -80,9 +81,10 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
         "deal": {k: deal.get(k) for k in DEAL_FIELDS},
         "rows": rows,
         "party": party,
-        "customer": customer,
+        "draft": customer,  # the preview's "customer" is the name it will have
         "products": products,
         "mapped": sorted(linked),
+        "preview_first": preview,
     }
     links.start_sync(member_id, sync_id, deal_id, kind, detail)
     requests = []
@@ -110,7 +112,7 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind) -> str:
     return sync_id
 
 
-def _customer(
+def customer_for(
     services: Services, member_id: str, file: str, deal: dict[str, Any]
 ) -> tuple[dict[str, Any], dict]:
     """The QuickBooks customer for the deal: a linked one, or a draft from its company (else contact)."""
@@ -235,6 +237,29 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     _write(services, member_id, sync_id, found_customer=found_customer, found_items=found_items, taken=taken)
 
 
+def confirm(services: Services, member_id: str, sync_id: str, kind: Kind | None = None) -> None:
+    """A person confirmed the preview (possibly choosing another document type): plan again from what the
+    lookup found — the deal as read at the click — and send it."""
+    links = services.links
+    sync = links.sync(member_id, sync_id)
+    if sync is None:
+        raise Refused("No such sync.")
+    if sync.state != "preview":
+        raise Refused(f"This sync is {sync.state}, not waiting for a confirmation.")
+    if kind is not None and kind != sync.kind:
+        links.set_sync_kind(member_id, sync_id, kind)
+    found = sync.detail.get("found") or {}
+    _write(
+        services,
+        member_id,
+        sync_id,
+        found_customer=found.get("customer"),
+        found_items={k: (v[0], v[1]) for k, v in (found.get("items") or {}).items()},
+        taken=set(found.get("taken") or []),
+        confirmed=True,
+    )
+
+
 def _write(
     services: Services,
     member_id: str,
@@ -243,17 +268,33 @@ def _write(
     found_customer: dict[str, Any] | None,
     found_items: dict[str, tuple[str, str]],
     taken: set[str],
+    confirmed: bool = False,
 ) -> None:
     links = services.links
     sync = links.sync(member_id, sync_id)
     if sync is None:
         return
-    d = sync.detail
+    send = confirmed or not sync.detail.get("preview_first")  # a preview: links are made when it is sent
+    _plan(services, member_id, sync, found_customer, found_items, taken, send=send)
+
+
+def _plan(
+    services: Services,
+    member_id: str,
+    sync: DocSync,
+    found_customer: dict[str, Any] | None,
+    found_items: dict[str, tuple[str, str]],
+    taken: set[str],
+    *,
+    send: bool,
+) -> None:
+    links, sync_id, d = services.links, sync.sync_id, sync.detail
     file, party = services.company_file(member_id), d["party"]  # the file the session had open
-    customer_info = d["customer"]
-    if found_customer is not None:  # same name already a customer: link it, do not add it again
+    customer_info = d.get("draft") or d["customer"]  # "customer": syncs started before 0.9
+    if found_customer is not None and send:  # same name already a customer: link it, do not add it again
         links.link(member_id, file, Link("customer", found_customer["list_id"], found_customer["name"],
                                          party["type"], party["id"]))  # fmt: skip
+    if found_customer is not None:
         customer: Ref | CustomerDraft = Ref(list_id=found_customer["list_id"])
     elif customer_info.get("list_id"):
         customer = Ref(list_id=customer_info["list_id"])
@@ -272,7 +313,8 @@ def _write(
     for pid, name in d["products"].items():
         if pid in found_items:
             list_id, full_name = found_items[pid]
-            links.link(member_id, file, Link("item", list_id, full_name, "product", pid))
+            if send:
+                links.link(member_id, file, Link("item", list_id, full_name, "product", pid))
             items[f"P{pid}"] = full_name
         elif pid in d["mapped"]:
             items[f"P{pid}"] = name
@@ -314,7 +356,13 @@ def _write(
         "notes": plan.notes,
         "problems": plan.problems,
         "created_by_request": created,
+        "document_kind": sync.kind,
+        "can_send": plan.can_send,
     }
+    if not send:
+        found = {"customer": found_customer, "items": found_items, "taken": sorted(taken)}
+        links.update_sync(member_id, sync_id, state="preview", detail={**preview, "found": found})
+        return
     if not plan.can_send:
         links.update_sync(member_id, sync_id, state="failed", detail=preview,
                           outcome="Not sent: " + " ".join(plan.problems))  # fmt: skip

@@ -31,7 +31,7 @@ class DocSync:
     sync_id: str
     deal_id: str
     kind: str
-    state: str  # looking_up | queued | done | failed
+    state: str  # looking_up | preview | queued | done | failed
     job_id: str | None
     detail: dict[str, Any]  # what the page shows: reason/fix, the plan's lines, the document's number …
     outcome: str | None  # one line: "Invoice 1043 created, 4,520.00 USD" or the reason it failed
@@ -164,6 +164,32 @@ class Links:
                     sync_id,
                 ),
             )
+
+    def set_sync_kind(self, member_id: str, sync_id: str, kind: str) -> None:
+        """The document type a person chose on the preview."""
+        with self.store.lock, self.store.db.conn:
+            self.store.db.conn.execute(
+                "UPDATE doc_syncs SET kind=? WHERE member_id=? AND sync_id=?", (kind, member_id, sync_id)
+            )
+
+    def recent_syncs(
+        self, member_id: str, *, state: str | None = None, deal_id: str | None = None, limit: int = 100
+    ) -> list[tuple[DocSync, float, float]]:
+        """The sync log, newest first, with when each started and last changed."""
+        where, args = ["member_id=?"], [member_id]
+        if state:
+            where.append("state=?")
+            args.append(state)
+        if deal_id:
+            where.append("deal_id=?")
+            args.append(str(deal_id))
+        with self.store.lock:
+            rows = self.store.db.conn.execute(
+                "SELECT sync_id, deal_id, kind, state, job_id, detail, outcome, created_at, updated_at "
+                f"FROM doc_syncs WHERE {' AND '.join(where)} ORDER BY created_at DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [(_sync(r), float(r[7]), float(r[8])) for r in rows]
 
     def sync(self, member_id: str, sync_id: str) -> DocSync | None:
         found = self._syncs(member_id, "sync_id=?", sync_id)

@@ -22,7 +22,7 @@ from shared import wire
 from shared.qbxml.export import schema_export
 from shared.qbxml.status import explain_hresult
 
-from . import customer_sync, deal_sync, initial_sync, qb_changes, settings
+from . import customer_sync, deal_sync, initial_sync, party_tab, qb_changes, settings
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
@@ -134,6 +134,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: initial_sync.on_result(services, portal, job)
+        )
+        relay.on_result = _chain(
+            relay.on_result, lambda portal, job: party_tab.on_result(services, portal, job)
         )
     services.worker = EventWorker(lambda member_id: customer_sync.from_events(services, member_id))
     app = Flask("qb-bitrix24")
@@ -346,18 +349,123 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             return Response("Not found", 404)
         return jsonify(portal_status_of(services, member_id))
 
-    @app.post("/api/portals/<member_id>/deals/<deal_id>/sync")
-    @portal_api()
-    def sync_deal(member_id: str, deal_id: str) -> Response:
-        body = request.get_json(silent=True) or {}
+    def document_kind(member_id: str, body: dict[str, Any]) -> str | Response:
         kind = str(body.get("kind") or services.portals.setting(member_id, "document_kind", "Invoice"))
         if kind not in ("Invoice", "Estimate", "SalesOrder"):
             return Response("kind is Invoice, Estimate or SalesOrder.", 400, mimetype="text/plain")
+        return kind
+
+    @app.post("/api/portals/<member_id>/deals/<deal_id>/sync")
+    @portal_api()
+    def sync_deal(member_id: str, deal_id: str) -> Response:
+        """Start a deal's sync; ``{"preview": true}`` stops at the plan until it is confirmed."""
+        body = request.get_json(silent=True) or {}
+        kind = document_kind(member_id, body)
+        if isinstance(kind, Response):
+            return kind
         try:
-            sync_id = deal_sync.start(services, member_id, deal_id, kind)  # type: ignore[arg-type]
+            sync_id = deal_sync.start(
+                services,
+                member_id,
+                deal_id,
+                kind,
+                preview=body.get("preview") is True,  # type: ignore[arg-type]
+            )
         except deal_sync.Refused as exc:
             return _json(409, error="refused", message=str(exc))
         return _json(202, sync_id=sync_id)
+
+    @app.post("/api/portals/<member_id>/syncs/<sync_id>/confirm")
+    @portal_api()
+    def confirm_sync(member_id: str, sync_id: str) -> Response:
+        body = request.get_json(silent=True) or {}
+        kind = document_kind(member_id, body) if body.get("kind") else None
+        if isinstance(kind, Response):
+            return kind
+        try:
+            deal_sync.confirm(services, member_id, sync_id, kind)  # type: ignore[arg-type]
+        except deal_sync.Refused as exc:
+            return _json(409, error="refused", message=str(exc))
+        return _json(202, sync_id=sync_id)
+
+    @app.post("/api/portals/<member_id>/syncs/<sync_id>/retry")
+    @portal_api()
+    def retry_sync(member_id: str, sync_id: str) -> Response:
+        """A failed sync again, from the deal as it is now: a new sync the page follows."""
+        old = services.links.sync(member_id, sync_id)
+        if old is None:
+            return Response("Not found", 404)
+        if old.state != "failed":
+            return _json(
+                409, error="refused", message=f"This sync is {old.state}; only failed ones are retried."
+            )
+        try:
+            new_id = deal_sync.start(services, member_id, old.deal_id, old.kind)  # type: ignore[arg-type]
+        except deal_sync.Refused as exc:
+            return _json(409, error="refused", message=str(exc))
+        return _json(202, sync_id=new_id)
+
+    @app.get("/api/portals/<member_id>/syncs")
+    @portal_api()
+    def sync_log(member_id: str) -> Response:
+        """The sync log, newest first; ``?state=failed`` and ``?deal=ID`` filter it."""
+        rows = services.links.recent_syncs(
+            member_id, state=request.args.get("state") or None, deal_id=request.args.get("deal") or None
+        )
+        return jsonify(
+            syncs=[
+                {
+                    "sync_id": s.sync_id,
+                    "deal_id": s.deal_id,
+                    "kind": s.kind,
+                    "state": s.state,
+                    "outcome": s.outcome,
+                    "reason": s.detail.get("reason"),
+                    "fix": s.detail.get("fix"),
+                    "started_at": started,
+                    "updated_at": updated,
+                }
+                for s, started, updated in rows
+            ]  # fmt: skip
+        )
+
+    @app.get("/api/portals/<member_id>/parties/<b24_type>/<b24_id>/quickbooks")
+    @portal_api()
+    def party_quickbooks(member_id: str, b24_type: str, b24_id: str) -> Response:
+        """The contact/company tab's data; a stale or missing statement is asked for on the way."""
+        if b24_type not in party_tab.TYPES or not b24_id.isdigit():
+            return Response("Not found", 404)
+        shown = party_tab.view(services, member_id, b24_type, b24_id)
+        as_of = (shown["statement"] or {}).get("as_of")
+        if shown["linked"] and not shown["refreshing"] and request.args.get("auto") == "1":
+            stale = as_of is None or time.time() - _epoch(as_of) > party_tab.STALE_AFTER
+            if stale and party_tab.refresh(services, member_id, b24_type, b24_id):
+                shown["refreshing"] = True
+        return jsonify(shown)
+
+    @app.post("/api/portals/<member_id>/parties/<b24_type>/<b24_id>/refresh")
+    @portal_api()
+    def party_refresh(member_id: str, b24_type: str, b24_id: str) -> Response:
+        if b24_type not in party_tab.TYPES or not b24_id.isdigit():
+            return Response("Not found", 404)
+        return _json(202, queued=party_tab.refresh(services, member_id, b24_type, b24_id) is not None)
+
+    @app.post("/api/portals/<member_id>/parties/<b24_type>/<b24_id>/link")
+    @portal_api()
+    def party_link(member_id: str, b24_type: str, b24_id: str) -> Response:
+        """``{"name": "..."}`` links to that QuickBooks customer; ``"create": true`` creates one if absent."""
+        if b24_type not in party_tab.TYPES or not b24_id.isdigit():
+            return Response("Not found", 404)
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return Response('Send JSON {"name": "...", "create": false}.', 400, mimetype="text/plain")
+        if not any(not a.revoked for a in services.agents.agents(member_id)):
+            return _json(409, error="refused", message="No QuickBooks agent is paired yet.")
+        name = str(body.get("name") or "")[:209]
+        party_tab.link(
+            services, member_id, b24_type, b24_id, name=name or None, create=body.get("create") is True
+        )
+        return _json(202, linking=True)
 
     @app.get("/api/portals/<member_id>/deals/<deal_id>/quickbooks")
     @portal_api()
@@ -537,6 +645,12 @@ def _token_belongs(services: Services, client_endpoint: str, auth: dict[str, Any
     except requests.RequestException:
         return False
     return answer.status_code == 200 and isinstance(answer.json().get("result"), dict)
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
 
 
 def _chain(first: Any, second: Any) -> Any:

@@ -260,7 +260,7 @@ def test_names_with_ampersands_quotes_cyrillic_and_over_41_characters_reach_quic
     assert status["state"] == "done", status
     assert any("shortened" in n or "41" in n for n in status["detail"]["notes"]), status["detail"]["notes"]
     customer = status["detail"]["customer"]
-    assert len(customer) <= 41 and customer.startswith("O'Brien & \"Sons\" Heating")
+    assert len(customer) <= 41 and customer.startswith('O\'Brien & "Sons" Heating')
     found = world.qb_query(f"<CustomerQueryRq><FullName>{escape(customer)}</FullName></CustomerQueryRq>")
     assert len(found) == 1  # the shortened name is the customer QuickBooks has
     txn = world.cloud.client().call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"]
@@ -295,3 +295,57 @@ def test_a_deal_with_120_product_rows_becomes_one_invoice_with_120_lines(world: 
     # one batch reads the deal and its rows, one its client, one writes its fields and a timeline
     # comment (and the users are read once, to learn the sales reps): not one call per row
     assert http == ["batch", "batch", "user.get", "batch"]
+
+
+def test_a_preview_waits_for_confirmation_then_sends_the_chosen_document(world: World) -> None:
+    deal = a_deal(world, "Acme Preview", [(1, "Labor", "55.00", "2")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={"preview": True}).json()["sync_id"]
+    world.web_connector_runs()  # the lookup only
+    status: dict[str, Any] = {}
+    assert wait(
+        lambda: status.update(world.api("GET", f"/syncs/{sync_id}").json()) or status["state"] == "preview"
+    )
+    assert status["detail"]["customer_action"] == "create" and status["detail"]["total"] == "110.00"
+    assert status["detail"]["can_send"] is True
+    idle = connector(world.agent, world.home, world.password, world.qb).run_session()
+    assert idle.status == "No data exchange required"  # a preview waits: nothing goes to QuickBooks
+    assert (
+        world.qb_query("<CustomerQueryRq><FullName>Acme Preview</FullName></CustomerQueryRq>") == []
+    )  # nothing sent
+
+    confirmed = world.api("POST", f"/syncs/{sync_id}/confirm", json={"kind": "Estimate"})
+    assert confirmed.status_code == 202, confirmed.text
+    assert world.api("POST", f"/syncs/{sync_id}/confirm", json={}).status_code == 409  # once only
+    world.web_connector_runs()
+    done = settled(world, sync_id)
+    assert done["state"] == "done" and done["kind"] == "Estimate", done
+    assert (
+        len(
+            world.qb_query(
+                "<EstimateQueryRq><EntityFilter><FullName>Acme Preview</FullName></EntityFilter>"
+                "</EstimateQueryRq>"
+            )
+        )
+        == 1
+    )
+    log = world.api("GET", "/syncs", params={"deal": str(deal)}).json()["syncs"]
+    assert [s["state"] for s in log] == ["done"]
+
+
+def test_a_failed_sync_is_retried_from_the_log(world: World) -> None:
+    deal = a_deal(world, "", [(1, "Labor", "55.00", "1")])  # no customer name: refused before sending
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    failed = settled(world, sync_id)
+    assert failed["state"] == "failed"
+    assert [s["sync_id"] for s in world.api("GET", "/syncs", params={"state": "failed"}).json()["syncs"]] == [
+        sync_id
+    ]
+    client = world.cloud.client()
+    company = client.call("crm.deal.get", {"id": deal})["COMPANY_ID"]
+    client.call("crm.company.update", {"id": company, "fields": {"TITLE": "Named Now Ltd"}})
+    again = world.api("POST", f"/syncs/{sync_id}/retry")
+    assert again.status_code == 202, again.text
+    world.web_connector_runs()
+    assert settled(world, again.json()["sync_id"])["state"] == "done"
+    assert world.api("POST", f"/syncs/{again.json()['sync_id']}/retry").status_code == 409

@@ -1,0 +1,229 @@
+"""The QuickBooks tab on contacts and companies: the customer's statement as QuickBooks has it, read on
+request (one read-only job at a person's priority), and linking a record that is not linked yet.
+
+* :func:`refresh` queues the statement query (customer, open invoices, payments of the last 90 days,
+  estimates of the last year) unless one is already on its way; :func:`on_result` keeps the answer as
+  the tab's snapshot with its "as of" time.
+* :func:`link` looks a name up among QuickBooks customers and links the record to it; with ``create``
+  a name QuickBooks does not have becomes a new customer made from the record (the same draft a deal's
+  sync would make).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared.qbxml.builder import MessageSet, add, build, query
+from shared.qbxml.parser import parse_response
+
+from . import deal_sync
+from .agents.store import JobRow
+from .links import Link
+from .sync import failures
+from .sync.statement import ESTIMATE_DAYS, RECENT_DAYS, statement
+
+if TYPE_CHECKING:
+    from .web import Services
+
+log = logging.getLogger("qb_cloud.party_tab")
+
+STATEMENT, LOOKUP, CREATE = "party-tab:", "party-link:", "party-add:"
+VERSION = "13.0"
+PRIORITY = 1  # a person has the tab open
+TYPES = ("contact", "company")
+LIVE = ("queued", "offered", "acked", "sent")
+STALE_AFTER = 300  # seconds: a tab opened later than this asks QuickBooks again
+NAME_LIMIT = 41  # CustomerAdd Name (qbxmlops140.xml)
+
+
+def _key(b24_type: str, b24_id: str) -> str:
+    return f"{b24_type}:{b24_id}"
+
+
+def _pending(services: Services, member_id: str, purpose: str) -> bool:
+    return any(j.state in LIVE for j in services.agents.jobs(member_id, purpose=purpose))
+
+
+def _notify(services: Services, member_id: str) -> None:
+    if services.relay is not None:
+        services.relay.notify(member_id)
+
+
+def view(services: Services, member_id: str, b24_type: str, b24_id: str) -> dict[str, Any]:
+    """What the tab shows: the link, the last statement read, and whether a read or link is under way."""
+    link = services.links.by_b24(member_id, services.company_file(member_id), b24_type, b24_id)
+    key = _key(b24_type, b24_id)
+    return {
+        "linked": {"list_id": link.qb_id, "name": link.qb_name} if link else None,
+        "statement": services.portals.setting(member_id, f"party.{key}.qb") if link else None,
+        "refreshing": _pending(services, member_id, STATEMENT + key),
+        "linking": services.portals.setting(member_id, f"party.{key}.link"),
+    }
+
+
+def refresh(services: Services, member_id: str, b24_type: str, b24_id: str) -> str | None:
+    """Queue the statement query for a linked record; None when not linked or one is already queued."""
+    link = services.links.by_b24(member_id, services.company_file(member_id), b24_type, b24_id)
+    purpose = STATEMENT + _key(b24_type, b24_id)
+    if link is None or _pending(services, member_id, purpose):
+        return None
+    today = datetime.now(UTC).date()
+    of_customer = {"EntityFilter": {"ListIDWithChildren": link.qb_id}}
+    requests = [
+        query("Customer", {"ListID": link.qb_id}, request_id="customer"),
+        query("Invoice", {**of_customer, "PaidStatus": "NotPaidOnly"}, request_id="invoices"),
+        query(
+            "ReceivePayment",
+            {
+                "TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=RECENT_DAYS)},
+                **of_customer,
+                "IncludeLineItems": True,
+            },
+            request_id="payments",
+        ),  # fmt: skip
+        query(
+            "Estimate",
+            {"TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=ESTIMATE_DAYS)}, **of_customer},
+            request_id="estimates",
+        ),
+    ]
+    job_id = services.agents.enqueue(
+        member_id,
+        build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
+        purpose=purpose,
+        priority=PRIORITY,
+    )
+    _notify(services, member_id)
+    return job_id
+
+
+def link(
+    services: Services, member_id: str, b24_type: str, b24_id: str, *, name: str | None, create: bool
+) -> None:
+    """Look ``name`` (else the record's own name as QuickBooks would get it) up among customers; link it
+    when found, else create it when asked to."""
+    draft, party = deal_sync.customer_for(
+        services, member_id, services.company_file(member_id),
+        {"COMPANY_ID": b24_id} if b24_type == "company" else {"CONTACT_ID": b24_id},
+    )  # fmt: skip
+    wanted = (name or "").strip() or str(draft.get("name") or "")
+    key = _key(b24_type, b24_id)
+    if not wanted:
+        _say(services, member_id, key, "failed", "This record has no name QuickBooks could use.")
+        return
+    if create and len(wanted) > NAME_LIMIT:
+        too_long = f"QuickBooks customer names are at most {NAME_LIMIT} characters; shorten “{wanted}”."
+        _say(services, member_id, key, "failed", too_long)
+        return
+    services.portals.set_setting(
+        member_id,
+        f"party.{key}.link",
+        {"state": "looking", "name": wanted, "create": create, "fields": draft.get("fields") or {},
+         "notes": draft.get("notes") or []},
+    )  # fmt: skip
+    services.agents.enqueue(
+        member_id,
+        build(MessageSet([query("Customer", {"FullName": wanted})]), version=VERSION).xml,
+        purpose=LOOKUP + key,
+        priority=PRIORITY,
+    )
+    _notify(services, member_id)
+
+
+def _say(services: Services, member_id: str, key: str, state: str, message: str) -> None:
+    current = services.portals.setting(member_id, f"party.{key}.link") or {}
+    services.portals.set_setting(
+        member_id, f"party.{key}.link", {**current, "state": state, "message": message}
+    )
+
+
+def on_result(services: Services, member_id: str, job: JobRow) -> bool:
+    for prefix, handle in ((STATEMENT, _statement), (LOOKUP, _looked_up), (CREATE, _created)):
+        if job.purpose.startswith(prefix):
+            b24_type, b24_id = job.purpose[len(prefix) :].split(":", 1)
+            handle(services, member_id, b24_type, b24_id, job)
+            return True
+    return False
+
+
+def _failure(job: JobRow) -> str:
+    f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=datetime.now(UTC))
+    return f"{f.reason} {f.fix}".strip()
+
+
+def _statement(services: Services, member_id: str, b24_type: str, b24_id: str, job: JobRow) -> None:
+    key = _key(b24_type, b24_id)
+    if job.response is None:
+        log.info("statement of %s %s not read: %s", b24_type, b24_id, job.hresult)
+        return
+    found: dict[str, list[dict[str, Any]]] = {}
+    for result in parse_response(job.response).results:
+        if result.header.status.code in (0, 1):  # 1: none found
+            found[result.header.request_id or ""] = [dict(r) for r in result.records]
+    customers = found.get("customer") or []
+    if not customers:
+        return  # the customer is gone from QuickBooks; the link's owner (customer sync) will say so
+    services.portals.set_setting(
+        member_id,
+        f"party.{key}.qb",
+        statement(
+            customers[0],
+            found.get("invoices", []),
+            found.get("payments", []),
+            found.get("estimates", []),
+            datetime.now(UTC),
+        ),
+    )
+
+
+def _linked(services: Services, member_id: str, b24_type: str, b24_id: str, ret: dict[str, Any]) -> None:
+    file = services.company_file(member_id)
+    services.links.link(
+        member_id, file, Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, b24_id)
+    )
+    _say(services, member_id, _key(b24_type, b24_id), "linked", f"Linked to {ret['FullName']}.")
+    refresh(services, member_id, b24_type, b24_id)
+
+
+def _looked_up(services: Services, member_id: str, b24_type: str, b24_id: str, job: JobRow) -> None:
+    key = _key(b24_type, b24_id)
+    asked = services.portals.setting(member_id, f"party.{key}.link") or {}
+    if job.response is None:
+        _say(services, member_id, key, "failed", _failure(job))
+        return
+    results = parse_response(job.response).results
+    if results and results[0].header.status.code == 0 and results[0].records:
+        _linked(services, member_id, b24_type, b24_id, dict(results[0].records[0]))
+        return
+    if not asked.get("create"):
+        _say(
+            services, member_id, key, "not_found", f"QuickBooks has no customer named “{asked.get('name')}”."
+        )
+        return
+    fields = {**(asked.get("fields") or {}), "Name": asked.get("name")}
+    services.agents.enqueue(
+        member_id,
+        build(MessageSet([add("Customer", fields)]), version=VERSION, truncate=True).xml,
+        purpose=CREATE + key,
+        priority=PRIORITY,
+    )
+    _say(services, member_id, key, "creating", f"Creating “{asked.get('name')}” in QuickBooks.")
+    _notify(services, member_id)
+
+
+def _created(services: Services, member_id: str, b24_type: str, b24_id: str, job: JobRow) -> None:
+    key = _key(b24_type, b24_id)
+    if job.response is None:
+        _say(services, member_id, key, "failed", _failure(job))
+        return
+    result = parse_response(job.response).results[0]
+    status = result.header.status
+    if status.code != 0 or not result.records:
+        f = failures.from_status(
+            status.code, status.severity, status.message, attempt=1, now=datetime.now(UTC)
+        )
+        _say(services, member_id, key, "failed", f"{f.reason} {f.fix}".strip())
+        return
+    _linked(services, member_id, b24_type, b24_id, dict(result.records[0]))

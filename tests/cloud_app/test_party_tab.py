@@ -1,0 +1,101 @@
+"""The contact/company QuickBooks tab's API: statement on request, linking and creating, scoped per portal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .product import World, a_deal, settled, wait
+
+
+def _pay(world: World, customer: str, txn: str, amount: str, ref: str) -> None:
+    world.qb.process(
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+        "<ReceivePaymentAddRq><ReceivePaymentAdd>"
+        f"<CustomerRef><FullName>{customer}</FullName></CustomerRef>"
+        f"<RefNumber>{ref}</RefNumber><TotalAmount>{amount}</TotalAmount>"
+        f"<AppliedToTxnAdd><TxnID>{txn}</TxnID><PaymentAmount>{amount}</PaymentAmount></AppliedToTxnAdd>"
+        "</ReceivePaymentAdd></ReceivePaymentAddRq></QBXMLMsgsRq></QBXML>"
+    )
+
+
+def _tab(world: World, company: int, **params: str) -> dict[str, Any]:
+    return world.api("GET", f"/parties/company/{company}/quickbooks", params=params).json()  # type: ignore[no-any-return]
+
+
+def test_the_company_tab_shows_balance_open_invoices_and_a_payment_after_refresh(world: World) -> None:
+    deal = a_deal(world, "Stark Industries", [(1, "Labor", "55.00", "10")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    assert settled(world, sync_id)["state"] == "done"
+    company = int(world.cloud.client().call("crm.deal.get", {"id": deal})["COMPANY_ID"])
+
+    first = _tab(world, company, auto="1")  # opening the tab asks QuickBooks when nothing is known yet
+    assert first["linked"]["name"] == "Stark Industries" and first["refreshing"] is True
+    world.web_connector_runs()
+    assert wait(lambda: _tab(world, company)["statement"] is not None)
+    shown = _tab(world, company)["statement"]
+    assert shown["customer"]["balance"] == "550.00"
+    assert [i["balance"] for i in shown["open_invoices"]] == ["550.00"]
+    assert shown["aging"]["current"] == "550.00" and shown["payments"] == []
+    assert _tab(world, company, auto="1")["refreshing"] is False  # fresh: opening again asks nothing
+
+    _pay(world, "Stark Industries", shown["open_invoices"][0]["txn_id"], "200.00", "PAY-77")
+    assert world.api("POST", f"/parties/company/{company}/refresh").json() == {"queued": True}
+    assert world.api("POST", f"/parties/company/{company}/refresh").json() == {"queued": False}
+    world.web_connector_runs()
+    assert wait(lambda: _tab(world, company)["statement"]["customer"]["balance"] == "350.00")
+    shown = _tab(world, company)["statement"]
+    assert shown["payments"][0]["amount"] == "200.00" and shown["payments"][0]["number"] == "PAY-77"
+    assert shown["open_invoices"][0]["status"] == "partially paid"
+
+
+def test_an_unlinked_contact_is_linked_by_name_or_created(world: World) -> None:
+    client = world.cloud.client()
+    known = world.qb_query("<CustomerQueryRq><MaxReturned>1</MaxReturned></CustomerQueryRq>")[0]
+    contact = client.call("crm.contact.add", {"fields": {"NAME": "Ada", "LAST_NAME": "Byron"}})
+    assert world.api("GET", f"/parties/contact/{contact}/quickbooks").json()["linked"] is None
+
+    assert (
+        world.api(
+            "POST", f"/parties/contact/{contact}/link", json={"name": "Nobody Of That Name"}
+        ).status_code
+        == 202
+    )
+    world.web_connector_runs()
+    assert wait(
+        lambda: (
+            (world.api("GET", f"/parties/contact/{contact}/quickbooks").json()["linking"] or {}).get("state")
+            == "not_found"
+        )
+    )
+
+    world.api("POST", f"/parties/contact/{contact}/link", json={"name": known["FullName"]})
+    world.web_connector_runs()
+    assert wait(
+        lambda: world.api("GET", f"/parties/contact/{contact}/quickbooks").json()["linked"] is not None
+    )
+    assert (
+        world.api("GET", f"/parties/contact/{contact}/quickbooks").json()["linked"]["list_id"]
+        == known["ListID"]
+    )
+
+    other = client.call("crm.contact.add", {"fields": {"NAME": "Grace", "LAST_NAME": "Hopper"}})
+    world.api("POST", f"/parties/contact/{other}/link", json={"create": True})
+    world.web_connector_runs()
+    assert wait(lambda: world.api("GET", f"/parties/contact/{other}/quickbooks").json()["linked"] is not None)
+    made = world.qb_query("<CustomerQueryRq><FullName>Hopper, Grace</FullName></CustomerQueryRq>")
+    assert len(made) == 1
+
+
+def test_the_tab_api_refuses_bad_ids_and_other_portals_sessions(world: World) -> None:
+    assert world.api("GET", "/parties/deal/1/quickbooks").status_code == 404
+    assert world.api("GET", "/parties/company/1%20OR%201/quickbooks").status_code == 404
+    assert world.api("POST", "/parties/company/1/link", data="nope").status_code == 400
+    import requests
+
+    other = requests.get(
+        f"{world.cloud.url}/api/portals/someone-else/parties/company/1/quickbooks",
+        headers={"X-Session": world.session},
+        timeout=5,
+    )
+    assert other.status_code == 403
