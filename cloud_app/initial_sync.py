@@ -178,7 +178,9 @@ def _match(services: Services, member_id: str, response: str) -> None:
         elif isinstance(outcome, Ambiguous):
             claimed |= set(outcome.list_ids)  # not created again either: a person decides
             review.append({"b24": key, "name": parties[key].name, "candidates": list(outcome.list_ids),
-                           "reason": outcome.reason})  # fmt: skip
+                           "reason": outcome.reason, "kind": "customer",
+                           "names": {i: str(by_id[i].get("FullName") or "") for i in outcome.list_ids
+                                     if i in by_id}})  # fmt: skip
         else:
             unmatched.append(key)
     customer_sync.stamp(services, member_id, stamps)
@@ -236,7 +238,9 @@ def _vendors(
         elif isinstance(outcome, Ambiguous):
             claimed |= set(outcome.list_ids)
             review.append({"b24": key, "name": suppliers[key].name, "candidates": list(outcome.list_ids),
-                           "reason": outcome.reason + " (vendors)"})  # fmt: skip
+                           "reason": outcome.reason + " (vendors)", "kind": "vendor",
+                           "names": {i: str(by_id[i].get("Name") or "") for i in outcome.list_ids
+                                     if i in by_id}})  # fmt: skip
     new = [v for v in vendors if str(v["ListID"]) not in claimed]
     now = datetime.now(UTC)
     commands = {}
@@ -414,7 +418,8 @@ def _match_items(services: Services, member_id: str, response: str) -> None:
         elif found:
             claimed |= set(found)
             review.append({"b24": f"P_{pid}", "name": p.get("name"), "candidates": found,
-                           "reason": f"{len(found)} QuickBooks items have this name"})  # fmt: skip
+                           "reason": f"{len(found)} QuickBooks items have this name", "kind": "item",
+                           "names": {i: str(by_list_id[i]["FullName"]) for i in found}})  # fmt: skip
         else:
             unmatched.append(p)
     new = [i for i in items if str(i["ListID"]) not in claimed]
@@ -480,3 +485,22 @@ def _pushed_items(services: Services, member_id: str, response: str) -> None:
     services.client(member_id).batch_all(stamps, what="stamping the product with its item")
     state.update(state="done", created_in_quickbooks=created, failed_in_quickbooks=failed)
     services.portals.set_setting(member_id, "initial.items", state)
+
+
+def resolve(services: Services, member_id: str, b24_key: str, list_id: str) -> str:
+    """A person's answer to a match the first sync could not make: link the record to one of the
+    candidates it listed. The name linked to; ValueError when the key or candidate is not on the list."""
+    for setting in ("initial.review", "initial.items.review"):
+        review = list(services.portals.setting(member_id, setting, []))
+        entry = next((r for r in review if r.get("b24") == b24_key), None)
+        if entry is None:
+            continue
+        if list_id not in entry.get("candidates", []):
+            raise ValueError("That QuickBooks record is not one of this match's candidates.")
+        name = str((entry.get("names") or {}).get(list_id) or entry.get("name") or "")
+        kind = entry.get("kind") or ("item" if b24_key.startswith("P_") else "customer")
+        b24 = ("product", b24_key[2:]) if kind == "item" else _b24(b24_key)
+        services.links.link(member_id, services.company_file(member_id), Link(kind, list_id, name, *b24))
+        services.portals.set_setting(member_id, setting, [r for r in review if r is not entry])
+        return name
+    raise ValueError("No such match waits for a decision.")

@@ -532,6 +532,19 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             notes=services.portals.setting(member_id, "initial.notes", []),
         )
 
+    @app.post("/api/portals/<member_id>/initial-sync/review")
+    @portal_api("Only a Bitrix24 administrator can decide the first sync's matches.")
+    def initial_sync_resolve(member_id: str) -> Response:
+        """``{"b24": "CO_12", "list_id": "8000…"}``: link a listed record to the candidate a person chose."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not body.get("b24") or not body.get("list_id"):
+            return Response('Send JSON {"b24": "...", "list_id": "..."}.', 400, mimetype="text/plain")
+        try:
+            name = initial_sync.resolve(services, member_id, str(body["b24"]), str(body["list_id"]))
+        except ValueError as exc:
+            return _json(409, error="refused", message=str(exc))
+        return jsonify(ok=True, linked_to=name)
+
     @app.get("/api/portals/<member_id>/agents")
     @portal_api()
     def list_agents(member_id: str) -> Response:

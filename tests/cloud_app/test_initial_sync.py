@@ -108,6 +108,18 @@ def test_matches_by_email_and_lists_ambiguous_ones_instead_of_guessing(world: Wo
     assert not any(c.get("TITLE", "").startswith("Twin") or c.get("NAME", "").startswith("Twin")
                    for t in (3, 4) for c in store.records[t].values())  # fmt: skip
 
+    entry = review[f"C_{person['ID']}"]
+    assert sorted(entry["names"].values()) == ["Twin One", "Twin Two"]  # the page shows names, not ids
+    chosen = next(i for i, n in entry["names"].items() if n == "Twin Two")
+    wrong = world.api("POST", "/initial-sync/review", json={"b24": entry["b24"], "list_id": "80000099-1"})
+    assert wrong.status_code == 409  # only a listed candidate
+    decided = world.api("POST", "/initial-sync/review", json={"b24": entry["b24"], "list_id": chosen})
+    assert decided.json() == {"ok": True, "linked_to": "Twin Two"}
+    link = services.links.by_b24(member, services.company_file(member), "contact", str(person["ID"]))
+    assert link is not None and link.qb_id == chosen
+    left = world.api("GET", "/initial-sync").json()["review"]
+    assert entry["b24"] not in {r["b24"] for r in left}
+
 
 def test_items_and_products_meet_once(world: World) -> None:
     portal = world.cloud.portal
