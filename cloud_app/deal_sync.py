@@ -335,7 +335,7 @@ def _plan(
     )
     created = {r.request_id: _product_of(r.request_id, plan, d) for r in plan.requests if r.request_id}
     preview = {
-        "customer": plan.customer_name,
+        "customer": _shown_name(customer, found_customer, customer_info, plan.customer_name),
         "customer_action": "create" if isinstance(customer, CustomerDraft) else "matched",
         "lines": [
             {
@@ -377,6 +377,15 @@ def _plan(
     links.update_sync(member_id, sync_id, state="queued", job_id=job_id, detail=preview)
     if services.relay is not None:
         services.relay.notify(member_id)
+
+
+def _shown_name(
+    customer: Ref | CustomerDraft, found: dict[str, Any] | None, info: dict[str, Any], planned: str
+) -> str:
+    """The customer's name as a person knows it (a linked customer is sent by ListID alone)."""
+    if isinstance(customer, CustomerDraft):
+        return planned
+    return str((found or {}).get("name") or info.get("name") or planned)
 
 
 def _initial(services: Services, member_id: str, plan: Any) -> str | None:

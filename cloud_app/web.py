@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ from .b24.client import Client
 from .b24.errors import B24Error
 from .b24.form import nested
 from .b24.pacer import Pacer
+from .b24_placement import shell
 from .config import Config
 from .crypto import Vault
 from .frames import FrameUser, Refused, Sessions, verify_frame, verify_install
@@ -139,7 +141,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             relay.on_result, lambda portal, job: party_tab.on_result(services, portal, job)
         )
     services.worker = EventWorker(lambda member_id: customer_sync.from_events(services, member_id))
-    app = Flask("qb-bitrix24")
+    app = Flask("qb-bitrix24", static_folder=str(shell.STATIC), static_url_path="/static")
     app.extensions["qb"] = services
 
     def ws_url() -> str:
@@ -237,19 +239,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
 
     @app.post("/app")
     def app_page() -> Response:
-        def render(user: FrameUser, portal: PortalRow, token: str) -> str:
-            state = (
-                "needs attention: " + html.escape(portal.attention or "")
-                if portal.state == "attention"
-                else "ready"
-            )
-            return (
-                "<h1>QuickBooks for Bitrix24</h1>"
-                f"<p id='state'>Portal {html.escape(portal.domain)}: {state}</p>"
-                f"<div id='session' data-session='{token}'></div>"
-            )
-
-        return framed(render)
+        return framed(lambda user, portal, token: page_shell("app", user, token))
 
     @app.post("/b24/<page>")
     def placement(page: str) -> Response:
@@ -257,15 +247,16 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             return events()
         if page not in {p for p, _ in PLACEMENTS.values()}:
             return Response("Not found", 404)
+        return framed(lambda user, portal, token: page_shell(page, user, token))
 
-        def render(user: FrameUser, portal: PortalRow, token: str) -> str:
-            record = html.escape(str(user.options.get("ID") or user.options.get("ENTITY_ID") or ""))
-            return (
-                f"<div id='qb' data-page='{page}' data-id='{record}' data-session='{token}'>"
-                f"<h2>QuickBooks</h2><p>Record {record} of {html.escape(portal.domain)}</p></div>"
-            )
-
-        return framed(render)
+    def page_shell(page: str, user: FrameUser, token: str) -> str:
+        record = str(user.options.get("ID") or user.options.get("ENTITY_ID") or "")
+        if page != "app" and not record.isdigit():
+            record = ""  # the page says the record is unknown instead of asking the API about it
+        return shell.render(
+            page=page, member_id=user.member_id, record_id=record, session=token, admin=user.admin,
+            lang=user.lang,
+        )  # fmt: skip
 
     # -- events -------------------------------------------------------------------------------------------
 
@@ -509,6 +500,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             detail=sync.detail,
             agent_online=bool(services.relay and services.relay.online(member_id)),
             last_web_connector_run=session.get("ended_at") or session.get("started_at"),
+            next_web_connector_run=next_run(session),
         )
 
     @app.post("/api/portals/<member_id>/initial-sync")
@@ -660,8 +652,19 @@ def _token_belongs(services: Services, client_endpoint: str, auth: dict[str, Any
     return answer.status_code == 200 and isinstance(answer.json().get("result"), dict)
 
 
+def next_run(session: dict[str, Any]) -> str | None:
+    """When the Web Connector should run next: its last start plus the gap between its last two starts
+    (its Auto-Run interval, which only the Web Connector knows); None before two runs were seen."""
+
+    last, before = session.get("started_at"), session.get("previous_started_at")
+    if not last or not before:
+        return None
+    start = datetime.fromisoformat(last)
+    gap = start - datetime.fromisoformat(before)
+    return (start + gap).isoformat() if gap.total_seconds() > 0 else None
+
+
 def _epoch(iso: str) -> float:
-    from datetime import datetime
 
     return datetime.fromisoformat(iso).timestamp()
 
@@ -679,10 +682,12 @@ def record_session(services: Services, portal: str, message: wire.Message) -> No
     """What the agent says about Web Connector sessions, kept for the portal's status."""
     store = services.portals
     if isinstance(message, wire.SessionStarted):
+        before = store.setting(portal, "qb.session") or {}
         store.set_setting(
             portal,
             "qb.session",
             {
+                "previous_started_at": before.get("started_at"),
                 "started_at": message.started_at.isoformat(),
                 "company_file": message.company_file,
                 "product": message.product,

@@ -17,4 +17,5 @@ window.addEventListener('message', function(e){
   else if (m.cmd === 'placement.call') { if (m.args.command === 'reloadData') location.reload(); }
 });
 function openSlider(formId){ var s = document.getElementById('slider'); s.hidden = false;
-  s.appendChild(document.getElementById(formId + '-frame')); document.getElementById(formId).submit(); }
+  var f = document.getElementById(formId + '-frame'); f.hidden = false; s.appendChild(f);
+  document.getElementById(formId).submit(); }

@@ -1,0 +1,477 @@
+// The placement pages: drawn from the portal API with the page session, kept live by polling.
+// No framework: a little DOM helper, one function per page, text always set as text (never as HTML).
+(function () {
+  'use strict';
+  var root = document.getElementById('qb');
+  var S = JSON.parse(document.getElementById('qb-strings').textContent);
+  var page = root.dataset.page, member = root.dataset.member, recordId = root.dataset.id;
+  var session = root.dataset.session, isAdmin = root.dataset.admin === '1', lang = root.dataset.lang;
+  var timers = [];
+
+  // -- helpers ------------------------------------------------------------------------------------------
+  function t(key, vars) {
+    var s = S[key] !== undefined ? S[key] : key;
+    Object.keys(vars || {}).forEach(function (k) { s = s.split('{' + k + '}').join(String(vars[k])); });
+    return s;
+  }
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (v === null || v === undefined || v === false) return;
+      if (k === 'text') el.textContent = v;
+      else if (k.slice(0, 2) === 'on') el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : v);
+    });
+    for (var i = 2; i < arguments.length; i++) add(el, arguments[i]);
+    return el;
+  }
+  function add(el, child) {
+    if (child === null || child === undefined || child === false) return;
+    if (Array.isArray(child)) { child.forEach(function (c) { add(el, c); }); return; }
+    el.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+  }
+  function show() {
+    root.textContent = '';
+    for (var i = 0; i < arguments.length; i++) add(root, arguments[i]);
+    fit();
+  }
+  function fit() { if (window.BX24 && BX24.fitWindow) setTimeout(function () { BX24.fitWindow(); }, 0); }
+  function api(method, path, body) {
+    var opts = { method: method, headers: { 'X-Session': session } };
+    if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
+    return fetch('/api/portals/' + encodeURIComponent(member) + path, opts).then(function (r) {
+      if (r.status === 401) throw new Error(t('session_expired'));
+      var type = r.headers.get('Content-Type') || '';
+      var read = type.indexOf('json') >= 0 ? r.json() : r.text().then(function (x) { return { message: x }; });
+      return read.then(function (data) {
+        if (!r.ok) throw new Error(data.message || data.error || ('HTTP ' + r.status));
+        return data;
+      });
+    });
+  }
+  function failed(err) {
+    show(h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, t('load_failed', { reason: err.message })),
+      h('button', { class: 'qb-btn', onclick: function () { location.reload(); } }, t('retry')));
+  }
+  function every(ms, fn) { var id = setInterval(fn, ms); timers.push(id); return id; }
+  function stopAll() { timers.splice(0).forEach(clearInterval); }
+  function money(v, currency) {
+    if (v === null || v === undefined || v === '') return '—';
+    var n = Number(v);
+    var text = isNaN(n) ? String(v) : n.toLocaleString(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    return currency ? text + ' ' + currency : text;
+  }
+  function qty(v) {
+    if (v === null || v === undefined || v === '') return '';
+    var n = Number(v);
+    return isNaN(n) ? String(v) : n.toLocaleString(lang, { maximumFractionDigits: 5 });
+  }
+  function when(iso) {
+    if (!iso) return t('never');
+    var d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'short' });
+  }
+  function day(iso) {
+    if (!iso) return '—';
+    var d = new Date(iso.length === 10 ? iso + 'T00:00:00' : iso);
+    return isNaN(d) ? String(iso) : d.toLocaleDateString(lang, { dateStyle: 'medium' });
+  }
+  function badge(text, kind) { return h('span', { class: 'qb-badge qb-badge-' + (kind || 'grey') }, text); }
+  function statusBadge(status) {
+    var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red' };
+    return status ? badge(t('status.' + status), kinds[status]) : null;
+  }
+  function table(head, rows, cls) {
+    return h('table', { class: 'qb-table ' + (cls || '') },
+      h('thead', {}, h('tr', {}, head.map(function (c) { return h('th', { scope: 'col' }, c); }))),
+      h('tbody', {}, rows.map(function (r) { return h('tr', {}, r.map(function (c) { return h('td', {}, c); })); })));
+  }
+  function facts(pairs) {
+    return h('dl', { class: 'qb-facts' }, pairs.filter(Boolean).map(function (p) {
+      return [h('dt', {}, p[0]), h('dd', {}, p[1])];
+    }));
+  }
+  function section(title) {
+    var box = h('section', { class: 'qb-card' }, title ? h('h2', {}, title) : null);
+    for (var i = 1; i < arguments.length; i++) add(box, arguments[i]);
+    return box;
+  }
+  function button(text, onclick, kind, attrs) {
+    var b = h('button', Object.assign({ type: 'button', class: 'qb-btn ' + (kind ? 'qb-btn-' + kind : '') }, attrs || {}), text);
+    b.addEventListener('click', function () { onclick(b); });
+    return b;
+  }
+  function close() { if (window.BX24 && BX24.closeApplication) BX24.closeApplication(); }
+  function unknownRecord() { show(h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, t('load_failed', { reason: 'no record' }))); }
+
+  // -- "Sync to QuickBooks": preview → confirm → live status ------------------------------------------
+  function dealSync(host, dealId, kind) {
+    var box = host || root, syncId = null, poll = null;
+    function draw() { box.textContent = ''; for (var i = 0; i < arguments.length; i++) add(box, arguments[i]); fit(); }
+    draw(h('h1', {}, t('sync.title')), h('p', { class: 'qb-muted' }, t('sync.checking')));
+    var body = { preview: true };
+    if (kind) body.kind = kind;
+    api('POST', '/deals/' + dealId + '/sync', body).then(function (r) {
+      syncId = r.sync_id;
+      follow();
+    }).catch(function (e) {
+      draw(h('h1', {}, t('sync.title')), h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message));
+    });
+    function follow() {
+      refresh();
+      if (poll === null) poll = every(1500, refresh);
+    }
+    function refresh() {
+      api('GET', '/syncs/' + syncId).then(render).catch(function (e) {
+        draw(h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message));
+      });
+    }
+    function stop() { if (poll !== null) { clearInterval(poll); poll = null; } }
+    function render(s) {
+      var d = s.detail || {};
+      if (s.state === 'preview') { stop(); draw(h('h1', {}, t('sync.title')), preview(s, d)); return; }
+      var previewed = d.lines !== undefined;
+      if (!previewed && s.state !== 'failed') {
+        draw(h('h1', {}, t('sync.title')), h('p', { class: 'qb-muted' }, t('sync.checking')), connectorInfo(s));
+        return;
+      }
+      if (s.state === 'done' || s.state === 'failed') stop();
+      draw(h('h1', {}, t('sync.title')), steps(s), outcome(s, d), s.state === 'done' || s.state === 'failed' ? null : connectorInfo(s));
+    }
+    function preview(s, d) {
+      var select = h('select', { id: 'qb-kind', 'aria-label': t('sync.document') },
+        ['Invoice', 'Estimate', 'SalesOrder'].map(function (k) {
+          return h('option', { value: k, selected: k === s.kind }, t('kind.' + k));
+        }));
+      var lines = (d.lines || []).map(function (ln) {
+        var action = ln.problem ? 'problem' : (ln.action || 'none');
+        var kinds = { matched: 'green', create: 'blue', problem: 'red', none: 'grey' };
+        return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(t('sync.action.' + action), kinds[action])),
+          qty(ln.quantity), money(ln.rate), money(ln.amount)];
+      });
+      var problems = (d.problems || []);
+      var confirm = button(t('sync.confirm'), function (b) {
+        b.disabled = true;
+        api('POST', '/syncs/' + syncId + '/confirm', { kind: select.value }).then(follow).catch(function (e) {
+          b.disabled = false;
+          add(box, h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message));
+        });
+      }, 'primary', { id: 'qb-confirm', disabled: !d.can_send });
+      return h('div', { class: 'qb-preview' },
+        facts([
+          [t('sync.customer'), h('span', {}, d.customer || '—', ' ',
+            badge(d.customer_action === 'create' ? t('sync.customer_create') : t('sync.customer_matched'),
+              d.customer_action === 'create' ? 'blue' : 'green'))],
+          [t('sync.document'), select],
+          d.sales_rep ? [t('sync.sales_rep'), d.sales_rep] : null
+        ]),
+        h('div', { class: 'qb-scroll' }, table([t('sync.line'), t('sync.item'), t('sync.qty'), t('sync.rate'), t('sync.amount')], lines)),
+        facts([[t('sync.subtotal'), money(d.subtotal)], [t('sync.tax'), money(d.tax)],
+          [t('sync.total'), h('strong', {}, money(d.total))]]),
+        problems.length ? h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, h('strong', {}, t('sync.problems')),
+          h('ul', {}, problems.map(function (p) { return h('li', {}, p); }))) : null,
+        (d.notes || []).length ? h('div', { class: 'qb-alert' }, h('strong', {}, t('sync.notes')),
+          h('ul', {}, d.notes.map(function (n) { return h('li', {}, n); }))) : null,
+        h('div', { class: 'qb-actions' }, confirm, button(t('cancel'), close)));
+    }
+    function steps(s) {
+      var order = ['queued', 'waiting', 'sent', 'done'];
+      var at = s.state === 'failed' ? -1 : order.indexOf(s.state);
+      return h('ol', { class: 'qb-steps', id: 'qb-status', 'data-state': s.state }, order.map(function (st, i) {
+        var cls = at > i || s.state === 'done' ? 'done' : at === i ? 'current' : '';
+        if (s.state === 'failed' && i === order.length - 1) return h('li', { class: 'failed' }, t('sync.step.failed'));
+        return h('li', { class: cls, 'aria-current': at === i ? 'step' : null }, t('sync.step.' + st));
+      }));
+    }
+    function outcome(s, d) {
+      if (s.state === 'done') {
+        return h('div', { class: 'qb-alert qb-alert-ok', id: 'qb-outcome' }, s.outcome || '',
+          h('div', { class: 'qb-actions' }, button(t('close'), close)));
+      }
+      if (s.state === 'failed') {
+        return h('div', { class: 'qb-alert qb-alert-error', role: 'alert', id: 'qb-outcome' },
+          h('strong', {}, d.reason || s.outcome || ''),
+          d.fix ? h('p', {}, t('sync.what_to_do') + ': ' + d.fix) : null,
+          (d.problems || []).length ? h('ul', {}, d.problems.map(function (p) { return h('li', {}, p); })) : null,
+          h('div', { class: 'qb-actions' }, button(t('retry'), function () { stop(); dealSync(box, dealId, s.kind); }, 'primary'),
+            button(t('close'), close)));
+      }
+      return null;
+    }
+  }
+  function connectorInfo(s) {
+    var lines = [];
+    if (!s.agent_online) lines.push(h('p', { class: 'qb-warn' }, t('sync.agent_offline')));
+    if (s.last_web_connector_run) {
+      lines.push(h('p', {}, t('sync.wc_last', { when: when(s.last_web_connector_run) })));
+      if (s.next_web_connector_run) lines.push(h('p', {}, t('sync.wc_next', { when: when(s.next_web_connector_run) })));
+    } else {
+      lines.push(h('p', {}, t('sync.wc_never')));
+    }
+    return h('div', { class: 'qb-muted qb-connector' }, lines);
+  }
+
+  // -- the deal tab -------------------------------------------------------------------------------------
+  function dealTab() {
+    if (!recordId) return unknownRecord();
+    var asked = null;
+    function load() {
+      api('GET', '/deals/' + recordId + '/quickbooks').then(render).catch(failed);
+    }
+    function render(r) {
+      var doc = r.document;
+      if (asked && doc && doc.as_of !== asked) { asked = null; stopAll(); }
+      var actions = h('div', { class: 'qb-actions' },
+        button(t('sync.title'), function () { stopAll(); var host = h('div', { class: 'qb-card' }); show(host); dealSync(host, recordId); }, 'primary'),
+        doc ? button(t('refresh'), function (b) {
+          b.disabled = true; asked = doc.as_of;
+          api('POST', '/deals/' + recordId + '/refresh').then(function () { every(2000, load); load(); });
+        }) : null);
+      var history = (r.syncs || []).slice().reverse().slice(0, 5).map(function (s) {
+        return [t('kind.' + s.kind), t('sync.step.' + (s.state === 'looking_up' ? 'queued' : s.state)) || s.state, s.outcome || ''];
+      });
+      if (!doc) {
+        show(section(null, h('p', { class: 'qb-muted' }, t('deal.none')), actions),
+          history.length ? section(t('deal.history'), table(['', t('deal.status'), ''], history)) : null);
+        return;
+      }
+      var currency = doc.currency || '';
+      show(section(t('kind.' + doc.kind) + ' ' + (doc.number || ''),
+        facts([[t('deal.date'), day(doc.date)], doc.due ? [t('deal.due'), day(doc.due)] : null,
+          [t('deal.status'), statusBadge(doc.status) || '—'], [t('deal.total'), money(doc.total, currency)],
+          doc.kind === 'Invoice' ? [t('deal.balance'), h('strong', { id: 'qb-balance' }, money(doc.balance, currency))] : null]),
+        asked ? h('p', { class: 'qb-muted' }, t('asking_qb')) : h('p', { class: 'qb-muted' }, t('as_of', { time: when(doc.as_of) })),
+        actions),
+      (doc.payments || []).length ? section(t('deal.payments'), table([t('deal.date'), t('deal.number'), t('sync.amount')],
+        doc.payments.map(function (p) { return [day(p.date), p.ref || '', money(Math.abs(Number(p.amount)))]; }))) : null,
+      (doc.lines || []).length ? section(t('deal.lines'), h('div', { class: 'qb-scroll' }, table([t('sync.item'), t('sync.line'), t('sync.qty'), t('sync.rate'), t('sync.amount')],
+        doc.lines.map(function (l) { return [l.item || '', l.description || '', qty(l.quantity), money(l.rate), money(l.amount)]; })))) : null,
+      history.length ? section(t('deal.history'), table(['', t('deal.status'), ''], history)) : null);
+    }
+    load();
+  }
+
+  // -- the contact and company tabs ---------------------------------------------------------------------
+  function partyTab(type) {
+    if (!recordId) return unknownRecord();
+    var path = '/parties/' + type + '/' + recordId;
+    var polling = false;
+    function load(auto) {
+      api('GET', path + '/quickbooks' + (auto ? '?auto=1' : '')).then(render).catch(failed);
+    }
+    function keepPolling(on) {
+      if (on && !polling) { polling = true; every(2000, function () { load(false); }); }
+      if (!on && polling) { polling = false; stopAll(); }
+    }
+    function render(r) {
+      var linking = r.linking || {};
+      keepPolling(r.refreshing || linking.state === 'looking' || linking.state === 'creating');
+      if (!r.linked) { show(linkForm(linking)); return; }
+      var st = r.statement;
+      var head = section(null, h('p', { class: 'qb-linked' }, t('party.linked', { name: r.linked.name })),
+        st ? facts([[t('party.balance'), h('strong', { id: 'qb-balance' }, money(st.customer.balance))],
+          [t('party.credit_limit'), money(st.customer.credit_limit)], [t('party.terms'), st.customer.terms || '—']]) : null,
+        h('p', { class: 'qb-muted' }, r.refreshing ? t('asking_qb') : st ? t('as_of', { time: when(st.as_of) }) : ''),
+        h('div', { class: 'qb-actions' }, button(t('refresh'), function (b) {
+          b.disabled = true; api('POST', path + '/refresh').then(function () { load(false); });
+        }, null, { disabled: r.refreshing })));
+      if (!st) { show(head); return; }
+      var aging = ['current', '1-30', '31-60', '61-90', 'over 90'].filter(function (k) { return k in st.aging; }).map(function (k) { return [k === 'current' ? t('party.aging.current') : k, money(st.aging[k])]; });
+      show(head,
+        section(t('party.open_invoices'),
+          st.open_invoices.length ? h('div', { class: 'qb-scroll' }, table([t('deal.number'), t('deal.due'), t('deal.total'), t('deal.balance'), t('deal.status')],
+            st.open_invoices.map(function (i) {
+              return [i.number || '', day(i.due || i.date), money(i.total), money(i.balance),
+                h('span', {}, statusBadge(i.status), i.days_overdue ? ' ' + t('party.days_overdue', { days: i.days_overdue }) : '')];
+            }))) : h('p', { class: 'qb-muted' }, t('none')),
+          h('h3', {}, t('party.aging')), table(aging.map(function (a) { return a[0]; }), [aging.map(function (a) { return a[1]; })], 'qb-aging')),
+        section(t('party.payments'), st.payments.length ? table([t('deal.date'), t('deal.number'), t('sync.amount'), t('party.method'), t('party.applied')],
+          st.payments.map(function (p) { return [day(p.date), p.number || '', money(p.amount), p.method || '', (p.applied_to || []).join(', ')]; }), 'qb-payments')
+          : h('p', { class: 'qb-muted' }, t('none'))),
+        section(t('party.estimates'), st.estimates.length ? table([t('deal.number'), t('deal.date'), t('deal.total')],
+          st.estimates.map(function (e) { return [e.number || '', day(e.date), money(e.total)]; })) : h('p', { class: 'qb-muted' }, t('none'))));
+    }
+    function linkForm(linking) {
+      var input = h('input', { id: 'qb-name', type: 'text', maxlength: '209', autocomplete: 'off' });
+      function send(create) {
+        var body = { name: input.value.trim(), create: create };
+        api('POST', path + '/link', body).then(function () { load(false); }).catch(failed);
+      }
+      var state = linking.state;
+      return section(null, h('p', {}, t('party.not_linked')), h('p', { class: 'qb-muted' }, t('party.link_hint')),
+        h('label', { for: 'qb-name' }, t('party.name')), input,
+        h('div', { class: 'qb-actions' }, button(t('party.link'), function () { send(false); }, 'primary', { disabled: state === 'looking' || state === 'creating' }),
+          button(t('party.create'), function () { send(true); }, null, { disabled: state === 'looking' || state === 'creating' })),
+        state === 'looking' ? h('p', { class: 'qb-muted' }, t('party.link.looking')) : null,
+        state === 'creating' ? h('p', { class: 'qb-muted' }, t('party.link.creating')) : null,
+        state === 'not_found' || state === 'failed' ? h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, linking.message || '') : null);
+    }
+    load(true);
+  }
+
+  // -- the app page -------------------------------------------------------------------------------------
+  function appPage() {
+    var tabs = ['setup', 'health', 'settings', 'first_sync', 'log'];
+    var panel = h('div', { id: 'qb-panel', role: 'tabpanel' });
+    var nav = h('div', { class: 'qb-tabs', role: 'tablist' }, tabs.map(function (name) {
+      return h('button', { type: 'button', role: 'tab', id: 'qb-tab-' + name, 'aria-selected': 'false',
+        onclick: function () { open(name); }, onkeydown: function (e) {
+          var i = tabs.indexOf(name);
+          if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+            var next = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+            open(next); document.getElementById('qb-tab-' + next).focus();
+          }
+        } }, t('tab.' + name));
+    }));
+    show(h('h1', {}, t('app.title')), nav, panel);
+    function open(name) {
+      stopAll();
+      tabs.forEach(function (n) {
+        var b = document.getElementById('qb-tab-' + n);
+        b.setAttribute('aria-selected', n === name ? 'true' : 'false');
+        b.tabIndex = n === name ? 0 : -1;
+      });
+      panel.textContent = '';
+      add(panel, h('p', { class: 'qb-muted' }, t('loading')));
+      ({ setup: setup, health: health, settings: settingsTab, first_sync: firstSync, log: syncLog })[name]();
+    }
+    function into() { panel.textContent = ''; for (var i = 0; i < arguments.length; i++) add(panel, arguments[i]); fit(); }
+    function oops(e) { into(h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message)); }
+
+    function setup() {
+      api('GET', '/agents').then(function (r) {
+        var code = h('div', { id: 'qb-code' });
+        var agents = r.agents.length ? table(['', '', t('health.file'), ''], r.agents.map(function (a) {
+          return [a.name, a.revoked ? badge(t('setup.revoke'), 'grey') : badge(a.online ? t('setup.online') : t('setup.offline'), a.online ? 'green' : 'red'),
+            a.company_file || '—',
+            isAdmin && !a.revoked ? button(t('setup.revoke'), function () { api('POST', '/agents/' + a.agent_id, { revoke: true }).then(setup).catch(oops); }) : ''];
+        })) : h('p', { class: 'qb-muted' }, t('setup.no_agents'));
+        into(section(null, h('ol', { class: 'qb-wizard' },
+          h('li', {}, t('setup.step1'), h('pre', {}, 'C:\\Program Files\\QB-Bitrix24 Agent\\qb-agent.exe')),
+          h('li', {}, t('setup.step2'), isAdmin ? button(t('setup.code'), function (b) {
+            b.disabled = true;
+            api('POST', '/pairing-code').then(function (c) {
+              code.textContent = '';
+              add(code, h('pre', { class: 'qb-code' }, 'qb-agent pair ' + c.code + ' --server ' + location.origin),
+                h('p', {}, t('setup.service')),
+                h('p', { class: 'qb-muted' }, t('setup.code_valid', { minutes: c.expires_in_minutes })));
+              b.disabled = false; fit();
+            }).catch(oops);
+          }, 'primary') : h('p', { class: 'qb-muted' }, t('admin_only')), code),
+          h('li', {}, t('setup.step3')),
+          h('li', {}, t('setup.step4'), connectorPicture()),
+          h('li', {}, t('setup.step5')))),
+        section(t('setup.agents'), agents));
+      }).catch(oops);
+    }
+    function connectorPicture() {
+      var img = h('img', { src: '/static/web-connector.svg', alt: t('setup.picture'), class: 'qb-picture', width: '520' });
+      img.addEventListener('load', fit);
+      return h('figure', {}, img, h('figcaption', { class: 'qb-muted' }, t('setup.picture')));
+    }
+    function health() {
+      api('GET', '/status').then(function (s) {
+        var session = s.last_session || {}, err = s.last_error;
+        into(section(null, facts([
+          [t('health.portal'), s.state === 'attention' ? h('span', { class: 'qb-warn' }, t('health.attention', { reason: s.attention || '' })) : t('health.ready')],
+          [t('health.agent'), s.agent_online ? h('span', {}, badge(t('setup.online'), 'green'), ' ', t('health.agent_ok')) : h('span', {}, badge(t('setup.offline'), 'red'), ' ', t('health.agent_down'))],
+          [t('health.wc'), session.started_at ? when(session.ended_at || session.started_at) + (session.summary ? ' — ' + session.summary : '') : t('health.wc_never')],
+          [t('health.file'), session.company_file || t('health.file_none')],
+          [t('health.queue'), String(s.queue_depth)],
+          [t('health.events'), String(s.events_waiting)],
+          [t('health.error'), err ? h('span', { class: 'qb-warn' }, when(err.at) + ': ' + (err.message || '') + (err.what_to_do ? ' — ' + err.what_to_do : '')) : t('health.error_none')]
+        ])));
+      }).catch(oops);
+    }
+    function settingsTab() {
+      api('GET', '/settings').then(function (r) {
+        var v = r.settings, msg = h('p', { role: 'status' });
+        var fields = [
+          ['document_kind', h('select', { id: 'set-document_kind' }, ['Invoice', 'Estimate', 'SalesOrder'].map(function (k) { return h('option', { value: k, selected: v.document_kind === k }, t('kind.' + k)); }))],
+          ['conflict.winner', h('select', { id: 'set-conflict.winner' }, ['qb', 'b24'].map(function (k) { return h('option', { value: k, selected: v['conflict.winner'] === k }, t('side.' + k)); }))],
+          ['invoices.to_b24', h('input', { type: 'checkbox', id: 'set-invoices.to_b24', checked: !!v['invoices.to_b24'] })],
+          ['estimates.to_b24', h('input', { type: 'checkbox', id: 'set-estimates.to_b24', checked: !!v['estimates.to_b24'] })],
+          ['salesrep.default', h('input', { type: 'text', id: 'set-salesrep.default', maxlength: '36', value: v['salesrep.default'] || '' })],
+          ['paid_stage', h('input', { type: 'text', id: 'set-paid_stage', maxlength: '50', value: v.paid_stage || '' })]
+        ];
+        fields.forEach(function (f) { f[1].disabled = !isAdmin; });
+        var form = h('form', { class: 'qb-form' }, fields.map(function (f) {
+          return h('div', { class: 'qb-field' }, h('label', { for: 'set-' + f[0] }, t('settings.' + f[0])), f[1]);
+        }), isAdmin ? h('button', { type: 'submit', class: 'qb-btn qb-btn-primary' }, t('save')) : h('p', { class: 'qb-muted' }, t('admin_only')), msg);
+        form.addEventListener('submit', function (e) {
+          e.preventDefault();
+          var changes = {};
+          fields.forEach(function (f) {
+            var el = f[1];
+            changes[f[0]] = el.type === 'checkbox' ? el.checked : (el.value.trim() || (el.tagName === 'SELECT' ? el.value : null));
+          });
+          api('POST', '/settings', changes).then(function () { msg.textContent = t('saved'); msg.className = 'qb-ok'; })
+            .catch(function (err) { msg.textContent = err.message; msg.className = 'qb-warn'; });
+        });
+        into(section(null, form));
+      }).catch(oops);
+    }
+    function firstSync() {
+      function load() { api('GET', '/initial-sync').then(render).catch(oops); }
+      function render(r) {
+        var st = r.state, reviews = (r.review || []).concat(r.items_review || []);
+        var working = st && st.state && st.state !== 'done';
+        var steps = ['reading QuickBooks', 'creating in QuickBooks', 'documents', 'done'];
+        var pct = !st ? 0 : st.state === 'done' ? 100 : Math.max(10, 100 * (steps.indexOf(st.state) + 1) / steps.length);
+        if (working && !timers.length) every(2000, load);
+        if (!working) stopAll();
+        into(section(null,
+          st ? h('p', {}, t('first.state', { state: st.state })) : h('p', { class: 'qb-muted' }, t('first.not_started')),
+          h('div', { class: 'qb-progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(Math.round(pct)) },
+            h('div', { class: 'qb-progress-bar', style: 'width:' + pct + '%' })),
+          st && st.matched !== undefined ? h('p', {}, t('first.counts', { matched: st.matched, review: st.review || 0,
+            created_in_bitrix24: st.created_in_bitrix24 || 0, created_in_quickbooks: st.created_in_quickbooks || 0 })) : null,
+          isAdmin && !working ? button(t('first.start'), function (b) { b.disabled = true; api('POST', '/initial-sync').then(load).catch(oops); }, 'primary') : null),
+        section(t('first.review'), reviews.length ? h('ul', { class: 'qb-review' }, reviews.map(reviewRow)) : h('p', { class: 'qb-muted' }, t('first.review_none'))));
+      }
+      function reviewRow(rv) {
+        var names = rv.names || {};
+        var select = h('select', { 'aria-label': t('first.choose') + ' ' + (rv.name || '') },
+          rv.candidates.map(function (c) { return h('option', { value: c }, names[c] || c); }));
+        return h('li', {}, h('strong', {}, rv.name || rv.b24), ' — ', rv.reason || '', ' ',
+          isAdmin && rv.candidates.length ? h('span', {}, select, ' ', button(t('first.choose'), function (b) {
+            b.disabled = true;
+            api('POST', '/initial-sync/review', { b24: rv.b24, list_id: select.value }).then(load).catch(oops);
+          })) : null);
+      }
+      load();
+    }
+    function syncLog() {
+      var filter = h('select', { id: 'qb-log-filter', 'aria-label': t('log.filter') },
+        [['', 'log.all'], ['failed', 'log.failed'], ['done', 'log.done'], ['queued', 'log.waiting']].map(function (o) { return h('option', { value: o[0] }, t(o[1])); }));
+      var list = h('div', {});
+      filter.addEventListener('change', load);
+      into(section(null, h('label', { for: 'qb-log-filter' }, t('log.filter') + ' '), filter, list));
+      function load() {
+        api('GET', '/syncs' + (filter.value ? '?state=' + encodeURIComponent(filter.value) : '')).then(function (r) {
+          list.textContent = '';
+          add(list, r.syncs.length ? h('div', { class: 'qb-scroll' }, table([t('log.when'), t('log.deal'), t('sync.document'), t('deal.status'), t('log.what'), ''],
+            r.syncs.map(function (s) {
+              return [when(new Date(s.started_at * 1000).toISOString()), s.deal_id, t('kind.' + s.kind), t('sync.step.' + (s.state === 'looking_up' ? 'queued' : s.state)),
+                h('span', {}, s.outcome || '', s.fix ? h('br') : null, s.fix ? h('span', { class: 'qb-muted' }, s.fix) : null),
+                s.state === 'failed' ? button(t('retry'), function (b) { b.disabled = true; api('POST', '/syncs/' + s.sync_id + '/retry').then(load).catch(oops); }) : ''];
+            }))) : h('p', { class: 'qb-muted' }, t('log.empty')));
+          fit();
+        }).catch(oops);
+      }
+      load();
+    }
+    open(isAdmin ? 'setup' : 'health');
+  }
+
+  function start() {
+    if (page === 'deal-sync') { if (!recordId) return unknownRecord(); root.textContent = ''; dealSync(root, recordId); }
+    else if (page === 'deal-tab') dealTab();
+    else if (page === 'contact-tab') partyTab('contact');
+    else if (page === 'company-tab') partyTab('company');
+    else appPage();
+  }
+  // inside Bitrix24 the bridge answers init; a page opened on its own (no parent frame) starts at once
+  if (window.BX24 && BX24.init && window.parent !== window) BX24.init(start); else start();
+})();
