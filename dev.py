@@ -49,8 +49,22 @@ def run(cmd: list[str]) -> None:
         raise SystemExit(code)
 
 
+def ensure_chromium() -> None:
+    """The page tests drive Debian's Chromium (Playwright's own download does not work here): install the
+    package when it is missing (``QBB24_CHROMIUM`` names another binary instead)."""
+    if os.environ.get("QBB24_CHROMIUM") or Path("/usr/bin/chromium").exists():
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    _say("installing Debian's chromium for the page tests (first run only)")
+    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+    if subprocess.call([*sudo, "apt-get", "install", "-y", "-q", "chromium"], **quiet) != 0:  # type: ignore[call-overload]
+        subprocess.call([*sudo, "apt-get", "update", "-q"], **quiet)  # type: ignore[call-overload]
+        run([*sudo, "apt-get", "install", "-y", "-q", "chromium"])
+
+
 def cmd_test(args: list[str]) -> None:
     ensure_venv()
+    ensure_chromium()
     _say("ruff")
     run([str(PY), "-m", "ruff", "check", "."])
     _say("mypy (strict on shared/)")

@@ -325,8 +325,11 @@
         } }, t('tab.' + name));
     }));
     show(h('h1', {}, t('app.title')), nav, panel);
+    var generation = 0;  // an answer for a tab no longer shown is dropped
+    function guard(fn) { var gen = generation; return function () { if (gen === generation) return fn.apply(null, arguments); }; }
     function open(name) {
       stopAll();
+      generation++;
       tabs.forEach(function (n) {
         var b = document.getElementById('qb-tab-' + n);
         b.setAttribute('aria-selected', n === name ? 'true' : 'false');
@@ -340,7 +343,7 @@
     function oops(e) { into(h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message)); }
 
     function setup() {
-      api('GET', '/agents').then(function (r) {
+      api('GET', '/agents').then(guard(function (r) {
         var code = h('div', { id: 'qb-code' });
         var agents = r.agents.length ? table(['', '', t('health.file'), ''], r.agents.map(function (a) {
           return [a.name, a.revoked ? badge(t('setup.revoke'), 'grey') : badge(a.online ? t('setup.online') : t('setup.offline'), a.online ? 'green' : 'red'),
@@ -363,7 +366,7 @@
           h('li', {}, t('setup.step4'), connectorPicture()),
           h('li', {}, t('setup.step5')))),
         section(t('setup.agents'), agents));
-      }).catch(oops);
+      })).catch(guard(oops));
     }
     function connectorPicture() {
       var img = h('img', { src: '/static/web-connector.svg', alt: t('setup.picture'), class: 'qb-picture', width: '520' });
@@ -371,7 +374,7 @@
       return h('figure', {}, img, h('figcaption', { class: 'qb-muted' }, t('setup.picture')));
     }
     function health() {
-      api('GET', '/status').then(function (s) {
+      api('GET', '/status').then(guard(function (s) {
         var session = s.last_session || {}, err = s.last_error;
         into(section(null, facts([
           [t('health.portal'), s.state === 'attention' ? h('span', { class: 'qb-warn' }, t('health.attention', { reason: s.attention || '' })) : t('health.ready')],
@@ -382,10 +385,10 @@
           [t('health.events'), String(s.events_waiting)],
           [t('health.error'), err ? h('span', { class: 'qb-warn' }, when(err.at) + ': ' + (err.message || '') + (err.what_to_do ? ' — ' + err.what_to_do : '')) : t('health.error_none')]
         ])));
-      }).catch(oops);
+      })).catch(guard(oops));
     }
     function settingsTab() {
-      api('GET', '/settings').then(function (r) {
+      api('GET', '/settings').then(guard(function (r) {
         var v = r.settings, msg = h('p', { role: 'status' });
         var fields = [
           ['document_kind', h('select', { id: 'set-document_kind' }, ['Invoice', 'Estimate', 'SalesOrder'].map(function (k) { return h('option', { value: k, selected: v.document_kind === k }, t('kind.' + k)); }))],
@@ -410,10 +413,11 @@
             .catch(function (err) { msg.textContent = err.message; msg.className = 'qb-warn'; });
         });
         into(section(null, form));
-      }).catch(oops);
+      })).catch(guard(oops));
     }
     function firstSync() {
-      function load() { api('GET', '/initial-sync').then(render).catch(oops); }
+      var loaded = guard(function (r) { render(r); }), failed_ = guard(oops);
+      function load() { api('GET', '/initial-sync').then(loaded).catch(failed_); }
       function render(r) {
         var st = r.state, reviews = (r.review || []).concat(r.items_review || []);
         var working = st && st.state && st.state !== 'done';
@@ -449,7 +453,7 @@
       filter.addEventListener('change', load);
       into(section(null, h('label', { for: 'qb-log-filter' }, t('log.filter') + ' '), filter, list));
       function load() {
-        api('GET', '/syncs' + (filter.value ? '?state=' + encodeURIComponent(filter.value) : '')).then(function (r) {
+        api('GET', '/syncs' + (filter.value ? '?state=' + encodeURIComponent(filter.value) : '')).then(guard(function (r) {
           list.textContent = '';
           add(list, r.syncs.length ? h('div', { class: 'qb-scroll' }, table([t('log.when'), t('log.deal'), t('sync.document'), t('deal.status'), t('log.what'), ''],
             r.syncs.map(function (s) {
@@ -458,8 +462,11 @@
                 s.state === 'failed' ? button(t('retry'), function (b) { b.disabled = true; api('POST', '/syncs/' + s.sync_id + '/retry').then(load).catch(oops); }) : ''];
             }))) : h('p', { class: 'qb-muted' }, t('log.empty')));
           fit();
-        }).catch(oops);
+        })).catch(guard(oops));
       }
+      var guarded = guard(load);
+      filter.removeEventListener('change', load);
+      filter.addEventListener('change', function () { guarded(); });
       load();
     }
     open(isAdmin ? 'setup' : 'health');

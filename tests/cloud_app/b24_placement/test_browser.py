@@ -1,0 +1,188 @@
+"""The pages in a real browser (Debian's headless Chromium, driven by Playwright) on the sandbox portal's
+own deal, contact and app pages, with the whole product behind them: the real cloud, a paired agent, the
+Web Connector simulator polling every second and the QuickBooks simulator's sample company."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, FrameLocator, Page, expect
+
+from demo.browser import chromium
+from demo.scheduler import Scheduler
+from demo.world import CLIENT_ID, World
+from shared.qbxml.parser import parse_response
+
+TIMEOUT = 60_000  # ms: a click waits for the Web Connector's next runs
+expect.set_options(timeout=30_000)  # a page's own polling (1.5–2 s) on a busy 2-core runner
+
+
+@dataclass
+class Site:
+    world: World
+    browser: Browser
+
+    def url(self, path: str) -> str:
+        return self.world.emu.portal_url(self.world.portal) + path
+
+    def page(self, width: int = 1200) -> Page:
+        page = self.browser.new_page(viewport={"width": width, "height": 900})
+        page.set_default_timeout(TIMEOUT)
+        return page
+
+    def qb(self, body: str) -> list[dict[str, Any]]:
+        doc = (
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+            f"{body}</QBXMLMsgsRq></QBXML>"
+        )
+        return [dict(r) for res in parse_response(self.world.qb.process(doc)).results for r in res.records]
+
+    def deal_for(self, field: str, party_id: int, template: int = 1) -> int:
+        """A new deal for the company/contact, with the product rows of a seeded deal."""
+        store = self.world.portal.store
+        rows = [
+            {k: r[k] for k in ("PRODUCT_ID", "PRODUCT_NAME", "PRICE", "QUANTITY")}
+            for r in store.rows[("D", template)]
+        ]
+        client = self.world.services.client(self.world.member_id)
+        deal = int(client.call("crm.deal.add", {"fields": {"TITLE": "Browser test", field: party_id,
+                                                            "CURRENCY_ID": "USD"}}))  # fmt: skip
+        client.call("crm.deal.productrows.set", {"id": deal, "rows": [{**r, "PRICE": str(r["PRICE"]),
+                                                                        "QUANTITY": str(r["QUANTITY"])}
+                                                                       for r in rows]})  # fmt: skip
+        return deal
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with World(tmp_path_factory.mktemp("site"), plan="professional") as world, chromium() as browser:
+        scheduler = Scheduler(world, interval=1.0).start()
+        try:
+            yield Site(world, browser)
+        finally:
+            scheduler.stop()
+
+
+def slider(page: Page) -> FrameLocator:
+    return page.frame_locator("#slider iframe")
+
+
+def tab(page: Page) -> FrameLocator:
+    return page.frame_locator(".card iframe:not([hidden])")
+
+
+def test_sync_to_quickbooks_from_the_deal_toolbar_previews_confirms_and_reaches_done(site: Site) -> None:
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Browser & Sons Builders"}}))
+    deal = site.deal_for("COMPANY_ID", company)
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    frame = slider(page)
+    confirm = frame.locator("#qb-confirm")
+    expect(confirm).to_be_enabled()
+    preview = frame.locator(".qb-preview")
+    expect(preview).to_contain_text("Browser & Sons Builders")
+    expect(preview).to_contain_text("will be created in QuickBooks")
+    expect(preview.locator("tbody tr")).to_have_count(3)
+    total = preview.locator("dd strong").inner_text()
+    assert (
+        site.qb("<CustomerQueryRq><FullName>Browser &amp; Sons Builders</FullName></CustomerQueryRq>") == []
+    )
+
+    confirm.click()
+    expect(frame.locator("#qb-status")).to_have_attribute("data-state", "done")
+    outcome = frame.locator("#qb-outcome").inner_text()
+    number = re.search(r"Invoice (\d+) created in QuickBooks", outcome)
+    assert number, outcome
+
+    invoices = site.qb(
+        "<InvoiceQueryRq><EntityFilter><FullName>Browser &amp; Sons Builders</FullName></EntityFilter>"
+        "</InvoiceQueryRq>"
+    )
+    assert [i["RefNumber"] for i in invoices] == [number.group(1)]
+    assert f"{invoices[0]['Subtotal'] + invoices[0]['SalesTaxTotal']:,.2f}" == total
+
+    page.reload()  # the deal's QuickBooks tab now shows the invoice as QuickBooks has it
+    card = tab(page)
+    expect(card.locator("h2").first).to_have_text(f"Invoice {number.group(1)}")
+    expect(card.locator(".qb-badge-blue")).to_have_text("open")
+    expect(card.locator("#qb-balance")).to_have_text(total)
+    fields = client.call("crm.deal.get", {"id": deal})
+    assert fields["UF_CRM_QB_DOC"] == f"Invoice {number.group(1)}"
+
+
+def test_a_contacts_tab_shows_a_payment_entered_in_quickbooks(site: Site) -> None:
+    client = site.world.services.client(site.world.member_id)
+    contact = int(client.call("crm.contact.add", {"fields": {"NAME": "Paula", "LAST_NAME": "Payer"}}))
+    deal = site.deal_for("CONTACT_ID", contact)
+    started = site.world.api("POST", f"/deals/{deal}/sync", json={})
+    sync_id = started.json()["sync_id"]
+    assert site.world.until(
+        lambda: site.world.api("GET", f"/syncs/{sync_id}").json()["state"] == "done", timeout=60
+    )
+    invoice = site.qb(
+        "<InvoiceQueryRq><EntityFilter><FullName>Payer, Paula</FullName></EntityFilter></InvoiceQueryRq>"
+    )[0]
+    site.qb(
+        "<ReceivePaymentAddRq><ReceivePaymentAdd><CustomerRef><FullName>Payer, Paula</FullName></CustomerRef>"
+        "<RefNumber>CHK-4411</RefNumber><TotalAmount>100.00</TotalAmount>"
+        f"<AppliedToTxnAdd><TxnID>{invoice['TxnID']}</TxnID><PaymentAmount>100.00</PaymentAmount>"
+        "</AppliedToTxnAdd></ReceivePaymentAdd></ReceivePaymentAddRq>"
+    )
+    left = invoice["Subtotal"] + invoice["SalesTaxTotal"] - Decimal("100.00")
+
+    page = site.page()
+    page.goto(site.url(f"crm/contact/details/{contact}/"))
+    card = tab(page)
+    expect(card.locator(".qb-linked")).to_have_text("Linked to QuickBooks customer Payer, Paula")
+    expect(card.locator(".qb-payments")).to_contain_text("CHK-4411")  # read at the Web Connector's run
+    expect(card.locator("#qb-balance")).to_have_text(f"{left:,.2f}")
+    expect(card.locator("text=partially paid")).to_be_visible()
+
+
+def test_the_app_page_in_russian_is_usable_with_the_keyboard(site: Site) -> None:
+    page = site.page()
+    page.goto(site.url(f"marketplace/app/{CLIENT_ID}/?lang=ru"))
+    frame = page.frame_locator("iframe")
+    setup = frame.get_by_role("tab", name="Настройка")
+    expect(setup).to_have_attribute("aria-selected", "true")
+    setup.focus()
+    page.keyboard.press("ArrowRight")
+    health = frame.get_by_role("tab", name="Состояние")
+    expect(health).to_have_attribute("aria-selected", "true")
+    expect(health).to_be_focused()
+    expect(frame.locator("#qb-panel")).to_contain_text("В сети")  # the agent is online
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    expect(frame.get_by_role("tab", name="Журнал")).to_be_focused()
+    expect(frame.locator("#qb-panel table")).to_contain_text("Готово")  # the syncs above, in the log
+
+
+def test_a_tab_fits_a_narrow_frame_and_resizes_it_to_its_content(site: Site) -> None:
+    link = site.world.services.portals.db.conn.execute(
+        "select b24_id from mappings where member_id = ? and kind = 'customer' and b24_type = 'company' "
+        "limit 1",
+        [site.world.member_id],
+    ).fetchone()
+    page = site.page(width=420)
+    page.goto(site.url(f"crm/company/details/{link[0]}/"))
+    card = tab(page)
+    expect(card.locator(".qb-linked")).to_be_visible()
+    frame_el = page.locator(".card iframe:not([hidden])")
+    inner = next(f for f in page.frames if "/b24/company-tab" in f.url)
+
+    def fitted() -> bool:  # BX24.fitWindow asked the portal page to make the frame as tall as the page
+        wanted = inner.evaluate("document.documentElement.scrollHeight")
+        given = frame_el.evaluate("el => parseInt(el.style.height || '0')")
+        return bool(given >= wanted - 2 and given > 200)
+
+    assert site.world.until(fitted, timeout=15)
+    widths = inner.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1] + 1, widths  # nothing wider than the tab: no sideways scrolling
