@@ -55,11 +55,16 @@ def ensure_chromium() -> None:
     if os.environ.get("QBB24_CHROMIUM") or Path("/usr/bin/chromium").exists():
         return
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+    def apt(*args: str) -> int:
+        return subprocess.call([*sudo, "apt-get", *args], stdout=subprocess.DEVNULL, env=env)
+
     _say("installing Debian's chromium for the page tests (first run only)")
-    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
-    if subprocess.call([*sudo, "apt-get", "install", "-y", "-q", "chromium"], **quiet) != 0:  # type: ignore[call-overload]
-        subprocess.call([*sudo, "apt-get", "update", "-q"], **quiet)  # type: ignore[call-overload]
-        run([*sudo, "apt-get", "install", "-y", "-q", "chromium"])
+    if apt("install", "-y", "-q", "chromium") != 0:
+        apt("update", "-q")
+        if apt("install", "-y", "-q", "chromium") != 0:
+            raise SystemExit("could not install chromium (apt-get install chromium); the page tests need it")
 
 
 def cmd_test(args: list[str]) -> None:
