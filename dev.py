@@ -95,8 +95,15 @@ def cmd_run(args: list[str]) -> None:
     os.execv(str(PY), [str(PY), "-m", "demo", *args])
 
 
+def cmd_screenshots(args: list[str]) -> None:
+    """Every page as PNG files (``screenshots/`` unless a folder is given), for a person to look at."""
+    ensure_venv()
+    ensure_chromium()
+    run([str(PY), "-m", "demo.screenshots", *args])
+
+
 def main() -> None:
-    commands = {"test": cmd_test, "run": cmd_run}
+    commands = {"test": cmd_test, "run": cmd_run, "screenshots": cmd_screenshots}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         raise SystemExit(2)

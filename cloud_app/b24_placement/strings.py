@@ -142,6 +142,7 @@ EN: dict[str, str] = {
     "side.qb": "QuickBooks",
     "side.b24": "Bitrix24",
     "first.start": "Start the first sync",
+    "first.again": "Run it again (links nothing twice)",
     "first.state": "State: {state}",
     "first.not_started": "The first sync has not run yet.",
     "first.counts": "Matched {matched}, to decide {review}, created in Bitrix24 {created_in_bitrix24}, "
@@ -292,6 +293,7 @@ RU: dict[str, str] = {
     "side.qb": "QuickBooks",
     "side.b24": "Битрикс24",
     "first.start": "Запустить первую синхронизацию",
+    "first.again": "Запустить снова (ничего не свяжет дважды)",
     "first.state": "Состояние: {state}",
     "first.not_started": "Первая синхронизация ещё не запускалась.",
     "first.counts": "Сопоставлено {matched}, решить {review}, создано в Битрикс24 {created_in_bitrix24}, "

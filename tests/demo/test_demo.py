@@ -56,3 +56,14 @@ def test_the_sync_benchmark_runs_and_every_record_lands_once(tmp_path: Path) -> 
     assert initial["records_written"] > 500 and initial["web_connector_round_trips"] >= 1
     # a no-change run: one Web Connector round trip for every entity, nothing written to Bitrix24
     assert quiet["web_connector_round_trips"] == 1 and quiet["records_written"] == 0
+
+
+def test_the_screenshot_script_shows_every_page(tmp_path: Path) -> None:
+    from demo.screenshots import run
+
+    shots = run(tmp_path)
+    names = sorted(p.stem for p in shots)
+    assert len(names) == 13 and names[0] == "01-deal-sync-preview" and names[-1] == "08-company-tab-narrow"
+    for shot in shots:
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, shot  # a drawn page, not a blank

@@ -431,7 +431,7 @@
             h('div', { class: 'qb-progress-bar', style: 'width:' + pct + '%' })),
           st && st.matched !== undefined ? h('p', {}, t('first.counts', { matched: st.matched, review: st.review || 0,
             created_in_bitrix24: st.created_in_bitrix24 || 0, created_in_quickbooks: st.created_in_quickbooks || 0 })) : null,
-          isAdmin && !working ? button(t('first.start'), function (b) { b.disabled = true; api('POST', '/initial-sync').then(load).catch(oops); }, 'primary') : null),
+          isAdmin && !working ? button(t(st && st.state === 'done' ? 'first.again' : 'first.start'), function (b) { b.disabled = true; api('POST', '/initial-sync').then(load).catch(oops); }, 'primary') : null),
         section(t('first.review'), reviews.length ? h('ul', { class: 'qb-review' }, reviews.map(reviewRow)) : h('p', { class: 'qb-muted' }, t('first.review_none'))));
       }
       function reviewRow(rv) {
