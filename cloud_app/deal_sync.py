@@ -95,6 +95,8 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
     for n, (pid, item) in enumerate(sorted(products.items())):
         if pid not in detail["mapped"] and item:
             requests.append(query("Item", {"FullName": item}, request_id=f"item-{n}-{pid}"))
+    if requests:  # the closing date, while QuickBooks is asked anyway (a preview shows a closed period)
+        requests.append(query("Preferences", request_id="preferences"))
     if requests and services.portals.setting(member_id, "salesrep.reps", None) is None:
         requests.append(query("SalesRep", {"ActiveStatus": "All"}, request_id="salesreps"))  # learn once
     if not requests:  # everything is linked already: plan and send at once
@@ -225,6 +227,10 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
         rid = result.header.request_id or ""
         if rid == "salesreps" and result.header.status.code in (0, 1):  # 1: QuickBooks has none
             sales_reps.learn(services, member_id, result.records)
+        if rid == "preferences" and result.header.status.code == 0 and result.records:
+            closing = (result.records[0].get("AccountingPreferences") or {}).get("ClosingDate")
+            closed = closing.isoformat() if closing else None
+            services.portals.set_setting(member_id, "qb.closing_date", closed)
         if result.header.status.code != 0 or not result.records:
             continue  # 500: not found — the normal answer for a name QuickBooks does not have
         record = result.records[0]
@@ -333,6 +339,13 @@ def _plan(
         version=VERSION,
         sales_rep=sales_reps.rep_for(services, member_id, d["deal"].get("ASSIGNED_BY_ID")),
     )
+    closing = services.portals.setting(member_id, "qb.closing_date")
+    if closing and now.date().isoformat() <= closing:
+        plan.problems.append(
+            f"QuickBooks' books are closed through {closing}: a document dated {now.date().isoformat()} "
+            "would fall in the closed period. Ask whoever keeps the books to move the closing date "
+            "(QuickBooks: Company → Set Closing Date), then sync again."
+        )
     created = {r.request_id: _product_of(r.request_id, plan, d) for r in plan.requests if r.request_id}
     preview = {
         "customer": _shown_name(customer, found_customer, customer_info, plan.customer_name),

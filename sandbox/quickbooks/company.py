@@ -174,6 +174,7 @@ class Company:
         self._last_epoch = 0
         self.locked: set[str] = set()  # ids "in use by another user" (fault switch)
         self.file_id_data: dict[str, str] = {}
+        self.closing_date: date | None = None  # Company → Set Closing Date (shown in PreferencesRet)
 
     # -- time and identity ----------------------------------------------------------------------------
 

@@ -1116,6 +1116,8 @@ class Processor:
                 ("IsPersonalDataAccessAllowed", "true"),
             ],
         }
+        if self.company.closing_date is not None:
+            blocks["AccountingPreferences"].append(("ClosingDate", self.company.closing_date.isoformat()))
         for block, fields in blocks.items():
             node = _sub(ret, block)
             for tag, value in fields:

@@ -349,3 +349,26 @@ def test_a_failed_sync_is_retried_from_the_log(world: World) -> None:
     world.web_connector_runs()
     assert settled(world, again.json()["sync_id"])["state"] == "done"
     assert world.api("POST", f"/syncs/{again.json()['sync_id']}/retry").status_code == 409
+
+
+def test_a_closed_period_in_quickbooks_is_shown_in_the_preview_and_nothing_can_be_sent(world: World) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    world.qb.company.closing_date = datetime.now(UTC).date() + timedelta(days=1)
+    deal = a_deal(world, "Closed Books Inc", [(1, "Labor", "55.00", "1")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={"preview": True}).json()["sync_id"]
+    world.web_connector_runs()
+    status: dict[str, Any] = {}
+    assert wait(
+        lambda: status.update(world.api("GET", f"/syncs/{sync_id}").json()) or status["state"] == "preview"
+    )
+    assert status["detail"]["can_send"] is False
+    assert any("closed through" in p and "Set Closing Date" in p for p in status["detail"]["problems"])
+
+    world.qb.company.closing_date = None  # the bookkeeper moved it: the next lookup sees that
+    again = world.api("POST", f"/deals/{deal}/sync", json={"preview": True}).json()["sync_id"]
+    world.web_connector_runs()
+    assert wait(
+        lambda: status.update(world.api("GET", f"/syncs/{again}").json()) or status["state"] == "preview"
+    )
+    assert status["detail"]["can_send"] is True
