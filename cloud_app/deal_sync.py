@@ -28,7 +28,7 @@ from shared.qbxml.values import Ref
 from . import qb_changes, sales_reps
 from .agents.store import JobRow
 from .b24.errors import B24Error
-from .links import DocSync, Link
+from .links import Link
 from .sync import crm, failures
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Kind, plan_document
@@ -243,7 +243,7 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     _write(services, member_id, sync_id, found_customer=found_customer, found_items=found_items, taken=taken)
 
 
-def confirm(services: Services, member_id: str, sync_id: str, kind: Kind | None = None) -> None:
+def confirm(services: Services, member_id: str, sync_id: str, kind: Kind | None = None) -> str:
     """A person confirmed the preview (possibly choosing another document type): plan again from what the
     lookup found — the deal as read at the click — and send it."""
     links = services.links
@@ -264,6 +264,7 @@ def confirm(services: Services, member_id: str, sync_id: str, kind: Kind | None 
         taken=set(found.get("taken") or []),
         confirmed=True,
     )
+    return sync_id
 
 
 def _write(
@@ -281,20 +282,7 @@ def _write(
     if sync is None:
         return
     send = confirmed or not sync.detail.get("preview_first")  # a preview: links are made when it is sent
-    _plan(services, member_id, sync, found_customer, found_items, taken, send=send)
-
-
-def _plan(
-    services: Services,
-    member_id: str,
-    sync: DocSync,
-    found_customer: dict[str, Any] | None,
-    found_items: dict[str, tuple[str, str]],
-    taken: set[str],
-    *,
-    send: bool,
-) -> None:
-    links, sync_id, d = services.links, sync.sync_id, sync.detail
+    d = sync.detail
     file, party = services.company_file(member_id), d["party"]  # the file the session had open
     customer_info = d.get("draft") or d["customer"]  # "customer": syncs started before 0.9
     if found_customer is not None and send:  # same name already a customer: link it, do not add it again

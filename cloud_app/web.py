@@ -340,6 +340,13 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             return Response("Not found", 404)
         return jsonify(portal_status_of(services, member_id))
 
+    def started(begin: Callable[[], str]) -> Response:
+        """202 with the sync the page follows, or 409 with why it cannot start."""
+        try:
+            return _json(202, sync_id=begin())
+        except deal_sync.Refused as exc:
+            return _json(409, error="refused", message=str(exc))
+
     def document_kind(member_id: str, body: dict[str, Any]) -> str | Response:
         kind = str(body.get("kind") or services.portals.setting(member_id, "document_kind", "Invoice"))
         if kind not in ("Invoice", "Estimate", "SalesOrder"):
@@ -354,17 +361,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         kind = document_kind(member_id, body)
         if isinstance(kind, Response):
             return kind
-        try:
-            sync_id = deal_sync.start(
-                services,
-                member_id,
-                deal_id,
-                kind,
-                preview=body.get("preview") is True,  # type: ignore[arg-type]
-            )
-        except deal_sync.Refused as exc:
-            return _json(409, error="refused", message=str(exc))
-        return _json(202, sync_id=sync_id)
+        preview = body.get("preview") is True
+        return started(lambda: deal_sync.start(services, member_id, deal_id, kind, preview=preview))  # type: ignore[arg-type]
 
     @app.post("/api/portals/<member_id>/syncs/<sync_id>/confirm")
     @portal_api()
@@ -373,11 +371,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         kind = document_kind(member_id, body) if body.get("kind") else None
         if isinstance(kind, Response):
             return kind
-        try:
-            deal_sync.confirm(services, member_id, sync_id, kind)  # type: ignore[arg-type]
-        except deal_sync.Refused as exc:
-            return _json(409, error="refused", message=str(exc))
-        return _json(202, sync_id=sync_id)
+        return started(lambda: deal_sync.confirm(services, member_id, sync_id, kind))  # type: ignore[arg-type]
 
     @app.post("/api/portals/<member_id>/syncs/<sync_id>/retry")
     @portal_api()
@@ -390,11 +384,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             return _json(
                 409, error="refused", message=f"This sync is {old.state}; only failed ones are retried."
             )
-        try:
-            new_id = deal_sync.start(services, member_id, old.deal_id, old.kind)  # type: ignore[arg-type]
-        except deal_sync.Refused as exc:
-            return _json(409, error="refused", message=str(exc))
-        return _json(202, sync_id=new_id)
+        return started(lambda: deal_sync.start(services, member_id, old.deal_id, old.kind))  # type: ignore[arg-type]
 
     @app.get("/api/portals/<member_id>/syncs")
     @portal_api()

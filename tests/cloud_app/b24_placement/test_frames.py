@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from cloud_app.b24_placement.strings import CATALOGS, EN, catalog
 
-from ..harness import CLIENT_ID, Cloud, running_cloud
+from ..harness import CLIENT_ID, Cloud
+from ..test_web import cloud  # two installed portals
+
+__all__ = ["cloud"]
 
 PAGES = {
     "DEFAULT": "/app",
@@ -23,14 +24,6 @@ PAGES = {
     "CRM_COMPANY_DETAIL_TAB": "/b24/company-tab",
     "CRM_DEAL_LIST_MENU": "/b24/deal-sync",
 }
-
-
-@pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[Cloud]:
-    with running_cloud(tmp_path) as c:
-        c.install()
-        c.install(c.other)
-        yield c
 
 
 def _frame(cloud: Cloud, placement: str, **change: str | None) -> requests.Response:
