@@ -19,6 +19,8 @@ import json
 import logging
 import math
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,8 +50,11 @@ class Figures:
     round_trips: int = 0
     sessions: int = 0
     qbxml_bytes: int = 0
-    peak_rss_mb: float = 0.0
-    cpu_seconds: float = 0.0  # the whole process: cloud, agent and the simulators
+    peak_rss_mb: float = 0.0  # this process: the cloud and the simulators
+    cpu_seconds: float = 0.0  # this process: the cloud and the simulators
+    agent_peak_rss_mb: float | None = None  # the agent's own process
+    agent_cpu_seconds: float | None = None
+    click_to_done: list[float] = field(default_factory=list)  # seconds, per click
 
     @property
     def total_requests(self) -> int:
@@ -75,6 +80,12 @@ class Figures:
             "cpu_seconds_per_1000_records": round(1000 * self.cpu_seconds / self.records_written, 2)
             if self.records_written
             else None,
+            "agent_peak_rss_mb": self.agent_peak_rss_mb,
+            "agent_cpu_seconds": None if self.agent_cpu_seconds is None else round(self.agent_cpu_seconds, 2),
+            "click_to_done_median_s": round(statistics.median(self.click_to_done), 1)
+            if self.click_to_done
+            else None,
+            "click_to_done_max_s": round(max(self.click_to_done), 1) if self.click_to_done else None,
             "naive_requests": self.records_written,  # one call per record written
             "naive_seconds_at_2_per_s": max(0.0, (self.records_written - 50) / 2),
         }
@@ -86,7 +97,7 @@ def _written(method: str) -> bool:
 
 def measure(world: World, name: str, start: Any, done: Any) -> Figures:
     calls, history = len(world.emu.calls), len(world.qb.history)
-    began, cpu = time.perf_counter(), time.process_time()
+    began, cpu, agent_cpu = time.perf_counter(), time.process_time(), world.agent_cpu_seconds()
     start()
     reports = world.drive(done, timeout=3600)
     world.until(world.settled, timeout=120)
@@ -104,6 +115,10 @@ def measure(world: World, name: str, start: Any, done: Any) -> Figures:
         len(x.request.encode()) + len((x.response or "").encode()) for x in world.qb.history[history:]
     )
     figures.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures.agent_peak_rss_mb = world.agent_peak_rss_mb()
+    after = world.agent_cpu_seconds()
+    if after is not None and agent_cpu is not None:
+        figures.agent_cpu_seconds = after - agent_cpu
     return figures
 
 
@@ -152,14 +167,17 @@ def clicks(world: World, n: int) -> tuple[Figures, list[str]]:
         states = [world.services.links.sync(world.member_id, s) for s in syncs]
         return len(syncs) == n and all(s is not None and s.state in ("done", "failed") for s in states)
 
-    figures = measure(world, f"{n} clicks", start, done)
+    figures = measure(world, f"{n} click{'s' if n != 1 else ''}", start, done)
+    for sync, started, updated in world.services.links.recent_syncs(world.member_id, limit=n + 10):
+        if sync.sync_id in syncs and sync.state == "done":
+            figures.click_to_done.append(updated - started)  # the page's click to "done"
     failed = [
         f"{s.deal_id}: {s.outcome}"
         for s in (world.services.links.sync(world.member_id, x) for x in syncs)
         if s is not None and s.state != "done"
     ]
     made = sum(1 for _ in world.qb.company.of_kind("Invoice"))
-    print(f"{n} clicks: {n - len(failed)} invoices created ({made} in QuickBooks now)", flush=True)
+    print(f"{figures.name}: {n - len(failed)} invoices created ({made} in QuickBooks now)", flush=True)
     return figures, failed
 
 
@@ -237,15 +255,35 @@ def table(runs: list[Figures]) -> str:
         ("Web Connector sessions", "web_connector_sessions"),
         ("Web Connector round trips", "web_connector_round_trips"),
         ("qbXML bytes", "qbxml_bytes"),
-        ("peak RSS (whole process), MB", "peak_rss_mb"),
-        ("CPU s (whole process)", "cpu_seconds"),
+        ("peak RSS, cloud + simulators, MB", "peak_rss_mb"),
+        ("CPU s, cloud + simulators", "cpu_seconds"),
         ("CPU s per 1,000 records", "cpu_seconds_per_1000_records"),
+        ("agent: peak RSS (own process), MB", "agent_peak_rss_mb"),
+        ("agent: CPU s", "agent_cpu_seconds"),
+        ("click → done, median s", "click_to_done_median_s"),
+        ("click → done, max s", "click_to_done_max_s"),
         ("naive: requests (1 per record)", "naive_requests"),
         ("naive: s at 2 requests/s", "naive_seconds_at_2_per_s"),
     ):
         rows.append((label, *(str(r.as_dict()[key]) for r in runs)))
     width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)) for r in rows)
+
+
+def parse(invoices: int) -> dict[str, Any]:
+    """``bench/qbxml_parse.py``: an N-invoice × 5-line InvoiceQueryRs, streamed and whole, each in its own
+    process (its peak memory its own)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "parse.json"
+        script = Path(__file__).with_name("qbxml_parse.py")
+        shown = subprocess.run(
+            [sys.executable, str(script), "--invoices", str(invoices), "--json", str(out)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        print("\n" + shown.rstrip())
+        return dict(json.loads(out.read_text()), invoices=invoices)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the portal's plan; professional has the offline event queue (default)",
     )
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument(
+        "--parse",
+        type=int,
+        help="also parse an N-invoice InvoiceQueryRs (default 20,000; --small 2,000; 0: no)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("waitress").setLevel(logging.CRITICAL)
@@ -274,7 +317,12 @@ def main(argv: list[str] | None = None) -> int:
         # QuickBooks' clock starts 3 hours back so that "hours later" can be simulated for it; the cloud
         # keeps real time (QuickBooks ends 45 minutes behind it, inside the tolerated clock difference)
         with World(
-            Path(tmp), sizes, rate_limit=not args.no_rate_limit, qb_behind=timedelta(hours=3), plan=args.plan
+            Path(tmp),
+            sizes,
+            rate_limit=not args.no_rate_limit,
+            qb_behind=timedelta(hours=3),
+            plan=args.plan,
+            agent_process=True,  # as on the QuickBooks PC: its memory and CPU are its own
         ) as world:
             runs = [first_sync(world)]
             print(f"first sync done in {runs[0].wall_seconds:.1f} s", flush=True)
@@ -287,18 +335,21 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(incremental(world, "no change"))
             problems = landed_once(world)
             if args.clicks:
-                burst, failed = clicks(world, args.clicks)
-                runs.append(burst)
-                problems += [f"click failed: {f}" for f in failed]
+                for n in (1, args.clicks):  # one click alone (its latency), then the burst
+                    burst, failed = clicks(world, n)
+                    runs.append(burst)
+                    problems += [f"click failed: {f}" for f in failed]
     print(table(runs))
     for r in runs:
         d = r.as_dict()
         print(f"\n{r.name}: Bitrix24 requests by method {d['bitrix24_requests_by_method']}")
         print(f"{r.name}: commands inside batches {d['batch_commands_by_method']}")
     print("\nevery record landed once" if not problems else "\nPROBLEMS:\n  " + "\n  ".join(problems))
+    invoices = args.parse if args.parse is not None else 2000 if args.small else 20_000
+    parsed = parse(invoices) if invoices else None
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"runs": [r.as_dict() for r in runs], "problems": problems}, indent=2)
+            json.dumps({"runs": [r.as_dict() for r in runs], "problems": problems, "parse": parsed}, indent=2)
         )
     return 1 if problems else 0
 

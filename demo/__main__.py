@@ -23,7 +23,7 @@ from typing import Any
 from sandbox.quickbooks.seed import size
 
 from .scheduler import Scheduler
-from .world import CLIENT_ID, Sizes, World
+from .world import CLIENT_ID, Sizes, World, resumable
 
 DATA = Path("demo-data")
 PHASES = (("state", "customers"), ("items", "items"), ("documents", "invoices and estimates"))
@@ -107,12 +107,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=float, default=5.0, help="Web Connector auto-run, seconds (5)")
     ap.add_argument("--scale", type=int, default=1, help="QuickBooks sample company × N (1)")
     ap.add_argument("--once", action="store_true", help="stop after the summary (CI)")
+    ap.add_argument("--fresh", action="store_true", help="start over instead of resuming the saved demo")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress").setLevel(logging.CRITICAL)
-    if args.data.exists():
-        shutil.rmtree(args.data)  # the simulators start from their seeds: so does what was paired to them
-    print(f"Starting the Bitrix24 sandbox, the cloud app, the agent and QuickBooks (data in {args.data}/)…")
+    if args.data.exists() and (args.fresh or not resumable(args.data)):
+        shutil.rmtree(args.data)  # nothing whole to resume (or asked to start over): from the seeds
+    if resumable(args.data):
+        print(f"Resuming the demo saved in {args.data}/ (--fresh starts over)…")
+    else:
+        print(
+            f"Starting the Bitrix24 sandbox, the cloud app, the agent and QuickBooks (data in {args.data}/)…"
+        )
     stop = threading.Event()
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
@@ -121,11 +127,21 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     sizes = Sizes(quickbooks=size(args.scale))
-    with World(args.data, sizes, plan="professional", ports=(8790, 8700, 8701, 8765)) as world:
-        print(f"Bitrix24 portal {world.portal.domain} installed the app; agent paired and online.")
+    with World(args.data, sizes, plan="professional", ports=(8790, 8700, 8701, 8765), keep=True) as world:
+        if world.resumed:
+            print(f"Bitrix24 portal {world.portal.domain} and QuickBooks as they were; agent online again.")
+        else:
+            print(f"Bitrix24 portal {world.portal.domain} installed the app; agent paired and online.")
         scheduler = Scheduler(world, args.interval).start()
         try:
-            result = first_sync(world, scheduler, timeout=1800)
+            done_before = (world.api("GET", "/initial-sync").json().get("documents") or {}).get(
+                "state"
+            ) == "done"
+            if done_before:
+                print("The first sync ran before; the Web Connector picks up what changed since.")
+                result = world.api("GET", "/initial-sync").json()
+            else:
+                result = first_sync(world, scheduler, timeout=1800)
             errors = summary(world, scheduler, result)
             pages(world)
             if not args.once:
@@ -134,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     pass
         finally:
             scheduler.stop()
-    print("Stopped.")
+    print(f"Stopped. Saved in {args.data}/: the next run resumes from here.")
     return 1 if errors else 0
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import os
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +32,11 @@ from cloud_app.web import Services, services_of
 from local_agent import cli
 from local_agent import config as agent_config
 from local_agent.agent import Agent
+from local_agent.queue import Queue
 from sandbox.bitrix24 import App, Bitrix24, Clock, Portal, running, seed_portal
+from sandbox.bitrix24 import persist as bitrix24_state
 from sandbox.quickbooks import SimulatedQuickBooks
+from sandbox.quickbooks import persist as quickbooks_state
 from sandbox.quickbooks.seed import SeedSize, seed_company, size
 from sandbox.webconnector.connector import SessionReport, WebConnector
 from sandbox.webconnector.qwc import read_qwc
@@ -39,10 +46,19 @@ SECRET = "demo-client-secret"
 DOMAIN = "demo.bitrix24.com"
 
 
+STATE = ("bitrix24.state", "quickbooks.state", "world.json", "cloud.db")  # what a resumed world needs
+
+
+def resumable(home: Path) -> bool:
+    """A world saved by a clean stop is in ``home``: the simulators, the cloud's database, the agent."""
+    return all((home / name).exists() for name in STATE) and (home / "agent" / "qb-bitrix24.qwc").exists()
+
+
 def free_port(wanted: int = 0) -> int:
     """``wanted`` if it is free on loopback, else any free port."""
     for port in (wanted, 0) if wanted else (0,):
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is free
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
@@ -69,15 +85,23 @@ class World:
         qb_behind: timedelta = timedelta(0),
         plan: str = "standard",
         ports: tuple[int, int, int, int] = (0, 0, 0, 0),
+        keep: bool = False,
+        agent_process: bool = False,
     ) -> None:
         """``qb_behind``: QuickBooks' clock starts that far in the past (benchmarks move it on with
         :meth:`later` to see what a poll hours after the first sync costs). ``plan``: the portal's
         Bitrix24 plan (``professional`` has the offline event queue). ``ports``: the ones wanted (taken
-        ones fall back to any free port)."""
+        ones fall back to any free port). ``keep``: resume from ``home`` when a clean stop saved a world
+        there, and save it again when this one stops. ``agent_process``: the agent runs as its own process
+        (``qb-agent run``), as on the QuickBooks PC, so that its memory can be measured apart."""
         self.home, self.sizes, self.rate_limit, self.plan = home, sizes or Sizes(), rate_limit, plan
         self.ports = ports  # Bitrix24 sandbox, cloud HTTP, cloud agent WebSocket, agent SOAP (0: any)
         self._stack = contextlib.ExitStack()
         self._qb_ahead = -qb_behind
+        self.keep = keep
+        self.resumed = keep and resumable(home)
+        self.agent_process = agent_process
+        self._agent_proc: subprocess.Popen[bytes] | None = None
 
     def _qb_now(self) -> datetime:
         return datetime.now(UTC) + self._qb_ahead
@@ -98,15 +122,29 @@ class World:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stack.close()
+        self._stack.close()  # everything stopped: what the simulators hold matches the cloud's database
+        if self.keep:
+            bitrix24_state.save(self.emu, self.home / "bitrix24.state")
+            quickbooks_state.save(self.qb, self.home / "quickbooks.state")
+            # the Web Connector keeps the password it was given, as the real one does
+            world = {"ports": self.ports, "password": self.password}
+            (self.home / "world.json").write_text(json.dumps(world))
 
     def _start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        saved: dict[str, Any] = {}
+        if self.resumed:  # the same ports: the cloud stored the portal's URL, the agent the cloud's
+            saved = json.loads((self.home / "world.json").read_text())
+            self.ports = tuple(saved["ports"])  # type: ignore[assignment]
         self.emu = Bitrix24(Clock())
         self.emu.limits.enabled = self.rate_limit
-        self.portal: Portal = seed_portal(self.emu, DOMAIN, scale=self.sizes.bitrix24, plan=self.plan)
-        self._stack.enter_context(running(self.emu, free_port(self.ports[0])))
-        port, agent_port = free_port(self.ports[1]), free_port(self.ports[2])
+        if self.resumed:
+            bitrix24_state.load(self.emu, self.home / "bitrix24.state")
+            self.portal: Portal = self.emu.portal(DOMAIN)
+        else:
+            self.portal = seed_portal(self.emu, DOMAIN, scale=self.sizes.bitrix24, plan=self.plan)
+        self._stack.enter_context(running(self.emu, self._port(0)))
+        port, agent_port = self._port(1), self._port(2)
         self.url = f"http://127.0.0.1:{port}"
         config = load(
             env={},
@@ -122,13 +160,14 @@ class World:
         )
         self.cloud = Running(config, bx24_js=self.emu.base_url + "/bx24.js").start()
         self._stack.callback(self.cloud.stop)
-        self.emu.register_app(
-            App(CLIENT_ID, SECRET, app_url=self.url + "/app", installer_url=self.url + "/install")
-        )
-        answer = self.emu.install(self.portal, CLIENT_ID)  # the admin clicks Install
-        if answer.status_code != 200:
-            raise RuntimeError(f"install failed: {answer.status_code} {answer.text[:200]}")
-        self.emu.install_finish(self.portal, CLIENT_ID)
+        if not self.resumed:
+            self.emu.register_app(
+                App(CLIENT_ID, SECRET, app_url=self.url + "/app", installer_url=self.url + "/install")
+            )
+            answer = self.emu.install(self.portal, CLIENT_ID)  # the admin clicks Install
+            if answer.status_code != 200:
+                raise RuntimeError(f"install failed: {answer.status_code} {answer.text[:200]}")
+            self.emu.install_finish(self.portal, CLIENT_ID)
         if not self.rate_limit:  # our own pacing off too: what is left is our own overhead
             self.services.pacers[self.member_id] = Pacer(time.time, time.sleep, capacity=10**9, drain=1e9)
         page = self.emu.open_app(self.portal, CLIENT_ID, self.portal.admin().id)
@@ -136,13 +175,74 @@ class World:
         if found is None:
             raise RuntimeError("the app page did not open")
         self.session = found.group(1)
-        self.password = self._pair()
-        self.agent = Agent(self.home / "agent", agent_config.load(self.home / "agent")).start()
-        self._stack.callback(self.agent.stop)
+        self.password = saved["password"] if self.resumed else self._pair()
+        if self.agent_process:
+            self._start_agent_process()
+            self.agent_queue = Queue(self.home / "agent" / "queue.db")  # read: what waits in the agent
+        else:
+            self.agent = Agent(self.home / "agent", agent_config.load(self.home / "agent")).start()
+            self._stack.callback(self.agent.stop)
+            self.agent_queue = self.agent.queue
         self.until(lambda: self.services.relay is not None and self.services.relay.online(self.member_id))
-        self.qb = SimulatedQuickBooks(seed_company(sized=self.sizes.quickbooks, clock=self._qb_now))
+        if self.resumed:
+            self.qb = quickbooks_state.load(self.home / "quickbooks.state", clock=self._qb_now)
+        else:
+            self.qb = SimulatedQuickBooks(seed_company(sized=self.sizes.quickbooks, clock=self._qb_now))
         qwc = (self.home / "agent" / "qb-bitrix24.qwc").read_text()
         self.connector = WebConnector(read_qwc(qwc), self.password, self.qb, noop_pause=0, timeout=120)
+
+    def _start_agent_process(self) -> None:
+        log = open(self.home / "agent.log", "ab")  # closed by stop() below
+        self._agent_proc = subprocess.Popen(
+            [sys.executable, "-m", "local_agent", "--home", str(self.home / "agent"), "run"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def stop() -> None:
+            assert self._agent_proc is not None
+            self._agent_proc.terminate()
+            try:
+                self._agent_proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._agent_proc.kill()
+            log.close()
+
+        self._stack.callback(stop)
+
+    def agent_cpu_seconds(self) -> float | None:
+        """CPU time the agent process used so far (user + system); None when in-process."""
+        if self._agent_proc is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self._agent_proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+    def agent_peak_rss_mb(self) -> float | None:
+        """The agent process's peak resident memory so far (Linux ``VmHWM``); None when in-process."""
+        if self._agent_proc is None:
+            return None
+        try:
+            status = Path(f"/proc/{self._agent_proc.pid}/status").read_text()
+        except OSError:
+            return None
+        line = next((ln for ln in status.splitlines() if ln.startswith("VmHWM:")), None)
+        return round(int(line.split()[1]) / 1024, 1) if line else None
+
+    def _port(self, n: int) -> int:
+        """The wanted port of part ``n``, remembered; a resumed world must get exactly its old ones."""
+        wanted = self.ports[n]
+        got = free_port(wanted)
+        if self.resumed and got != wanted:
+            raise RuntimeError(
+                f"port {wanted} is taken; the saved demo needs it (free it, or start over with --fresh)"
+            )
+        ports = list(self.ports)
+        ports[n] = got
+        self.ports = tuple(ports)  # type: ignore[assignment]
+        return got
 
     def _pair(self) -> str:
         """The agent's ``pair`` command with a code from the app page; the Web Connector password."""
@@ -150,7 +250,7 @@ class World:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             args = ["--home", str(self.home / "agent"), "pair", code, "--server", self.url]
-            if cli.main([*args, "--port", str(free_port(self.ports[3]))]) != 0:
+            if cli.main([*args, "--port", str(self._port(3))]) != 0:
                 raise RuntimeError("pairing failed")
         found = re.search(r"Web Connector password: (\S+)", out.getvalue())
         if found is None:
@@ -179,7 +279,7 @@ class World:
     def waiting_for_quickbooks(self) -> bool:
         """Jobs the cloud queued that the Web Connector has not carried to QuickBooks yet."""
         counts = self.services.agents.counts(self.member_id)
-        return bool(counts.get("queued") or counts.get("offered") or self.agent.queue.depth()["pending"])
+        return bool(counts.get("queued") or counts.get("offered") or self.agent_queue.depth()["pending"])
 
     def settled(self) -> bool:
         """Nothing waiting for QuickBooks, no answer being applied, no Bitrix24 event waiting."""

@@ -38,6 +38,29 @@ def test_the_demo_reaches_its_summary_with_no_errors_and_the_deal_page_has_the_a
     assert re.search(r"30 invoices, 8 estimates\s+—\s+38\s+—", out), out
     assert (tmp_path / "data" / "cloud.db").exists() and (tmp_path / "data" / "agent").is_dir()
     assert pages and "Sync to QuickBooks" in pages[-1]  # the toolbar action on the deal card
+    assert "the next run resumes" in out
+    before = _saved(tmp_path / "data")
+
+    monkeypatch.setattr(demo, "pages", original)
+    assert demo_main(["--once", "--data", str(tmp_path / "data"), "--interval", "0.5"]) == 0
+    again = capsys.readouterr().out
+    assert "Resuming the demo saved in" in again and "The first sync ran before" in again, again
+    assert "errors: 0" in again
+    assert _saved(tmp_path / "data") == before  # nothing created twice on either side by resuming
+
+
+def _saved(data: Path) -> tuple[int, int, int]:
+    """Companies and contacts in the saved portal, customers in the saved company file."""
+    from sandbox.bitrix24 import Bitrix24, Clock
+    from sandbox.bitrix24 import persist as bitrix24_state
+    from sandbox.quickbooks import persist as quickbooks_state
+
+    emu = Bitrix24(Clock())
+    bitrix24_state.load(emu, data / "bitrix24.state")
+    store = next(iter(emu.portals.values())).store
+    qb = quickbooks_state.load(data / "quickbooks.state")
+    customers = sum(1 for r in qb.company.records.values() if r.kind == "Customer")
+    return len(store.records[4]), len(store.records[3]), customers
 
 
 def test_the_sync_benchmark_runs_and_every_record_lands_once(tmp_path: Path) -> None:
@@ -50,7 +73,12 @@ def test_the_sync_benchmark_runs_and_every_record_lands_once(tmp_path: Path) -> 
     assert bench.main(["--small", "--clicks", "3", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
     assert figures["problems"] == []
-    initial, quiet, burst = figures["runs"]
+    initial, quiet, single, burst = figures["runs"]
+    # the agent runs as its own process: its memory and CPU are measured apart from the cloud's
+    assert initial["agent_peak_rss_mb"] > 10 and initial["agent_cpu_seconds"] > 0
+    assert single["click_to_done_median_s"] is not None and burst["click_to_done_max_s"] is not None
+    assert figures["parse"]["invoices"] == 2000
+    assert [r["records"] for r in figures["parse"]["results"]] == [2000, 2000]  # streamed, then whole
     # each click: the deal, its client and the result written back — three requests, not one per row
     assert burst["bitrix24_requests_by_method"].get("batch", 0) <= 3 * 3
     assert initial["records_written"] > 500 and initial["web_connector_round_trips"] >= 1
