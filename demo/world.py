@@ -136,6 +136,9 @@ class World:
         if self.resumed:  # the same ports: the cloud stored the portal's URL, the agent the cloud's
             saved = json.loads((self.home / "world.json").read_text())
             self.ports = tuple(saved["ports"])  # type: ignore[assignment]
+            # only a clean stop writes it again: after a hard kill the folder is not resumed, because the
+            # cloud's database would be ahead of the simulators' saved state
+            (self.home / "world.json").unlink()
         self.emu = Bitrix24(Clock())
         self.emu.limits.enabled = self.rate_limit
         if self.resumed:
