@@ -36,12 +36,19 @@ def _first_sync(world: World) -> None:
 
 
 def _linked(world: World, b24_type: str) -> str:
-    row = world.services.portals.db.conn.execute(
-        "select b24_id from mappings where member_id = ? and kind = 'customer' and b24_type = ? "
-        "order by cast(b24_id as integer) limit 1",
+    """A linked company/contact, one that owes something if there is one (a fuller tab to look at)."""
+    rows = world.services.portals.db.conn.execute(
+        "select b24_id, qb_id from mappings where member_id = ? and kind = 'customer' and b24_type = ? "
+        "order by cast(b24_id as integer)",
         [world.member_id, b24_type],
-    ).fetchone()
-    return str(row[0])
+    ).fetchall()
+    records = world.qb.company.records
+
+    def owes(qb_id: str) -> bool:
+        record = records.get(qb_id)
+        return record is not None and float(record.text("TotalBalance") or 0) > 0
+
+    return str(next((b24 for b24, qb in rows if owes(qb)), rows[0][0]))
 
 
 def take(out: Path, world: World, page: Page, name: str) -> Path:
