@@ -49,7 +49,7 @@ class Refused(Exception):
     """The click cannot start (unknown deal, no agent paired, …): said to the person at once."""
 
 
-DEAL_FIELDS = ("ID", "TITLE", "CURRENCY_ID", "COMPANY_ID", "CONTACT_ID", "ASSIGNED_BY_ID")
+DEAL_FIELDS = ("ID", "TITLE", "CURRENCY_ID", "COMPANY_ID", "CONTACT_ID", "ASSIGNED_BY_ID", "CATEGORY_ID")
 
 
 def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, preview: bool = False) -> str:
@@ -450,6 +450,9 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
     links.link(member_id, file, Link(kind.lower(), str(document["TxnID"]), number, "deal", sync.deal_id))
     outcome = crm.timeline_text(kind, document, currency)
     services.portals.set_setting(member_id, f"deal.{sync.deal_id}.currency", currency)
+    services.portals.set_setting(
+        member_id, f"deal.{sync.deal_id}.category", str(d["deal"].get("CATEGORY_ID") or "0")
+    )
     services.portals.set_setting(
         member_id, f"deal.{sync.deal_id}.qb", qb_changes.snapshot(kind, document, now)
     )

@@ -59,7 +59,7 @@ def discover(client: Client) -> Report:
         else:
             total = answer.total.get(key)
             report.counts[key] = int(total) if total is not None else len(answer.result.get(key) or [])
-    report.pipelines = _pipelines(answer.result.get("categories"), answer.result.get("stages"))
+    report.pipelines = pipelines(answer.result.get("categories"), answer.result.get("stages"))
     report.currencies = [str(c["CURRENCY"]) for c in answer.result.get("currencies") or []]
     for entity in FIELD_SOURCES:
         described = answer.result.get(f"fields_{entity}") or {}
@@ -81,7 +81,9 @@ def _reason(error: Any) -> str:
     return str(error)
 
 
-def _pipelines(categories: Any, stages: Any) -> list[Pipeline]:
+def pipelines(categories: Any, stages: Any) -> list[Pipeline]:
+    """Deal pipelines with their stages in the portal's order, from ``crm.category.list`` (entity 2) and
+    ``crm.status.list``."""
     cats = (categories or {}).get("categories", []) if isinstance(categories, dict) else []
     out = []
     for cat in sorted(cats, key=lambda c: (int(c.get("sort") or 0), int(c["id"]))):

@@ -30,7 +30,7 @@ from .agents.store import JobRow
 from .links import Link
 from .sync import crm
 from .sync.customers import from_company, from_contact
-from .sync.matching import Ambiguous, Candidate, Matched, Party, match_all
+from .sync.matching import RULES, Ambiguous, Candidate, Matched, Party, match_all
 from .sync.names import disambiguate
 
 if TYPE_CHECKING:
@@ -118,6 +118,11 @@ def _values(record: Mapping[str, Any], kind: str) -> tuple[str, ...]:
     return tuple(str(m.get("VALUE", "")) for m in record.get(kind) or [] if m.get("VALUE"))
 
 
+def _rules(services: Services, member_id: str) -> tuple[str, ...]:
+    """The portal's matching steps (settings ``matching.rules``), in its order."""
+    return tuple(services.portals.setting(member_id, "matching.rules", None) or RULES)
+
+
 def _b24(key: str) -> tuple[str, str]:
     kind, _, rid = key.partition("_")
     return ("company" if kind == "CO" else "contact"), rid
@@ -154,7 +159,7 @@ def _match(services: Services, member_id: str, response: str) -> None:
         )
         for c in customers
     ]
-    outcomes = match_all(parties.values(), candidates, mapped)
+    outcomes = match_all(parties.values(), candidates, mapped, _rules(services, member_id))
     review, claimed = [], set(mapped.values())
     counts = {"matched": 0, "review": 0, "created_in_bitrix24": 0, "to_create_in_quickbooks": 0}
     unmatched: list[str] = []
@@ -228,7 +233,9 @@ def _vendors(
     ]  # fmt: skip
     by_id = {str(v["ListID"]): v for v in vendors}
     claimed, matched = set(mapped.values()), 0
-    for key, outcome in match_all(suppliers.values(), candidates, mapped).items():
+    for key, outcome in match_all(
+        suppliers.values(), candidates, mapped, _rules(services, member_id)
+    ).items():
         if isinstance(outcome, Matched):
             claimed.add(outcome.list_id)
             matched += 1

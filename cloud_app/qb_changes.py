@@ -108,6 +108,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     marks = {e: _mark(services, member_id, e) for e in ENTITIES}
     deal_by_txn: dict[str, str] = {}
     paid_stage = services.portals.setting(member_id, "paid_stage")
+    paid_stages = services.portals.setting(member_id, "paid_stages") or {}
     for entity in DOCUMENTS:
         for ret in fresh(marks[entity], by_entity.get(entity, [])):
             link = links.by_qb(member_id, file, entity.lower(), str(ret["TxnID"]))
@@ -116,8 +117,10 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
             deal_by_txn[link.qb_id] = link.b24_id
             currency = str(services.portals.setting(member_id, f"deal.{link.b24_id}.currency", "USD"))
             fields = crm.deal_update(entity, ret, currency, now.date(), now)
-            if paid_stage and entity == "Invoice" and invoices.is_paid(ret):
-                fields["STAGE_ID"] = paid_stage  # the configured stage for a fully paid invoice
+            pipeline = str(services.portals.setting(member_id, f"deal.{link.b24_id}.category", "0"))
+            stage = paid_stages.get(pipeline) or paid_stage  # a stage of the deal's own pipeline first
+            if stage and entity == "Invoice" and invoices.is_paid(ret):
+                fields["STAGE_ID"] = stage  # the configured stage for a fully paid invoice
             writes[f"d{link.b24_id}"] = ("crm.deal.update", {"id": link.b24_id, "fields": fields})
             services.portals.set_setting(member_id, f"deal.{link.b24_id}.qb", snapshot(entity, ret, now))
             counts["documents"] += 1

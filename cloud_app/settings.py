@@ -13,6 +13,7 @@ from typing import Any
 SIDES = ("qb", "b24")
 SYNCED_FIELDS = ("title", "phones", "emails")
 DOCUMENT_KINDS = ("Invoice", "Estimate", "SalesOrder")
+MATCH_RULES = ("email", "phone", "name")  # cloud_app.sync.matching.RULES
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,32 @@ def _optional_text(limit: int) -> Callable[[Any], str | None]:
     return check
 
 
+def _rules(value: Any) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(set(value)) != len(value)
+        or not set(value) <= set(MATCH_RULES)
+    ):
+        raise ValueError(f"is a non-empty list of {list(MATCH_RULES)} in the order they are tried")
+    return [str(v) for v in value]
+
+
+def _stage_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(str(k).isdigit() for k in value):
+        raise ValueError(
+            'is an object of pipeline (category) id → stage id, like {"0": "WON", "3": "C3:WON"}'
+        )
+    out = {}
+    for k, v in value.items():
+        if v in (None, ""):
+            continue  # that pipeline's deals stay where they are
+        if not isinstance(v, str) or len(v) > 50:
+            raise ValueError("names stages by their id (at most 50 characters)")
+        out[str(k)] = v
+    return out
+
+
 def _user_reps(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping) or not all(str(k).isdigit() for k in value):
         raise ValueError(
@@ -78,6 +105,14 @@ CHOICES: dict[str, Choice] = {
     "salesrep.users": Choice({}, "a person's choice of sales rep per Bitrix24 user", _user_reps),
     "paid_stage": Choice(
         None, "the deal stage a fully paid invoice moves its deal to (none: stay)", _optional_text(50)
+    ),  # fmt: skip
+    "paid_stages": Choice(
+        {},
+        "per pipeline, the stage a fully paid invoice moves its deal to (overrides paid_stage)",
+        _stage_map,
+    ),  # fmt: skip
+    "matching.rules": Choice(
+        list(MATCH_RULES), "how the first sync matches records after stored links, in order", _rules
     ),  # fmt: skip
 }
 

@@ -23,7 +23,7 @@ from shared import wire
 from shared.qbxml.export import schema_export
 from shared.qbxml.status import explain_hresult
 
-from . import customer_sync, deal_sync, initial_sync, party_tab, qb_changes, settings
+from . import customer_sync, deal_sync, discover, initial_sync, party_tab, qb_changes, settings
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
@@ -578,6 +578,22 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             settings=settings.current({k: v for k, v in stored.items() if v is not None}),
             meaning={n: c.meaning for n, c in settings.CHOICES.items()},
         )
+
+    @app.get("/api/portals/<member_id>/pipelines")
+    @portal_api()
+    def deal_pipelines(member_id: str) -> Response:
+        """The portal's deal pipelines and their stages (for the paid-stage choice), read from Bitrix24."""
+        try:
+            got = services.client(member_id).batch(
+                {
+                    "categories": ("crm.category.list", {"entityTypeId": 2}),
+                    "stages": ("crm.status.list", {"order": {"SORT": "ASC"}}),
+                }
+            )
+        except B24Error as exc:
+            return _json(502, error=exc.code, message=exc.description)
+        found = discover.pipelines(got.result.get("categories"), got.result.get("stages"))
+        return jsonify(pipelines=[{"id": p.id, "name": p.name, "stages": p.stages} for p in found])
 
     @app.post("/api/portals/<member_id>/settings")
     @portal_api("Only a Bitrix24 administrator can change the sync settings.")

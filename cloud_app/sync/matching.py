@@ -1,6 +1,7 @@
 """Matching a Bitrix24 contact/company to a QuickBooks customer on first contact.
 
-Order: the stored mapping, then a shared e-mail, then a shared phone, then the exact normalised name.
+Order: the stored mapping, then a shared e-mail, then a shared phone, then the exact normalised name (the
+portal's ``matching.rules`` may drop or reorder the last three).
 Nothing is guessed: two or more candidates at the deciding step — or two Bitrix24 records wanting the
 same QuickBooks customer — are returned as ``Ambiguous`` for a person to confirm.
 """
@@ -79,13 +80,17 @@ def _step(values: Iterable[str | None], index: dict[str, set[str]]) -> set[str]:
     return found
 
 
-def _decide(party: Party, index: _Index) -> Outcome:
-    steps = (
-        ("email", _step(map(normalize.email, party.emails), index.by_email)),
-        ("phone", _step(map(normalize.phone, party.phones), index.by_phone)),
-        ("name", _step([normalize.name(party.name)], index.by_name)),
-    )
-    for by, found in steps:
+RULES = ("email", "phone", "name")
+
+
+def _decide(party: Party, index: _Index, rules: tuple[str, ...]) -> Outcome:
+    values = {
+        "email": lambda: _step(map(normalize.email, party.emails), index.by_email),
+        "phone": lambda: _step(map(normalize.phone, party.phones), index.by_phone),
+        "name": lambda: _step([normalize.name(party.name)], index.by_name),
+    }
+    for by in rules:
+        found = values[by]()
         if len(found) == 1:
             return Matched(next(iter(found)), by)
         if len(found) > 1:
@@ -94,16 +99,20 @@ def _decide(party: Party, index: _Index) -> Outcome:
 
 
 def match_all(
-    parties: Iterable[Party], candidates: Iterable[Candidate], mappings: Mapping[str, str]
+    parties: Iterable[Party],
+    candidates: Iterable[Candidate],
+    mappings: Mapping[str, str],
+    rules: tuple[str, ...] = RULES,
 ) -> dict[str, Outcome]:
-    """Outcome per party key. ``mappings`` is the stored Bitrix24 key → QuickBooks ListID."""
+    """Outcome per party key. ``mappings`` is the stored Bitrix24 key → QuickBooks ListID; ``rules`` the
+    steps tried after it, in order (a subset of :data:`RULES`)."""
     parties = list(parties)
     claimed = set(mappings.values())
     index = _Index(candidates, claimed)
     out: dict[str, Outcome] = {}
     for p in parties:
         mapped = mappings.get(p.key)
-        out[p.key] = Matched(mapped, "mapping") if mapped else _decide(p, index)
+        out[p.key] = Matched(mapped, "mapping") if mapped else _decide(p, index, rules)
     # two Bitrix24 records must not silently share one QuickBooks customer
     wanted: dict[str, list[str]] = {}
     for key, o in out.items():

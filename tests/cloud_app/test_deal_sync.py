@@ -372,3 +372,35 @@ def test_a_closed_period_in_quickbooks_is_shown_in_the_preview_and_nothing_can_b
         lambda: status.update(world.api("GET", f"/syncs/{again}").json()) or status["state"] == "preview"
     )
     assert status["detail"]["can_send"] is True
+
+
+def test_a_fully_paid_invoice_moves_its_deal_to_the_stage_set_for_its_pipeline(world: World) -> None:
+    def paid_in_full(company: str) -> int:
+        deal = a_deal(world, company, [(1, "Labor", "55.00", "2")])
+        sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+        world.web_connector_runs()
+        assert settled(world, sync_id)["state"] == "done"
+        txn = world.api("GET", f"/deals/{deal}/quickbooks").json()["document"]["txn_id"]
+        world.qb.process(
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+            f"<ReceivePaymentAddRq><ReceivePaymentAdd><CustomerRef><FullName>{company}</FullName></CustomerRef>"
+            f"<TotalAmount>110.00</TotalAmount><AppliedToTxnAdd><TxnID>{txn}</TxnID>"
+            "<PaymentAmount>110.00</PaymentAmount></AppliedToTxnAdd></ReceivePaymentAdd></ReceivePaymentAddRq>"
+            "</QBXMLMsgsRq></QBXML>"
+        )
+        world.api("POST", f"/deals/{deal}/refresh")
+        world.web_connector_runs()
+        client = world.cloud.client()
+        assert wait(lambda: client.call("crm.deal.get", {"id": deal})["UF_CRM_QB_STATUS"] == "paid")
+        return deal
+
+    client = world.cloud.client()
+    other_pipeline = world.api("POST", "/settings", json={"paid_stages": {"5": "C5:WON"}})
+    assert other_pipeline.status_code == 200, other_pipeline.text
+    first = paid_in_full("Stays Put LLC")
+    assert client.call("crm.deal.get", {"id": first})["STAGE_ID"] != "WON"  # not its pipeline's setting
+
+    assert world.api("POST", "/settings", json={"paid_stages": {"0": "WON", "5": ""}}).status_code == 200
+    second = paid_in_full("Moves On LLC")
+    assert client.call("crm.deal.get", {"id": second})["STAGE_ID"] == "WON"
+    assert world.api("POST", "/settings", json={"paid_stages": {"x": "WON"}}).status_code == 400

@@ -388,32 +388,62 @@
       })).catch(guard(oops));
     }
     function settingsTab() {
-      api('GET', '/settings').then(guard(function (r) {
-        var v = r.settings, msg = h('p', { role: 'status' });
-        var fields = [
-          ['document_kind', h('select', { id: 'set-document_kind' }, ['Invoice', 'Estimate', 'SalesOrder'].map(function (k) { return h('option', { value: k, selected: v.document_kind === k }, t('kind.' + k)); }))],
-          ['conflict.winner', h('select', { id: 'set-conflict.winner' }, ['qb', 'b24'].map(function (k) { return h('option', { value: k, selected: v['conflict.winner'] === k }, t('side.' + k)); }))],
-          ['invoices.to_b24', h('input', { type: 'checkbox', id: 'set-invoices.to_b24', checked: !!v['invoices.to_b24'] })],
-          ['estimates.to_b24', h('input', { type: 'checkbox', id: 'set-estimates.to_b24', checked: !!v['estimates.to_b24'] })],
-          ['salesrep.default', h('input', { type: 'text', id: 'set-salesrep.default', maxlength: '36', value: v['salesrep.default'] || '' })],
-          ['paid_stage', h('input', { type: 'text', id: 'set-paid_stage', maxlength: '50', value: v.paid_stage || '' })]
-        ];
-        fields.forEach(function (f) { f[1].disabled = !isAdmin; });
-        var form = h('form', { class: 'qb-form' }, fields.map(function (f) {
-          return h('div', { class: 'qb-field' }, h('label', { for: 'set-' + f[0] }, t('settings.' + f[0])), f[1]);
-        }), isAdmin ? h('button', { type: 'submit', class: 'qb-btn qb-btn-primary' }, t('save')) : h('p', { class: 'qb-muted' }, t('admin_only')), msg);
-        form.addEventListener('submit', function (e) {
-          e.preventDefault();
-          var changes = {};
-          fields.forEach(function (f) {
-            var el = f[1];
-            changes[f[0]] = el.type === 'checkbox' ? el.checked : (el.value.trim() || (el.tagName === 'SELECT' ? el.value : null));
+      Promise.all([api('GET', '/settings'), api('GET', '/pipelines').catch(function () { return { pipelines: [] }; })])
+        .then(guard(function (got) {
+          var v = got[0].settings, pipelines = got[1].pipelines, msg = h('p', { role: 'status' });
+          function select(id, options, current) {
+            return h('select', { id: id, disabled: !isAdmin }, options.map(function (o) {
+              return h('option', { value: o[0], selected: String(current) === String(o[0]) }, o[1]);
+            }));
+          }
+          function check(id, on) { return h('input', { type: 'checkbox', id: id, checked: !!on, disabled: !isAdmin }); }
+          function field(id, label, control) {
+            return h('div', { class: 'qb-field' }, h('label', { for: id }, label), control);
+          }
+          var sides = [['qb', t('side.qb')], ['b24', t('side.b24')]];
+          var kind = select('set-document_kind', ['Invoice', 'Estimate', 'SalesOrder'].map(function (k) { return [k, t('kind.' + k)]; }), v.document_kind);
+          var winner = select('set-conflict.winner', sides, v['conflict.winner']);
+          var winners = ['title', 'phones', 'emails'].map(function (f) {
+            return [f, select('set-winner-' + f, [['', t('settings.as_default')]].concat(sides), (v['conflict.winners'] || {})[f] || '')];
           });
-          api('POST', '/settings', changes).then(function () { msg.textContent = t('saved'); msg.className = 'qb-ok'; })
-            .catch(function (err) { msg.textContent = err.message; msg.className = 'qb-warn'; });
-        });
-        into(section(null, form));
-      })).catch(guard(oops));
+          var invoices = check('set-invoices.to_b24', v['invoices.to_b24']);
+          var estimates = check('set-estimates.to_b24', v['estimates.to_b24']);
+          var rules = ['email', 'phone', 'name'].map(function (r) { return [r, check('set-rule-' + r, (v['matching.rules'] || []).indexOf(r) >= 0)]; });
+          var rep = h('input', { type: 'text', id: 'set-salesrep.default', maxlength: '36', value: v['salesrep.default'] || '', disabled: !isAdmin });
+          var stages = pipelines.map(function (pl) {
+            return [String(pl.id), pl.name, select('set-stage-' + pl.id, [['', t('settings.stay')]].concat(pl.stages), (v.paid_stages || {})[String(pl.id)] || '')];
+          });
+          var form = h('form', { class: 'qb-form' },
+            h('fieldset', {}, h('legend', {}, t('settings.group.documents')),
+              field('set-document_kind', t('settings.document_kind'), kind),
+              h('div', { class: 'qb-field' }, invoices, ' ', h('label', { for: 'set-invoices.to_b24', class: 'qb-inline' }, t('settings.invoices.to_b24'))),
+              h('div', { class: 'qb-field' }, estimates, ' ', h('label', { for: 'set-estimates.to_b24', class: 'qb-inline' }, t('settings.estimates.to_b24'))),
+              field('set-salesrep.default', t('settings.salesrep.default'), rep)),
+            h('fieldset', {}, h('legend', {}, t('settings.group.conflicts')),
+              field('set-conflict.winner', t('settings.conflict.winner'), winner),
+              winners.map(function (w) { return field('set-winner-' + w[0], t('settings.winner.' + w[0]), w[1]); })),
+            h('fieldset', {}, h('legend', {}, t('settings.group.matching')),
+              h('p', { class: 'qb-muted' }, t('settings.matching.hint')),
+              rules.map(function (r) { return h('div', { class: 'qb-field' }, r[1], ' ', h('label', { for: 'set-rule-' + r[0], class: 'qb-inline' }, t('settings.rule.' + r[0]))); })),
+            h('fieldset', {}, h('legend', {}, t('settings.group.stages')),
+              stages.length ? stages.map(function (st) { return field('set-stage-' + st[0], st[1], st[2]); }) : h('p', { class: 'qb-muted' }, t('none'))),
+            isAdmin ? h('button', { type: 'submit', class: 'qb-btn qb-btn-primary' }, t('save')) : h('p', { class: 'qb-muted' }, t('admin_only')), msg);
+          form.addEventListener('submit', function (e) {
+            e.preventDefault();
+            var chosenWinners = {}, chosenStages = {};
+            winners.forEach(function (w) { if (w[1].value) chosenWinners[w[0]] = w[1].value; });
+            stages.forEach(function (st) { chosenStages[st[0]] = st[2].value; });
+            var changes = {
+              document_kind: kind.value, 'conflict.winner': winner.value, 'conflict.winners': chosenWinners,
+              'invoices.to_b24': invoices.checked, 'estimates.to_b24': estimates.checked,
+              'matching.rules': rules.filter(function (r) { return r[1].checked; }).map(function (r) { return r[0]; }),
+              'salesrep.default': rep.value.trim() || null, paid_stages: chosenStages
+            };
+            api('POST', '/settings', changes).then(function () { msg.textContent = t('saved'); msg.className = 'qb-ok'; })
+              .catch(function (err) { msg.textContent = err.message; msg.className = 'qb-warn'; });
+          });
+          into(section(null, form));
+        })).catch(guard(oops));
     }
     function firstSync() {
       var loaded = guard(function (r) { render(r); }), failed_ = guard(oops);

@@ -186,3 +186,28 @@ def test_a_tab_fits_a_narrow_frame_and_resizes_it_to_its_content(site: Site) -> 
     assert site.world.until(fitted, timeout=15)
     widths = inner.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1] + 1, widths  # nothing wider than the tab: no sideways scrolling
+
+
+def test_an_admin_sets_the_paid_stage_per_pipeline_and_matching_rules_a_non_admin_only_reads(
+    site: Site,
+) -> None:
+    page = site.page()
+    page.goto(site.url(f"marketplace/app/{CLIENT_ID}/"))
+    app = page.frame_locator("iframe")
+    app.get_by_role("tab", name="Settings").click()
+    app.locator("#set-stage-0").select_option("WON")
+    app.get_by_label("Same name").uncheck()
+    app.get_by_role("button", name="Save").click()
+    expect(app.locator(".qb-ok")).to_have_text("Saved.")
+    chosen = site.world.api("GET", "/settings").json()["settings"]
+    assert chosen["paid_stages"] == {"0": "WON"} and chosen["matching.rules"] == ["email", "phone"]
+
+    someone = next(u for u in site.world.portal.users.values() if not u.admin)
+    page.goto(site.url(f"marketplace/app/{CLIENT_ID}/?user_id={someone.id}"))
+    app = page.frame_locator("iframe")
+    expect(app.get_by_role("tab", name="Health")).to_have_attribute("aria-selected", "true")
+    app.get_by_role("tab", name="Settings").click()
+    expect(app.locator("#set-stage-0")).to_be_disabled()
+    expect(app.locator("#set-stage-0")).to_have_value("WON")
+    expect(app.get_by_role("button", name="Save")).to_have_count(0)
+    expect(app.locator("#qb-panel")).to_contain_text("Only a Bitrix24 administrator can change this.")

@@ -43,3 +43,12 @@ def test_two_bitrix_records_never_share_one_customer_silently() -> None:
 def test_a_customer_already_linked_elsewhere_is_not_matched_again() -> None:
     out = match_all([Party("CO_7", "Lopez Remodeling")], QB, {"CO_1": "80000004-1"})
     assert out["CO_7"] == Unmatched()
+
+
+def test_the_portals_rules_drop_or_reorder_the_steps() -> None:
+    party = Party("C_1", "Kowalski Builders", emails=("a@x.com",))
+    by_email = Candidate("80-A", "Someone Else", emails=("A@X.com",))
+    by_name = Candidate("80-B", "KOWALSKI  builders")
+    assert match_all([party], [by_email, by_name], {})["C_1"] == Matched("80-A", "email")
+    assert match_all([party], [by_email, by_name], {}, ("name", "email"))["C_1"] == Matched("80-B", "name")
+    assert match_all([party], [by_name], {}, ("email", "phone")) == {"C_1": Unmatched()}  # names not trusted
