@@ -140,7 +140,7 @@ class _Session:
     host: HostInfo | None = None
     job: Job | None = None  # the job (its first document) in QuickBooks' hands
     sent_xml: str | None = None  # the document QuickBooks is working on now (a page of ``job``)
-    merged: str | None = None  # pages so far, when ``job`` is an iterator read
+    merged: iterate.Pages | None = None  # pages so far, when ``job`` is an iterator read
     waiting: list[iterate.Pending] = field(default_factory=list)
     requests: int = 0
     done: int = 0
@@ -314,7 +314,12 @@ class Sessions:
             return self._progress(s)
         try:
             more = iterate.pending(response)
-            merged = response if s.merged is None else iterate.merge(s.merged, response, s.waiting)
+            pages = s.merged
+            if pages is not None:
+                pages.add(response, s.waiting)
+            elif more:
+                pages = iterate.Pages(response)
+            merged = response if pages is None else None if more else pages.text()
         except (QbxmlError, ValueError) as exc:
             s.errors += 1
             s.job, s.waiting = None, []
@@ -322,7 +327,7 @@ class Sessions:
             s.done += 1
             return self._progress(s)
         if more:
-            s.merged, s.waiting = merged, more
+            s.merged, s.waiting = pages, more
             return self._progress(s)
         s.job, s.merged, s.waiting = None, None, []
         self.work.deliver(job.job_id, response=merged, hresult=None, message=None)
