@@ -11,12 +11,13 @@ Pure functions over documents (lxml trees); no I/O.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 
 from lxml import etree
 
-from shared.qbxml.xml import parse_xml
+from shared.qbxml.xml import iterparse, parse_xml, to_bytes
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,32 @@ def _requests(root: etree._Element, container: str) -> list[etree._Element]:
 
 
 def pending(response_xml: str | bytes) -> list[Pending]:
-    """The iterators in a response that still have records to read."""
-    root = parse_xml(response_xml)
+    """The iterators in a response that still have records to read.
+
+    Streamed: only each ``…Rs`` element's attributes are read, every record is dropped as soon as it is
+    parsed — a 10 MB answer with no iterator costs one record's tree, not the whole document's.
+    """
     out = []
-    for i, rs in enumerate(_requests(root, "QBXMLMsgsRs")):
-        iterator_id = rs.get("iteratorID")
-        remaining = rs.get("iteratorRemainingCount")
-        if iterator_id and remaining and remaining.isdigit() and int(remaining) > 0:
-            out.append(Pending(i, iterator_id, int(remaining)))
+    depth, index = 0, -1
+    for event, el in iterparse(io.BytesIO(to_bytes(response_xml))):
+        if not isinstance(el.tag, str):
+            continue
+        if event == "start":
+            depth += 1
+            if depth == 1 and el.tag != "QBXML":
+                raise ValueError(f"not a qbXML document: the root element is <{el.tag}>")
+            if depth == 3:
+                index += 1
+                iterator_id, remaining = el.get("iteratorID"), el.get("iteratorRemainingCount")
+                if iterator_id and remaining and remaining.isdigit() and int(remaining) > 0:
+                    out.append(Pending(index, iterator_id, int(remaining)))
+            continue
+        if depth >= 3:  # a record, or a response done with: free it and what came before it
+            el.clear()
+            parent = el.getparent()
+            while parent is not None and el.getprevious() is not None:
+                del parent[0]
+        depth -= 1
     return out
 
 

@@ -72,3 +72,16 @@ def test_one_step_merge_gives_the_same_as_pages() -> None:
     second = _page([customer(1)], [], left=(0, 0), first=False)
     merged = etree.fromstring(iterate.merge(first, second, waiting).encode())
     assert [c.findtext("ListID") for c in merged.iter("CustomerRet")] == ["C0", "C1"]
+
+
+def test_pending_reads_only_the_responses_and_refuses_what_is_not_qbxml() -> None:
+    import pytest
+
+    from shared.qbxml.errors import QbxmlError
+
+    done = _page([customer(0)], [invoice(0)], left=(0, 0), first=True)
+    assert iterate.pending(done) == []
+    with pytest.raises(ValueError, match="root element is <html>"):
+        iterate.pending("<html><body>proxy error</body></html>")
+    with pytest.raises(QbxmlError):
+        iterate.pending('<?xml version="1.0"?><QBXML><QBXMLMsgsRs><CustomerQueryRs')
