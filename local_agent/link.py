@@ -142,8 +142,7 @@ class Link:
             return False
 
         async def results_then_ask() -> None:
-            for result in await asyncio.to_thread(self.queue.pending_results):
-                await ws.send(wire.encode(result))
+            await self._send_results(ws)
             await ws.send(wire.encode(wire.WantWork(session_id=session_id, max_jobs=max_jobs)))
 
         try:
@@ -238,7 +237,13 @@ class Link:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            for result in self.queue.pending_results():
+            await self._send_results(ws)
+
+    async def _send_results(self, ws: ClientConnection) -> None:
+        """The unacknowledged results, one in memory at a time (an answer can be megabytes)."""
+        for job_id in await asyncio.to_thread(self.queue.pending_result_ids):
+            result = await asyncio.to_thread(self.queue.pending_result, job_id)
+            if result is not None:
                 await ws.send(wire.encode(result))
 
     async def _heartbeat(self, ws: ClientConnection) -> None:

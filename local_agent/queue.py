@@ -222,13 +222,22 @@ class Queue:
             return result
 
     def pending_results(self) -> list[JobResult]:
-        rows = self._db().execute("select * from results order by processed_at").fetchall()
-        return [
-            JobResult(job_id=r["job_id"], response=r["response"], hresult=r["hresult"], message=r["message"],
-                      received_at=datetime.fromisoformat(r["received_at"]),
-                      processed_at=datetime.fromisoformat(r["processed_at"]))
-            for r in rows
-        ]  # fmt: skip
+        """Every result the cloud has not acknowledged (all in memory: for tests and status)."""
+        return [r for r in map(self.pending_result, self.pending_result_ids()) if r is not None]
+
+    def pending_result_ids(self) -> list[str]:
+        """The unacknowledged results, oldest first — without their answers, which may be megabytes each:
+        the link reads and sends them one at a time (:meth:`pending_result`)."""
+        rows = self._db().execute("select job_id from results order by processed_at").fetchall()
+        return [str(r["job_id"]) for r in rows]
+
+    def pending_result(self, job_id: str) -> JobResult | None:
+        r = self._db().execute("select * from results where job_id = ?", [job_id]).fetchone()
+        if r is None:
+            return None  # acknowledged meanwhile
+        return JobResult(job_id=r["job_id"], response=r["response"], hresult=r["hresult"],
+                         message=r["message"], received_at=datetime.fromisoformat(r["received_at"]),
+                         processed_at=datetime.fromisoformat(r["processed_at"]))  # fmt: skip
 
     def ack_result(self, job_id: str) -> None:
         """The cloud stored the result: forget it (the job row stays as a tombstone)."""
