@@ -453,8 +453,10 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     def deal_quickbooks(member_id: str, deal_id: str) -> Response:
         """The deal tab's data: the linked document as QuickBooks last showed it, and the syncs made."""
         syncs = services.links.syncs_of_deal(member_id, deal_id)
+        asking = services.agents.jobs(member_id, purpose=qb_changes.PURPOSE)
         return jsonify(
             document=services.portals.setting(member_id, f"deal.{deal_id}.qb"),
+            refreshing=any(j.state in party_tab.LIVE for j in asking),  # QuickBooks is being asked
             syncs=[
                 {"sync_id": s.sync_id, "kind": s.kind, "state": s.state, "outcome": s.outcome} for s in syncs
             ],

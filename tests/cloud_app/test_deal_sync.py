@@ -194,6 +194,7 @@ def test_a_payment_in_quickbooks_reaches_the_deal_and_its_tab(world: World) -> N
     )
     assert world.api("POST", f"/deals/{deal}/refresh").json() == {"queued": True}
     assert world.api("POST", f"/deals/{deal}/refresh").json() == {"queued": False}  # one at a time
+    assert world.api("GET", f"/deals/{deal}/quickbooks").json()["refreshing"] is True  # the tab says so
     world.web_connector_runs()
     client = world.cloud.client()
     assert wait(lambda: client.call("crm.deal.get", {"id": deal})["UF_CRM_QB_STATUS"] == "paid")
@@ -212,6 +213,8 @@ def test_a_payment_in_quickbooks_reaches_the_deal_and_its_tab(world: World) -> N
     world.web_connector_runs()
     member = world.cloud.portal.member_id
     assert wait(lambda: world.cloud.services.agents.jobs(member, purpose="qb-changes")[-1].state == "done")
+    # nothing changed: the tab stops waiting all the same (its "as of" stays the last change's)
+    assert world.api("GET", f"/deals/{deal}/quickbooks").json()["refreshing"] is False
     assert deal_writes() == before  # nothing changed: nothing written again
 
 

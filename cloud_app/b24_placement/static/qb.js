@@ -215,17 +215,17 @@
   // -- the deal tab -------------------------------------------------------------------------------------
   function dealTab() {
     if (!recordId) return unknownRecord();
-    var asked = null;
+    var asked = false;
     function load() {
       api('GET', '/deals/' + recordId + '/quickbooks').then(render).catch(failed);
     }
     function render(r) {
       var doc = r.document;
-      if (asked && doc && doc.as_of !== asked) { asked = null; stopAll(); }
+      if (asked && !r.refreshing) { asked = false; stopAll(); }  // QuickBooks answered (changed or not)
       var actions = h('div', { class: 'qb-actions' },
         button(t('sync.title'), function () { stopAll(); var host = h('div', { class: 'qb-card' }); show(host); dealSync(host, recordId); }, 'primary'),
         doc ? button(t('refresh'), function (b) {
-          b.disabled = true; asked = doc.as_of;
+          b.disabled = true; asked = true;
           api('POST', '/deals/' + recordId + '/refresh').then(function () { every(2000, load); load(); });
         }) : null);
       var history = (r.syncs || []).slice().reverse().slice(0, 5).map(function (s) {

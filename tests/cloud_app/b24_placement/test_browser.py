@@ -116,6 +116,11 @@ def test_sync_to_quickbooks_from_the_deal_toolbar_previews_confirms_and_reaches_
     fields = client.call("crm.deal.get", {"id": deal})
     assert fields["UF_CRM_QB_DOC"] == f"Invoice {number.group(1)}"
 
+    for _ in range(2):  # the second time QuickBooks has nothing new to say: the tab settles all the same
+        card.get_by_role("button", name="Refresh").click()  # disabled until QuickBooks has answered
+        expect(card.get_by_role("button", name="Refresh")).to_be_enabled()
+        expect(card.get_by_text("Asking QuickBooks")).to_have_count(0)
+
 
 def test_a_contacts_tab_shows_a_payment_entered_in_quickbooks(site: Site) -> None:
     client = site.world.services.client(site.world.member_id)
