@@ -450,18 +450,24 @@
       function load() { api('GET', '/initial-sync').then(loaded).catch(failed_); }
       function render(r) {
         var st = r.state, reviews = (r.review || []).concat(r.items_review || []);
-        var working = st && st.state && st.state !== 'done';
-        var steps = ['reading QuickBooks', 'creating in QuickBooks', 'documents', 'done'];
-        var pct = !st ? 0 : st.state === 'done' ? 100 : Math.max(10, 100 * (steps.indexOf(st.state) + 1) / steps.length);
+        var phases = [['first.phase.customers', r.state], ['first.phase.items', r.items], ['first.phase.documents', r.documents]];
+        var started = phases.some(function (ph) { return ph[1]; });
+        var finished = phases.filter(function (ph) { return ph[1] && ph[1].state === 'done'; }).length;
+        var working = started && finished < phases.length;
+        var pct = !started ? 0 : Math.max(5, Math.round(100 * finished / phases.length));
         if (working && !timers.length) every(2000, load);
         if (!working) stopAll();
         into(section(null,
-          st ? h('p', {}, t('first.state', { state: st.state })) : h('p', { class: 'qb-muted' }, t('first.not_started')),
-          h('div', { class: 'qb-progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(Math.round(pct)) },
+          started ? h('ul', { class: 'qb-phases' }, phases.map(function (ph) {
+            var known = { 'reading QuickBooks': 'first.s.reading', 'creating in QuickBooks': 'first.s.creating', done: 'first.s.done' };
+            var state = ph[1] ? (known[ph[1].state] ? t(known[ph[1].state]) : ph[1].state) : t('first.waiting');
+            return h('li', {}, t(ph[0]) + ': ', ph[1] && ph[1].state === 'done' ? badge(state, 'green') : badge(state, 'blue'));
+          })) : h('p', { class: 'qb-muted' }, t('first.not_started')),
+          h('div', { class: 'qb-progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(pct) },
             h('div', { class: 'qb-progress-bar', style: 'width:' + pct + '%' })),
           st && st.matched !== undefined ? h('p', {}, t('first.counts', { matched: st.matched, review: st.review || 0,
             created_in_bitrix24: st.created_in_bitrix24 || 0, created_in_quickbooks: st.created_in_quickbooks || 0 })) : null,
-          isAdmin && !working ? button(t(st && st.state === 'done' ? 'first.again' : 'first.start'), function (b) { b.disabled = true; api('POST', '/initial-sync').then(load).catch(oops); }, 'primary') : null),
+          isAdmin && !working ? button(t(finished === phases.length ? 'first.again' : 'first.start'), function (b) { b.disabled = true; api('POST', '/initial-sync').then(load).catch(oops); }, 'primary') : null),
         section(t('first.review'), reviews.length ? h('ul', { class: 'qb-review' }, reviews.map(reviewRow)) : h('p', { class: 'qb-muted' }, t('first.review_none'))));
       }
       function reviewRow(rv) {

@@ -216,3 +216,18 @@ def test_an_admin_sets_the_paid_stage_per_pipeline_and_matching_rules_a_non_admi
     expect(app.locator("#set-stage-0")).to_have_value("WON")
     expect(app.get_by_role("button", name="Save")).to_have_count(0)
     expect(app.locator("#qb-panel")).to_contain_text("Only a Bitrix24 administrator can change this.")
+
+
+def test_the_first_sync_runs_from_the_app_page_with_its_progress(site: Site) -> None:
+    page = site.page()
+    page.goto(site.url(f"marketplace/app/{CLIENT_ID}/"))
+    app = page.frame_locator("iframe")
+    app.get_by_role("tab", name="First sync").click()
+    start = app.get_by_role("button", name=re.compile("Start the first sync|Run it again"))
+    start.click()
+    bar = app.get_by_role("progressbar")
+    expect(bar).to_have_attribute("aria-valuenow", "100", timeout=120_000)  # all three phases done
+    phases = app.locator(".qb-phases")
+    expect(phases).to_contain_text("Customers: done")
+    expect(phases).to_contain_text("Invoices and estimates: done")
+    expect(app.get_by_role("button", name=re.compile("Run it again"))).to_be_visible()
