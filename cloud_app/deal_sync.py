@@ -42,6 +42,7 @@ log = logging.getLogger("qb_cloud.deal_sync")
 VERSION = "13.0"
 LOOKUP, WRITE, RECOVER = "deal-lookup:", "deal-sync:", "deal-recover:"
 PRIORITY = 1  # a person is waiting: before background sync (5)
+PREVIEW_TTL = 30 * 60  # seconds a preview can be confirmed: its lookup of QuickBooks ages
 OTHER_LISTS = ("Vendor", "Employee", "OtherName")
 
 
@@ -252,6 +253,11 @@ def confirm(services: Services, member_id: str, sync_id: str, kind: Kind | None 
         raise Refused("No such sync.")
     if sync.state != "preview":
         raise Refused(f"This sync is {sync.state}, not waiting for a confirmation.")
+    made = links.sync_updated_at(member_id, sync_id) or 0.0
+    if services.portals.clock() - made > PREVIEW_TTL:  # QuickBooks may have changed since the lookup
+        raise Refused(
+            "This preview is more than 30 minutes old. Open “Sync to QuickBooks” again for a fresh one."
+        )
     if kind is not None and kind != sync.kind:
         links.set_sync_kind(member_id, sync_id, kind)
     found = sync.detail.get("found") or {}

@@ -191,6 +191,14 @@ class Links:
             ).fetchall()
         return [(_sync(r), float(r[7]), float(r[8])) for r in rows]
 
+    def sync_updated_at(self, member_id: str, sync_id: str) -> float | None:
+        """When the sync last changed (a preview: when its plan was made)."""
+        with self.store.lock:
+            row = self.store.db.conn.execute(
+                "SELECT updated_at FROM doc_syncs WHERE member_id=? AND sync_id=?", (member_id, sync_id)
+            ).fetchone()
+        return float(row[0]) if row else None
+
     def sync(self, member_id: str, sync_id: str) -> DocSync | None:
         found = self._syncs(member_id, "sync_id=?", sync_id)
         return found[0] if found else None

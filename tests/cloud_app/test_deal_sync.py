@@ -316,6 +316,12 @@ def test_a_preview_waits_for_confirmation_then_sends_the_chosen_document(world: 
         world.qb_query("<CustomerQueryRq><FullName>Acme Preview</FullName></CustomerQueryRq>") == []
     )  # nothing sent
 
+    store = world.cloud.services.portals
+    real = store.clock
+    store.clock = lambda: real() + 31 * 60  # type: ignore[method-assign]
+    stale = world.api("POST", f"/syncs/{sync_id}/confirm", json={})
+    store.clock = real  # type: ignore[method-assign]
+    assert stale.status_code == 409 and "more than 30 minutes old" in stale.json()["message"]
     confirmed = world.api("POST", f"/syncs/{sync_id}/confirm", json={"kind": "Estimate"})
     assert confirmed.status_code == 202, confirmed.text
     assert world.api("POST", f"/syncs/{sync_id}/confirm", json={}).status_code == 409  # once only
