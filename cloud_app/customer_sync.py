@@ -313,8 +313,7 @@ def _read(services: Services, member_id: str, link: Link, record: dict[str, Any]
         priority=3,
     )
     services.portals.set_setting(member_id, f"pending.{link.b24_type}.{link.b24_id}", record)
-    if services.relay is not None:
-        services.relay.notify(member_id)
+    services.notify(member_id)
 
 
 def customer_mod(
@@ -383,8 +382,7 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
             purpose=f"{WRITE}{b24_type}:{b24_id}:{attempt}",
             priority=3,
         )
-        if services.relay is not None:
-            services.relay.notify(member_id)
+        services.notify(member_id)
         return True
     if status.code == 0 and result.records:
         view = services.portals.setting(member_id, f"pending.{b24_type}.{b24_id}.view")

@@ -56,7 +56,7 @@ DEAL_FIELDS = ("ID", "TITLE", "CURRENCY_ID", "COMPANY_ID", "CONTACT_ID", "ASSIGN
 def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, preview: bool = False) -> str:
     """Read the deal and queue the lookup; the sync id the page follows. With ``preview`` the plan stops
     at state ``preview`` (what QuickBooks will get, problems included) until :func:`confirm`."""
-    if not any(not a.revoked for a in services.agents.agents(member_id)):
+    if not services.agents.paired(member_id):
         raise Refused("No QuickBooks agent is paired yet. Pair one on the app's setup page first.")
     client = services.client(member_id)
     got = client.batch(
@@ -110,8 +110,7 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
         priority=PRIORITY,
     )
     links.update_sync(member_id, sync_id, state="looking_up", job_id=job_id)
-    if services.relay is not None:
-        services.relay.notify(member_id)
+    services.notify(member_id)
     return sync_id
 
 
@@ -181,8 +180,7 @@ def _recover(services: Services, member_id: str, sync_id: str, write_job_id: str
     services.links.update_sync(
         member_id, sync_id, state="queued", detail={"recovering": write_job_id, "recovery_job": job_id}
     )
-    if services.relay is not None:
-        services.relay.notify(member_id)
+    services.notify(member_id)
 
 
 def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> None:
@@ -202,8 +200,7 @@ def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> Non
         return
     again = services.agents.enqueue(member_id, original.qbxml, purpose=WRITE + sync_id, priority=PRIORITY)
     services.links.update_sync(member_id, sync_id, state="queued", job_id=again)
-    if services.relay is not None:
-        services.relay.notify(member_id)
+    services.notify(member_id)
 
 
 def _failed(services: Services, member_id: str, sync_id: str, reason: str, fix: str, code: str = "") -> None:
@@ -363,7 +360,6 @@ def _write(
         "notes": plan.notes,
         "problems": plan.problems,
         "created_by_request": created,
-        "document_kind": sync.kind,
         "can_send": plan.can_send,
     }
     if not send:
@@ -382,8 +378,7 @@ def _write(
         job_id=job_id,
     )
     links.update_sync(member_id, sync_id, state="queued", job_id=job_id, detail=preview)
-    if services.relay is not None:
-        services.relay.notify(member_id)
+    services.notify(member_id)
 
 
 def _shown_name(

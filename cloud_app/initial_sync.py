@@ -69,8 +69,7 @@ def _send(
         notes += [f"{t.path}: “{t.original}” shortened to “{t.truncated}”" for t in built.truncations]
         services.portals.set_setting(member_id, "initial.notes", notes)
     job_id = services.agents.enqueue(member_id, built.xml, purpose=purpose, priority=4)
-    if services.relay is not None:
-        services.relay.notify(member_id)
+    services.notify(member_id)
     return job_id
 
 

@@ -33,22 +33,17 @@ STATEMENT, LOOKUP, CREATE = "party-tab:", "party-link:", "party-add:"
 VERSION = "13.0"
 PRIORITY = 1  # a person has the tab open
 TYPES = ("contact", "company")
-LIVE = ("queued", "offered", "acked", "sent")
 STALE_AFTER = 300  # seconds: a tab opened later than this asks QuickBooks again
 NAME_LIMIT = 41  # CustomerAdd Name (qbxmlops140.xml)
 
 
+def known(b24_type: str, b24_id: str) -> bool:
+    """A record this tab can be about: a contact or company, by a numeric id."""
+    return b24_type in TYPES and b24_id.isdigit()
+
+
 def _key(b24_type: str, b24_id: str) -> str:
     return f"{b24_type}:{b24_id}"
-
-
-def _pending(services: Services, member_id: str, purpose: str) -> bool:
-    return any(j.state in LIVE for j in services.agents.jobs(member_id, purpose=purpose))
-
-
-def _notify(services: Services, member_id: str) -> None:
-    if services.relay is not None:
-        services.relay.notify(member_id)
 
 
 def view(services: Services, member_id: str, b24_type: str, b24_id: str) -> dict[str, Any]:
@@ -58,7 +53,7 @@ def view(services: Services, member_id: str, b24_type: str, b24_id: str) -> dict
     return {
         "linked": {"list_id": link.qb_id, "name": link.qb_name} if link else None,
         "statement": services.portals.setting(member_id, f"party.{key}.qb") if link else None,
-        "refreshing": _pending(services, member_id, STATEMENT + key),
+        "refreshing": services.agents.waiting(member_id, STATEMENT + key),
         "linking": services.portals.setting(member_id, f"party.{key}.link"),
     }
 
@@ -67,7 +62,7 @@ def refresh(services: Services, member_id: str, b24_type: str, b24_id: str) -> s
     """Queue the statement query for a linked record; None when not linked or one is already queued."""
     link = services.links.by_b24(member_id, services.company_file(member_id), b24_type, b24_id)
     purpose = STATEMENT + _key(b24_type, b24_id)
-    if link is None or _pending(services, member_id, purpose):
+    if link is None or services.agents.waiting(member_id, purpose):
         return None
     today = datetime.now(UTC).date()
     of_customer = {"EntityFilter": {"ListIDWithChildren": link.qb_id}}
@@ -95,7 +90,7 @@ def refresh(services: Services, member_id: str, b24_type: str, b24_id: str) -> s
         purpose=purpose,
         priority=PRIORITY,
     )
-    _notify(services, member_id)
+    services.notify(member_id)
     return job_id
 
 
@@ -104,7 +99,7 @@ def link(
 ) -> None:
     """Look ``name`` (else the record's own name as QuickBooks would get it) up among customers; link it
     when found, else create it when asked to."""
-    draft, party = deal_sync.customer_for(
+    draft, _ = deal_sync.customer_for(
         services, member_id, services.company_file(member_id),
         {"COMPANY_ID": b24_id} if b24_type == "company" else {"CONTACT_ID": b24_id},
     )  # fmt: skip
@@ -129,7 +124,7 @@ def link(
         purpose=LOOKUP + key,
         priority=PRIORITY,
     )
-    _notify(services, member_id)
+    services.notify(member_id)
 
 
 def _say(services: Services, member_id: str, key: str, state: str, message: str) -> None:
@@ -195,7 +190,16 @@ def _looked_up(services: Services, member_id: str, b24_type: str, b24_id: str, j
         return
     results = parse_response(job.response).results
     if results and results[0].header.status.code == 0 and results[0].records:
-        _linked(services, member_id, b24_type, b24_id, dict(results[0].records[0]))
+        found = dict(results[0].records[0])
+        taken = services.links.by_qb(
+            member_id, services.company_file(member_id), "customer", str(found["ListID"])
+        )
+        if taken is not None and (taken.b24_type, taken.b24_id) != (b24_type, b24_id):
+            _say(services, member_id, key, "failed",
+                 f"QuickBooks customer “{found['FullName']}” is already linked to Bitrix24 {taken.b24_type} "
+                 f"{taken.b24_id}; one customer is linked to one record.")  # fmt: skip
+            return
+        _linked(services, member_id, b24_type, b24_id, found)
         return
     if not asked.get("create"):
         _say(
@@ -210,7 +214,7 @@ def _looked_up(services: Services, member_id: str, b24_type: str, b24_id: str, j
         priority=PRIORITY,
     )
     _say(services, member_id, key, "creating", f"Creating “{asked.get('name')}” in QuickBooks.")
-    _notify(services, member_id)
+    services.notify(member_id)
 
 
 def _created(services: Services, member_id: str, b24_type: str, b24_id: str, job: JobRow) -> None:

@@ -66,10 +66,7 @@ def seed_watermarks(services: Services, member_id: str, read: Mapping[str, list[
 
 def poll(services: Services, member_id: str, *, priority: int = 5) -> str | None:
     """Queue one change query for the portal, unless one is already waiting; its job id, or None."""
-    if any(
-        j.purpose == PURPOSE and j.state in ("queued", "offered", "acked", "sent")
-        for j in services.agents.jobs(member_id, purpose=PURPOSE)
-    ):
+    if services.agents.waiting(member_id, PURPOSE):
         return None
     requests = [change_query(_mark(services, member_id, e), request_id=e) for e in ENTITIES]
     job_id = services.agents.enqueue(
@@ -78,8 +75,7 @@ def poll(services: Services, member_id: str, *, priority: int = 5) -> str | None
         purpose=PURPOSE,
         priority=priority,
     )
-    if services.relay is not None:
-        services.relay.notify(member_id)
+    services.notify(member_id)
     return job_id
 
 

@@ -77,6 +77,11 @@ class Services:
         files = [a.company_file for a in self.agents.agents(member_id) if a.company_file and not a.revoked]
         return files[0] if files else ""
 
+    def notify(self, member_id: str) -> None:
+        """Tell the portal's agent, if it is connected here, that work is waiting."""
+        if self.relay is not None:
+            self.relay.notify(member_id)
+
     def client(self, member_id: str) -> Client:
         offline = bool(self.portals.setting(member_id, "b24.offline_events", False))
         return Client(
@@ -414,7 +419,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     @portal_api()
     def party_quickbooks(member_id: str, b24_type: str, b24_id: str) -> Response:
         """The contact/company tab's data; a stale or missing statement is asked for on the way."""
-        if b24_type not in party_tab.TYPES or not b24_id.isdigit():
+        if not party_tab.known(b24_type, b24_id):
             return Response("Not found", 404)
         shown = party_tab.view(services, member_id, b24_type, b24_id)
         as_of = (shown["statement"] or {}).get("as_of")
@@ -427,7 +432,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     @app.post("/api/portals/<member_id>/parties/<b24_type>/<b24_id>/refresh")
     @portal_api()
     def party_refresh(member_id: str, b24_type: str, b24_id: str) -> Response:
-        if b24_type not in party_tab.TYPES or not b24_id.isdigit():
+        if not party_tab.known(b24_type, b24_id):
             return Response("Not found", 404)
         return _json(202, queued=party_tab.refresh(services, member_id, b24_type, b24_id) is not None)
 
@@ -435,12 +440,12 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     @portal_api()
     def party_link(member_id: str, b24_type: str, b24_id: str) -> Response:
         """``{"name": "..."}`` links to that QuickBooks customer; ``"create": true`` creates one if absent."""
-        if b24_type not in party_tab.TYPES or not b24_id.isdigit():
+        if not party_tab.known(b24_type, b24_id):
             return Response("Not found", 404)
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return Response('Send JSON {"name": "...", "create": false}.', 400, mimetype="text/plain")
-        if not any(not a.revoked for a in services.agents.agents(member_id)):
+        if not services.agents.paired(member_id):
             return _json(409, error="refused", message="No QuickBooks agent is paired yet.")
         name = str(body.get("name") or "")[:209]
         party_tab.link(
@@ -453,10 +458,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     def deal_quickbooks(member_id: str, deal_id: str) -> Response:
         """The deal tab's data: the linked document as QuickBooks last showed it, and the syncs made."""
         syncs = services.links.syncs_of_deal(member_id, deal_id)
-        asking = services.agents.jobs(member_id, purpose=qb_changes.PURPOSE)
         return jsonify(
             document=services.portals.setting(member_id, f"deal.{deal_id}.qb"),
-            refreshing=any(j.state in party_tab.LIVE for j in asking),  # QuickBooks is being asked
+            refreshing=services.agents.waiting(member_id, qb_changes.PURPOSE),  # QuickBooks is being asked
             syncs=[
                 {"sync_id": s.sync_id, "kind": s.kind, "state": s.state, "outcome": s.outcome} for s in syncs
             ],
@@ -663,7 +667,6 @@ def _token_belongs(services: Services, client_endpoint: str, auth: dict[str, Any
 def next_run(session: dict[str, Any]) -> str | None:
     """When the Web Connector should run next: its last start plus the gap between its last two starts
     (its Auto-Run interval, which only the Web Connector knows); None before two runs were seen."""
-
     last, before = session.get("started_at"), session.get("previous_started_at")
     if not last or not before:
         return None
@@ -673,7 +676,6 @@ def next_run(session: dict[str, Any]) -> str | None:
 
 
 def _epoch(iso: str) -> float:
-
     return datetime.fromisoformat(iso).timestamp()
 
 

@@ -182,6 +182,7 @@ class World:
         if self.agent_process:
             self._start_agent_process()
             self.agent_queue = Queue(self.home / "agent" / "queue.db")  # read: what waits in the agent
+            self._stack.callback(self.agent_queue.close)
         else:
             self.agent = Agent(self.home / "agent", agent_config.load(self.home / "agent")).start()
             self._stack.callback(self.agent.stop)

@@ -1,7 +1,6 @@
 """``python -m sandbox [quickbooks|webconnector|bitrix24] ...`` — the simulators from one place, each on
 its own (``python3 dev.py run`` starts all of them with the product: ``python -m demo``). Each simulator
-package has its own ``main(argv)`` in its
-``__main__`` module; this only dispatches, so every simulator also runs on its own.
+package has its own ``main(argv)`` in its ``__main__`` module; this only dispatches.
 """
 
 from __future__ import annotations

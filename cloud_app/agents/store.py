@@ -302,6 +302,20 @@ class AgentStore:
             self.db.conn.commit()
             return cur.rowcount
 
+    def waiting(self, portal: str, purpose: str) -> bool:
+        """A job of this purpose is on its way to QuickBooks or back (queued, offered, acked or sent)."""
+        with self._lock:
+            row = self.db.execute(
+                "select 1 from jobs where portal = ? and purpose = ? "
+                "and state in ('queued', 'offered', 'acked', 'sent') limit 1",
+                [portal, purpose],
+            ).fetchone()
+        return row is not None
+
+    def paired(self, portal: str) -> bool:
+        """The portal has an agent that is not revoked."""
+        return any(not a.revoked for a in self.agents(portal))
+
     def in_flight(self, portal: str, within: timedelta = timedelta(seconds=60)) -> int:
         """Jobs offered in the last minute and not yet acknowledged by the agent."""
         since = _iso(self.clock() - within)

@@ -58,9 +58,10 @@ def statement(
     aging = dict.fromkeys(AGING, Decimal(0))
     rows = []
     for inv in sorted(open_invoices, key=lambda r: (r.get("DueDate") or r.get("TxnDate") or today)):
-        due = inv.get("DueDate") if isinstance(inv.get("DueDate"), date) else inv.get("TxnDate")
+        due = inv.get("DueDate") or inv.get("TxnDate")  # no due date: owed from the invoice's date
+        due = due if isinstance(due, date) else None
         balance = inv.get("BalanceRemaining")
-        bucket = aging_bucket(due if isinstance(due, date) else None, today)
+        bucket = aging_bucket(due, today)
         if isinstance(balance, Decimal):
             aging[bucket] += balance
         rows.append(
@@ -72,7 +73,7 @@ def statement(
                 "total": _money(invoices.total(inv)),
                 "balance": _money(balance),
                 "status": crm.document_status(inv, today),
-                "days_overdue": max(0, (today - due).days) if isinstance(due, date) else 0,
+                "days_overdue": max(0, (today - due).days) if due else 0,
                 "aging": bucket,
             }
         )

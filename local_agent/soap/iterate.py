@@ -6,7 +6,7 @@ it to ask for the next page: by then the id may be dead. Instead the agent conti
 in the same session, and gives the cloud one response document holding all the pages — exactly what the
 cloud asked for, as if ``MaxReturned`` had been unlimited.
 
-Pure functions over documents (lxml trees); no I/O.
+Pure: documents in, documents out (lxml trees and text); no I/O.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from shared.qbxml.xml import iterparse, parse_xml, to_bytes
+from shared.qbxml.xml import iterparse, parse_xml, release, to_bytes
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,8 @@ def pending(response_xml: str | bytes) -> list[Pending]:
                 if iterator_id and remaining and remaining.isdigit() and int(remaining) > 0:
                     out.append(Pending(index, iterator_id, int(remaining)))
             continue
-        if depth >= 3:  # a record, or a response done with: free it and what came before it
-            el.clear()
-            parent = el.getparent()
-            while parent is not None and el.getprevious() is not None:
-                del parent[0]
+        if depth in (3, 4):  # a response or a record read: free it and what came before it
+            release(el)
         depth -= 1
     return out
 
@@ -132,29 +129,15 @@ class Pages:
         """The one response document, as if ``MaxReturned`` had been unlimited."""
         for n, rs in enumerate(_requests(self._root, "QBXMLMsgsRs")):
             rs.text = f"{_MARK}{n}{_MARK}"  # a private-use character: never in the skeleton otherwise
-        pieces = re.split(f"{_MARK}(\\d+){_MARK}", _serialise(self._root))
-        return "".join(
-            "".join(self._chunks[int(piece)]) if odd else piece for odd, piece in _alternate(pieces)
-        )
+        pieces = re.split(f"{_MARK}(\\d+){_MARK}", _serialise(self._root))  # odd pieces: a response's number
+        return "".join("".join(self._chunks[int(p)]) if n % 2 else p for n, p in enumerate(pieces))
 
 
 _MARK = "\ue000"
 
 
-def _alternate(pieces: list[str]) -> list[tuple[bool, str]]:
-    return [(n % 2 == 1, piece) for n, piece in enumerate(pieces)]
-
-
 def _records(rs: etree._Element) -> list[str]:
     return [etree.tostring(el, encoding="unicode", with_tail=False) for el in rs if isinstance(el.tag, str)]
-
-
-def merge(first_xml: str | bytes, page_xml: str | bytes, waiting: list[Pending]) -> str:
-    """Append one continuation page's records to the first page's matching responses (one step of
-    :class:`Pages`)."""
-    pages = Pages(first_xml)
-    pages.add(page_xml, waiting)
-    return pages.text()
 
 
 def _serialise(root: etree._Element) -> str:

@@ -317,9 +317,10 @@ class Sessions:
             pages = s.merged
             if pages is not None:
                 pages.add(response, s.waiting)
-            elif more:
+            elif more:  # the first page of an iterator read: the rest follow in this session
                 pages = iterate.Pages(response)
-            merged = response if pages is None else None if more else pages.text()
+            if not more:  # the whole answer: one page, or every page merged
+                merged = pages.text() if pages is not None else response
         except (QbxmlError, ValueError) as exc:
             s.errors += 1
             s.job, s.waiting = None, []

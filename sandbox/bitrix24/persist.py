@@ -8,11 +8,11 @@ limit buckets start empty, as after a restart. Written to a temporary file and r
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomically
 from .emulator import Bitrix24
 
 FORMAT = 1
@@ -30,12 +30,7 @@ def save(emu: Bitrix24, path: Path) -> None:
         data = {"format": FORMAT, "portals": portals, "apps": emu.apps, "tokens": emu.tokens,
                 "rotated": emu.rotated, "kept_options": emu.kept_options}  # fmt: skip
         blob = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    with open(temporary, "wb") as out:
-        out.write(blob)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    write_atomically(path, blob)
 
 
 def load(emu: Bitrix24, path: Path) -> None:

@@ -8,7 +8,6 @@ saved answer of the last message set (error recovery) goes with it, as QuickBook
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections.abc import Callable
 from datetime import datetime
@@ -17,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from ..files import write_atomically
 from .company import Company, Record
 from .host import SimulatedQuickBooks
 
@@ -32,12 +32,7 @@ def save(qb: SimulatedQuickBooks, path: Path) -> None:
         saved_sets = {k: etree.tostring(v) for k, v in qb.processor.saved_sets.items()}
         data = {"format": FORMAT, "company": state, "records": records, "saved_sets": saved_sets,
                 "company_file": qb.company_file}  # fmt: skip
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    with open(temporary, "wb") as out:
-        pickle.dump(data, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    write_atomically(path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def load(path: Path, *, clock: Callable[[], datetime] | None = None) -> SimulatedQuickBooks:

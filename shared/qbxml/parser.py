@@ -19,7 +19,7 @@ from lxml import etree
 from .errors import ParseError
 from .schema import Element, Schema, load
 from .values import Ref, ValueProblem, parse_value
-from .xml import DEFAULT_MAX_BYTES, iterparse, to_bytes
+from .xml import DEFAULT_MAX_BYTES, iterparse, release, to_bytes
 
 Record = dict[str, Any]
 
@@ -170,22 +170,13 @@ def _events(
         if depth == 4:
             child = rs_schema.child(tag) if rs_schema is not None else None
             yield "record", _record(el, child, f"{rs_tag}/{tag}")
-            _release(el)
+            release(el)
         elif depth == 3:
             yield "end", None
-            _release(el)
+            release(el)
         depth -= 1
     if not saw_root:
         raise ParseError("empty response document")
-
-
-def _release(el: etree._Element) -> None:
-    """Free what has been read: the element and the siblings before it."""
-    el.clear()
-    parent = el.getparent()
-    if parent is not None:
-        while el.getprevious() is not None:
-            del parent[0]
 
 
 def _int(value: str | None, what: str, rs: str) -> int | None:

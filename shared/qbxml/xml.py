@@ -121,3 +121,12 @@ def iterparse(
         if bounded.read_bytes == 0 or not bounded.seen_content:
             raise ParseError("empty document") from None
         raise ParseError(f"malformed XML ({exc.msg}) after {bounded.read_bytes} bytes") from None
+
+
+def release(el: etree._Element) -> None:
+    """While streaming: free what has been read — the element and the siblings before it."""
+    el.clear()
+    parent = el.getparent()
+    if parent is not None:
+        while el.getprevious() is not None:
+            del parent[0]

@@ -79,6 +79,20 @@ def test_an_unlinked_contact_is_linked_by_name_or_created(world: World) -> None:
         == known["ListID"]
     )
 
+    third = client.call("crm.contact.add", {"fields": {"NAME": "Another", "LAST_NAME": "Claimant"}})
+    world.api("POST", f"/parties/contact/{third}/link", json={"name": known["FullName"]})
+    world.web_connector_runs()
+    refused: dict[str, Any] = {}
+    assert wait(
+        lambda: (
+            refused.update(world.api("GET", f"/parties/contact/{third}/quickbooks").json())
+            or (refused["linking"] or {}).get("state") == "failed"
+        )
+    )
+    assert "already linked to Bitrix24 contact" in refused["linking"]["message"] and refused["linked"] is None
+    still = world.api("GET", f"/parties/contact/{contact}/quickbooks").json()["linked"]
+    assert still["list_id"] == known["ListID"]  # the first link stays where it was
+
     other = client.call("crm.contact.add", {"fields": {"NAME": "Grace", "LAST_NAME": "Hopper"}})
     world.api("POST", f"/parties/contact/{other}/link", json={"create": True})
     world.web_connector_runs()

@@ -77,6 +77,7 @@
     var d = new Date(iso.length === 10 ? iso + 'T00:00:00' : iso);
     return isNaN(d) ? String(iso) : d.toLocaleDateString(lang, { dateStyle: 'medium' });
   }
+  function stateLabel(state) { return t('sync.step.' + (state === 'looking_up' ? 'queued' : state)); }
   function badge(text, kind) { return h('span', { class: 'qb-badge qb-badge-' + (kind || 'grey') }, text); }
   function statusBadge(status) {
     var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red' };
@@ -229,7 +230,7 @@
           api('POST', '/deals/' + recordId + '/refresh').then(function () { every(2000, load); load(); });
         }) : null);
       var history = (r.syncs || []).slice().reverse().slice(0, 5).map(function (s) {
-        return [t('kind.' + s.kind), t('sync.step.' + (s.state === 'looking_up' ? 'queued' : s.state)) || s.state, s.outcome || ''];
+        return [t('kind.' + s.kind), stateLabel(s.state), s.outcome || ''];
       });
       if (!doc) {
         show(section(null, h('p', { class: 'qb-muted' }, t('deal.none')), actions),
@@ -493,7 +494,7 @@
           list.textContent = '';
           add(list, r.syncs.length ? h('div', { class: 'qb-scroll' }, table([t('log.when'), t('log.deal'), t('sync.document'), t('deal.status'), t('log.what'), ''],
             r.syncs.map(function (s) {
-              return [when(new Date(s.started_at * 1000).toISOString()), s.deal_id, t('kind.' + s.kind), t('sync.step.' + (s.state === 'looking_up' ? 'queued' : s.state)),
+              return [when(new Date(s.started_at * 1000).toISOString()), s.deal_id, t('kind.' + s.kind), stateLabel(s.state),
                 h('span', {}, s.outcome || '', s.fix ? h('br') : null, s.fix ? h('span', { class: 'qb-muted' }, s.fix) : null),
                 s.state === 'failed' ? button(t('retry'), function (b) { b.disabled = true; api('POST', '/syncs/' + s.sync_id + '/retry').then(load).catch(oops); }) : ''];
             }))) : h('p', { class: 'qb-muted' }, t('log.empty')));

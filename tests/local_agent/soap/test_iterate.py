@@ -66,12 +66,12 @@ def test_two_iterators_of_different_lengths_become_one_complete_answer() -> None
     assert invoices[1].findtext("Memo") == "<tag> 1"
 
 
-def test_one_step_merge_gives_the_same_as_pages() -> None:
-    first = _page([customer(0)], [], left=(1, 0), first=True)
-    waiting = iterate.pending(first)
-    second = _page([customer(1)], [], left=(0, 0), first=False)
-    merged = etree.fromstring(iterate.merge(first, second, waiting).encode())
-    assert [c.findtext("ListID") for c in merged.iter("CustomerRet")] == ["C0", "C1"]
+def test_a_first_page_with_nothing_left_comes_back_as_it_was() -> None:
+    first = _page([customer(0)], [], left=(0, 0), first=True)
+    assert iterate.pending(first) == []
+    merged = etree.fromstring(iterate.Pages(first).text().encode())
+    assert [c.findtext("ListID") for c in merged.iter("CustomerRet")] == ["C0"]
+    assert merged.find("QBXMLMsgsRs/CustomerQueryRs").get("retCount") == "1"  # type: ignore[union-attr]
 
 
 def test_pending_reads_only_the_responses_and_refuses_what_is_not_qbxml() -> None:
