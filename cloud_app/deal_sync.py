@@ -7,7 +7,17 @@ Two Web Connector jobs, usually in one session (the agent asks for more work aft
    QuickBooks' shared name space, and each product's name among items. Found names are linked, not
    created again; a name taken by a vendor or employee gets a readable ``(Customer)`` suffix.
 2. **write** (``stopOnError``, ``newMessageSetID`` = job id, ``ExternalGUID`` marker): planned by
-   :func:`cloud_app.sync.documents.plan_document` from what the lookup found.
+   :func:`cloud_app.sync.documents.plan_document` from what the lookup found. A deal that already has a
+   document of that type gets it *updated* (``…Mod`` with the EditSequence the lookup read); another
+   document is added only when a person explicitly asks for one (``another``).
+
+**Exactly once.** A write whose answer did not come back (any Web Connector error, the agent's
+"answer lost") may have landed. Before anything is sent again the cloud asks QuickBooks: first for the
+saved outcome of the message set (``oldMessageSetID``), then — QuickBooks may keep only the latest set —
+for the document carrying the write's ``ExternalGUID`` marker and for the customer and items it would
+have added. Only when none is there is the same message set (same id, same marker) sent again. A sync
+moves between states by compare-and-set (``Links.move_sync``): two confirms, two Retries or a double
+click of one intent make one write.
 
 The decisions are the pure modules' (``cloud_app/sync``); this module is the runner: it reads, enqueues,
 and applies results. Every step is recorded on the sync (``Links.update_sync``) for the page to show.
@@ -17,10 +27,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared import wire
 from shared.qbxml.builder import MessageSet, build, query
 from shared.qbxml.parser import parse_response
 from shared.qbxml.values import Ref
@@ -31,7 +40,7 @@ from .b24.errors import B24Error
 from .links import Link
 from .sync import crm, failures
 from .sync.customers import CustomerDraft, from_company, from_contact
-from .sync.documents import Kind, plan_document
+from .sync.documents import Existing, Kind, marker, plan_document
 from .sync.names import disambiguate
 
 if TYPE_CHECKING:
@@ -40,7 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("qb_cloud.deal_sync")
 
 VERSION = "13.0"
-LOOKUP, WRITE, RECOVER = "deal-lookup:", "deal-sync:", "deal-recover:"
+LOOKUP, WRITE, RECOVER, MARKER = "deal-lookup:", "deal-sync:", "deal-recover:", "deal-marker:"
+DOCUMENT_KINDS = {"invoice": "Invoice", "estimate": "Estimate", "salesorder": "SalesOrder"}
 PRIORITY = 1  # a person is waiting: before background sync (5)
 PREVIEW_TTL = 30 * 60  # seconds a preview can be confirmed: its lookup of QuickBooks ages
 OTHER_LISTS = ("Vendor", "Employee", "OtherName")
@@ -50,12 +60,31 @@ class Refused(Exception):
     """The click cannot start (unknown deal, no agent paired, …): said to the person at once."""
 
 
+class Running(Refused):
+    """The same intent is already on its way (a second confirm or Retry): the page follows that sync."""
+
+    def __init__(self, message: str, sync_id: str) -> None:
+        super().__init__(message)
+        self.sync_id = sync_id
+
+
 DEAL_FIELDS = ("ID", "TITLE", "CURRENCY_ID", "COMPANY_ID", "CONTACT_ID", "ASSIGNED_BY_ID", "CATEGORY_ID")
 
 
-def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, preview: bool = False) -> str:
+def start(
+    services: Services,
+    member_id: str,
+    deal_id: str,
+    kind: Kind,
+    *,
+    preview: bool = False,
+    another: bool = False,
+    sync_id: str | None = None,
+) -> str:
     """Read the deal and queue the lookup; the sync id the page follows. With ``preview`` the plan stops
-    at state ``preview`` (what QuickBooks will get, problems included) until :func:`confirm`."""
+    at state ``preview`` (what QuickBooks will get, problems included) until :func:`confirm`. A deal whose
+    sync is already on its way answers with that sync (a double click is one intent). ``another``: a new
+    document even though the deal has one of that type (a person's explicit choice)."""
     if not services.agents.paired(member_id):
         raise Refused("No QuickBooks agent is paired yet. Pair one on the app's setup page first.")
     client = services.client(member_id)
@@ -68,7 +97,7 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
     rows = list(got.result.get("rows") or [])
     links, file = services.links, services.company_file(member_id)
     customer, party = customer_for(services, member_id, file, deal)
-    sync_id = "sync_" + uuid.uuid4().hex[:16]
+    sync_id = sync_id or _new_sync_id()
     products: dict[str, str] = {}  # product id → its QuickBooks item, or the name to look for
     linked: set[str] = set()
     for row in rows:
@@ -86,8 +115,15 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
         "products": products,
         "mapped": sorted(linked),
         "preview_first": preview,
+        "another": another,
+        "documents": _documents(links.documents_of_deal(member_id, file, deal_id)),
     }
-    links.start_sync(member_id, sync_id, deal_id, kind, detail)
+    unresolved = links.unresolved_sync(member_id, deal_id)
+    if unresolved is not None:  # its last write may have landed: find out before planning another
+        return retry(services, member_id, unresolved.sync_id)
+    running = links.start_sync(member_id, sync_id, deal_id, kind, detail)
+    if running != sync_id:
+        return running  # this deal's sync is already looking up or sending: one intent, one write
     requests = []
     name = customer["name"]
     if name and not customer.get("list_id"):
@@ -96,12 +132,16 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
     for n, (pid, item) in enumerate(sorted(products.items())):
         if pid not in detail["mapped"] and item:
             requests.append(query("Item", {"FullName": item}, request_id=f"item-{n}-{pid}"))
+    for n, doc in enumerate(detail["documents"]):  # its current EditSequence, lines, payments
+        entity = DOCUMENT_KINDS[doc["kind"]]
+        filters = {"TxnID": doc["txn_id"], "IncludeLineItems": True, "IncludeLinkedTxns": True}
+        requests.append(query(entity, filters, request_id=f"existing-{n}"))
     if requests:  # the closing date, while QuickBooks is asked anyway (a preview shows a closed period)
         requests.append(query("Preferences", request_id="preferences"))
     if requests and services.portals.setting(member_id, "salesrep.reps", None) is None:
         requests.append(query("SalesRep", {"ActiveStatus": "All"}, request_id="salesreps"))  # learn once
     if not requests:  # everything is linked already: plan and send at once
-        _write(services, member_id, sync_id, found_customer=None, found_items={}, taken=set())
+        _write(services, member_id, sync_id, found_customer=None, found_items={}, taken=set(), existing=[])
         return sync_id
     job_id = services.agents.enqueue(
         member_id,
@@ -153,64 +193,23 @@ def customer_for(
 
 def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     """The relay's result hook; True when the job was one of ours."""
-    if job.purpose.startswith(LOOKUP):
-        _looked_up(services, member_id, job.purpose[len(LOOKUP) :], job)
-        return True
-    if job.purpose.startswith(WRITE):
-        _written(services, member_id, job.purpose[len(WRITE) :], job)
-        return True
-    if job.purpose.startswith(RECOVER):
-        _recovered(services, member_id, job.purpose[len(RECOVER) :], job)
-        return True
+    for prefix, handler in (
+        (LOOKUP, _looked_up),
+        (WRITE, _written),
+        (RECOVER, _recovered),
+        (MARKER, _marker_checked),
+    ):
+        if job.purpose.startswith(prefix):
+            handler(services, member_id, job.purpose[len(prefix) :], job)
+            return True
     return False
 
 
-def _recover(services: Services, member_id: str, sync_id: str, write_job_id: str) -> None:
-    """The write's answer was lost (the Web Connector went away after QuickBooks got it): ask QuickBooks
-    for the saved outcome of that message set instead of sending the document again (error recovery,
-    quickbooks-webconnector.md §8)."""
-    job_id = services.agents.enqueue(
-        member_id,
-        build(
-            MessageSet([], old_message_set_id=write_job_id, new_message_set_id=write_job_id), version=VERSION
-        ).xml,
-        purpose=f"{RECOVER}{sync_id}:{write_job_id}",
-        priority=PRIORITY,
-    )
-    services.links.update_sync(
-        member_id, sync_id, state="queued", detail={"recovering": write_job_id, "recovery_job": job_id}
-    )
-    services.notify(member_id)
+def _documents(linked: list[Link]) -> list[dict[str, str]]:
+    return [{"kind": d.kind, "txn_id": d.qb_id, "number": d.qb_name} for d in linked]
 
 
-def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> None:
-    sync_id, write_job_id = ref.split(":", 1)
-    if job.response is None:
-        f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=datetime.now(UTC))
-        _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
-        return
-    saved = parse_response(job.response)
-    if saved.message_set_status_code == 0 and saved.results:
-        _written(services, member_id, sync_id, job)  # the saved answers, exactly as the write's would be
-        return
-    # QuickBooks has no record of that message set: it never ran, so sending the same document is safe
-    original = services.agents.job(member_id, write_job_id)
-    if original is None:
-        _failed(services, member_id, sync_id, "The document to resend is gone.", "Start the sync again.")
-        return
-    again = services.agents.enqueue(member_id, original.qbxml, purpose=WRITE + sync_id, priority=PRIORITY)
-    services.links.update_sync(member_id, sync_id, state="queued", job_id=again)
-    services.notify(member_id)
-
-
-def _failed(services: Services, member_id: str, sync_id: str, reason: str, fix: str, code: str = "") -> None:
-    services.links.update_sync(
-        member_id,
-        sync_id,
-        state="failed",
-        detail={"reason": reason, "fix": fix, "code": code},
-        outcome=f"Failed: {reason}",
-    )
+# -- the lookup ----------------------------------------------------------------------------------------
 
 
 def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) -> None:
@@ -221,6 +220,7 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     found_customer: dict[str, Any] | None = None
     found_items: dict[str, tuple[str, str]] = {}
     taken: set[str] = set()
+    existing: list[dict[str, Any]] = []
     for result in parse_response(job.response).results:
         rid = result.header.request_id or ""
         if rid == "salesreps" and result.header.status.code in (0, 1):  # 1: QuickBooks has none
@@ -229,6 +229,9 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
             closing = (result.records[0].get("AccountingPreferences") or {}).get("ClosingDate")
             closed = closing.isoformat() if closing else None
             services.portals.set_setting(member_id, "qb.closing_date", closed)
+        if rid.startswith("existing-"):
+            existing.append(_existing(rid, result.header.status.code, result.records))
+            continue
         if result.header.status.code != 0 or not result.records:
             continue  # 500: not found — the normal answer for a name QuickBooks does not have
         record = result.records[0]
@@ -238,23 +241,80 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
             taken.add(str(record.get("Name") or record.get("FullName") or ""))
         elif rid.startswith("item-"):
             found_items[rid.rsplit("-", 1)[1]] = (str(record["ListID"]), str(record["FullName"]))
-    _write(services, member_id, sync_id, found_customer=found_customer, found_items=found_items, taken=taken)
+    _write(
+        services,
+        member_id,
+        sync_id,
+        found_customer=found_customer,
+        found_items=found_items,
+        taken=taken,
+        existing=existing,
+    )
 
 
-def confirm(services: Services, member_id: str, sync_id: str, kind: Kind | None = None) -> str:
-    """A person confirmed the preview (possibly choosing another document type): plan again from what the
-    lookup found — the deal as read at the click — and send it."""
+def _existing(rid: str, code: int, records: list[Any]) -> dict[str, Any]:
+    """One of the deal's documents as the lookup found it (or that QuickBooks no longer has it: 500)."""
+    if code != 0 or not records:
+        return {"index": int(rid.split("-", 1)[1]), "gone": True}
+    ret = records[0]
+    applied = [t for t in ret.get("LinkedTxn") or [] if t.get("TxnType") in ("ReceivePayment", "CreditMemo")]
+    customer = ret.get("CustomerRef")
+    return {
+        "index": int(rid.split("-", 1)[1]),
+        "txn_id": str(ret["TxnID"]),
+        "edit_sequence": str(ret["EditSequence"]),
+        "number": str(ret.get("RefNumber") or ""),
+        "date": ret["TxnDate"].isoformat() if ret.get("TxnDate") else None,
+        "customer": customer.full_name if isinstance(customer, Ref) else None,
+        "payments": len(applied),
+        "paid": bool(ret.get("IsPaid")),
+    }
+
+
+# -- confirm, retry ------------------------------------------------------------------------------------
+
+
+def confirm(
+    services: Services, member_id: str, sync_id: str, kind: Kind | None = None, *, another: bool = False
+) -> str:
+    """A person confirmed the preview (possibly choosing another document type, or ``another`` document
+    besides the deal's own): plan again from what the lookup found — the deal as read at the click — and
+    send it. Only one confirm moves a preview on: the state changes by compare-and-set."""
     links = services.links
     sync = links.sync(member_id, sync_id)
     if sync is None:
         raise Refused("No such sync.")
     if sync.state != "preview":
-        raise Refused(f"This sync is {sync.state}, not waiting for a confirmation.")
+        raise Running(_already(sync.state), sync_id)
     made = links.sync_updated_at(member_id, sync_id) or 0.0
     if services.portals.clock() - made > PREVIEW_TTL:  # QuickBooks may have changed since the lookup
         raise Refused(
             "This preview is more than 30 minutes old. Open “Sync to QuickBooks” again for a fresh one."
         )
+    now_linked = _documents(
+        links.documents_of_deal(member_id, services.company_file(member_id), sync.deal_id)
+    )
+    if now_linked != sync.detail.get("documents", now_linked):  # another tab's sync made one meanwhile
+        raise Refused(
+            "The deal got a QuickBooks document after this preview was made. Open “Sync to QuickBooks” "
+            "again to see it and choose what to do."
+        )
+    if not links.move_sync(
+        member_id,
+        sync_id,
+        from_states=("preview",),
+        to="sending",
+        exclusive=True,
+        detail={"another": another},
+    ):
+        current = links.sync(member_id, sync_id)
+        if current is not None and current.state == "preview":  # another sync of the deal is running
+            running = links.active_sync(member_id, sync.deal_id)
+            raise Running(
+                "Another sync of this deal is on its way to QuickBooks. Wait for it to finish.",
+                running.sync_id if running else sync_id,
+            )
+        raise Running(_already(current.state if current else "gone"), sync_id)
     if kind is not None and kind != sync.kind:
         links.set_sync_kind(member_id, sync_id, kind)
     found = sync.detail.get("found") or {}
@@ -265,9 +325,90 @@ def confirm(services: Services, member_id: str, sync_id: str, kind: Kind | None 
         found_customer=found.get("customer"),
         found_items={k: (v[0], v[1]) for k, v in (found.get("items") or {}).items()},
         taken=set(found.get("taken") or []),
+        existing=list(found.get("existing") or []),
         confirmed=True,
     )
     return sync_id
+
+
+def _already(state: str) -> str:
+    if state == "done":
+        return "This sync is already done."
+    if state in ("failed", "retried"):
+        return "This sync has ended. Use Retry, or open “Sync to QuickBooks” again."
+    return "This sync is already on its way to QuickBooks."
+
+
+def retry(services: Services, member_id: str, sync_id: str) -> str:
+    """Retry a failed sync. One whose write may have landed (its answer was lost) is checked in QuickBooks
+    first — recovery, then the marker — and never sent as new; any other starts again from the deal as it
+    is now. Two Retries at once: the second is told the first is running."""
+    links = services.links
+    old = links.sync(member_id, sync_id)
+    if old is None:
+        raise Refused("No such sync.")
+    unresolved = old.detail.get("unresolved")
+    if unresolved:
+        if not links.move_sync(member_id, sync_id, from_states=("failed",), to="recovering"):
+            raise Running(_already(_state(services, member_id, sync_id)), sync_id)
+        _recover(services, member_id, sync_id, str(unresolved))
+        return sync_id
+    new_id = _new_sync_id()
+    if not links.move_sync(
+        member_id, sync_id, from_states=("failed",), to="retried", detail={"retried_by": new_id}
+    ):
+        current = links.sync(member_id, sync_id)
+        if current is not None and current.state == "retried":
+            raise Running("This sync was already retried.", str(current.detail.get("retried_by") or sync_id))
+        raise Refused(f"This sync is {current.state if current else 'gone'}; only failed ones are retried.")
+    try:
+        again = start(
+            services,
+            member_id,
+            old.deal_id,
+            old.kind,
+            another=bool(old.detail.get("another")),
+            sync_id=new_id,  # type: ignore[arg-type]
+        )
+    except Refused:
+        links.update_sync(member_id, sync_id, state="failed")  # nothing started: it can be retried later
+        raise
+    if again != new_id:  # the deal already had a sync on its way: follow that one
+        links.update_sync(member_id, sync_id, state="retried", detail={"retried_by": again})
+    return again
+
+
+def _new_sync_id() -> str:
+    return "sync_" + uuid.uuid4().hex[:16]
+
+
+def _state(services: Services, member_id: str, sync_id: str) -> str:
+    sync = services.links.sync(member_id, sync_id)
+    return sync.state if sync else "gone"
+
+
+def _failed(
+    services: Services,
+    member_id: str,
+    sync_id: str,
+    reason: str,
+    fix: str,
+    code: str = "",
+    *,
+    unresolved: str | None = None,
+) -> None:
+    """The sync failed. ``unresolved``: the write job whose outcome QuickBooks could not yet tell us —
+    Retry checks it before anything is sent again."""
+    services.links.update_sync(
+        member_id,
+        sync_id,
+        state="failed",
+        detail={"reason": reason, "fix": fix, "code": code, "unresolved": unresolved},
+        outcome=f"Failed: {reason}",
+    )
+
+
+# -- the plan and the write ----------------------------------------------------------------------------
 
 
 def _write(
@@ -278,6 +419,7 @@ def _write(
     found_customer: dict[str, Any] | None,
     found_items: dict[str, tuple[str, str]],
     taken: set[str],
+    existing: list[dict[str, Any]],
     confirmed: bool = False,
 ) -> None:
     links = services.links
@@ -317,10 +459,13 @@ def _write(
             items[f"P{pid}"] = name
         else:
             items[f"P{pid}"] = None
+    kind: Kind = sync.kind  # type: ignore[assignment]
+    another = bool(d.get("another"))
+    target, gone = _target(kind, d.get("documents") or [], existing, another)
     job_id = "job_" + uuid.uuid4().hex[:24]
     now = datetime.now(UTC)
     plan = plan_document(
-        kind=sync.kind,  # type: ignore[arg-type]
+        kind=kind,
         deal=d["deal"],
         rows=d["rows"],
         customer=customer,
@@ -329,11 +474,35 @@ def _write(
         job_id=job_id,
         version=VERSION,
         sales_rep=sales_reps.rep_for(services, member_id, d["deal"].get("ASSIGNED_BY_ID")),
+        update=Existing(target["txn_id"], target["edit_sequence"]) if target else None,
     )
+    label = _label(kind)
+    dated = target["date"] if target and target.get("date") else now.date().isoformat()
+    if target is not None:
+        number = target["number"] or ""
+        if target["payments"] or target["paid"]:
+            plan.problems.append(
+                f"{label} {number} already has payments recorded in QuickBooks, so it is not changed from "
+                f"Bitrix24. Change it in QuickBooks, or choose “Create another {label.lower()}”."
+            )
+        plan.notes.append(
+            f"{label} {number} in QuickBooks is updated to match the deal (lines, amounts, customer)."
+        )
+    elif another and d.get("documents"):
+        plan.notes.append(
+            f"This creates another {label.lower()} for the deal; "
+            + ", ".join(f"{_label(DOCUMENT_KINDS[x['kind']])} {x['number']}" for x in d["documents"])
+            + " stays as it is."
+        )
+    for doc in gone:
+        plan.notes.append(
+            f"{_label(DOCUMENT_KINDS[doc['kind']])} {doc['number']} is no longer in QuickBooks "
+            f"(deleted there); a new {label.lower()} is created."
+        )
     closing = services.portals.setting(member_id, "qb.closing_date")
-    if closing and now.date().isoformat() <= closing:
+    if closing and dated <= closing:
         plan.problems.append(
-            f"QuickBooks' books are closed through {closing}: a document dated {now.date().isoformat()} "
+            f"QuickBooks' books are closed through {closing}: a document dated {dated} "
             "would fall in the closed period. Ask whoever keeps the books to move the closing date "
             "(QuickBooks: Company → Set Closing Date), then sync again."
         )
@@ -341,6 +510,10 @@ def _write(
     preview = {
         "customer": _shown_name(customer, found_customer, customer_info, plan.customer_name),
         "customer_action": "create" if isinstance(customer, CustomerDraft) else "matched",
+        "document_action": "update"
+        if target
+        else ("another" if another and d.get("documents") else "create"),
+        "document_number": target["number"] if target else None,
         "lines": [
             {
                 "description": ln.description,
@@ -363,13 +536,26 @@ def _write(
         "can_send": plan.can_send,
     }
     if not send:
-        found = {"customer": found_customer, "items": found_items, "taken": sorted(taken)}
+        found = {
+            "customer": found_customer,
+            "items": found_items,
+            "taken": sorted(taken),
+            "existing": existing,
+        }
         links.update_sync(member_id, sync_id, state="preview", detail={**preview, "found": found})
         return
     if not plan.can_send:
         links.update_sync(member_id, sync_id, state="failed", detail=preview,
                           outcome="Not sent: " + " ".join(plan.problems))  # fmt: skip
         return
+    sent = {  # what the write may have made: looked for if its answer is lost
+        "mode": "update" if target else "add",
+        "customer": plan.customer_name if isinstance(customer, CustomerDraft) else None,
+        "items": {
+            r.request_id: _item_name(r) for r in plan.requests if (r.request_id or "").startswith("item-")
+        },
+        "marker": marker(str(d["deal"].get("ID", "")), job_id) if not target else None,
+    }
     services.agents.enqueue(
         member_id,
         build(plan.message_set(job_id), version=VERSION).xml,
@@ -377,8 +563,32 @@ def _write(
         priority=PRIORITY,
         job_id=job_id,
     )
-    links.update_sync(member_id, sync_id, state="queued", job_id=job_id, detail=preview)
+    links.update_sync(member_id, sync_id, state="queued", job_id=job_id, detail={**preview, "sent": sent})
     services.notify(member_id)
+
+
+def _target(
+    kind: str, documents: list[dict[str, str]], existing: list[dict[str, Any]], another: bool
+) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+    """The deal's document of this type that a re-sync updates (the newest one QuickBooks still has), and
+    the deal's documents QuickBooks no longer has."""
+    found = {e["index"]: e for e in existing}
+    gone = [doc for n, doc in enumerate(documents) if found.get(n, {}).get("gone")]
+    if another:
+        return None, gone
+    for n in reversed(range(len(documents))):
+        doc, now = documents[n], found.get(n)
+        if DOCUMENT_KINDS.get(doc["kind"]) == kind and now is not None and not now.get("gone"):
+            return now, gone
+    return None, gone
+
+
+def _label(kind: str) -> str:
+    return {"SalesOrder": "Sales order"}.get(kind, kind)
+
+
+def _item_name(request: Any) -> str:
+    return str(dict(request.fields.get("ItemNonInventoryAdd") or {}).get("Name") or "")
 
 
 def _shown_name(
@@ -392,7 +602,8 @@ def _shown_name(
 
 def _initial(services: Services, member_id: str, plan: Any) -> str | None:
     """The sales rep's initials the document will carry, for the preview."""
-    ref = plan.requests[-1].fields[f"{plan.kind}Add"].get("SalesRepRef")
+    last = plan.requests[-1].fields
+    ref = (last.get(f"{plan.kind}Add") or last.get(f"{plan.kind}Mod") or {}).get("SalesRepRef")
     if not isinstance(ref, Ref):
         return None
     return services.portals.setting(member_id, "salesrep.reps", {}).get(ref.list_id, ref.list_id)
@@ -403,60 +614,213 @@ def _product_of(request_id: str, plan: Any, d: dict[str, Any]) -> str | None:
     if not request_id.startswith("item-"):
         return None
     req = next(r for r in plan.requests if r.request_id == request_id)
-    name = dict(req.fields.get("ItemNonInventoryAdd") or {}).get("Name")
+    name = _item_name(req)
     for ln, row in zip(plan.lines, d["rows"], strict=False):
         if ln.item == name and str(row.get("PRODUCT_ID") or "0") != "0":
             return str(row["PRODUCT_ID"])
     return None
 
 
+# -- the outcome: answered, recovered or found by its marker ------------------------------------------
+
+
 def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> None:
-    links = services.links
-    sync = links.sync(member_id, sync_id)
+    sync = services.links.sync(member_id, sync_id)
     if sync is None:
         return
     now = datetime.now(UTC)
-    if job.hresult == wire.ANSWER_LOST:
-        _recover(services, member_id, sync_id, job.job_id)
+    if job.response is None:  # any error without QuickBooks' answer: the write may still have landed
+        _recover(services, member_id, sync_id, job.job_id, cause=(job.hresult or "", job.message or ""))
         return
-    if job.response is None:
-        f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=now)
-        _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
-        return
-    d = sync.detail
-    file, party = services.company_file(member_id), d["party"]  # the file the session had open
-    document: dict[str, Any] | None = None
+    rets: dict[str, Any] = {}
     for result in parse_response(job.response).results:
         status, rid = result.header.status, result.header.request_id or ""
         if status.code != 0 and status.severity == "Error":
+            _link_made(services, member_id, sync, rets)  # stopOnError: what came before did land
             f = failures.from_status(status.code, status.severity, status.message, attempt=1, now=now)
             _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
             return
-        if not result.records:
-            continue
-        ret = result.records[0]
-        if rid == "customer":
+        if result.records:
+            rets[rid] = result.records[0]
+    _apply(services, member_id, sync, rets)
+
+
+def _recover(
+    services: Services,
+    member_id: str,
+    sync_id: str,
+    write_job_id: str,
+    *,
+    cause: tuple[str, str] | None = None,
+) -> None:
+    """Ask QuickBooks for the saved outcome of the write's message set instead of sending the document
+    again (error recovery, quickbooks-webconnector.md §8)."""
+    job_id = services.agents.enqueue(
+        member_id,
+        build(
+            MessageSet([], old_message_set_id=write_job_id, new_message_set_id=write_job_id), version=VERSION
+        ).xml,
+        purpose=f"{RECOVER}{sync_id}:{write_job_id}",
+        priority=PRIORITY,
+    )
+    detail: dict[str, Any] = {"recovering": write_job_id, "recovery_job": job_id}
+    if cause is not None:
+        detail["lost"] = {"hresult": cause[0], "message": cause[1]}
+    services.links.update_sync(member_id, sync_id, state="recovering", job_id=job_id, detail=detail)
+    services.notify(member_id)
+
+
+def _unknown(services: Services, member_id: str, sync_id: str, write_job_id: str, job: JobRow) -> None:
+    """QuickBooks could not be asked: the write's outcome stays unknown, and Retry asks again."""
+    f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=datetime.now(UTC))
+    _failed(
+        services,
+        member_id,
+        sync_id,
+        "QuickBooks may have saved the document, but its answer was lost and QuickBooks could not be "
+        f"asked yet ({f.reason.rstrip('.')}).",
+        "Retry when QuickBooks is open: the app checks QuickBooks first and never sends the document twice.",
+        f.code,
+        unresolved=write_job_id,
+    )
+
+
+def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> None:
+    sync_id, write_job_id = ref.split(":", 1)
+    sync = services.links.sync(member_id, sync_id)
+    if sync is None:
+        return
+    if job.response is None:
+        _unknown(services, member_id, sync_id, write_job_id, job)
+        return
+    saved = parse_response(job.response)
+    if saved.message_set_status_code == 0 and saved.results:
+        _written(services, member_id, sync_id, job)  # the saved answers, exactly as the write's would be
+        return
+    sent = sync.detail.get("sent") or {}
+    if sent.get("mode") == "update":  # a Mod cannot make a second document: sending it again is safe
+        _resend(services, member_id, sync, write_job_id)
+        return
+    # QuickBooks kept no outcome (it may keep only the latest message set): look for what the write made
+    requests = []
+    created = datetime.fromisoformat(_job_created(services, member_id, write_job_id) or now_iso())
+    requests.append(
+        query(
+            sync.kind,
+            {"ModifiedDateRangeFilter": {"FromModifiedDate": created - timedelta(days=1)}},
+            request_id="document",
+        )
+    )
+    if sent.get("customer"):
+        requests.append(query("Customer", {"FullName": sent["customer"]}, request_id="customer"))
+    for rid, name in (sent.get("items") or {}).items():
+        if name:
+            requests.append(query("Item", {"FullName": name}, request_id=rid))
+    job_id = services.agents.enqueue(
+        member_id,
+        build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
+        purpose=f"{MARKER}{sync_id}:{write_job_id}",
+        priority=PRIORITY,
+    )
+    services.links.update_sync(member_id, sync_id, state="recovering", job_id=job_id)
+    services.notify(member_id)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _job_created(services: Services, member_id: str, job_id: str) -> str | None:
+    job = services.agents.job(member_id, job_id)
+    return job.created_at if job is not None else None
+
+
+def _marker_checked(services: Services, member_id: str, ref: str, job: JobRow) -> None:
+    sync_id, write_job_id = ref.split(":", 1)
+    sync = services.links.sync(member_id, sync_id)
+    if sync is None:
+        return
+    if job.response is None:
+        _unknown(services, member_id, sync_id, write_job_id, job)
+        return
+    sent = sync.detail.get("sent") or {}
+    rets: dict[str, Any] = {}
+    for result in parse_response(job.response).results:
+        rid = result.header.request_id or ""
+        if result.header.status.code != 0:
+            continue  # 1 / 500: nothing of that kind or name
+        if rid == "document":
+            mine = [
+                r for r in result.records if str(r.get("ExternalGUID") or "").upper() == sent.get("marker")
+            ]
+            if mine:
+                rets["document"] = mine[0]
+        elif result.records:
+            rets[rid] = result.records[0]
+    if "document" in rets:  # it landed: the same outcome as if its answer had come back
+        _apply(services, member_id, sync, rets)
+        return
+    _link_made(services, member_id, sync, rets)  # a customer or item it added before stopping
+    if sync.detail.get("resent"):  # sent twice, and QuickBooks has no trace of it: it did not land
+        lost = sync.detail.get("lost") or {}
+        f = failures.from_hresult(
+            lost.get("hresult", ""), lost.get("message", ""), attempt=2, now=datetime.now(UTC)
+        )
+        _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
+        return
+    _resend(services, member_id, sync, write_job_id)
+
+
+def _resend(services: Services, member_id: str, sync: Any, write_job_id: str) -> None:
+    """QuickBooks has no trace of the write: the same message set (same id, same marker) goes again."""
+    original = services.agents.job(member_id, write_job_id)
+    if original is None:
+        _failed(services, member_id, sync.sync_id, "The document to resend is gone.", "Start the sync again.")
+        return
+    again = services.agents.enqueue(
+        member_id, original.qbxml, purpose=WRITE + sync.sync_id, priority=PRIORITY
+    )
+    services.links.update_sync(member_id, sync.sync_id, state="queued", job_id=again, detail={"resent": True})
+    services.notify(member_id)
+
+
+def _link_made(services: Services, member_id: str, sync: Any, rets: dict[str, Any]) -> None:
+    """Link the customer and items QuickBooks added (even when the document after them failed), so
+    nothing is added twice and no orphan comes back as a duplicate record."""
+    links, d = services.links, sync.detail
+    file, party = services.company_file(member_id), d["party"]
+    for rid, ret in rets.items():
+        if rid == "customer" and ret.get("ListID"):
             links.link(member_id, file, Link("customer", str(ret["ListID"]), str(ret["FullName"]),
                                              party["type"], party["id"]))  # fmt: skip
-        elif rid.startswith("item-") and d.get("created_by_request", {}).get(rid):
+        elif rid.startswith("item-") and d.get("created_by_request", {}).get(rid) and ret.get("ListID"):
             links.link(member_id, file, Link("item", str(ret["ListID"]), str(ret["FullName"]), "product",
                                              d["created_by_request"][rid]))  # fmt: skip
-        elif rid == "document":
-            document = ret
+
+
+def _apply(services: Services, member_id: str, sync: Any, rets: dict[str, Any]) -> None:
+    """The write landed: link what it made, update the deal and say so."""
+    links = services.links
+    now = datetime.now(UTC)
+    sync_id, d = sync.sync_id, sync.detail
+    document = rets.get("document")
+    _link_made(services, member_id, sync, rets)
     if document is None:
         _failed(services, member_id, sync_id, "QuickBooks did not return the document.", "Try again.")
         return
+    file = services.company_file(member_id)
     kind, currency = sync.kind, str(d["deal"].get("CURRENCY_ID") or "USD")
     number = str(document.get("RefNumber") or "")
     links.link(member_id, file, Link(kind.lower(), str(document["TxnID"]), number, "deal", sync.deal_id))
-    outcome = crm.timeline_text(kind, document, currency)
+    updated = (d.get("sent") or {}).get("mode") == "update"
+    outcome = crm.timeline_text(kind, document, currency, updated=updated)
     services.portals.set_setting(member_id, f"deal.{sync.deal_id}.currency", currency)
     services.portals.set_setting(
         member_id, f"deal.{sync.deal_id}.category", str(d["deal"].get("CATEGORY_ID") or "0")
     )
-    services.portals.set_setting(
-        member_id, f"deal.{sync.deal_id}.qb", qb_changes.snapshot(kind, document, now)
-    )
+    shot = qb_changes.snapshot(kind, document, now)
+    services.portals.set_setting(member_id, f"deal.{sync.deal_id}.qb", shot)
+    services.portals.set_setting(member_id, f"doc.{document['TxnID']}.qb", shot)
     client = services.client(member_id)
     fields = crm.deal_update(kind, document, currency, now.date(), now)
     try:
@@ -485,6 +849,7 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
             "number": document.get("RefNumber"),
             "total": document.get("TotalAmount", document.get("Subtotal")),
             "balance": document.get("BalanceRemaining"),
+            "unresolved": None,
         },
         outcome=outcome,
     )

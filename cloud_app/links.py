@@ -14,6 +14,12 @@ from typing import Any
 from .portals import PortalStore
 
 COLUMNS = "kind, qb_id, qb_name, b24_type, b24_id, fingerprint"
+# a sync in these states may still send (or has sent) its write: no second one for the same deal
+ACTIVE = ("looking_up", "sending", "queued", "recovering")
+
+
+def _marks(values: tuple[str, ...]) -> str:
+    return ", ".join("?" * len(values))
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class DocSync:
     sync_id: str
     deal_id: str
     kind: str
-    state: str  # looking_up | preview | queued | done | failed
+    state: str  # looking_up | preview | queued | recovering | done | failed | retried
     job_id: str | None
     detail: dict[str, Any]  # what the page shows: reason/fix, the plan's lines, the document's number …
     outcome: str | None  # one line: "Invoice 1043 created, 4,520.00 USD" or the reason it failed
@@ -127,14 +133,79 @@ class Links:
 
     def start_sync(
         self, member_id: str, sync_id: str, deal_id: str, kind: str, detail: dict[str, Any]
-    ) -> None:
+    ) -> str:
+        """Record a new sync of the deal — unless one of it is already on its way to QuickBooks: then that
+        one's id (a double click, two tabs: one intent, one write). One statement, so two clicks cannot
+        both pass the check."""
         now = self.store.clock()
         with self.store.lock, self.store.db.conn:
             self.store.db.conn.execute(
-                """INSERT INTO doc_syncs (member_id, sync_id, deal_id, kind, state, detail, created_at,
-                   updated_at) VALUES (?, ?, ?, ?, 'looking_up', ?, ?, ?)""",
-                (member_id, sync_id, str(deal_id), kind, json.dumps(detail, default=str), now, now),
-            )
+                f"""INSERT INTO doc_syncs (member_id, sync_id, deal_id, kind, state, detail, created_at,
+                   updated_at) SELECT ?, ?, ?, ?, 'looking_up', ?, ?, ?
+                   WHERE NOT EXISTS (SELECT 1 FROM doc_syncs WHERE member_id=? AND deal_id=?
+                                     AND state IN ({_marks(ACTIVE)}))""",
+                (member_id, sync_id, str(deal_id), kind, json.dumps(detail, default=str), now, now,
+                 member_id, str(deal_id), *ACTIVE),
+            )  # fmt: skip
+        running = self.active_sync(member_id, deal_id)
+        return running.sync_id if running is not None else sync_id
+
+    def active_sync(self, member_id: str, deal_id: str) -> DocSync | None:
+        """The deal's sync that is looking QuickBooks up, sending or recovering, if any."""
+        with self.store.lock:
+            row = self.store.db.conn.execute(
+                "SELECT sync_id, deal_id, kind, state, job_id, detail, outcome FROM doc_syncs WHERE "
+                f"member_id=? AND deal_id=? AND state IN ({_marks(ACTIVE)}) ORDER BY created_at LIMIT 1",
+                (member_id, str(deal_id), *ACTIVE),
+            ).fetchone()
+        return _sync(row) if row else None
+
+    def unresolved_sync(self, member_id: str, deal_id: str) -> DocSync | None:
+        """The deal's failed sync whose write may have landed (its answer was lost and QuickBooks could
+        not be asked): checked before the deal gets any other write."""
+        with self.store.lock:
+            row = self.store.db.conn.execute(
+                "SELECT sync_id, deal_id, kind, state, job_id, detail, outcome FROM doc_syncs WHERE "
+                "member_id=? AND deal_id=? AND state='failed' AND json_extract(detail, '$.unresolved') "
+                "IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+                (member_id, str(deal_id)),
+            ).fetchone()
+        return _sync(row) if row else None
+
+    def move_sync(
+        self,
+        member_id: str,
+        sync_id: str,
+        *,
+        from_states: tuple[str, ...],
+        to: str,
+        exclusive: bool = False,
+        job_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        outcome: str | None = None,
+    ) -> bool:
+        """Compare-and-set: move the sync to ``to`` only if it is in one of ``from_states`` (and, with
+        ``exclusive``, no other sync of its deal is active). False: someone else moved it first — a second
+        confirm or Retry of the same intent."""
+        guard = (
+            f" AND NOT EXISTS (SELECT 1 FROM doc_syncs o WHERE o.member_id=doc_syncs.member_id AND "
+            f"o.deal_id=doc_syncs.deal_id AND o.sync_id<>doc_syncs.sync_id AND o.state IN ({_marks(ACTIVE)}))"
+            if exclusive
+            else ""
+        )
+        with self.store.lock, self.store.db.conn:  # the lock is re-entrant: read and write as one step
+            current = self.sync(member_id, sync_id)
+            if current is None or current.state not in from_states:
+                return False
+            merged = {**current.detail, **(detail or {})}
+            moved = self.store.db.conn.execute(
+                "UPDATE doc_syncs SET state=?, job_id=coalesce(?, job_id), detail=?, "
+                "outcome=coalesce(?, outcome), updated_at=? WHERE member_id=? AND sync_id=? "
+                f"AND state IN ({_marks(from_states)}){guard}",
+                (to, job_id, json.dumps(merged, default=str), outcome, self.store.clock(), member_id, sync_id,
+                 *from_states, *(ACTIVE if exclusive else ())),
+            ).rowcount  # fmt: skip
+        return moved == 1
 
     def update_sync(
         self,
@@ -214,6 +285,16 @@ class Links:
 
     def syncs_of_deal(self, member_id: str, deal_id: str) -> list[DocSync]:
         return self._syncs(member_id, "deal_id=?", str(deal_id))
+
+    def documents_of_deal(self, member_id: str, company_file: str, deal_id: str) -> list[Link]:
+        """Every QuickBooks document made for the deal, oldest first."""
+        with self.store.lock:
+            rows = self.store.db.conn.execute(
+                f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND company_file=? AND b24_type='deal' "
+                "AND b24_id=? AND kind IN ('invoice', 'estimate', 'salesorder') ORDER BY rowid",
+                (member_id, company_file, str(deal_id)),
+            ).fetchall()
+        return [Link(*r) for r in rows]
 
 
 def _sync(row: Any) -> DocSync:

@@ -111,6 +111,12 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
             if link is None or link.b24_type != "deal":
                 continue  # not a deal's document (a smart invoice's or quote's is qb_documents' part)
             deal_by_txn[link.qb_id] = link.b24_id
+            shot = snapshot(entity, ret, now)
+            services.portals.set_setting(member_id, f"doc.{ret['TxnID']}.qb", shot)  # the deal tab's list
+            latest = links.documents_of_deal(member_id, file, link.b24_id)[-1:]
+            if latest and latest[0].qb_id != link.qb_id:
+                counts["documents"] += 1
+                continue  # an earlier document of the deal: its own row on the tab, not the deal's fields
             currency = str(services.portals.setting(member_id, f"deal.{link.b24_id}.currency", "USD"))
             fields = crm.deal_update(entity, ret, currency, now.date(), now)
             pipeline = str(services.portals.setting(member_id, f"deal.{link.b24_id}.category", "0"))
@@ -118,7 +124,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
             if stage and entity == "Invoice" and invoices.is_paid(ret):
                 fields["STAGE_ID"] = stage  # the configured stage for a fully paid invoice
             writes[f"d{link.b24_id}"] = ("crm.deal.update", {"id": link.b24_id, "fields": fields})
-            services.portals.set_setting(member_id, f"deal.{link.b24_id}.qb", snapshot(entity, ret, now))
+            services.portals.set_setting(member_id, f"deal.{link.b24_id}.qb", shot)
             counts["documents"] += 1
     for ret in fresh(marks["ReceivePayment"], by_entity.get("ReceivePayment", [])):
         for applied in payments.applied_to(ret):

@@ -349,6 +349,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         """202 with the sync the page follows, or 409 with why it cannot start."""
         try:
             return _json(202, sync_id=begin())
+        except deal_sync.Running as exc:  # the same intent is on its way: the page follows that sync
+            return _json(409, error="running", message=str(exc), sync_id=exc.sync_id)
         except deal_sync.Refused as exc:
             return _json(409, error="refused", message=str(exc))
 
@@ -366,8 +368,10 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         kind = document_kind(member_id, body)
         if isinstance(kind, Response):
             return kind
-        preview = body.get("preview") is True
-        return started(lambda: deal_sync.start(services, member_id, deal_id, kind, preview=preview))  # type: ignore[arg-type]
+        preview, another = body.get("preview") is True, body.get("another") is True
+        return started(
+            lambda: deal_sync.start(services, member_id, deal_id, kind, preview=preview, another=another)  # type: ignore[arg-type]
+        )
 
     @app.post("/api/portals/<member_id>/syncs/<sync_id>/confirm")
     @portal_api()
@@ -376,20 +380,17 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         kind = document_kind(member_id, body) if body.get("kind") else None
         if isinstance(kind, Response):
             return kind
-        return started(lambda: deal_sync.confirm(services, member_id, sync_id, kind))  # type: ignore[arg-type]
+        another = body.get("another") is True  # a new document besides the deal's own: said explicitly
+        return started(lambda: deal_sync.confirm(services, member_id, sync_id, kind, another=another))  # type: ignore[arg-type]
 
     @app.post("/api/portals/<member_id>/syncs/<sync_id>/retry")
     @portal_api()
     def retry_sync(member_id: str, sync_id: str) -> Response:
-        """A failed sync again, from the deal as it is now: a new sync the page follows."""
-        old = services.links.sync(member_id, sync_id)
-        if old is None:
+        """A failed sync again: one whose write may have landed is checked in QuickBooks first (the same
+        sync); any other starts again from the deal as it is now (a new sync the page follows)."""
+        if services.links.sync(member_id, sync_id) is None:
             return Response("Not found", 404)
-        if old.state != "failed":
-            return _json(
-                409, error="refused", message=f"This sync is {old.state}; only failed ones are retried."
-            )
-        return started(lambda: deal_sync.start(services, member_id, old.deal_id, old.kind))  # type: ignore[arg-type]
+        return started(lambda: deal_sync.retry(services, member_id, sync_id))
 
     @app.get("/api/portals/<member_id>/syncs")
     @portal_api()
@@ -458,8 +459,15 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     def deal_quickbooks(member_id: str, deal_id: str) -> Response:
         """The deal tab's data: the linked document as QuickBooks last showed it, and the syncs made."""
         syncs = services.links.syncs_of_deal(member_id, deal_id)
+        linked = services.links.documents_of_deal(member_id, services.company_file(member_id), deal_id)
+        documents = [  # every document of the deal, newest first, as QuickBooks last showed each
+            services.portals.setting(member_id, f"doc.{d.qb_id}.qb")
+            or {"kind": deal_sync.DOCUMENT_KINDS.get(d.kind, d.kind), "txn_id": d.qb_id, "number": d.qb_name}
+            for d in reversed(linked)
+        ]
         return jsonify(
             document=services.portals.setting(member_id, f"deal.{deal_id}.qb"),
+            documents=documents,
             refreshing=services.agents.waiting(member_id, qb_changes.PURPOSE),  # QuickBooks is being asked
             syncs=[
                 {"sync_id": s.sync_id, "kind": s.kind, "state": s.state, "outcome": s.outcome} for s in syncs
@@ -482,9 +490,13 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         job = services.agents.job(member_id, sync.job_id) if sync.job_id else None
         session = services.portals.setting(member_id, "qb.session") or {}
         state = sync.state
-        if state in ("looking_up", "queued") and job is not None and job.state == "sent":
+        if (
+            state in ("looking_up", "sending", "queued", "recovering")
+            and job is not None
+            and job.state == "sent"
+        ):
             state = "sent"
-        elif state in ("looking_up", "queued"):
+        elif state in ("looking_up", "sending", "queued", "recovering"):
             state = "waiting" if job is not None and job.state in ("offered", "acked") else "queued"
         return jsonify(
             sync_id=sync.sync_id,

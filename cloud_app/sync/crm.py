@@ -150,16 +150,18 @@ def deal_update(
     return fields
 
 
-def timeline_text(kind: str, ret: Mapping[str, Any], currency: str) -> str:
-    """The timeline comment for a document created in QuickBooks: 'Invoice 1043 created, 4,520.00 USD'."""
+def timeline_text(kind: str, ret: Mapping[str, Any], currency: str, *, updated: bool = False) -> str:
+    """The timeline comment for a document written to QuickBooks: 'Invoice 1043 created in QuickBooks,
+    4,520.00 USD' (or 'updated' when the deal's existing document was changed)."""
     label = {"SalesOrder": "Sales order"}.get(kind, kind)
     total = invoices.total(ret)
     amount = f", {total:,.2f} {currency}" if isinstance(total, Decimal) else ""
     number = ret.get("RefNumber")
+    verb = "updated" if updated else "created"
     return (
-        f"{label} {number} created in QuickBooks{amount}"
+        f"{label} {number} {verb} in QuickBooks{amount}"
         if number
-        else f"{label} created in QuickBooks{amount}"
+        else f"{label} {verb} in QuickBooks{amount}"
     )
 
 

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
-from shared.qbxml.builder import MessageSet, Request, add, validate
+from shared.qbxml.builder import MessageSet, Request, add, mod, validate
 from shared.qbxml.schema import version_key
 from shared.qbxml.values import Ref
 
@@ -52,6 +52,14 @@ class Line:
     amount: Decimal
     tax_rate: Decimal
     problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Existing:
+    """The deal's document as QuickBooks has it now: what a re-sync changes instead of adding another."""
+
+    txn_id: str
+    edit_sequence: str
 
 
 @dataclass
@@ -115,8 +123,11 @@ def plan_document(
     settings: Settings = Settings(),
     version: str = "13.0",
     sales_rep: str | None = None,
+    update: Existing | None = None,
 ) -> DocumentPlan:
-    """``sales_rep`` is a rep's ListID or None.
+    """``sales_rep`` is a rep's ListID or None. With ``update`` the deal's existing document is changed
+    (a ``…Mod`` with its current EditSequence, every line replaced by the deal's rows as they are now, its
+    date and number kept) instead of a second one being added.
 
     ``items`` maps a product key (``"P<id>"``, or ``"N<name>"`` for free-text rows) to a QuickBooks
     item FullName, or None when the product has no QuickBooks item yet."""
@@ -152,19 +163,22 @@ def plan_document(
         if line_fields is not None:
             doc_lines.append(line_fields)
 
-    doc: dict[str, Any] = {
-        "CustomerRef": customer_ref,
-        "TxnDate": today,
-        "Memo": _memo(deal, plan),
-        f"{kind}LineAdd": doc_lines,
-    }
+    doc: dict[str, Any] = {"CustomerRef": customer_ref, "Memo": _memo(deal, plan)}
+    if update is None:
+        doc["TxnDate"] = today
+        doc[f"{kind}LineAdd"] = doc_lines
+    else:  # TxnLineID -1 adds a line; the lines not sent are deleted (quickbooks-webconnector.md §6)
+        doc.update(TxnID=update.txn_id, EditSequence=update.edit_sequence)
+        doc[f"{kind}LineMod"] = [{"TxnLineID": "-1", **ln} for ln in doc_lines]
     if sales_rep:  # the deal's responsible user's rep (ListID), or the portal's default
         doc["SalesRepRef"] = Ref(list_id=sales_rep)
     if version_key(version) >= (6, 0):
         doc["Other"] = f"B24 deal {deal_id}"[:29]
-    if version_key(version) >= (9, 0):
+    if version_key(version) >= (9, 0) and update is None:
         doc["ExternalGUID"] = marker(deal_id, job_id)
-    requests.append(add(kind, doc, request_id="document"))
+    requests.append(
+        add(kind, doc, request_id="document") if update is None else mod(kind, doc, request_id="document")
+    )
     plan.requests = requests
 
     if plan.can_send:

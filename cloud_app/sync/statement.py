@@ -57,7 +57,7 @@ def statement(
     today = now.date()
     aging = dict.fromkeys(AGING, Decimal(0))
     rows = []
-    for inv in sorted(open_invoices, key=lambda r: (r.get("DueDate") or r.get("TxnDate") or today)):
+    for inv in sorted(open_invoices, key=lambda r: r.get("DueDate") or r.get("TxnDate") or today):
         due = inv.get("DueDate") or inv.get("TxnDate")  # no due date: owed from the invoice's date
         due = due if isinstance(due, date) else None
         balance = inv.get("BalanceRemaining")

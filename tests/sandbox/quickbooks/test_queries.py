@@ -198,3 +198,18 @@ def test_include_ret_element_trims_the_answer() -> None:
 def test_state_is_per_session() -> None:
     assert SessionState().iterators == {}
     assert timedelta(0) == timedelta(0)
+
+
+def test_a_lost_answer_can_be_aimed_at_one_document() -> None:
+    """``lose_response_to``: the first document containing the text is applied and its answer lost; the
+    documents before it (a Web Connector session's own HostQuery) are answered as usual."""
+    qb = fresh()
+    qb.lose_response_to = "<CustomerAddRq"
+    run(qb, doc("<HostQueryRq/>"))
+    assert qb.lose_response_to == "<CustomerAddRq"
+    try:
+        qb.process(doc("<CustomerAddRq><CustomerAdd><Name>Aimed</Name></CustomerAdd></CustomerAddRq>"))
+        raise AssertionError("the answer should have been lost")
+    except Exception as exc:  # noqa: BLE001 - the caller only sees an HRESULT
+        assert getattr(exc, "hresult", "") == "0x80040401"
+    assert qb.company.by_name(("Customer",), "Aimed") is not None and qb.lose_response_to is None
