@@ -45,7 +45,7 @@
       var type = r.headers.get('Content-Type') || '';
       var read = type.indexOf('json') >= 0 ? r.json() : r.text().then(function (x) { return { message: x }; });
       return read.then(function (data) {
-        if (!r.ok) throw new Error(data.message || data.error || ('HTTP ' + r.status));
+        if (!r.ok) { var err = new Error(data.message || data.error || ('HTTP ' + r.status)); err.data = data; throw err; }
         return data;
       });
     });
@@ -117,6 +117,7 @@
       syncId = r.sync_id;
       follow();
     }).catch(function (e) {
+      if (e.data && e.data.sync_id) { syncId = e.data.sync_id; follow(); return; }  // already on its way
       draw(h('h1', {}, t('sync.title')), h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message));
     });
     function follow() {
@@ -138,7 +139,9 @@
         return;
       }
       if (s.state === 'done' || s.state === 'failed') stop();
-      draw(h('h1', {}, t('sync.title')), steps(s), outcome(s, d), s.state === 'done' || s.state === 'failed' ? null : connectorInfo(s));
+      draw(h('h1', {}, t('sync.title')), steps(s), outcome(s, d),
+        d.recovering && s.state !== 'done' && s.state !== 'failed' ? h('p', { class: 'qb-muted', id: 'qb-recovering' }, t('sync.recovering')) : null,
+        s.state === 'done' || s.state === 'failed' ? null : connectorInfo(s));
     }
     function preview(s, d) {
       var select = h('select', { id: 'qb-kind', 'aria-label': t('sync.document') },
@@ -152,19 +155,26 @@
           qty(ln.quantity), money(ln.rate), money(ln.amount)];
       });
       var problems = (d.problems || []);
-      var confirm = button(t('sync.confirm'), function (b) {
+      var updating = d.document_action === 'update';
+      var docName = t('kind.' + s.kind) + ' ' + (d.document_number || '');
+      function send(b, another) {
         b.disabled = true;
-        api('POST', '/syncs/' + syncId + '/confirm', { kind: select.value }).then(follow).catch(function (e) {
+        api('POST', '/syncs/' + syncId + '/confirm', { kind: select.value, another: another }).then(follow).catch(function (e) {
+          if (e.data && e.data.error === 'running' && e.data.sync_id) { syncId = e.data.sync_id; follow(); return; }
           b.disabled = false;
           add(box, h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message));
         });
-      }, 'primary', { id: 'qb-confirm', disabled: !d.can_send });
+      }
+      var confirm = button(updating ? t('sync.confirm_update', { document: docName }) : t('sync.confirm'),
+        function (b) { send(b, false); }, 'primary', { id: 'qb-confirm', disabled: !d.can_send });
+      // a second document for the same deal is a separate, explicit choice
+      var another = updating ? button(t('sync.confirm_another'), function (b) { send(b, true); }, null, { id: 'qb-another' }) : null;
       return h('div', { class: 'qb-preview' },
         facts([
           [t('sync.customer'), h('span', {}, d.customer || '—', ' ',
             badge(d.customer_action === 'create' ? t('sync.customer_create') : t('sync.customer_matched'),
               d.customer_action === 'create' ? 'blue' : 'green'))],
-          [t('sync.document'), select],
+          [t('sync.document'), updating ? h('span', {}, select, ' ', badge(t('sync.document_update', { document: docName }), 'blue')) : select],
           d.sales_rep ? [t('sync.sales_rep'), d.sales_rep] : null
         ]),
         h('div', { class: 'qb-scroll' }, table([t('sync.line'), t('sync.item'), t('sync.qty'), t('sync.rate'), t('sync.amount')], lines)),
@@ -174,7 +184,7 @@
           h('ul', {}, problems.map(function (p) { return h('li', {}, p); }))) : null,
         (d.notes || []).length ? h('div', { class: 'qb-alert' }, h('strong', {}, t('sync.notes')),
           h('ul', {}, d.notes.map(function (n) { return h('li', {}, n); }))) : null,
-        h('div', { class: 'qb-actions' }, confirm, button(t('cancel'), close)));
+        h('div', { class: 'qb-actions' }, confirm, another, button(t('cancel'), close)));
     }
     function steps(s) {
       var order = ['queued', 'waiting', 'sent', 'done'];
@@ -195,7 +205,14 @@
           h('strong', {}, d.reason || s.outcome || ''),
           d.fix ? h('p', {}, t('sync.what_to_do') + ': ' + d.fix) : null,
           (d.problems || []).length ? h('ul', {}, d.problems.map(function (p) { return h('li', {}, p); })) : null,
-          h('div', { class: 'qb-actions' }, button(t('retry'), function () { stop(); dealSync(box, dealId, s.kind); }, 'primary'),
+          h('div', { class: 'qb-actions' }, button(t('retry'), function (b) {
+            if (!d.unresolved) { stop(); dealSync(box, dealId, s.kind); return; }
+            b.disabled = true;  // the write may have landed: QuickBooks is asked first, nothing is re-sent blindly
+            api('POST', '/syncs/' + syncId + '/retry').then(function (r) { syncId = r.sync_id; follow(); }).catch(function (e) {
+              if (e.data && e.data.sync_id) { syncId = e.data.sync_id; follow(); return; }
+              b.disabled = false; add(box, h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message));
+            });
+          }, 'primary'),
             button(t('close'), close)));
       }
       return null;
@@ -248,6 +265,10 @@
         doc.payments.map(function (p) { return [day(p.date), p.ref || '', money(Math.abs(Number(p.amount)))]; }))) : null,
       (doc.lines || []).length ? section(t('deal.lines'), h('div', { class: 'qb-scroll' }, table([t('sync.item'), t('sync.line'), t('sync.qty'), t('sync.rate'), t('sync.amount')],
         doc.lines.map(function (l) { return [l.item || '', l.description || '', qty(l.quantity), money(l.rate), money(l.amount)]; })))) : null,
+      (r.documents || []).length > 1 ? section(t('deal.documents'), table([t('sync.document'), t('deal.date'), t('deal.status'), t('deal.total'), t('deal.balance')],
+        r.documents.map(function (x) {
+          return [t('kind.' + x.kind) + ' ' + (x.number || ''), day(x.date), statusBadge(x.status) || '—', money(x.total, currency), money(x.balance, currency)];
+        }), 'qb-documents')) : null,
       history.length ? section(t('deal.history'), table(['', t('deal.status'), ''], history)) : null);
     }
     load();

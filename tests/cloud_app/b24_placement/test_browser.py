@@ -121,6 +121,21 @@ def test_sync_to_quickbooks_from_the_deal_toolbar_previews_confirms_and_reaches_
         expect(card.get_by_role("button", name="Refresh")).to_be_enabled()
         expect(card.get_by_text("Asking QuickBooks")).to_have_count(0)
 
+    # the same deal again: the preview offers to update that invoice; another one is a separate button
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    frame = slider(page)
+    update = frame.locator("#qb-confirm")
+    expect(update).to_have_text(f"Update Invoice {number.group(1)} in QuickBooks")
+    expect(frame.locator("#qb-another")).to_have_text("Create another document instead")
+    update.click()
+    expect(frame.locator("#qb-status")).to_have_attribute("data-state", "done")
+    expect(frame.locator("#qb-outcome")).to_contain_text(f"Invoice {number.group(1)} updated in QuickBooks")
+    again = site.qb(
+        "<InvoiceQueryRq><EntityFilter><FullName>Browser &amp; Sons Builders</FullName></EntityFilter>"
+        "</InvoiceQueryRq>"
+    )
+    assert [i["RefNumber"] for i in again] == [number.group(1)]  # still one invoice
+
 
 def test_a_contacts_tab_shows_a_payment_entered_in_quickbooks(site: Site) -> None:
     client = site.world.services.client(site.world.member_id)
