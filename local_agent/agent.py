@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
 from . import config as cfg
 from .link import Link
 from .queue import Queue
-from .runtime import Relay
+from .runtime import Relay, read_only
 from .soap.server import Endpoint
 from .soap.service import make_app
 from .soap.session import Sessions, Settings
+
+log = logging.getLogger(__name__)
 
 
 class Agent:
@@ -46,6 +49,11 @@ class Agent:
         return self.link.status.detail
 
     def start(self) -> Agent:
+        # jobs left "sent" were in QuickBooks' hands when the agent stopped: reads run again, a write is
+        # reported "answer lost" and the cloud learns from QuickBooks whether it landed
+        again, lost = self.queue.recover(read_only)
+        if again or lost:
+            log.warning("after a restart: %d read(s) queued again, %d write(s) reported unknown", again, lost)
         self.link.start()
         self.endpoint.start()
         return self

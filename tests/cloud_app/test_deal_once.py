@@ -327,3 +327,53 @@ def test_a_double_click_and_two_retries_are_one_sync(world: World) -> None:
     world.web_connector_runs()
     assert settled(world, new)["state"] == "done"
     assert len(invoices_of(world, "Hooli XYZ")) == 1 and len(invoices_of(world, "Hooli")) == 1
+
+
+class DiesAfterTheWrite:
+    """The agent's process dies while QuickBooks commits the write: nobody reads the answer."""
+
+    def __init__(self, qb: SimulatedQuickBooks) -> None:
+        self.qb = qb
+
+    def begin_session(self, **kw: str) -> Any:
+        inner = self.qb.begin_session(**kw)
+
+        class Session:
+            company_file = inner.company_file
+
+            def process(self, request_xml: str) -> str:
+                answer = inner.process(request_xml)
+                if "<InvoiceAddRq" in request_xml:
+                    raise AgentDied
+                return answer
+
+            def close(self) -> None:
+                inner.close()
+
+        return Session()
+
+
+class AgentDied(Exception):
+    pass
+
+
+def test_an_agent_restarted_while_quickbooks_held_the_write_recovers_it(world: World) -> None:
+    """The agent stopped after QuickBooks committed the deal's invoice, before it read the answer: the sync
+    used to stay "sent" forever and Sync again made a second invoice. On restart the write is reported
+    as "answer lost" and the cloud asks QuickBooks."""
+    from local_agent import config as cfg
+    from local_agent.agent import Agent
+
+    deal = a_deal(world, "Massive Dynamic", [(1, "Labor", "55.00", "2")])
+    shown = preview(world, deal)
+    confirm(world, shown["sync_id"])
+    try:
+        connector(world.agent, world.home, world.password, DiesAfterTheWrite(world.qb)).run_session()  # type: ignore[arg-type]
+    except AgentDied:
+        pass
+    world.agent.stop()  # the process is gone; its queue still says the write was in QuickBooks' hands
+    world.agent = Agent(world.home, cfg.load(world.home), follow_up_wait=1.0).start()
+    assert wait(lambda: world.cloud.services.relay.online(world.cloud.portal.member_id))  # type: ignore[union-attr]
+    done = settle_through(world, shown["sync_id"], world.qb)
+    assert done["state"] == "done", done
+    assert len(invoices_of(world, "Massive Dynamic")) == 1 and invoice_adds(world) == 1
