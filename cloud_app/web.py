@@ -145,6 +145,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: party_tab.on_result(services, portal, job)
         )
+        # a previous process may have stored results it never acted on (killed in between)
+        threading.Thread(target=relay.replay, name="replay-results", daemon=True).start()
     services.worker = EventWorker(lambda member_id: customer_sync.from_events(services, member_id))
     app = Flask("qb-bitrix24", static_folder=str(shell.STATIC), static_url_path="/static")
     app.extensions["qb"] = services

@@ -64,6 +64,7 @@ class AgentRelay:
         self.host, self.port = host, port
         self.on_result = on_result
         self.on_event = on_event
+        self.started_at = _now()  # results stored before this were a previous process's (see replay)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -257,7 +258,7 @@ class AgentRelay:
             if new and self.on_result is not None:
                 job = self.store.job(portal, message.job_id)
                 if job is not None:
-                    await asyncio.to_thread(self._hook, self.on_result, portal, job)
+                    await asyncio.to_thread(self._apply, portal, job)
         elif isinstance(message, wire.WantWork):
             offered = await self._offer(portal, session_id=message.session_id)
             # an offer already on its way (made by notify a moment ago) is work too: no "nothing more"
@@ -290,19 +291,35 @@ class AgentRelay:
         """After the result is stored — and again for a re-sent one, so the agent can forget it."""
         await self._send(ws, wire.ResultAck(job_id=job_id))
 
+    def _apply(self, portal: str, job: JobRow) -> None:
+        if self.on_result is not None and self._hook(self.on_result, portal, job):
+            self.store.mark_applied(portal, job.job_id)
+
+    def replay(self) -> int:
+        """Act on the results a stopped process stored but never acted on (it died between storing one
+        and running its hook): a deal's write is then recovered instead of waiting forever."""
+        jobs = self.store.unapplied(self.started_at)
+        for job in jobs:
+            self._apply(job.portal, job)
+        if jobs:
+            log.info("applied %d result(s) stored before a restart", len(jobs))
+        return len(jobs)
+
     def _event(self, portal: str, message: wire.Message) -> None:
         self._hook(self.on_event, portal, message)
 
     @staticmethod
-    def _hook(hook: Callable[[str, Any], None] | None, portal: str, value: Any) -> None:
+    def _hook(hook: Callable[[str, Any], None] | None, portal: str, value: Any) -> bool:
         """What the app does with a result or session event runs after the result is stored and
-        acknowledged; its failure is logged and never costs the agent its connection."""
+        acknowledged; its failure is logged and never costs the agent its connection. True: it ran."""
         if hook is None:
-            return
+            return False
         try:
             hook(portal, value)
         except Exception:  # noqa: BLE001 - a hook's bug must not drop the agent's link
             log.exception("handling %s for %s failed", type(value).__name__, portal)
+            return False
+        return True
 
 
 def _now() -> datetime:

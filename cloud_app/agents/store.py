@@ -140,6 +140,10 @@ class AgentStore:
             if "attempts" not in self.db["jobs"].columns_dict:
                 self.db["jobs"].add_column("attempts", int, not_null_default=0)
                 self.db["jobs"].add_column("sent_at", str)
+            if "applied" not in self.db["jobs"].columns_dict:  # results from before were applied then
+                self.db["jobs"].add_column("applied", int, not_null_default=0)
+                with self.db.conn:
+                    self.db.execute("update jobs set applied = 1 where state in ('done', 'failed')")
 
     def close(self) -> None:
         self.db.close()
@@ -378,6 +382,22 @@ class AgentStore:
                 },
             )
             return True
+
+    def mark_applied(self, portal: str, job_id: str) -> None:
+        """The app has acted on the job's result (its hook ran to the end)."""
+        with self._lock, self.db.conn:
+            self.db.execute("update jobs set applied = 1 where portal = ? and job_id = ?", [portal, job_id])
+
+    def unapplied(self, before: datetime) -> list[JobRow]:
+        """Results stored before ``before`` that the app never acted on: the process stopped between
+        storing (and acknowledging) a result and running what it starts."""
+        with self._lock:
+            rows = self.db["jobs"].rows_where(
+                "state in ('done', 'failed') and applied = 0 and finished_at < ?",
+                [_iso(before)],
+                order_by="seq",
+            )
+            return [_job(r) for r in rows]
 
     def job(self, portal: str, job_id: str) -> JobRow | None:
         with self._lock:

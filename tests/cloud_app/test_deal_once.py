@@ -377,3 +377,26 @@ def test_an_agent_restarted_while_quickbooks_held_the_write_recovers_it(world: W
     done = settle_through(world, shown["sync_id"], world.qb)
     assert done["state"] == "done", done
     assert len(invoices_of(world, "Massive Dynamic")) == 1 and invoice_adds(world) == 1
+
+
+def test_a_result_the_cloud_stored_but_never_acted_on_is_applied_after_a_restart(world: World) -> None:
+    """The cloud stored (and acknowledged) the write's answer and died before acting on it: the sync
+    stayed "sent" for good. A starting process (``create_app`` runs ``relay.replay``) acts on it."""
+    from datetime import UTC, datetime
+
+    relay = world.cloud.services.relay
+    assert relay is not None
+    deal = a_deal(world, "Wonka Industries", [(1, "Labor", "55.00", "1")])
+    shown = preview(world, deal)
+    confirm(world, shown["sync_id"])
+    hooks, relay.on_result = relay.on_result, None  # the process dies right after storing the result
+    world.web_connector_runs()
+    member = world.cloud.portal.member_id
+    write = world.cloud.services.links.sync(member, shown["sync_id"]).job_id  # type: ignore[union-attr]
+    assert wait(lambda: relay.store.job(member, write).state == "done")  # type: ignore[union-attr, arg-type]
+    assert world.api("GET", f"/syncs/{shown['sync_id']}").json()["state"] != "done"
+    relay.on_result, relay.started_at = hooks, datetime.now(UTC)  # the next process, its hooks wired
+    assert relay.replay() == 1
+    assert settled(world, shown["sync_id"])["state"] == "done"
+    assert relay.replay() == 0  # acted on once
+    assert len(invoices_of(world, "Wonka Industries")) == 1
