@@ -25,7 +25,7 @@ from shared.qbxml.builder import MessageSet, build, query
 from shared.qbxml.parser import parse_response
 from shared.qbxml.values import Ref
 
-from . import qb_changes, sales_reps
+from . import company_time, qb_changes, sales_reps
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .links import Link
@@ -318,7 +318,8 @@ def _write(
         else:
             items[f"P{pid}"] = None
     job_id = "job_" + uuid.uuid4().hex[:24]
-    now = datetime.now(UTC)
+    calendar = company_time.clock(services, member_id)
+    now = company_time.now(services, member_id, calendar)  # the company's date: QuickBooks' own
     plan = plan_document(
         kind=sync.kind,  # type: ignore[arg-type]
         deal=d["deal"],
@@ -330,6 +331,8 @@ def _write(
         version=VERSION,
         sales_rep=sales_reps.rep_for(services, member_id, d["deal"].get("ASSIGNED_BY_ID")),
     )
+    if calendar.note:
+        plan.notes.append(calendar.note)
     closing = services.portals.setting(member_id, "qb.closing_date")
     if closing and now.date().isoformat() <= closing:
         plan.problems.append(
@@ -415,7 +418,7 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
     sync = links.sync(member_id, sync_id)
     if sync is None:
         return
-    now = datetime.now(UTC)
+    now = company_time.now(services, member_id)  # the deal's dates in the company's calendar
     if job.hresult == wire.ANSWER_LOST:
         _recover(services, member_id, sync_id, job.job_id)
         return

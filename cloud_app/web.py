@@ -704,6 +704,8 @@ def record_session(services: Services, portal: str, message: wire.Message) -> No
                 "qb_version": message.qb_version,
                 "country": message.country,
                 "qbxml_versions": list(message.supported_versions),
+                # the QuickBooks PC's clock and UTC offset: the company's calendar (cloud_app.company_time)
+                "local_time": message.local_time.isoformat() if message.local_time else None,
             },
         )
     elif isinstance(message, wire.SessionEnded):
