@@ -29,7 +29,7 @@ from . import company_time, qb_changes, sales_reps
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .links import Link
-from .sync import crm, failures
+from .sync import crm, failures, preconditions
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Kind, plan_document
 from .sync.names import disambiguate
@@ -96,13 +96,11 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
     for n, (pid, item) in enumerate(sorted(products.items())):
         if pid not in detail["mapped"] and item:
             requests.append(query("Item", {"FullName": item}, request_id=f"item-{n}-{pid}"))
-    if requests:  # the closing date, while QuickBooks is asked anyway (a preview shows a closed period)
-        requests.append(query("Preferences", request_id="preferences"))
-    if requests and services.portals.setting(member_id, "salesrep.reps", None) is None:
-        requests.append(query("SalesRep", {"ActiveStatus": "All"}, request_id="salesreps"))  # learn once
-    if not requests:  # everything is linked already: plan and send at once
+    if not name and not rows:  # nothing to send whatever QuickBooks says: show why at once
         _write(services, member_id, sync_id, found_customer=None, found_items={}, taken=set())
         return sync_id
+    # always asked, linked or not: the closing date and the sales reps as QuickBooks has them now
+    requests += preconditions.requests()
     job_id = services.agents.enqueue(
         member_id,
         build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
@@ -223,9 +221,9 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     taken: set[str] = set()
     for result in parse_response(job.response).results:
         rid = result.header.request_id or ""
-        if rid == "salesreps" and result.header.status.code in (0, 1):  # 1: QuickBooks has none
-            sales_reps.learn(services, member_id, result.records)
-        if rid == "preferences" and result.header.status.code == 0 and result.records:
+        if rid == preconditions.SALES_REPS and result.header.status.code in (0, 1):  # 1: QuickBooks has none
+            sales_reps.seen(services, member_id, result.records)
+        if rid == preconditions.PREFERENCES and result.header.status.code == 0 and result.records:
             closing = (result.records[0].get("AccountingPreferences") or {}).get("ClosingDate")
             closed = closing.isoformat() if closing else None
             services.portals.set_setting(member_id, "qb.closing_date", closed)
@@ -238,7 +236,9 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
             taken.add(str(record.get("Name") or record.get("FullName") or ""))
         elif rid.startswith("item-"):
             found_items[rid.rsplit("-", 1)[1]] = (str(record["ListID"]), str(record["FullName"]))
-    _write(services, member_id, sync_id, found_customer=found_customer, found_items=found_items, taken=taken)
+    fresh = preconditions.read(parse_response(job.response).results)
+    _write(services, member_id, sync_id, found_customer=found_customer, found_items=found_items, taken=taken,
+           fresh=fresh)  # fmt: skip
 
 
 def confirm(services: Services, member_id: str, sync_id: str, kind: Kind | None = None) -> str:
@@ -266,6 +266,7 @@ def confirm(services: Services, member_id: str, sync_id: str, kind: Kind | None 
         found_items={k: (v[0], v[1]) for k, v in (found.get("items") or {}).items()},
         taken=set(found.get("taken") or []),
         confirmed=True,
+        fresh=found.get("fresh"),  # what QuickBooks said in the preview's own lookup
     )
     return sync_id
 
@@ -279,6 +280,7 @@ def _write(
     found_items: dict[str, tuple[str, str]],
     taken: set[str],
     confirmed: bool = False,
+    fresh: dict[str, Any] | None = None,
 ) -> None:
     links = services.links
     sync = links.sync(member_id, sync_id)
@@ -320,6 +322,11 @@ def _write(
     job_id = "job_" + uuid.uuid4().hex[:24]
     calendar = company_time.clock(services, member_id)
     now = company_time.now(services, member_id, calendar)  # the company's date: QuickBooks' own
+    rep, rep_note = preconditions.usable_rep(
+        sales_reps.rep_for(services, member_id, d["deal"].get("ASSIGNED_BY_ID")),
+        fresh,
+        services.portals.setting(member_id, "salesrep.reps", {}),
+    )
     plan = plan_document(
         kind=sync.kind,  # type: ignore[arg-type]
         deal=d["deal"],
@@ -329,17 +336,14 @@ def _write(
         today=now.date(),
         job_id=job_id,
         version=VERSION,
-        sales_rep=sales_reps.rep_for(services, member_id, d["deal"].get("ASSIGNED_BY_ID")),
+        sales_rep=rep,
     )
-    if calendar.note:
-        plan.notes.append(calendar.note)
-    closing = services.portals.setting(member_id, "qb.closing_date")
-    if closing and now.date().isoformat() <= closing:
-        plan.problems.append(
-            f"QuickBooks' books are closed through {closing}: a document dated {now.date().isoformat()} "
-            "would fall in the closed period. Ask whoever keeps the books to move the closing date "
-            "(QuickBooks: Company → Set Closing Date), then sync again."
-        )
+    plan.notes += [n for n in (calendar.note, rep_note) if n]
+    # the closed-period decision uses QuickBooks' answer in this sync's own exchange
+    closing = preconditions.closing_date(fresh, services.portals.setting(member_id, "qb.closing_date"))
+    closed = preconditions.closed_period(closing, now.date())
+    if closed:
+        plan.problems.append(closed)
     created = {r.request_id: _product_of(r.request_id, plan, d) for r in plan.requests if r.request_id}
     preview = {
         "customer": _shown_name(customer, found_customer, customer_info, plan.customer_name),
@@ -366,7 +370,7 @@ def _write(
         "can_send": plan.can_send,
     }
     if not send:
-        found = {"customer": found_customer, "items": found_items, "taken": sorted(taken)}
+        found = {"customer": found_customer, "items": found_items, "taken": sorted(taken), "fresh": fresh}
         links.update_sync(member_id, sync_id, state="preview", detail={**preview, "found": found})
         return
     if not plan.can_send:

@@ -8,15 +8,18 @@ rep get ``salesrep.default`` (or none).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.values import Ref
 
-from .sync import salesreps
+from .sync import preconditions, salesreps
 from .sync.salesreps import Rep, User
 
 if TYPE_CHECKING:
     from .web import Services
+
+LIST = "salesrep.list"  # the reps as QuickBooks last listed them, with when: {"reps": [...], "read_at": …}
 
 
 def _users(services: Services, member_id: str) -> list[User]:
@@ -53,6 +56,22 @@ def learn(services: Services, member_id: str, records: Iterable[Mapping[str, Any
     services.portals.set_setting(member_id, "salesrep.map", mapping)
     services.portals.set_setting(member_id, "salesrep.reps", {r.list_id: r.initial for r in reps})
     return mapping
+
+
+def seen(services: Services, member_id: str, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """QuickBooks' sales reps as a query just read them (a deal's lookup or the settings page's read):
+    kept as the list the settings offer, and the users mapped again only when the list changed (mapping
+    reads every Bitrix24 user)."""
+    reps = [preconditions.rep_of(r) for r in records]
+    before = services.portals.setting(member_id, LIST) or {}
+    services.portals.set_setting(
+        member_id,
+        LIST,
+        {"reps": reps, "read_at": datetime.fromtimestamp(services.portals.clock(), UTC).isoformat()},
+    )
+    if before.get("reps") != reps or services.portals.setting(member_id, "salesrep.reps") is None:
+        learn(services, member_id, records)
+    return reps
 
 
 def mapping(services: Services, member_id: str) -> dict[str, str]:

@@ -71,7 +71,10 @@ def _world(tmp_path: Path, capsys: pytest.CaptureFixture[str], plan: str = "stan
         agent = Agent(home, cfg.load(home), follow_up_wait=1.0).start()
         try:
             assert wait(lambda: cloud.services.relay.online(cloud.portal.member_id))  # type: ignore[union-attr]
-            yield World(cloud, agent, home, password, SimulatedQuickBooks(seed_company()), session)
+            world = World(cloud, agent, home, password, SimulatedQuickBooks(seed_company()), session)
+            # the agent sits on the QuickBooks PC: its clock is the one the company file keeps time by
+            agent.relay.local_clock = lambda: world.qb.company.now()
+            yield world
         finally:
             agent.stop()
 
