@@ -38,7 +38,8 @@ class World:
 
     def api(self, method: str, path: str, **kw: Any) -> requests.Response:
         url = f"{self.cloud.url}/api/portals/{self.cloud.portal.member_id}{path}"
-        return requests.request(method, url, headers={"X-Session": self.session}, timeout=30, **kw)
+        headers = {"X-Session": self.session, **kw.pop("headers", {})}
+        return requests.request(method, url, headers=headers, timeout=30, **kw)
 
     def web_connector_runs(self) -> str:
         report = connector(self.agent, self.home, self.password, self.qb).run_session()
