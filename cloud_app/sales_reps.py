@@ -166,7 +166,12 @@ def view(services: Services, member_id: str) -> dict[str, Any]:
     job = services.agents.job(member_id, job_id) if job_id else None
     reading = job is not None and (job.state == "done" or services.agents.waiting(member_id, READ))
     reps = sorted((r for r in kept.get("reps") or [] if r.get("active")), key=lambda r: r["initial"])
-    shown: dict[str, Any] = {"reps": reps, "read_at": kept.get("read_at"), "reading": reading}
+    shown: dict[str, Any] = {
+        "reps": reps,
+        "read_at": kept.get("read_at"),
+        "reading": reading,
+        "initials": services.portals.setting(member_id, "salesrep.reps") or {},  # removed ones too
+    }
     if kept.get("error"):
         shown["error"] = kept["error"]
     return shown

@@ -13,7 +13,7 @@ def _reps(world: World, **params: str) -> dict[str, Any]:
 
 
 def test_the_default_sales_rep_is_chosen_from_quickbooks_and_nothing_else_is_saved(world: World) -> None:
-    assert _reps(world) == {"reps": [], "read_at": None, "reading": False}
+    assert _reps(world) == {"reps": [], "read_at": None, "reading": False, "initials": {}}
     unread = world.api("POST", "/settings", json={"salesrep.default": "80000001-1234567890"})
     assert unread.status_code == 400 and "not been read from QuickBooks" in unread.text
     assert _reps(world, auto="1")["reading"] is True  # opening the settings asks QuickBooks
