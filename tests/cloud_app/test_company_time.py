@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .product import World, a_deal, settled, wait
@@ -16,10 +17,12 @@ LA = ZoneInfo("America/Los_Angeles")
 
 
 def _evening_in_california(world: World) -> tuple[date, Callable[[], float]]:
-    """Every clock of the product at 18:30 in California today (moving on from there): the cloud's, the
-    agent's (on the QuickBooks PC, in California) and QuickBooks'. Returns California's date and the
-    clock."""
-    la_today = datetime.now(LA).date()
+    """Every clock of the product at 18:30 in California tomorrow (UTC's tomorrow), moving on from there:
+    the cloud's, the agent's (on the QuickBooks PC, in California) and QuickBooks'. Returns California's
+    date that evening and the clock. Tomorrow: a clock going back before the sample company's records
+    (stamped a moment ago) would hide changes from the change query's watermarks; and no date the real
+    clock gives today — California's or UTC's — is the answer, so only the product's clocks can get it."""
+    la_today = datetime.now(UTC).date() + timedelta(days=1)
     click = datetime.combine(la_today, clock_time(18, 30), LA)
     assert click.astimezone(UTC).date() == la_today + timedelta(days=1)  # UTC is on the next day already
     began = time.time()
@@ -28,6 +31,7 @@ def _evening_in_california(world: World) -> tuple[date, Callable[[], float]]:
         return click.timestamp() + (time.time() - began)
 
     world.cloud.services.portals.clock = epoch  # type: ignore[method-assign]
+    world.cloud.services.agents.clock = lambda: datetime.fromtimestamp(epoch(), UTC)  # jobs' times
     world.agent.relay.local_clock = lambda: datetime.fromtimestamp(epoch(), LA)
     world.qb.company.clock = lambda: datetime.fromtimestamp(epoch(), UTC)
     assert world.qb.company.tz == LA  # the sample company file keeps California's time
@@ -85,23 +89,34 @@ def test_the_company_tab_counts_days_overdue_by_californias_date(world: World) -
     world.web_connector_runs()
     assert settled(world, sync_id)["state"] == "done"
     txn = world.cloud.client().call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"]
-    invoice = world.qb_query(f"<InvoiceQueryRq><TxnID>{txn}</TxnID></InvoiceQueryRq>")[0]
-    world.qb.process(  # the bookkeeper makes it due today (California's today)
-        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
-        f"<InvoiceModRq><InvoiceMod><TxnID>{txn}</TxnID><EditSequence>{invoice['EditSequence']}</EditSequence>"
-        f"<DueDate>{la_today.isoformat()}</DueDate></InvoiceMod></InvoiceModRq></QBXMLMsgsRq></QBXML>"
-    )
     company = int(world.cloud.client().call("crm.deal.get", {"id": deal})["COMPANY_ID"])
-    world.api("POST", f"/parties/company/{company}/refresh")
-    world.web_connector_runs()
 
-    def shown() -> dict:
-        return world.api("GET", f"/parties/company/{company}/quickbooks").json()["statement"] or {}
+    def due(day: date) -> dict[str, Any]:
+        """The bookkeeper sets the invoice's due date; the tab is read again."""
+        invoice = world.qb_query(f"<InvoiceQueryRq><TxnID>{txn}</TxnID></InvoiceQueryRq>")[0]
+        world.qb.process(
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+            f"<InvoiceModRq><InvoiceMod><TxnID>{txn}</TxnID><EditSequence>{invoice['EditSequence']}"
+            f"</EditSequence><DueDate>{day.isoformat()}</DueDate></InvoiceMod></InvoiceModRq>"
+            "</QBXMLMsgsRq></QBXML>"
+        )
+        assert world.api("POST", f"/parties/company/{company}/refresh").json() == {"queued": True}
+        world.web_connector_runs()
+        tab = f"/parties/company/{company}/quickbooks"
 
-    assert wait(lambda: bool(shown()))
-    row = shown()["open_invoices"][0]
+        def shown() -> dict[str, Any]:
+            return world.api("GET", tab).json()["statement"] or {}  # type: ignore[no-any-return]
+
+        assert wait(lambda: (shown().get("open_invoices") or [{}])[0].get("due") == day.isoformat())
+        return shown()
+
+    today = due(la_today)
+    row = today["open_invoices"][0]
     assert row["days_overdue"] == 0 and row["status"] == "open"  # due today in California: not late yet
-    assert shown()["aging"]["current"] == "165.00"
+    assert today["aging"]["current"] == "165.00"
+    late = due(la_today - timedelta(days=3))
+    assert late["open_invoices"][0]["days_overdue"] == 3 and late["open_invoices"][0]["status"] == "overdue"
+    assert late["aging"]["1-30"] == "165.00"
 
 
 def test_an_agent_that_does_not_report_its_clock_falls_back_to_utc_and_says_so(world: World) -> None:
@@ -112,3 +127,35 @@ def test_an_agent_that_does_not_report_its_clock_falls_back_to_utc_and_says_so(w
     status = settled(world, sync_id)
     assert status["state"] == "done", status
     assert any("time zone" in n for n in status["detail"]["notes"]), status["detail"]["notes"]
+
+
+def test_the_deals_status_after_a_change_in_quickbooks_is_overdue_by_californias_date(world: World) -> None:
+    la_today, _ = _evening_in_california(world)
+    deal = a_deal(world, "Due Dates LLC", [(1, "Labor", "55.00", "1")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    assert settled(world, sync_id)["state"] == "done"
+    client = world.cloud.client()
+    txn = client.call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"]
+
+    def due(day: date) -> str:
+        invoice = world.qb_query(f"<InvoiceQueryRq><TxnID>{txn}</TxnID></InvoiceQueryRq>")[0]
+        modded = world.qb.process(
+            '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+            f"<InvoiceModRq><InvoiceMod><TxnID>{txn}</TxnID><EditSequence>{invoice['EditSequence']}"
+            f"</EditSequence><DueDate>{day.isoformat()}</DueDate></InvoiceMod></InvoiceModRq>"
+            "</QBXMLMsgsRq></QBXML>"
+        )
+        assert 'statusCode="0"' in modded, modded
+        world.api("POST", f"/deals/{deal}/refresh")
+        world.web_connector_runs()
+        member = world.cloud.portal.member_id
+        assert wait(
+            lambda: world.cloud.services.agents.jobs(member, purpose="qb-changes")[-1].state == "done"
+        )
+        tab = f"/deals/{deal}/quickbooks"
+        assert wait(lambda: (world.api("GET", tab).json()["document"] or {}).get("due") == day.isoformat())
+        return str(client.call("crm.deal.get", {"id": deal})["UF_CRM_QB_STATUS"])
+
+    assert due(la_today) == "open"  # due today in California: not overdue, though UTC is a day on
+    assert due(la_today - timedelta(days=1)) == "overdue"
