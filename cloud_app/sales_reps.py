@@ -126,7 +126,10 @@ def read(services: Services, member_id: str) -> str | None:
 
 
 def read_if_stale(services: Services, member_id: str) -> str | None:
-    """The settings page was opened: ask QuickBooks unless its list is only minutes old."""
+    """The settings page was opened: ask QuickBooks unless its list is only minutes old (or no agent is
+    paired to ask it: the page would say "reading" for ever)."""
+    if not services.agents.paired(member_id):
+        return None
     read_at = (services.portals.setting(member_id, LIST) or {}).get("read_at")
     if read_at and services.portals.clock() - datetime.fromisoformat(read_at).timestamp() < STALE_AFTER:
         return None
