@@ -27,18 +27,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.builder import MessageSet, build, query
 from shared.qbxml.parser import parse_response
 from shared.qbxml.values import Ref
 
-from . import qb_changes, sales_reps
+from . import company_time, qb_changes, sales_reps
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .links import Link
-from .sync import crm, failures
+from .sync import crm, failures, preconditions
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Existing, Kind, marker, plan_document
 from .sync.names import disambiguate
@@ -136,13 +136,11 @@ def start(
         entity = DOCUMENT_KINDS[doc["kind"]]
         filters = {"TxnID": doc["txn_id"], "IncludeLineItems": True, "IncludeLinkedTxns": True}
         requests.append(query(entity, filters, request_id=f"existing-{n}"))
-    if requests:  # the closing date, while QuickBooks is asked anyway (a preview shows a closed period)
-        requests.append(query("Preferences", request_id="preferences"))
-    if requests and services.portals.setting(member_id, "salesrep.reps", None) is None:
-        requests.append(query("SalesRep", {"ActiveStatus": "All"}, request_id="salesreps"))  # learn once
-    if not requests:  # everything is linked already: plan and send at once
+    if not name and not rows:  # nothing to send whatever QuickBooks says: show why at once
         _write(services, member_id, sync_id, found_customer=None, found_items={}, taken=set(), existing=[])
         return sync_id
+    # always asked, linked or not: the closing date and the sales reps as QuickBooks has them now
+    requests += preconditions.requests()
     job_id = services.agents.enqueue(
         member_id,
         build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
@@ -223,9 +221,9 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     existing: list[dict[str, Any]] = []
     for result in parse_response(job.response).results:
         rid = result.header.request_id or ""
-        if rid == "salesreps" and result.header.status.code in (0, 1):  # 1: QuickBooks has none
-            sales_reps.learn(services, member_id, result.records)
-        if rid == "preferences" and result.header.status.code == 0 and result.records:
+        if rid == preconditions.SALES_REPS and result.header.status.code in (0, 1):  # 1: QuickBooks has none
+            sales_reps.seen(services, member_id, result.records)
+        if rid == preconditions.PREFERENCES and result.header.status.code == 0 and result.records:
             closing = (result.records[0].get("AccountingPreferences") or {}).get("ClosingDate")
             closed = closing.isoformat() if closing else None
             services.portals.set_setting(member_id, "qb.closing_date", closed)
@@ -249,6 +247,7 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
         found_items=found_items,
         taken=taken,
         existing=existing,
+        fresh=preconditions.read(parse_response(job.response).results),
     )
 
 
@@ -327,6 +326,7 @@ def confirm(
         taken=set(found.get("taken") or []),
         existing=list(found.get("existing") or []),
         confirmed=True,
+        fresh=found.get("fresh"),  # what QuickBooks said in the preview's own lookup
     )
     return sync_id
 
@@ -421,6 +421,7 @@ def _write(
     taken: set[str],
     existing: list[dict[str, Any]],
     confirmed: bool = False,
+    fresh: dict[str, Any] | None = None,
 ) -> None:
     links = services.links
     sync = links.sync(member_id, sync_id)
@@ -463,7 +464,13 @@ def _write(
     another = bool(d.get("another"))
     target, gone = _target(kind, d.get("documents") or [], existing, another)
     job_id = "job_" + uuid.uuid4().hex[:24]
-    now = datetime.now(UTC)
+    calendar = company_time.clock(services, member_id)
+    now = company_time.now(services, member_id, calendar)  # the company's date: QuickBooks' own
+    rep, rep_note = preconditions.usable_rep(
+        sales_reps.rep_for(services, member_id, d["deal"].get("ASSIGNED_BY_ID")),
+        fresh,
+        services.portals.setting(member_id, "salesrep.reps", {}),
+    )
     plan = plan_document(
         kind=kind,
         deal=d["deal"],
@@ -473,11 +480,14 @@ def _write(
         today=now.date(),
         job_id=job_id,
         version=VERSION,
-        sales_rep=sales_reps.rep_for(services, member_id, d["deal"].get("ASSIGNED_BY_ID")),
+        sales_rep=rep,
         update=Existing(target["txn_id"], target["edit_sequence"]) if target else None,
     )
+    plan.notes += [n for n in (calendar.note, rep_note) if n]
     label = _label(kind)
-    dated = target["date"] if target and target.get("date") else now.date().isoformat()
+    dated = (
+        target["date"] if target and target.get("date") else now.date().isoformat()
+    )  # a Mod keeps its date
     if target is not None:
         number = target["number"] or ""
         if target["payments"] or target["paid"]:
@@ -499,13 +509,11 @@ def _write(
             f"{_label(DOCUMENT_KINDS[doc['kind']])} {doc['number']} is no longer in QuickBooks "
             f"(deleted there); a new {label.lower()} is created."
         )
-    closing = services.portals.setting(member_id, "qb.closing_date")
-    if closing and dated <= closing:
-        plan.problems.append(
-            f"QuickBooks' books are closed through {closing}: a document dated {dated} "
-            "would fall in the closed period. Ask whoever keeps the books to move the closing date "
-            "(QuickBooks: Company → Set Closing Date), then sync again."
-        )
+    # the closed-period decision uses QuickBooks' answer in this sync's own exchange
+    closing = preconditions.closing_date(fresh, services.portals.setting(member_id, "qb.closing_date"))
+    closed = preconditions.closed_period(closing, date.fromisoformat(dated))
+    if closed:
+        plan.problems.append(closed)
     created = {r.request_id: _product_of(r.request_id, plan, d) for r in plan.requests if r.request_id}
     preview = {
         "customer": _shown_name(customer, found_customer, customer_info, plan.customer_name),
@@ -541,6 +549,7 @@ def _write(
             "items": found_items,
             "taken": sorted(taken),
             "existing": existing,
+            "fresh": fresh,
         }
         links.update_sync(member_id, sync_id, state="preview", detail={**preview, "found": found})
         return
@@ -801,7 +810,7 @@ def _link_made(services: Services, member_id: str, sync: Any, rets: dict[str, An
 def _apply(services: Services, member_id: str, sync: Any, rets: dict[str, Any]) -> None:
     """The write landed: link what it made, update the deal and say so."""
     links = services.links
-    now = datetime.now(UTC)
+    now = company_time.now(services, member_id)  # the deal's dates in the company's calendar
     sync_id, d = sync.sync_id, sync.detail
     document = rets.get("document")
     _link_made(services, member_id, sync, rets)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.builder import MessageSet, add, build, query
 from shared.qbxml.parser import parse_response
 
-from . import deal_sync
+from . import company_time, deal_sync
 from .agents.store import JobRow
 from .links import Link
 from .sync import failures
@@ -64,7 +64,7 @@ def refresh(services: Services, member_id: str, b24_type: str, b24_id: str) -> s
     purpose = STATEMENT + _key(b24_type, b24_id)
     if link is None or services.agents.waiting(member_id, purpose):
         return None
-    today = datetime.now(UTC).date()
+    today = company_time.now(services, member_id).date()  # the 90/365-day windows in QuickBooks' days
     of_customer = {"EntityFilter": {"ListIDWithChildren": link.qb_id}}
     requests = [
         query("Customer", {"ListID": link.qb_id}, request_id="customer"),
@@ -168,7 +168,7 @@ def _statement(services: Services, member_id: str, b24_type: str, b24_id: str, j
             found.get("invoices", []),
             found.get("payments", []),
             found.get("estimates", []),
-            datetime.now(UTC),
+            company_time.now(services, member_id),  # days overdue and aging by the company's date
         ),
     )
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.builder import MessageSet, build
 from shared.qbxml.parser import parse_response
 
-from . import customer_sync, qb_documents
+from . import company_time, customer_sync, qb_documents
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .sync import crm, invoices, payments
@@ -94,7 +94,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     when the query was queued (the watermarks may move up to it once everything is applied)."""
     links = services.links
     file = services.company_file(member_id)
-    now = datetime.now(UTC)
+    now = company_time.now(services, member_id)  # "overdue" by the company's date
     by_entity: dict[str, list[Mapping[str, Any]]] = {}
     for result in parse_response(response).results:
         if result.header.status.code in (0, 1) and result.header.request_id in ENTITIES:

@@ -101,7 +101,9 @@ CHOICES: dict[str, Choice] = {
     "conflict.winners": Choice({}, "per synced field, overriding conflict.winner", _winners),
     "invoices.to_b24": Choice(True, "QuickBooks invoices of linked customers become smart invoices", _flag),
     "estimates.to_b24": Choice(True, "QuickBooks estimates of linked customers become quotes", _flag),
-    "salesrep.default": Choice(None, "the sales rep (ListID) for users who have none", _optional_text(36)),
+    "salesrep.default": Choice(
+        None, "the QuickBooks sales rep (one of /sales-reps) for users who have none", _optional_text(36)
+    ),  # fmt: skip
     "salesrep.users": Choice({}, "a person's choice of sales rep per Bitrix24 user", _user_reps),
     "paid_stage": Choice(
         None, "the deal stage a fully paid invoice moves its deal to (none: stay)", _optional_text(50)

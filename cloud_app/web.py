@@ -23,7 +23,7 @@ from shared import wire
 from shared.qbxml.export import schema_export
 from shared.qbxml.status import explain_hresult
 
-from . import customer_sync, deal_sync, discover, initial_sync, party_tab, qb_changes, settings
+from . import customer_sync, deal_sync, discover, initial_sync, party_tab, qb_changes, sales_reps, settings
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
@@ -141,6 +141,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: initial_sync.on_result(services, portal, job)
+        )
+        relay.on_result = _chain(
+            relay.on_result, lambda portal, job: sales_reps.on_result(services, portal, job)
         )
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: party_tab.on_result(services, portal, job)
@@ -599,6 +602,14 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             meaning={n: c.meaning for n, c in settings.CHOICES.items()},
         )
 
+    @app.get("/api/portals/<member_id>/sales-reps")
+    @portal_api()
+    def sales_rep_list(member_id: str) -> Response:
+        """QuickBooks' sales reps for the settings; ``?auto=1`` asks QuickBooks when the list is old."""
+        if request.args.get("auto") == "1":
+            sales_reps.read_if_stale(services, member_id)
+        return jsonify(sales_reps.view(services, member_id))
+
     @app.get("/api/portals/<member_id>/pipelines")
     @portal_api()
     def deal_pipelines(member_id: str) -> Response:
@@ -622,6 +633,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             changes = settings.validate(request.get_json(silent=True))
         except ValueError as exc:
             return Response(str(exc), 400, mimetype="text/plain")
+        unknown = sales_reps.refused(services, member_id, changes, request.headers.get("X-Lang", ""))
+        if unknown:  # a QuickBooks reference is one QuickBooks listed, never free text
+            return Response(unknown, 400, mimetype="text/plain")
         for name, value in changes.items():
             services.portals.set_setting(member_id, name, value)
         return jsonify(ok=True, changed=sorted(changes))
@@ -718,6 +732,8 @@ def record_session(services: Services, portal: str, message: wire.Message) -> No
                 "qb_version": message.qb_version,
                 "country": message.country,
                 "qbxml_versions": list(message.supported_versions),
+                # the QuickBooks PC's clock and UTC offset: the company's calendar (cloud_app.company_time)
+                "local_time": message.local_time.isoformat() if message.local_time else None,
             },
         )
     elif isinstance(message, wire.SessionEnded):

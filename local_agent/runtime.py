@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +63,9 @@ class Relay:
         self._offer = threading.Event()
         self._no_work = threading.Event()
         self.sessions_seen = 0
+        # The PC's own clock with its UTC offset (QuickBooks dates documents by it); the cloud takes the
+        # company's calendar from it. A test puts the PC in another zone; None reports nothing.
+        self.local_clock: Callable[[], datetime] | None = lambda: datetime.now().astimezone()
 
     # callbacks from the link thread
     def offered(self, offer: wire.JobOffer) -> None:
@@ -139,10 +143,11 @@ class Relay:
         self.status.product = info.product
         self.status.supported_versions = info.supported_versions
         self._save()
+        local = self.local_clock() if self.local_clock is not None else None
         self._tell(wire.SessionStarted(
             session_id=session_id, company_file=info.company_file, product=info.product,
             qb_version=info.qb_version, country=info.country, supported_versions=info.supported_versions,
-            started_at=now))  # fmt: skip
+            started_at=now, local_time=local))  # fmt: skip
 
     def session_ended(self, session_id: str, summary: str, error: str | None) -> None:
         now = datetime.now(UTC)

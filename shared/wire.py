@@ -59,7 +59,10 @@ class Welcome:
 
 @dataclass(frozen=True)
 class SessionStarted:
-    """A Web Connector session began: what QuickBooks said about itself and the open company file."""
+    """A Web Connector session began: what QuickBooks said about itself and the open company file.
+
+    ``local_time`` is the QuickBooks PC's clock as it reads, with that PC's UTC offset: QuickBooks Desktop
+    dates documents by it, so it is the company's calendar. Older agents do not send it (None)."""
 
     type: ClassVar[str] = "session.started"
     session_id: str
@@ -69,6 +72,7 @@ class SessionStarted:
     country: str
     supported_versions: tuple[str, ...]
     started_at: datetime
+    local_time: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ same normalised full name, unless a person chose otherwise. Users without a rep 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from . import normalize
 from .text import to_codepage
@@ -87,3 +88,25 @@ def user_for(rep_list_id: str | None, mapping: Mapping[str, str], fallback_user:
         if list_id == rep_list_id:
             return user_id
     return fallback_user
+
+
+def unknown_choices(
+    changes: Mapping[str, Any], known: Collection[str] | None, current: Mapping[str, Any]
+) -> list[str]:
+    """The sales rep ListIDs in settings ``changes`` that are not among ``known`` (the active reps
+    QuickBooks listed; None: never read). A value left as it was passes, so a rep removed in QuickBooks
+    after it was chosen can be kept (the sync leaves it off) or cleared, but not chosen again."""
+
+    def unknown(value: Any, before: Any) -> bool:
+        return value is not None and value != before and (known is None or value not in known)
+
+    bad = []
+    if "salesrep.default" in changes and unknown(
+        changes["salesrep.default"], current.get("salesrep.default")
+    ):
+        bad.append(str(changes["salesrep.default"]))
+    before = current.get("salesrep.users") or {}
+    for user_id, value in (changes.get("salesrep.users") or {}).items():
+        if unknown(value, before.get(user_id)):
+            bad.append(str(value))
+    return bad

@@ -38,7 +38,8 @@ class World:
 
     def api(self, method: str, path: str, **kw: Any) -> requests.Response:
         url = f"{self.cloud.url}/api/portals/{self.cloud.portal.member_id}{path}"
-        return requests.request(method, url, headers={"X-Session": self.session}, timeout=30, **kw)
+        headers = {"X-Session": self.session, **kw.pop("headers", {})}
+        return requests.request(method, url, headers=headers, timeout=30, **kw)
 
     def web_connector_runs(self) -> str:
         report = connector(self.agent, self.home, self.password, self.qb).run_session()
@@ -71,7 +72,10 @@ def _world(tmp_path: Path, capsys: pytest.CaptureFixture[str], plan: str = "stan
         agent = Agent(home, cfg.load(home), follow_up_wait=1.0).start()
         try:
             assert wait(lambda: cloud.services.relay.online(cloud.portal.member_id))  # type: ignore[union-attr]
-            yield World(cloud, agent, home, password, SimulatedQuickBooks(seed_company()), session)
+            world = World(cloud, agent, home, password, SimulatedQuickBooks(seed_company()), session)
+            # the agent sits on the QuickBooks PC: its clock is the one the company file keeps time by
+            agent.relay.local_clock = lambda: world.qb.company.now()
+            yield world
         finally:
             agent.stop()
 

@@ -70,7 +70,8 @@ def test_a_second_deal_for_the_same_company_reuses_the_customer_and_items(world:
         },
     )
     sync_id = world.api("POST", f"/deals/{second}/sync", json={}).json()["sync_id"]
-    assert world.web_connector_runs() == "1 request, 0 errors"  # all linked: no lookup needed
+    # all linked, yet QuickBooks is asked first: its closing date and sales reps as they are now
+    assert world.web_connector_runs() == "2 requests, 0 errors"
     status = settled(world, sync_id)
     assert status["state"] == "done" and status["detail"]["customer_action"] == "matched"
     assert len(world.qb_query("<CustomerQueryRq><FullName>Initech</FullName></CustomerQueryRq>")) == 1
@@ -381,6 +382,42 @@ def test_a_closed_period_in_quickbooks_is_shown_in_the_preview_and_nothing_can_b
         lambda: status.update(world.api("GET", f"/syncs/{again}").json()) or status["state"] == "preview"
     )
     assert status["detail"]["can_send"] is True
+
+
+def test_a_reopened_period_is_seen_by_the_next_sync_of_a_linked_customer_and_by_retry(world: World) -> None:
+    """The closing date is read from QuickBooks in the sync's own exchange, never from an earlier one."""
+    first = a_deal(world, "Reopened Books Co", [(1, "Labor", "55.00", "1")])
+    assert settled(world, _synced(world, first))["state"] == "done"  # customer and item linked now
+    world.qb.company.closing_date = world.qb.company.today()  # the bookkeeper closes the books
+    company = world.cloud.client().call("crm.deal.get", {"id": first})["COMPANY_ID"]
+    second = world.cloud.client().call(
+        "crm.deal.add", {"fields": {"TITLE": "More work", "COMPANY_ID": company, "CURRENCY_ID": "USD"}}
+    )
+    world.cloud.client().call(
+        "crm.deal.productrows.set",
+        {"id": second, "rows": [{"PRODUCT_ID": 1, "PRODUCT_NAME": "Labor", "PRICE": "55", "QUANTITY": 2}]},
+    )
+    sync_id = world.api("POST", f"/deals/{second}/sync", json={}).json()["sync_id"]
+    assert world.web_connector_runs() == "1 request, 0 errors"  # QuickBooks was asked, nothing sent
+    failed = settled(world, sync_id)
+    assert failed["state"] == "failed" and any("closed through" in p for p in failed["detail"]["problems"])
+
+    world.qb.company.closing_date = None  # the bookkeeper reopens the period
+    again = world.api("POST", f"/syncs/{sync_id}/retry")
+    assert again.status_code == 202, again.text
+    assert world.web_connector_runs() == "2 requests, 0 errors"  # asked again, then the invoice
+    done = settled(world, again.json()["sync_id"])
+    assert done["state"] == "done", done
+    txn = world.cloud.client().call("crm.deal.get", {"id": second})["UF_CRM_QB_TXN_ID"]
+    assert world.qb_query(f"<InvoiceQueryRq><TxnID>{txn}</TxnID></InvoiceQueryRq>")[0]["Subtotal"] == Decimal(
+        "110.00"
+    )
+
+
+def _synced(world: World, deal: int) -> str:
+    sync_id = str(world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"])
+    world.web_connector_runs()
+    return sync_id
 
 
 def test_a_fully_paid_invoice_moves_its_deal_to_the_stage_set_for_its_pipeline(world: World) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,8 @@ def test_a_session_with_several_jobs_and_an_iterator_over_2000_customers(
     assert "<Name>Kitchen &amp; Bath Co</Name>" in results[ids[2]].response  # type: ignore[operator]
     started = [e for e in cloud.events if isinstance(e, wire.SessionStarted)]
     assert started and started[0].company_file == quickbooks.company_file
+    local = started[0].local_time  # the PC's own clock with its UTC offset: the company's calendar
+    assert local is not None and local.utcoffset() == datetime.now().astimezone().utcoffset()
 
 
 def test_a_document_quickbooks_refuses_fails_its_job_and_the_session_goes_on(

@@ -25,6 +25,7 @@ EXAMPLES: list[wire.Message] = [
         country="US",
         supported_versions=("13.0", "16.0"),
         started_at=T,
+        local_time=T.astimezone(PST),
     ),
     wire.SessionEnded(session_id="s1", ended_at=T, requests=12, errors=0, summary="12 requests, 0 errors"),
     wire.QuickBooksUnreachable(
@@ -135,3 +136,17 @@ def test_a_result_needs_exactly_one_outcome() -> None:
         wire.JobResult(
             job_id="j", response="<x/>", hresult="0x1", message=None, received_at=T, processed_at=T
         )
+
+
+def test_a_session_start_from_an_agent_that_does_not_report_its_clock_still_decodes() -> None:
+    """Older agents send no ``local_time``: the message is read, the clock is simply unknown."""
+    body = json.loads(wire.encode(EXAMPLES[2]))
+    del body["local_time"]
+    decoded = wire.decode(json.dumps(body))
+    assert isinstance(decoded, wire.SessionStarted) and decoded.local_time is None
+
+
+def test_the_pcs_clock_keeps_its_utc_offset_on_the_wire() -> None:
+    decoded = wire.decode(wire.encode(EXAMPLES[2]))
+    assert isinstance(decoded, wire.SessionStarted) and decoded.local_time is not None
+    assert decoded.local_time.utcoffset() == timedelta(hours=-8) and decoded.local_time == T

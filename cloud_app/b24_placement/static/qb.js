@@ -38,7 +38,7 @@
   }
   function fit() { if (window.BX24 && BX24.fitWindow) setTimeout(function () { BX24.fitWindow(); }, 0); }
   function api(method, path, body) {
-    var opts = { method: method, headers: { 'X-Session': session } };
+    var opts = { method: method, headers: { 'X-Session': session, 'X-Lang': lang } };  // refusals in the page's language
     if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
     return fetch('/api/portals/' + encodeURIComponent(member) + path, opts).then(function (r) {
       if (r.status === 401) throw new Error(t('session_expired'));
@@ -431,7 +431,35 @@
           var invoices = check('set-invoices.to_b24', v['invoices.to_b24']);
           var estimates = check('set-estimates.to_b24', v['estimates.to_b24']);
           var rules = ['email', 'phone', 'name'].map(function (r) { return [r, check('set-rule-' + r, (v['matching.rules'] || []).indexOf(r) >= 0)]; });
-          var rep = h('input', { type: 'text', id: 'set-salesrep.default', maxlength: '36', value: v['salesrep.default'] || '', disabled: !isAdmin });
+          // the sales rep is one QuickBooks has: a select filled from its list, read live when the tab opens
+          var chosenRep = v['salesrep.default'] || '';
+          var rep = h('select', { id: 'set-salesrep.default', disabled: true });
+          var repState = h('p', { class: 'qb-muted', id: 'qb-salesrep-state', role: 'status' });
+          add(rep, h('option', { value: chosenRep, selected: true }, chosenRep ? '…' : t('settings.salesrep.none')));
+          function fillReps(r) {
+            var keep = rep.value || chosenRep, options = [['', t('settings.salesrep.none')]], listed = false;
+            (r.reps || []).forEach(function (x) {
+              options.push([x.list_id, x.initial + (x.name ? ' — ' + x.name : '')]);
+              if (x.list_id === keep) listed = true;
+            });
+            if (keep && !listed && !r.reading) options.push([keep, t('settings.salesrep.gone', { value: (r.initials || {})[keep] || '?' })]);
+            if (keep && !listed && r.reading) options.push([keep, (r.initials || {})[keep] || '…']);  // kept as it is until read
+            rep.textContent = '';
+            options.forEach(function (o) { add(rep, h('option', { value: o[0], selected: o[0] === keep }, o[1])); });
+            rep.value = keep;
+            rep.disabled = !isAdmin || !!r.reading;
+            repState.textContent = r.reading ? t('settings.salesrep.reading') : (r.error || '');
+            return !r.reading;
+          }
+          function loadReps(auto) {
+            return api('GET', '/sales-reps' + (auto ? '?auto=1' : '')).then(guard(fillReps));
+          }
+          loadReps(true).then(guard(function (done) {
+            if (done) return;
+            var poll = every(2000, function () {
+              loadReps(false).then(guard(function (finished) { if (finished) { clearInterval(poll); fit(); } })).catch(function () {});
+            });
+          })).catch(function (err) { repState.textContent = err.message; });
           var stages = pipelines.map(function (pl) {
             return [String(pl.id), pl.name, select('set-stage-' + pl.id, [['', t('settings.stay')]].concat(pl.stages), (v.paid_stages || {})[String(pl.id)] || '')];
           });
@@ -440,7 +468,7 @@
               field('set-document_kind', t('settings.document_kind'), kind),
               h('div', { class: 'qb-field' }, invoices, ' ', h('label', { for: 'set-invoices.to_b24', class: 'qb-inline' }, t('settings.invoices.to_b24'))),
               h('div', { class: 'qb-field' }, estimates, ' ', h('label', { for: 'set-estimates.to_b24', class: 'qb-inline' }, t('settings.estimates.to_b24'))),
-              field('set-salesrep.default', t('settings.salesrep.default'), rep)),
+              field('set-salesrep.default', t('settings.salesrep.default'), rep), repState),
             h('fieldset', {}, h('legend', {}, t('settings.group.conflicts')),
               field('set-conflict.winner', t('settings.conflict.winner'), winner),
               winners.map(function (w) { return field('set-winner-' + w[0], t('settings.winner.' + w[0]), w[1]); })),
@@ -459,7 +487,7 @@
               document_kind: kind.value, 'conflict.winner': winner.value, 'conflict.winners': chosenWinners,
               'invoices.to_b24': invoices.checked, 'estimates.to_b24': estimates.checked,
               'matching.rules': rules.filter(function (r) { return r[1].checked; }).map(function (r) { return r[0]; }),
-              'salesrep.default': rep.value.trim() || null, paid_stages: chosenStages
+              'salesrep.default': rep.value || null, paid_stages: chosenStages
             };
             api('POST', '/settings', changes).then(function () { msg.textContent = t('saved'); msg.className = 'qb-ok'; })
               .catch(function (err) { msg.textContent = err.message; msg.className = 'qb-warn'; });

@@ -26,6 +26,7 @@ expect.set_options(timeout=30_000)  # a page's own polling (1.5–2 s) on a busy
 class Site:
     world: World
     browser: Browser
+    scheduler: Scheduler
 
     def url(self, path: str) -> str:
         return self.world.emu.portal_url(self.world.portal) + path
@@ -61,11 +62,11 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with World(tmp_path_factory.mktemp("site"), plan="professional") as world, chromium() as browser:
-        scheduler = Scheduler(world, interval=1.0).start()
+        site = Site(world, browser, Scheduler(world, interval=1.0).start())
         try:
-            yield Site(world, browser)
+            yield site
         finally:
-            scheduler.stop()
+            site.scheduler.stop()
 
 
 def slider(page: Page) -> FrameLocator:
@@ -246,3 +247,29 @@ def test_the_first_sync_runs_from_the_app_page_with_its_progress(site: Site) -> 
     expect(phases).to_contain_text("Customers: done")
     expect(phases).to_contain_text("Invoices and estimates: done")
     expect(app.get_by_role("button", name=re.compile("Run it again"))).to_be_visible()
+
+
+def test_the_default_sales_rep_is_chosen_from_the_reps_quickbooks_lists(site: Site) -> None:
+    member = site.world.member_id
+    site.world.services.portals.set_setting(member, "salesrep.list", None)  # never read yet
+    site.scheduler.stop()  # the Web Connector waits: the page shows that QuickBooks is being asked
+    try:
+        page = site.page()
+        page.goto(site.url(f"marketplace/app/{CLIENT_ID}/"))
+        app = page.frame_locator("iframe")
+        app.get_by_role("tab", name="Settings").click()
+        expect(app.locator("#qb-salesrep-state")).to_have_text(
+            re.compile("Reading the sales reps from QuickBooks")
+        )
+        expect(app.locator("#set-salesrep\\.default")).to_be_disabled()
+    finally:
+        site.scheduler = Scheduler(site.world, interval=1.0).start()
+    rep = app.get_by_label("QuickBooks sales rep for users who have none")
+    expect(rep).to_be_enabled()
+    expect(app.locator("#qb-salesrep-state")).to_have_text("")
+    expect(rep.locator("option", has_text="DM — Dan Miller")).to_have_count(1)
+    rep.select_option(label="DM — Dan Miller")
+    app.get_by_role("button", name="Save").click()
+    expect(app.locator(".qb-ok")).to_have_text("Saved.")
+    dm = next(str(r["ListID"]) for r in site.qb("<SalesRepQueryRq/>") if r["Initial"] == "DM")
+    assert site.world.api("GET", "/settings").json()["settings"]["salesrep.default"] == dm

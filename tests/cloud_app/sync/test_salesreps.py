@@ -1,10 +1,14 @@
 """Sales reps and users map both ways; unmapped users fall back to the setting."""
 
-from cloud_app.sync.salesreps import Rep, User, initials, map_users, rep_for, user_for
+from cloud_app.sync.salesreps import Rep, User, initials, map_users, rep_for, unknown_choices, user_for
 
 REPS = [Rep("1", "AR", "Ruiz, Anna"), Rep("2", "BK", "Bill Kowalski"), Rep("3", "OLD", "Old Timer", False)]
-USERS = [User("11", "Anna", "Ruiz"), User("12", "Bill", "Kowalski"), User("13", "Old", "Timer"),
-         User("14", "Nina", "Diaz")]
+USERS = [
+    User("11", "Anna", "Ruiz"),
+    User("12", "Bill", "Kowalski"),
+    User("13", "Old", "Timer"),
+    User("14", "Nina", "Diaz"),
+]
 
 
 def test_names_match_users_to_active_reps_and_choices_win() -> None:
@@ -30,3 +34,19 @@ def test_initials_are_unique_and_at_most_five_characters() -> None:
     assert initials(u, ["AR"]) == "ARUI"
     assert initials(u, ["AR", "ARUI"]) == "AR2"
     assert all(len(initials(u, t)) <= 5 for t in ([], ["AR"], ["AR", "ARUI"]))
+
+
+def test_a_sales_rep_setting_names_a_rep_quickbooks_listed_or_stays_as_it_was() -> None:
+    known = {"R1", "R2"}
+    before = {"salesrep.default": "GONE", "salesrep.users": {"7": "GONE2"}}
+    assert unknown_choices({"salesrep.default": "R1", "salesrep.users": {"7": "R2"}}, known, before) == []
+    assert unknown_choices({"salesrep.default": None, "salesrep.users": {}}, known, before) == []
+    assert (
+        unknown_choices({"salesrep.default": "GONE", "salesrep.users": {"7": "GONE2"}}, known, before) == []
+    )
+    assert unknown_choices({"salesrep.default": "Dave", "salesrep.users": {"8": "GONE2"}}, known, before) == [
+        "Dave",
+        "GONE2",
+    ]  # a removed rep cannot be given to someone new
+    assert unknown_choices({"salesrep.default": "R1"}, None, {}) == ["R1"]  # never read: nothing is known
+    assert unknown_choices({"document_kind": "Invoice"}, None, {}) == []

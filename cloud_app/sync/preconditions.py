@@ -1,0 +1,96 @@
+"""What a deal's write depends on in QuickBooks, read fresh in the sync's own lookup (pure).
+
+A cached answer goes stale the moment the bookkeeper changes QuickBooks: a reopened period still looked
+closed, a removed sales rep was still put on every invoice. So every deal sync's lookup carries these
+queries, and the plan is checked against their answers:
+
+* ``PreferencesQuery``: the closing date (``AccountingPreferences/ClosingDate``);
+* ``SalesRepQuery`` (all, inactive too): the reps a document may name.
+
+The answers are kept on the sync as plain JSON (:func:`read`) so a confirmed preview is checked against
+the same answers its person saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from shared.qbxml.builder import Request, query
+
+PREFERENCES, SALES_REPS = "preferences", "salesreps"
+
+
+def requests() -> list[Request]:
+    """The read-only queries every deal lookup carries."""
+    return [
+        query("Preferences", request_id=PREFERENCES),
+        query("SalesRep", {"ActiveStatus": "All"}, request_id=SALES_REPS),
+    ]
+
+
+def _name(ref: Any) -> str:
+    return str(getattr(ref, "full_name", None) or "")
+
+
+def rep_of(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``SalesRepRet`` as the page and the checks use it."""
+    return {
+        "list_id": str(record["ListID"]),
+        "initial": str(record.get("Initial") or ""),
+        "name": _name(record.get("SalesRepEntityRef")),
+        "active": str(record.get("IsActive", "true")).lower() != "false",
+    }
+
+
+def read(results: Iterable[Any]) -> dict[str, Any]:
+    """The answers in a lookup's results (parsed ``…Rs``); a query QuickBooks did not answer is absent."""
+    out: dict[str, Any] = {}
+    for result in results:
+        rid, code = result.header.request_id or "", result.header.status.code
+        if rid == PREFERENCES and code == 0 and result.records:
+            closing = (result.records[0].get("AccountingPreferences") or {}).get("ClosingDate")
+            out["closing_date"] = closing.isoformat() if isinstance(closing, date) else None
+        elif rid == SALES_REPS and code in (0, 1):  # 1: QuickBooks has no sales reps at all
+            out["sales_reps"] = [rep_of(r) for r in result.records]
+    return out
+
+
+def closing_date(fresh: Mapping[str, Any] | None, last_known: str | None) -> str | None:
+    """The closing date QuickBooks gave in this sync's exchange; the last one known only when QuickBooks
+    did not answer the preferences query this time (or the sync never asked: nothing to send)."""
+    if fresh is not None and "closing_date" in fresh:
+        return fresh["closing_date"]  # type: ignore[no-any-return]
+    return last_known
+
+
+def closed_period(closing: str | None, day: date) -> str | None:
+    """The problem to show when a document dated ``day`` (the company's date) falls in a closed period."""
+    if not closing or day.isoformat() > closing:
+        return None
+    return (
+        f"QuickBooks' books are closed through {closing}: a document dated {day.isoformat()} "
+        "would fall in the closed period. Ask whoever keeps the books to move the closing date "
+        "(QuickBooks: Company → Set Closing Date), then sync again."
+    )
+
+
+def usable_rep(
+    list_id: str | None, fresh: Mapping[str, Any] | None, initials: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """The sales rep the document may carry, and a note when the chosen one had to be left off: a rep
+    removed (or made inactive) in QuickBooks after it was chosen would make QuickBooks refuse every
+    document naming it, so the document goes without one and the preview says so."""
+    if list_id is None or fresh is None or "sales_reps" not in fresh:
+        return list_id, None  # not read this time: as chosen
+    found = next((r for r in fresh["sales_reps"] if r["list_id"] == list_id), None)
+    if found is not None and found["active"]:
+        return list_id, None
+    shown = (found or {}).get("initial") or initials.get(list_id) or ""
+    which = f"“{shown}”" if shown else "chosen for this deal"
+    why = "is inactive in QuickBooks" if found is not None else "is no longer in QuickBooks"
+    return None, (
+        f"Sales rep: the sales rep {which} {why}, so the document goes without one. "
+        "Choose another in the app's Settings."
+    )
