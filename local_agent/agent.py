@@ -31,7 +31,9 @@ class Agent:
                      company_file=config.company_file),
             self.relay,
         )  # fmt: skip
-        self.endpoint = Endpoint(make_app(self.sessions), host=config.host, port=config.port)
+        app = make_app(self.sessions, max_body=config.max_request_mb * 1024 * 1024,
+                       log_payloads=config.log_payloads, hosts=(config.host,))  # fmt: skip
+        self.endpoint = Endpoint(app, host=config.host, port=config.port)
 
     @property
     def endpoint_url(self) -> str:

@@ -122,6 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("This agent is not paired yet: qb-agent pair CODE --server URL", file=sys.stderr)
         return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if config.log_payloads:  # the switch, and only it, lets request summaries (secrets hidden) through
+        logging.getLogger("local_agent.soap.door").setLevel(logging.DEBUG)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

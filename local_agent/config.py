@@ -57,6 +57,10 @@ class AgentConfig:
     run_every_minutes: int = 1
     proxy: str | None = None  # an https proxy for the WebSocket; None = system settings
     verify_tls: bool = True
+    # The largest Web Connector request accepted; QuickBooks' answers travel in it (20,000 invoices with
+    # lines ≈ 45 MB). Raise it only together with the cloud's message cap.
+    max_request_mb: int = 64
+    log_payloads: bool = False  # DEBUG summaries of request bodies (secrets hidden, first 1 KB only)
 
     @property
     def paired(self) -> bool:
