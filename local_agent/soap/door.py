@@ -70,8 +70,8 @@ class Door:
             return self.app(environ, start_response)  # GET ?wsdl
         length = _length(environ)
         if length is not None and length > self.max_body:
-            return self._refuse(start_response, 413, f"The request is larger than {describe_size(self.max_body)}.",
-                                operation, length)  # fmt: skip
+            too_big = f"The request is larger than {describe_size(self.max_body)}."
+            return self._refuse(start_response, 413, too_big, operation, length)
         if length is None and not environ.get("wsgi.input_terminated"):
             return self._refuse(start_response, 411, "The request has no Content-Length.", operation, None)
         big = length is None or length > BIG_BODY_BYTES

@@ -27,7 +27,9 @@ SLOT_WAIT = 5.0
 IDLE_SECONDS = 120
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 1024 * 1024
-_BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+)
 
 PATH = "/qbwc"
 
@@ -98,8 +100,14 @@ class _BoundedServer(ThreadedWSGIServer):
 class Endpoint:
     """A started server; ``url`` is what goes into the ``.qwc`` file's AppURL."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], host: str = "127.0.0.1", port: int = 0,
-                 path: str = PATH, workers: int = WORKERS) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = PATH,
+        workers: int = WORKERS,
+    ) -> None:
         self.server: BaseWSGIServer = _BoundedServer(host, port, _route(app, path), workers)
         self.host = host
         self.port = self.server.server_port

@@ -69,7 +69,7 @@ class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]
     )
     def sendRequestXML(  # noqa: N802
         ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry, qbXMLMajorVers, qbXMLMinorVers  # noqa: N803, N805
-    ):
+    ):  # fmt: skip
         return _call(
             ctx,
             lambda s: s.send_request_xml(

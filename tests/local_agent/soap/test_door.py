@@ -24,6 +24,7 @@ from .fakes import HCP, MemoryWork, request, response
 from .test_service import FILE, NS, envelope, post, result
 
 PASSWORD = "s3cret-Web-Connector-pw"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 MB = 1024 * 1024
 
 
@@ -63,7 +64,7 @@ def test_a_malformed_authenticate_does_not_write_the_password_to_the_log(
     with caplog.at_level(logging.DEBUG):
         resp = post(endpoint, "authenticate", body)
     assert resp.status_code == 400
-    assert etree.fromstring(resp.content).find(".//{http://schemas.xmlsoap.org/soap/envelope/}Fault") is not None
+    assert etree.fromstring(resp.content).find(f".//{{{SOAP_ENV}}}Fault") is not None
     assert PASSWORD not in resp.text
     assert PASSWORD not in caplog.text
     assert any("not well-formed" in r.getMessage() for r in caplog.records)  # the refusal is logged, briefly
@@ -94,7 +95,9 @@ def test_payload_summaries_only_when_switched_on_and_without_secrets(
     assert all(len(s) < 1500 for s in summaries)
 
 
-def test_without_the_switch_no_body_is_summarised(endpoint: Endpoint, caplog: pytest.LogCaptureFixture) -> None:
+def test_without_the_switch_no_body_is_summarised(
+    endpoint: Endpoint, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.DEBUG):
         login(endpoint)
     assert not [r for r in caplog.records if "request body" in r.getMessage()]
@@ -244,14 +247,33 @@ BROWSER_LIKE = [
     pytest.param({"Content-Type": "multipart/form-data; boundary=x"}, 415, id="multipart form"),
     pytest.param({"Content-Type": "text/xml; charset=utf-8"}, 400, id="no SOAPAction"),
     pytest.param(
-        {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}connectionError"',
-         "Origin": "https://evil.example"}, 403, id="any Origin"),  # fmt: skip
+        {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{NS}connectionError"',
+            "Origin": "https://evil.example",
+        },
+        403,
+        id="any Origin",
+    ),  # fmt: skip
     pytest.param(
-        {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}connectionError"',
-         "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "cross-site"}, 403, id="Sec-Fetch from a page"),  # fmt: skip
+        {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{NS}connectionError"',
+            "Sec-Fetch-Mode": "no-cors",
+            "Sec-Fetch-Site": "cross-site",
+        },
+        403,
+        id="Sec-Fetch",
+    ),  # fmt: skip
     pytest.param(
-        {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}connectionError"',
-         "Host": "attacker.example:8765"}, 403, id="DNS rebinding Host"),  # fmt: skip
+        {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{NS}connectionError"',
+            "Host": "attacker.example:8765",
+        },
+        403,
+        id="DNS rebinding Host",
+    ),  # fmt: skip
 ]
 
 
@@ -279,7 +301,9 @@ def test_a_cors_preflight_is_not_granted(endpoint: Endpoint) -> None:
     assert not any(h.lower().startswith("access-control-") for h in resp.headers)
 
 
-def test_connection_error_with_an_unknown_ticket_changes_nothing(endpoint: Endpoint, work: MemoryWork) -> None:
+def test_connection_error_with_an_unknown_ticket_changes_nothing(
+    endpoint: Endpoint, work: MemoryWork
+) -> None:
     body = envelope("connectionError", ticket="any-ticket", hresult="0x80040408", message="forged")
     resp = post(endpoint, "connectionError", body)
     assert result(resp, "connectionError").text == "done"  # QBWC stops; nothing else happens
