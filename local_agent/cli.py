@@ -21,6 +21,7 @@ from . import config as cfg
 from . import qwc
 from .pairing import PairingError, pair
 from .soap.session import hash_password, new_password
+from .urls import UrlError
 
 
 def version() -> str:
@@ -37,8 +38,7 @@ def _home(args: argparse.Namespace) -> Path:
 def _write_qwc(home: Path, config: cfg.AgentConfig, out: str | None) -> Path:
     path = Path(out) if out else home / "qb-bitrix24.qwc"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(qwc.render(qwc.from_config(config)), encoding="utf-8")
-    return path
+    return cfg.private_write(path, qwc.render(qwc.from_config(config)))
 
 
 def cmd_pair(args: argparse.Namespace) -> int:
@@ -96,6 +96,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "endpoint": qwc.from_config(config).app_url,
         "company_file": config.company_file or status.get("company_file") or "(not seen yet)",
         "link": status.get("link", "not running"),
+        "link_detail": status.get("link_detail", ""),
         "last_session": status.get("last_session_end"),
         "last_session_summary": status.get("last_session_summary", ""),
         "queue": depth,
@@ -127,7 +128,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    agent = Agent(home, config).start()
+    try:
+        agent = Agent(home, config).start()
+    except UrlError as exc:
+        print(f"{exc}. Pair the agent again with the cloud's https:// address.", file=sys.stderr)
+        return 1
     print(f"Web Connector endpoint: {agent.endpoint_url}  (cloud: {config.server})", flush=True)
     try:
         while not stop.wait(1):

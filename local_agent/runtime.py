@@ -23,6 +23,7 @@ from typing import Any
 
 from shared import wire
 
+from .config import private_write
 from .link import Link
 from .queue import Queue
 from .soap.session import HostInfo, Job
@@ -61,9 +62,15 @@ class Relay:
         self.status = Status()
         self._offer = threading.Event()
         self._no_work = threading.Event()
+        self._saving = threading.Lock()  # the link thread and the SOAP threads both record the status
         self.sessions_seen = 0
 
     # callbacks from the link thread
+    def link_changed(self, state: Any) -> None:
+        """The link went online/offline/revoked: ``qb-agent status`` shows it at once (a revoked token
+        says "pair again" there, not only in the log)."""
+        self._save()
+
     def offered(self, offer: wire.JobOffer) -> None:
         self._offer.set()
 
@@ -182,9 +189,8 @@ class Relay:
         if self.link is not None:
             self.status.link, self.status.link_detail = self.link.status.state, self.link.status.detail
         data: dict[str, Any] = asdict(self.status)
-        tmp = self.status_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        tmp.replace(self.status_path)
+        with self._saving:
+            private_write(self.status_path, json.dumps(data, indent=2))
 
 
 def _counts(summary: str) -> tuple[int, int]:
