@@ -20,11 +20,11 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
-WORKERS = 8  # a few idle keep-alive connections (QBWC's, a SOAP tool's) must not lock the door
+WORKERS = 8  # the Web Connector needs one; a WSDL fetch or a SOAP tool beside it must not wait
 SLOT_WAIT = 5.0
-# An idle keep-alive connection is kept longer than .NET's default ServicePoint idle time (100 s), so the
-# Web Connector is never the one to find its connection closed under it (UNCONFIRMED for QBWC itself).
-IDLE_SECONDS = 120
+# werkzeug closes every connection after one request (no keep-alive), so this only bounds each read from a
+# client that stalls mid-request: it holds a worker at most this long per read.
+IDLE_SECONDS = 30
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 1024 * 1024
 _BUSY = (

@@ -30,6 +30,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -65,6 +66,17 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
 
 
 def check_password(password: str, stored: str) -> bool:
+    """Is ``password`` the one hashed in ``stored``? Runs on one dedicated thread (see below)."""
+    return _checker.submit(_check_password, password, stored).result()
+
+
+# scrypt needs a 16 MB block (n=2**14, r=8). glibc gives each thread its own malloc arena and keeps the
+# block in every arena that ever ran one: checks from 8 server threads kept ~115 MB for good (measured,
+# bench/agent_soap.py). On one thread the block is reused — constant memory however many callers.
+_checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-check")
+
+
+def _check_password(password: str, stored: str) -> bool:
     try:
         scheme, salt_hex, digest_hex = stored.split("$")
         salt = bytes.fromhex(salt_hex)
