@@ -12,6 +12,7 @@ refused early still receives the refusal instead of a reset.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
+
+log = logging.getLogger(__name__)
 
 WORKERS = 8  # the Web Connector needs one; a WSDL fetch or a SOAP tool beside it must not wait
 SLOT_WAIT = 5.0
@@ -53,6 +56,11 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        # http.server's errors quote the raw request line (up to 64 KB of whatever was sent): log only that
+        # it happened.
+        log.warning("refused a request that is not HTTP the Web Connector speaks (%s)", str(args[0])[:3])
 
 
 class _BoundedServer(ThreadedWSGIServer):

@@ -80,6 +80,15 @@ def test_a_big_malformed_body_adds_one_short_line_to_the_log(
     assert sum(len(r.getMessage()) for r in caplog.records) < 2000
 
 
+def test_a_broken_request_line_is_not_quoted_in_the_log(
+    endpoint: Endpoint, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        answer = _raw(endpoint, f"POST /qbwc?strPassword={PASSWORD} junk HTTP/1.1\r\n\r\n".encode(), [])
+    assert b"400" in answer  # http.server's own refusal (to the sender only)
+    assert PASSWORD not in caplog.text
+
+
 def test_payload_summaries_only_when_switched_on_and_without_secrets(
     sessions: Sessions, caplog: pytest.LogCaptureFixture
 ) -> None:
