@@ -21,7 +21,7 @@ from . import config as cfg
 from . import qwc
 from .pairing import PairingError, pair
 from .soap.session import hash_password, new_password
-from .urls import UrlError
+from .urls import UrlError, check_ws_url
 
 
 def version() -> str:
@@ -122,17 +122,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not config.paired:
         print("This agent is not paired yet: qb-agent pair CODE --server URL", file=sys.stderr)
         return 1
+    try:
+        check_ws_url(config.ws_url)
+    except UrlError as exc:
+        print(f"{exc}. Pair the agent again with the cloud's https:// address.", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config.log_payloads:  # the switch, and only it, lets request summaries (secrets hidden) through
         logging.getLogger("local_agent.soap.door").setLevel(logging.DEBUG)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        agent = Agent(home, config).start()
-    except UrlError as exc:
-        print(f"{exc}. Pair the agent again with the cloud's https:// address.", file=sys.stderr)
-        return 1
+    agent = Agent(home, config).start()
     print(f"Web Connector endpoint: {agent.endpoint_url}  (cloud: {config.server})", flush=True)
     try:
         while not stop.wait(1):

@@ -175,3 +175,19 @@ def test_an_unencrypted_cloud_url_is_refused(tmp_path: Path, url: str) -> None:
 )
 def test_wss_anywhere_and_plain_ws_only_on_this_machine(url: str) -> None:
     assert check_ws_url(url) == url
+
+
+def test_qb_agent_run_refuses_a_config_with_a_plain_ws_url_to_another_host(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from local_agent import cli
+    from local_agent import config as cfg
+
+    from .test_agent import pair
+
+    home = tmp_path / "agent"
+    pair(cloud, home, capsys)
+    cfg.update(home, ws_url="ws://qb.example.com/agent/ws")  # edited by hand, or an old pairing
+    assert cli.main(["--home", str(home), "run"]) == 1
+    err = capsys.readouterr().err
+    assert "wss://" in err and "Pair the agent again" in err
