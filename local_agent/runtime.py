@@ -179,6 +179,11 @@ class Relay:
             )
         )
 
+    def sign_ins_paused(self, message: str) -> None:
+        log.warning("%s", message)
+        self.status.last_error = message
+        self._save()
+
     # -- helpers -------------------------------------------------------------------------------------
 
     def _tell(self, message: wire.Message) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import os
 import secrets
 import uuid
@@ -41,8 +40,6 @@ from shared.qbxml.xml import parse_xml
 
 from . import iterate
 from .throttle import Throttle
-
-log = logging.getLogger(__name__)
 
 SERVER_VERSION = "qb-bitrix24 agent"
 NOOP = "NoOp"
@@ -146,6 +143,10 @@ class Work(Protocol):
     def session_ended(self, session_id: str, summary: str, error: str | None) -> None: ...
 
     def connection_error(self, session_id: str, hresult: str, message: str) -> None: ...
+
+    def sign_ins_paused(self, message: str) -> None:
+        """Wrong passwords emptied the throttle: say so where the bookkeeper looks (status, log)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ class Sessions:
                     "The Web Connector sent wrong passwords several times in a row; sign-ins are paused "
                     f"for {wait} seconds. Check the password in the Web Connector (or pair again)."
                 )
-                log.warning("%s", self.last_error)
+                self.work.sign_ins_paused(self.last_error)
             return ["", NVU]
         if self.active() is not None:
             return ["", BUSY, *self._timing()]

@@ -201,3 +201,17 @@ def test_when_the_cloud_restarts_the_agent_reconnects_and_nothing_is_lost(
     done = cloud.wait_results(2)
     assert sorted(r.job_id for r in done) == sorted([first, second])  # each stored once
     assert cloud.store.counts("acme.bitrix24.com") == {"done": 2}
+
+
+def test_wrong_passwords_pause_sign_ins_and_status_says_why(
+    cloud: Cloud, running: tuple[Agent, Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    agent, home, password = running
+    for _ in range(5):
+        assert connector(agent, home, "not-the-password", EchoQuickBooks()).run_session().outcome == "nvu"
+    # Now even the right password is refused, at once, until the brake lets go.
+    assert connector(agent, home, password, EchoQuickBooks()).run_session().outcome == "nvu"
+    capsys.readouterr()
+    assert cli.main(["--home", str(home), "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert "sign-ins are paused" in status["last_error"] and "Check the password" in status["last_error"]

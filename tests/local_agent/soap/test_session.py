@@ -263,6 +263,7 @@ def test_wrong_passwords_pause_sign_ins_even_for_the_right_password_until_the_bu
         assert sessions.authenticate("bookkeeper", "guess") == ["", "nvu"]
     assert sessions.authenticate("bookkeeper", "s3cret") == ["", "nvu"]  # not even checked
     assert "paused" in sessions.last_error and "seconds" in sessions.last_error
+    assert work.pauses == [sessions.last_error]  # said once, when the pause began
     clock.now += timedelta(seconds=10)
     ticket, company = sessions.authenticate("bookkeeper", "s3cret")[:2]
     assert ticket and company not in ("nvu", "none", "busy")
