@@ -15,7 +15,7 @@ Memory is constant: two numbers, however many callers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 CAPACITY = 5  # a person mistyping the password a few times is not slowed down
@@ -26,8 +26,8 @@ REFILL = timedelta(seconds=10)  # then one try per 10 s: 360 an hour against a ~
 class Throttle:
     capacity: int = CAPACITY
     refill: timedelta = REFILL
-    _tokens: float = float(CAPACITY)
-    _at: datetime | None = None
+    _tokens: float = field(default=float(CAPACITY), init=False, repr=False)
+    _at: datetime | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._tokens = float(self.capacity)
