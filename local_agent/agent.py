@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from . import config as cfg
 from .link import Link
@@ -18,15 +19,18 @@ log = logging.getLogger(__name__)
 
 
 class Agent:
-    def __init__(self, home: Path, config: cfg.AgentConfig, *, follow_up_wait: float = 2.0) -> None:
-        self.home = home
+    def __init__(
+        self, home: Path, config: cfg.AgentConfig, *, follow_up_wait: float = 2.0, **link_options: Any
+    ) -> None:
+        self.home = cfg.private_home(home)
         self.config = config
         self.queue = Queue(home / "queue.db")
         self.relay = Relay(self.queue, None, home / "status.json", follow_up_wait=follow_up_wait)
         self.link = Link(
             config.ws_url, config.agent_token, self.queue, agent_id=config.agent_id,
             agent_version=_version(), proxy=config.proxy, verify_tls=config.verify_tls,
-            on_offer=self.relay.offered, on_no_work=self.relay.no_work,
+            on_offer=self.relay.offered, on_no_work=self.relay.no_work, on_state=self.relay.link_changed,
+            **link_options,
         )  # fmt: skip
         self.relay.link = self.link
         self.sessions = Sessions(
@@ -34,7 +38,9 @@ class Agent:
                      company_file=config.company_file),
             self.relay,
         )  # fmt: skip
-        self.endpoint = Endpoint(make_app(self.sessions), host=config.host, port=config.port)
+        app = make_app(self.sessions, max_body=config.max_request_mb * 1024 * 1024,
+                       log_payloads=config.log_payloads, hosts=(config.host,))  # fmt: skip
+        self.endpoint = Endpoint(app, host=config.host, port=config.port)
 
     @property
     def endpoint_url(self) -> str:

@@ -21,6 +21,7 @@ from . import config as cfg
 from . import qwc
 from .pairing import PairingError, pair
 from .soap.session import hash_password, new_password
+from .urls import UrlError, check_ws_url
 
 
 def version() -> str:
@@ -37,8 +38,7 @@ def _home(args: argparse.Namespace) -> Path:
 def _write_qwc(home: Path, config: cfg.AgentConfig, out: str | None) -> Path:
     path = Path(out) if out else home / "qb-bitrix24.qwc"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(qwc.render(qwc.from_config(config)), encoding="utf-8")
-    return path
+    return cfg.private_write(path, qwc.render(qwc.from_config(config)))
 
 
 def cmd_pair(args: argparse.Namespace) -> int:
@@ -96,6 +96,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "endpoint": qwc.from_config(config).app_url,
         "company_file": config.company_file or status.get("company_file") or "(not seen yet)",
         "link": status.get("link", "not running"),
+        "link_detail": status.get("link_detail", ""),
         "last_session": status.get("last_session_end"),
         "last_session_summary": status.get("last_session_summary", ""),
         "queue": depth,
@@ -121,7 +122,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not config.paired:
         print("This agent is not paired yet: qb-agent pair CODE --server URL", file=sys.stderr)
         return 1
+    try:
+        check_ws_url(config.ws_url)
+    except UrlError as exc:
+        print(f"{exc}. Pair the agent again with the cloud's https:// address.", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if config.log_payloads:  # the switch, and only it, lets request summaries (secrets hidden) through
+        logging.getLogger("local_agent.soap.door").setLevel(logging.DEBUG)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -57,6 +57,10 @@ class AgentConfig:
     run_every_minutes: int = 1
     proxy: str | None = None  # an https proxy for the WebSocket; None = system settings
     verify_tls: bool = True
+    # The largest Web Connector request accepted; QuickBooks' answers travel in it (20,000 invoices with
+    # lines ≈ 45 MB). Raise it only together with the cloud's message cap.
+    max_request_mb: int = 64
+    log_payloads: bool = False  # DEBUG summaries of request bodies (secrets hidden, first 1 KB only)
 
     @property
     def paired(self) -> bool:
@@ -97,19 +101,28 @@ def load_or_new(home: Path) -> AgentConfig:
     return load(home) if config_path(home).exists() else AgentConfig()
 
 
-def save(home: Path, config: AgentConfig) -> Path:
-    """Write atomically, owner-only (0600 files, 0700 folder)."""
+def private_home(home: Path) -> Path:
+    """The agent's folder, created owner-only (0700): the queue, status and .qwc files live in it."""
     home.mkdir(parents=True, exist_ok=True)
     if os.name != "nt":
         os.chmod(home, 0o700)
-    path = config_path(home)
-    tmp = path.with_suffix(".tmp")
+    return home
+
+
+def private_write(path: Path, text: str) -> Path:
+    """Replace ``path`` atomically with ``text``, owner-only (0600) from the moment it exists."""
+    tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(asdict(config), fh, indent=2)
-        fh.write("\n")
+        fh.write(text)
     os.replace(tmp, path)
     return path
+
+
+def save(home: Path, config: AgentConfig) -> Path:
+    """Write atomically, owner-only (0600 files, 0700 folder)."""
+    private_home(home)
+    return private_write(config_path(home), json.dumps(asdict(config), indent=2) + "\n")
 
 
 def update(home: Path, **changes: Any) -> AgentConfig:

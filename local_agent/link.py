@@ -2,10 +2,15 @@
 
 Rules (issue 5): a job offer is acknowledged only after the queue has stored it; a result leaves the
 outbox only when the cloud acknowledged it; on every (re)connect the agent says which jobs it holds and
-re-sends every unacknowledged result. Reconnects back off exponentially with jitter (1 s → 60 s). A 401/403
-at the handshake means the token was revoked: the link stops and says "pair again" instead of hammering
-the server. TLS is verified unless the config says otherwise; an HTTPS proxy is used when configured
-(``proxy``) or found in the environment (``HTTPS_PROXY``), as ``websockets`` does.
+re-sends every unacknowledged result. Reconnects back off exponentially with jitter (1 s → 60 s,
+``retry.backoff``). A 401/403 at the handshake is tried again; only when it holds (or follows the cloud's
+"token revoked" close) does the link stop and say "pair again" (``retry.Refusals``). The URL is ``wss://``
+(plain ``ws://`` only to this machine); TLS is verified unless the config says otherwise; an HTTPS proxy is
+used when configured (``proxy``) or found in the environment (``HTTPS_PROXY``), as ``websockets`` does.
+
+Whatever the cloud sends cannot leave the link half-dead (issue 20): a frame over the size cap, one that
+is not JSON, nested too deeply or not a message we know, and any failure while handling one, closes the
+connection; the link says so, backs off and dials again.
 
 The link runs its asyncio loop in one background thread; the SOAP side talks to it through thread-safe
 methods (:meth:`send`, :meth:`results_ready`, :meth:`want_work`).
@@ -15,10 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,15 +33,20 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from shared import wire
 
 from .queue import Queue
+from .retry import REVOKED_CLOSE_CODE, Refusals, backoff
+from .urls import check_ws_url
 
 log = logging.getLogger("qb_agent.link")
 
 HEARTBEAT_SECONDS = 30.0
-MAX_BACKOFF = 60.0
 REVOKED = (
     "The cloud refused this agent's token (it was revoked or the app was removed). "
     "Pair the agent again: qb-agent pair CODE --server URL"
 )
+
+
+class _Broken(Exception):
+    """The cloud sent something this agent cannot take; the connection is closed and dialled again."""
 
 
 @dataclass
@@ -62,8 +71,13 @@ class Link:
         verify_tls: bool = True,
         on_offer: Callable[[wire.JobOffer], None] | None = None,
         on_no_work: Callable[[str], None] | None = None,
+        on_state: Callable[[LinkState], None] | None = None,
+        delays: Callable[[], Iterator[float]] = backoff,
+        refusals: Refusals | None = None,
+        max_message: int = wire.MAX_MESSAGE_BYTES,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.url = url
+        self.url = check_ws_url(url)
         self._token = token
         self.queue = queue
         self.agent_id = agent_id
@@ -72,6 +86,11 @@ class Link:
         self.verify_tls = verify_tls
         self.on_offer = on_offer
         self.on_no_work = on_no_work
+        self.on_state = on_state
+        self.delays = delays
+        self.refusals = refusals or Refusals()
+        self.max_message = max_message
+        self.clock = clock
         self.status = LinkState()
         self.sync_requested = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -163,14 +182,20 @@ class Link:
         return ctx
 
     def _set(self, state: str, detail: str = "") -> None:
+        changed = (state, detail) != (self.status.state, self.status.detail)
         if state != self.status.state:
             self.status.since = datetime.now(UTC)
         self.status.state, self.status.detail = state, detail
+        if changed and self.on_state is not None:
+            try:
+                self.on_state(self.status)
+            except Exception:  # noqa: BLE001 - showing the state must never stop the link
+                log.exception("could not record the link's state")
 
     async def _main(self) -> None:
         self._wake, self._stop = asyncio.Event(), asyncio.Event()
         self._ready.set()
-        backoff = 1.0
+        delays = self.delays()
         while not self._stop.is_set():
             self._set("connecting")
             try:
@@ -182,29 +207,45 @@ class Link:
                     open_timeout=10,
                     ping_interval=20,
                     ping_timeout=20,
-                    max_size=wire.MAX_MESSAGE_BYTES,
+                    max_size=self.max_message,
                     user_agent_header=f"qb-bitrix24-agent/{self.agent_version}",
                 ) as ws:
-                    backoff = 1.0
+                    delays = self.delays()
+                    self.refusals.connected()
                     self.status.connects += 1
                     await self._session(ws)
             except InvalidStatus as exc:
                 code = exc.response.status_code
                 if code in (401, 403):
-                    self._set("revoked", REVOKED)
-                    log.error(self.status.detail)
-                    return
-                self._set("offline", f"The server answered HTTP {code}")
-            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
+                    if self.refusals.refused(self.clock()):
+                        self._set("revoked", REVOKED)
+                        log.error(self.status.detail)
+                        return
+                    detail = f"The cloud refused the agent's token (HTTP {code}); trying again."
+                    log.warning("%s", detail)
+                    self._set("offline", detail)
+                else:
+                    self._set("offline", f"The server answered HTTP {code}")
+            except ConnectionClosed as exc:
+                if exc.rcvd is not None and exc.rcvd.code == REVOKED_CLOSE_CODE:
+                    self.refusals.closed_as_revoked()
+                self._set("offline", f"The connection closed: {exc}"[:200])
+            except _Broken as exc:
+                log.warning("closed the link to the cloud: %s", exc)
+                self._set("offline", f"The cloud sent a message this agent cannot read: {exc}"[:200])
+            except (OSError, InvalidHandshake, TimeoutError) as exc:
                 self._set("offline", f"{exc.__class__.__name__}: {exc}"[:200])
+            except Exception as exc:  # noqa: BLE001 - anything else: never a dead thread behind "online"
+                log.exception("the link to the cloud failed; dialling again")
+                self._set("offline", f"{exc.__class__.__name__}"[:200])
             finally:
                 self._ws = None
+            if self.status.state == "online":
+                self._set("offline", "The connection closed.")
             if self._stop.is_set():
                 break
-            delay = backoff * random.uniform(0.5, 1.5)
-            backoff = min(backoff * 2, MAX_BACKOFF)
             try:
-                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                await asyncio.wait_for(self._stop.wait(), timeout=next(delays))
             except TimeoutError:
                 pass
         self._set("stopped")
@@ -256,10 +297,12 @@ class Link:
             try:
                 message = wire.decode(raw)
             except wire.WireError as exc:
-                log.warning("rejected a message from the cloud: %s", exc.reason)
-                error = wire.ErrorMessage(code="bad_message", message=exc.reason, ref=None)
-                await ws.send(wire.encode(error))
-                continue
+                # Tell the cloud why, then hang up: a peer that sends what we cannot read is out of step,
+                # and a fresh connection (Hello, resume) puts both sides back in step.
+                error = wire.ErrorMessage(code="bad_message", message=exc.reason[:200], ref=None)
+                await _quietly(ws.send(wire.encode(error)))
+                await ws.close(1007, "bad message")
+                raise _Broken(exc.reason[:200]) from None
             await self._handle(ws, message)
 
     async def _handle(self, ws: ClientConnection, message: Any) -> None:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .urls import UrlError, check_ws_url, is_loopback
+
 
 class PairingError(Exception):
     pass
@@ -29,7 +31,7 @@ class Paired:
 
 def check_server(server: str) -> str:
     parts = urlsplit(server)
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    local = is_loopback(parts.hostname)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise PairingError(f"{server!r} is not a server address; expected https://…")
     if parts.scheme == "http" and not local:
@@ -62,4 +64,8 @@ def pair(server: str, code: str, agent_version: str, *, verify: bool = True, tim
         isinstance(body.get(k), str) and body.get(k) for k in ("agent_id", "agent_token", "portal", "ws_url")
     ):
         raise PairingError("The server's answer to pairing was incomplete; is this the right server address?")
+    try:
+        check_ws_url(body["ws_url"])
+    except UrlError as exc:
+        raise PairingError(f"The server gave an unsafe link address: {exc}") from None
     return Paired(body["agent_id"], body["agent_token"], body["portal"], body["ws_url"])

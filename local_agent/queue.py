@@ -19,6 +19,7 @@ writer from blocking each other. Every method is its own transaction.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -40,6 +41,14 @@ class StoredJob:
     state: str  # pending | sent | done
     received_at: datetime
     session_id: str | None = None
+
+
+def _create_private(path: str) -> None:
+    """Create the database file owner-only (0600) before SQLite opens it: it holds QuickBooks' answers.
+    SQLite gives its -wal and -shm files the database file's permissions."""
+    if path == ":memory:" or os.path.exists(path):
+        return
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def _now() -> datetime:
@@ -78,6 +87,7 @@ class Queue:
         self._local = threading.local()
         self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
+        _create_private(self.path)
         self._db().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
 
     # -- plumbing -------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 
 from shared import wire
 
+from .config import private_write
 from .link import Link
 from .queue import Queue
 from .soap.session import HostInfo, Job
@@ -62,12 +63,18 @@ class Relay:
         self.status = Status()
         self._offer = threading.Event()
         self._no_work = threading.Event()
+        self._saving = threading.Lock()  # the link thread and the SOAP threads both record the status
         self.sessions_seen = 0
         # The PC's own clock with its UTC offset (QuickBooks dates documents by it); the cloud takes the
         # company's calendar from it. A test puts the PC in another zone; None reports nothing.
         self.local_clock: Callable[[], datetime] | None = lambda: datetime.now().astimezone()
 
     # callbacks from the link thread
+    def link_changed(self, state: Any) -> None:
+        """The link went online/offline/revoked: ``qb-agent status`` shows it at once (a revoked token
+        says "pair again" there, not only in the log)."""
+        self._save()
+
     def offered(self, offer: wire.JobOffer) -> None:
         self._offer.set()
 
@@ -177,6 +184,11 @@ class Relay:
             )
         )
 
+    def sign_ins_paused(self, message: str) -> None:
+        log.warning("%s", message)
+        self.status.last_error = message
+        self._save()
+
     # -- helpers -------------------------------------------------------------------------------------
 
     def _tell(self, message: wire.Message) -> None:
@@ -187,9 +199,8 @@ class Relay:
         if self.link is not None:
             self.status.link, self.status.link_detail = self.link.status.state, self.link.status.detail
         data: dict[str, Any] = asdict(self.status)
-        tmp = self.status_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        tmp.replace(self.status_path)
+        with self._saving:
+            private_write(self.status_path, json.dumps(data, indent=2))
 
 
 def _counts(summary: str) -> tuple[int, int]:

@@ -265,6 +265,8 @@ def decode(text: str | bytes) -> Message:
         body = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WireError(f"not JSON: {exc}") from None
+    except RecursionError:  # json's C scanner recurses per level; Python's recursion limit is the cap
+        raise WireError("a message nested too deeply") from None
     if not isinstance(body, dict):
         raise WireError(f"a message must be a JSON object, got {_kind(body)}")
     version = body.get("v")

@@ -3,26 +3,28 @@
 Names, namespace and shapes follow Intuit's WSDL (``../shared/specs/QBWebConnectorSvc.wsdl``): namespace
 ``http://developer.intuit.com/``, one element per operation with its parameters in WSDL order,
 ``<op>Response/<op>Result``, and ``ArrayOfString``/``string`` for ``authenticate``. Every decision is in
-:class:`~local_agent.soap.session.Sessions`; this module only translates, serialises calls with a lock
-and guards the door (body size, DTDs, bytes that are not UTF-8) before spyne sees a request.
+:class:`~local_agent.soap.session.Sessions`; this module only translates and serialises calls with a lock;
+:mod:`.door` decides who may call and reads the body (streamed, bounded) before spyne sees a request.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from spyne import Application, Array, Integer32, ServiceBase, Unicode, rpc
+from spyne import Application, Array, Fault, Integer32, ServiceBase, Unicode, rpc
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
+from .door import DOCUMENT_KEY, MAX_BODY_BYTES, Door
 from .session import Sessions
+
+log = logging.getLogger(__name__)
 
 NAMESPACE = "http://developer.intuit.com/"
 SERVICE_NAME = "QBWebConnectorSvc"
-# A response of 20,000 invoices with lines is ~45 MB of qbXML; allow generous headroom, refuse beyond.
-MAX_BODY_BYTES = 256 * 1024 * 1024
 
 ArrayOfString = Array(Unicode.customize(nillable=True), type_name="ArrayOfString")
 
@@ -35,7 +37,12 @@ def _sessions(ctx: Any) -> Sessions:
 def _call(ctx: Any, fn: Callable[[Sessions], Any]) -> Any:
     lock: threading.Lock = ctx.app.qbwc_lock
     with lock:
-        return fn(_sessions(ctx))
+        try:
+            return fn(_sessions(ctx))
+        except Exception:
+            # spyne is muted (it logs payloads); our own failure is logged here, without the call's values.
+            log.exception("the Web Connector's %s call failed", ctx.method_name)
+            raise
 
 
 def _s(value: str | None) -> str:
@@ -62,7 +69,7 @@ class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]
     )
     def sendRequestXML(  # noqa: N802
         ctx, ticket, strHCPResponse, strCompanyFileName, qbXMLCountry, qbXMLMajorVers, qbXMLMinorVers  # noqa: N803, N805
-    ):
+    ):  # fmt: skip
         return _call(
             ctx,
             lambda s: s.send_request_xml(
@@ -102,73 +109,44 @@ class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]
         return _call(ctx, lambda s: s.interactive_rejected(_s(wcTicket), _s(reason)))
 
 
-def _fault(status: str, code: str, text: str) -> tuple[str, list[tuple[str, str]], bytes]:
-    from xml.sax.saxutils import escape
+class _Envelope(Soap11):  # type: ignore[misc]
+    """Soap 1.1 that takes the envelope the door already parsed (streamed and bounded) instead of parsing
+    the body again: spyne's own parser holds the whole body, refuses text nodes over 10 MB and logs a body
+    it cannot parse, password and all."""
 
-    body = (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>'
-        f"<faultcode>soap:{code}</faultcode><faultstring>{escape(text)}</faultstring>"
-        "</soap:Fault></soap:Body></soap:Envelope>"
-    ).encode()
-    return status, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))], body
-
-
-class _Guard:
-    """Refuse what spyne should never parse: huge bodies, DTDs, bytes that are not the declared UTF-8."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]], max_body: int) -> None:
-        self.app = app
-        self.max_body = max_body
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") != "POST":
-            return self.app(environ, start_response)
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > self.max_body:
-            status, headers, body = _fault("413 Request Entity Too Large", "Client",
-                                           f"Request body too large (limit {self.max_body} bytes).")
-            start_response(status, headers)
-            return [body]
-        raw = environ["wsgi.input"].read(length) if length else b""
-        problem = _problem(raw)
-        if problem:
-            status, headers, body = _fault("400 Bad Request", "Client", problem)
-            start_response(status, headers)
-            return [body]
-        import io
-
-        environ["wsgi.input"] = io.BytesIO(raw)
-        environ["CONTENT_LENGTH"] = str(len(raw))
-        return self.app(environ, start_response)
+    def create_in_document(self, ctx: Any, charset: str | None = None) -> None:
+        root = ctx.transport.req_env.get(DOCUMENT_KEY)
+        if root is None:  # pragma: no cover - the door is always in front
+            raise Fault("Client", "The request did not pass the endpoint's checks.")
+        ctx.in_document = (root, {})  # no SOAP-encoding hrefs to resolve: QBWC sends document/literal
 
 
-def _problem(raw: bytes) -> str | None:
-    if not raw.strip():
-        return "Empty request body; expected a SOAP envelope."
-    if b"<!DOCTYPE" in raw[:4096].upper() or b"<!ENTITY" in raw[:4096].upper():
-        return "DTDs and entity declarations are not accepted."
-    head = raw[:200].lower()
-    if b"encoding=" not in head or b"utf-8" in head or b"utf8" in head:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return f"The request is not valid UTF-8 (byte {exc.start})."
-    return None
+def _mute_spyne() -> None:
+    """spyne logs request documents and values (at DEBUG, and a body it cannot parse at ERROR): none of
+    that may reach the agent's log, whatever level it runs at. The door logs what is worth knowing."""
+    spyne = logging.getLogger("spyne")
+    spyne.propagate = False
+    spyne.setLevel(logging.CRITICAL + 1)
+    if not spyne.handlers:
+        spyne.addHandler(logging.NullHandler())  # else logging's last-resort handler prints to stderr
 
 
-def make_app(sessions: Sessions, *, max_body: int = MAX_BODY_BYTES) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application for ``/qbwc`` (``?wsdl`` serves the WSDL)."""
+def make_app(
+    sessions: Sessions,
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    log_payloads: bool = False,
+    hosts: Iterable[str] = (),
+) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application for ``/qbwc`` (``?wsdl`` serves the WSDL), behind its :class:`Door`."""
+    _mute_spyne()
     app = Application(
         [QBWebConnectorSvc],
         tns=NAMESPACE,
         name=SERVICE_NAME,
-        in_protocol=Soap11(validator="lxml"),
+        in_protocol=_Envelope(validator="lxml"),
         out_protocol=Soap11(),
     )
     app.qbwc_sessions = sessions
     app.qbwc_lock = threading.Lock()
-    return _Guard(WsgiApplication(app, max_content_length=max_body), max_body)
+    return Door(WsgiApplication(app), max_body=max_body, log_payloads=log_payloads, hosts=hosts)

@@ -9,11 +9,16 @@ translates envelopes into calls on :class:`Sessions`; the queue and the cloud li
   A negative percentage is returned only when the session itself is broken (unknown ticket, a response
   nobody asked for), because QBWC then stops the whole update.
 * ``authenticate`` compares the user name and a salted scrypt hash of the password in constant time;
-  a wrong pair answers ``nvu``. While another session is active the answer is ``busy``. With nothing queued
+  a wrong pair answers ``nvu``. Wrong pairs are braked by one token bucket (``throttle.py``): once it is
+  empty every ``authenticate`` answers ``nvu`` at once, unchecked, until it refills.
+  While another session is active the answer is ``busy``. With nothing queued
   the answer is ``none`` — except when the agent has never seen this QuickBooks (it needs the host and
   company facts that only a session's first ``sendRequestXML`` carries), or when the cloud says to sync.
 * Iterators are continued inside the session (``iterate.py``) and their pages merged into one result.
 * The company file is pinned on first use; a session on another file does nothing and says why.
+* Every call but ``authenticate`` needs a ticket it handed out: an unknown or expired one gets the
+  documented answer (``""``, ``-1``, ``"done"``, a fixed text) and changes nothing — no last error, no word
+  to the cloud (issue 20: a forged ``connectionError`` set the portal's "Last error").
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -33,9 +39,15 @@ from shared.qbxml.status import explain_hresult
 from shared.qbxml.xml import parse_xml
 
 from . import iterate
+from .throttle import Throttle
 
 SERVER_VERSION = "qb-bitrix24 agent"
 NOOP = "NoOp"
+NVU = "nvu"  # authenticate [1]: not a valid user
+NONE = "none"  # authenticate [1]: no work now
+BUSY = "busy"  # authenticate [1]: try later
+DONE = "done"  # connectionError: stop trying
+UNKNOWN_TICKET = "Unknown or expired ticket; the Web Connector will start a new session."
 # QBWC pauses ~5 s after NoOp; a few pauses let the cloud answer "more work?" without stalling an update.
 MAX_NOOPS = 3
 
@@ -51,6 +63,17 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
 
 
 def check_password(password: str, stored: str) -> bool:
+    """Is ``password`` the one hashed in ``stored``? Runs on one dedicated thread (see below)."""
+    return _checker.submit(_check_password, password, stored).result()
+
+
+# scrypt needs a 16 MB block (n=2**14, r=8). glibc gives each thread its own malloc arena and keeps the
+# block in every arena that ever ran one: checks from 8 server threads kept ~115 MB for good (measured,
+# bench/agent_soap.py). On one thread the block is reused — constant memory however many callers.
+_checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-check")
+
+
+def _check_password(password: str, stored: str) -> bool:
     try:
         scheme, salt_hex, digest_hex = stored.split("$")
         salt = bytes.fromhex(salt_hex)
@@ -121,6 +144,10 @@ class Work(Protocol):
 
     def connection_error(self, session_id: str, hresult: str, message: str) -> None: ...
 
+    def sign_ins_paused(self, message: str) -> None:
+        """Wrong passwords emptied the throttle: say so where the bookkeeper looks (status, log)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -163,11 +190,17 @@ class Sessions:
     """All tickets of one agent. Not thread-safe by itself: the SOAP layer serialises calls."""
 
     def __init__(
-        self, settings: Settings, work: Work, *, clock: Callable[[], datetime] | None = None
+        self,
+        settings: Settings,
+        work: Work,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.settings = settings
         self.work = work
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.throttle = throttle or Throttle()
         self._sessions: dict[str, _Session] = {}
         self.pinned_company_file = settings.company_file
         self.last_host: HostInfo | None = None
@@ -232,16 +265,27 @@ class Sessions:
         return ""
 
     def authenticate(self, user_name: str, password: str) -> list[str]:
+        now = self.clock()
+        if not self.throttle.allows(now):
+            return ["", NVU]  # unchecked: see throttle.py
         user_ok = hmac.compare_digest(user_name.encode("utf-8"), self.settings.user_name.encode("utf-8"))
         password_ok = check_password(password, self.settings.password_hash)
         if not (user_ok and password_ok):
+            self.throttle.failed(now)
             self.last_error = "The Web Connector sent a wrong user name or password."
-            return ["", "nvu"]
+            if not self.throttle.allows(now):
+                wait = int(self.throttle.wait(now).total_seconds()) + 1
+                self.last_error = (
+                    "The Web Connector sent wrong passwords several times in a row; sign-ins are paused "
+                    f"for {wait} seconds. Check the password in the Web Connector (or pair again)."
+                )
+                self.work.sign_ins_paused(self.last_error)
+            return ["", NVU]
         if self.active() is not None:
-            return ["", "busy", *self._timing()]
+            return ["", BUSY, *self._timing()]
         ticket = str(uuid.uuid4())
         if self.last_host is not None and not self.work.wants_session():
-            return [ticket, "none", *self._timing()]
+            return [ticket, NONE, *self._timing()]
         now = self.clock()
         self._sessions[ticket] = _Session(ticket=ticket, started=now, seen=now)
         return [ticket, self.pinned_company_file or "", *self._timing()]
@@ -259,8 +303,7 @@ class Sessions:
     ) -> str:
         s = self._get(ticket)
         if s is None:
-            self.last_error = "Unknown or expired ticket; the Web Connector will start a new session."
-            return ""
+            return ""  # QBWC asks getLastError next, which says so
         if s.host is None:
             info = host_info(hcp_response, company_file, country, major, minor)
             s.host = info
@@ -298,7 +341,6 @@ class Sessions:
     def receive_response_xml(self, ticket: str, response: str, hresult: str, message: str) -> int:
         s = self._get(ticket)
         if s is None:
-            self.last_error = "Unknown or expired ticket; the response was not accepted."
             return -1
         if s.job is None:
             s.last_error = "A response arrived for no request; the session is out of step."
@@ -336,20 +378,21 @@ class Sessions:
         return self._progress(s)
 
     def connection_error(self, ticket: str, hresult: str, message: str) -> str:
+        s = self._get(ticket)
+        if s is None:
+            return DONE
         meaning, todo = explain_hresult(hresult)
         text = f"{meaning} ({hresult}). {todo}"
         self.last_error = text
-        s = self._get(ticket)
         self.work.connection_error(ticket, hresult, message or meaning)
-        if s is not None:
-            s.stop_error = text
-            self._finish(s, error=text)
-        return "done"
+        s.stop_error = text
+        self._finish(s, error=text)
+        return DONE
 
     def get_last_error(self, ticket: str) -> str:
         s = self._get(ticket)
         if s is None:
-            return self.last_error or "Unknown or expired ticket."
+            return UNKNOWN_TICKET
         if s.stop_error:
             return s.stop_error
         if s.job is None and s.noops and s.noops <= MAX_NOOPS and self.work.wants_session():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http
 import threading
 import time
 from collections.abc import Iterator
@@ -19,9 +20,17 @@ from shared import wire
 
 
 class HoldingRelay(AgentRelay):
-    """The real relay, except that it can stop acknowledging results (a cloud that fell over)."""
+    """The real relay, except that it can stop acknowledging results (a cloud that fell over) and refuse
+    the next few handshakes with 401 whatever the token (a cloud mid-deploy, a proxy restarting)."""
 
     drop_acks = False
+    refuse_handshakes = 0
+
+    def _check(self, connection, request):  # type: ignore[no-untyped-def]
+        if self.refuse_handshakes > 0:
+            self.refuse_handshakes -= 1
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED, "Unknown or revoked agent token\n")
+        return super()._check(connection, request)
 
     async def _ack(self, ws, job_id):  # type: ignore[no-untyped-def]
         if not self.drop_acks:
@@ -37,12 +46,14 @@ class Cloud:
     events: list[wire.Message] = field(default_factory=list)
     got_result: threading.Condition = field(default_factory=threading.Condition)
 
-    def restart_relay(self, down_for: float = 0.0) -> None:
+    def restart_relay(self, down_for: float = 0.0, refuse_handshakes: int = 0) -> None:
         """The cloud process goes away and comes back on the same port, with the same store."""
         port, hooks = self.relay.port, (self.relay.on_result, self.relay.on_event)
         self.relay.stop()
         time.sleep(down_for)
-        self.relay = HoldingRelay(self.store, port=port, on_result=hooks[0], on_event=hooks[1]).start()
+        relay = HoldingRelay(self.store, port=port, on_result=hooks[0], on_event=hooks[1])
+        relay.refuse_handshakes = refuse_handshakes
+        self.relay = relay.start()
 
     def wait_results(self, n: int, timeout: float = 10) -> list[JobRow]:
         with self.got_result:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -133,19 +134,39 @@ def test_jobs_flow_from_the_cloud_through_the_web_connector_and_back(
     assert cfg.load(home).company_file == FILE  # pinned on first use
 
 
-def test_a_revoked_token_stops_the_link_with_a_clear_message(
-    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_revoked_token_stops_the_link_and_status_says_pair_again(
+    cloud: Cloud,
+    running: tuple[Agent, Path, str],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    home = tmp_path / "agent"
-    pair(cloud, home, capsys)
-    config = cfg.load(home)
-    assert cloud.store.revoke("acme.bitrix24.com", config.agent_id)
-    agent = start_agent(home)
-    try:
-        assert wait(lambda: agent.revoked)
-        assert "Pair the agent again" in agent.link_detail
-    finally:
-        agent.stop()
+    """The cloud closes a revoked agent's link ("token revoked") and then refuses it: believed at once."""
+    agent, home, _ = running
+    assert cloud.store.revoke("acme.bitrix24.com", cfg.load(home).agent_id)
+    cloud.relay.disconnect("acme.bitrix24.com")
+    assert wait(lambda: agent.revoked)
+    assert "Pair the agent again" in agent.link_detail
+    assert any("Pair the agent again" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    capsys.readouterr()
+    assert cli.main(["--home", str(home), "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["link"] == "revoked"
+    assert "qb-agent pair" in status["link_detail"]
+
+
+def test_the_agents_files_are_readable_only_by_its_user(
+    cloud: Cloud, running: tuple[Agent, Path, str]
+) -> None:
+    """Its databases and config were created 0644; they hold the token's hash and QuickBooks' answers."""
+    agent, home, password = running
+    cloud.store.enqueue("acme.bitrix24.com", qbxml("<CustomerQueryRq/>"), purpose="test")
+    cloud.relay.notify("acme.bitrix24.com")
+    assert wait(lambda: agent.queue.depth()["pending"] == 1)
+    assert connector(agent, home, password, EchoQuickBooks()).run_session().outcome == "ok"
+    files = [p for p in home.iterdir() if p.is_file()]
+    assert {p.name for p in files} >= {"agent.json", "queue.db", "status.json", "qb-bitrix24.qwc"}
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: "0o600" for p in files}
+    assert oct(home.stat().st_mode & 0o777) == "0o700"
 
 
 def test_wrong_password_gets_nvu(cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,3 +201,17 @@ def test_when_the_cloud_restarts_the_agent_reconnects_and_nothing_is_lost(
     done = cloud.wait_results(2)
     assert sorted(r.job_id for r in done) == sorted([first, second])  # each stored once
     assert cloud.store.counts("acme.bitrix24.com") == {"done": 2}
+
+
+def test_wrong_passwords_pause_sign_ins_and_status_says_why(
+    cloud: Cloud, running: tuple[Agent, Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    agent, home, password = running
+    for _ in range(5):
+        assert connector(agent, home, "not-the-password", EchoQuickBooks()).run_session().outcome == "nvu"
+    # Now even the right password is refused, at once, until the brake lets go.
+    assert connector(agent, home, password, EchoQuickBooks()).run_session().outcome == "nvu"
+    capsys.readouterr()
+    assert cli.main(["--home", str(home), "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert "sign-ins are paused" in status["last_error"] and "Check the password" in status["last_error"]

@@ -11,11 +11,15 @@ from werkzeug.serving import make_server
 
 from local_agent.pairing import PairingError, check_server, pair
 
+cloud_ws_url: list[dict[str, str]] = []  # the fixture's answer, for a test to change
+
 
 @pytest.fixture
 def cloud() -> Iterator[str]:
     app = Flask("cloud")
     used: set[str] = set()
+    ws_url = {"value": "ws://127.0.0.1:1/agent/ws"}
+    app.config["ws_url"] = ws_url
 
     @app.post("/api/agents/pair")
     def pair_route():  # type: ignore[no-untyped-def]
@@ -28,14 +32,14 @@ def cloud() -> Iterator[str]:
         if code != "ABC123":
             return jsonify(error="unknown", message="Unknown pairing code."), 404
         used.add(code)
-        return jsonify(
-            agent_id="ag-1", agent_token="tok", portal="acme.bitrix24.com", ws_url="ws://127.0.0.1:1/agent/ws"
-        )
+        return jsonify(agent_id="ag-1", agent_token="tok", portal="acme.bitrix24.com", ws_url=ws_url["value"])
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    cloud_ws_url.append(ws_url)
     yield f"http://127.0.0.1:{server.server_port}"
+    cloud_ws_url.clear()
     server.shutdown()
     server.server_close()
 
@@ -66,3 +70,10 @@ def test_plain_http_only_for_localhost() -> None:
 def test_unreachable_server() -> None:
     with pytest.raises(PairingError, match="Could not reach"):
         pair("http://127.0.0.1:9", "ABC123", "1.0", timeout=2)
+
+
+def test_a_plain_ws_link_address_to_another_host_is_refused(cloud: str) -> None:
+    """Issue 20: the agent used whatever ws:// URL the pairing answer named; the link carries its token."""
+    cloud_ws_url[0]["value"] = "ws://qb.example.com/agent/ws"
+    with pytest.raises(PairingError, match="wss://"):
+        pair(cloud, "ABC123", "1.0")

@@ -17,6 +17,7 @@ class MemoryWork:
     started: list[HostInfo] = field(default_factory=list)
     ended: list[tuple[str, str | None]] = field(default_factory=list)
     connection_errors: list[tuple[str, str]] = field(default_factory=list)
+    pauses: list[str] = field(default_factory=list)
 
     def wants_session(self) -> bool:
         return self.want or bool(self.jobs)
@@ -47,6 +48,9 @@ class MemoryWork:
 
     def connection_error(self, session_id: str, hresult: str, message: str) -> None:
         self.connection_errors.append((hresult, message))
+
+    def sign_ins_paused(self, message: str) -> None:
+        self.pauses.append(message)
 
 
 def request(body: str, version: str = "13.0") -> str:

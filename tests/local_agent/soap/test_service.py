@@ -113,7 +113,7 @@ def test_wrong_password_is_nvu_over_soap(endpoint: Endpoint) -> None:
 @pytest.mark.parametrize(
     ("body", "status"),
     [
-        (b"<soap:Envelope", 500),  # not XML
+        (b"<soap:Envelope", 400),  # not XML: refused at the door, before SOAP
         (b"", 400),
         (
             envelope("authenticate", strUserName="\xff".encode("latin-1").decode("latin-1")).replace(

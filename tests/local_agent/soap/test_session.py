@@ -254,3 +254,39 @@ def test_a_session_closed_mid_iterator_abandons_the_job() -> None:
 def test_authenticate_passes_wait_and_run_every() -> None:
     sessions, _, _ = make([customer_query()], wait_before_next=30, run_every=120)
     assert sessions.authenticate("bookkeeper", "s3cret")[2:] == ["30", "120"]
+
+
+def test_wrong_passwords_pause_sign_ins_even_for_the_right_password_until_the_bucket_refills() -> None:
+    """Issue 20: 200 wrong passwords in a row were each checked (15–22/s); now five are, then one per 10 s."""
+    sessions, work, clock = make([customer_query()])
+    for _ in range(5):
+        assert sessions.authenticate("bookkeeper", "guess") == ["", "nvu"]
+    assert sessions.authenticate("bookkeeper", "s3cret") == ["", "nvu"]  # not even checked
+    assert "paused" in sessions.last_error and "seconds" in sessions.last_error
+    assert work.pauses == [sessions.last_error]  # said once, when the pause began
+    clock.now += timedelta(seconds=10)
+    ticket, company = sessions.authenticate("bookkeeper", "s3cret")[:2]
+    assert ticket and company not in ("nvu", "none", "busy")
+
+
+def test_a_few_typos_are_not_braked() -> None:
+    sessions, _, _ = make([customer_query()])
+    for _ in range(4):
+        assert sessions.authenticate("bookkeeper", "typo")[1] == "nvu"
+    assert sessions.authenticate("bookkeeper", "s3cret")[0]
+
+
+def test_calls_with_an_unknown_ticket_change_nothing() -> None:
+    """A forged connectionError once set the portal's "Last error" with any ticket at all."""
+    sessions, work, _ = make([customer_query()])
+    ticket = start(sessions)
+    before = sessions.last_error
+    assert sessions.connection_error("forged", "0x80040408", "<script>") == "done"
+    assert sessions.send_request_xml("forged", HCP, FILE, "US", 16, 0) == ""
+    assert sessions.receive_response_xml("forged", rs("1"), "", "") == -1
+    assert sessions.close_connection("forged").startswith("Unknown")
+    assert "Unknown or expired ticket" in sessions.get_last_error("forged")
+    assert work.connection_errors == [] and work.delivered == [] and work.ended == []
+    assert sessions.last_error == before
+    # The real session goes on.
+    assert "CustomerQueryRq" in sessions.send_request_xml(ticket, HCP, FILE, "US", 16, 0)
