@@ -60,6 +60,9 @@ def test_check_names_the_missing_secrets_and_redacted_hides_them() -> None:
 def test_agents_are_told_the_public_host_on_the_agent_port(tmp_path: Path) -> None:
     from cloud_app.web import create_app
 
+    from .test_serve import installed
+
+    installed(tmp_path / "x.db", "p", "c")
     base = {"client_id": "a", "client_secret": "b", "encryption_key": "c", "database": str(tmp_path / "x.db")}
     for public, expected in [
         ("https://qb.example.com", "wss://qb.example.com:8701/agent/ws"),
