@@ -122,7 +122,8 @@ def test_the_pairing_throttle_counts_each_client_behind_the_proxy(tmp_path: Path
         blocked = client.post("/api/agents/pair", json=wrong, headers={"X-Forwarded-For": "203.0.113.7"})
         other = client.post("/api/agents/pair", json=wrong, headers={"X-Forwarded-For": "198.51.100.1"})
         assert (blocked.status_code, other.status_code) == (429, 404)
-        untrusted = create_app(plain.config).test_client()  # no proxy configured: the header is ignored
+        # no proxy configured: the header is ignored
+        untrusted = create_app(replace(plain.config, trusted_proxies=())).test_client()
         for n in range(11):
             forged = {"X-Forwarded-For": f"198.51.100.{n}"}
             last = untrusted.post("/api/agents/pair", json=wrong, headers=forged).status_code
@@ -156,7 +157,7 @@ def test_a_replayed_or_stale_event_is_not_believed(cloud: Cloud) -> None:
 
 def test_operator_pages_need_the_operator_token(tmp_path: Path) -> None:
     with running_cloud(tmp_path) as plain:
-        closed = create_app(plain.config).test_client()
+        closed = create_app(replace(plain.config, operator_token="")).test_client()
         assert closed.get("/status").status_code == 404 and closed.get("/schema").status_code == 404
         client = create_app(replace(plain.config, operator_token="op-secret")).test_client()
         assert client.get("/status").status_code == 401
