@@ -43,7 +43,7 @@ class Config:
     reconcile_minutes: float = 15.0  # how often each portal is asked what changed (0: never)
     operator_token: str = ""  # Bearer token for /status and /schema; unset: they answer 404
     trusted_proxies: tuple[str, ...] = ()  # addresses/networks whose X-Forwarded-For is believed
-    event_max_age: float = 900.0  # seconds; older (or as far ahead) events are refused as replays
+    event_max_age: float = 900.0  # seconds; older events are refused as replays
     extra: dict[str, Any] = field(default_factory=dict)
 
     def redacted(self) -> dict[str, Any]:

@@ -56,6 +56,7 @@ MIGRATIONS: list[str] = [
         issued_at REAL NOT NULL, expires_at REAL NOT NULL)""",
     "CREATE INDEX page_sessions_portal ON page_sessions (member_id)",
     # replay.py: digests of the events accepted lately, so the same delivery is not believed twice
+    # (``at``: until when the digest is kept)
     """CREATE TABLE seen_events (
         member_id TEXT NOT NULL, digest TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (member_id, digest))""",
 ]
@@ -314,14 +315,14 @@ class PortalStore:
             ).fetchall()
         return {name[len(prefix) :]: json.loads(value) for name, value in rows}
 
-    def first_sighting(self, member_id: str, digest: str, keep: float) -> bool:
-        """True the first time this delivery's digest is seen (within ``keep`` seconds); False again."""
+    def first_sighting(self, member_id: str, digest: str, until: float) -> bool:
+        """True the first time this delivery's digest is seen (it is kept until ``until``); False again."""
         now = self.clock()
         with self.lock, self.db.conn:
-            self.db.conn.execute("DELETE FROM seen_events WHERE at < ?", (now - keep,))
+            self.db.conn.execute("DELETE FROM seen_events WHERE at < ?", (now,))
             cur = self.db.conn.execute(
                 "INSERT OR IGNORE INTO seen_events (member_id, digest, at) VALUES (?, ?, ?)",
-                (member_id, digest, now),
+                (member_id, digest, until),
             )
             return cur.rowcount == 1
 

@@ -4,7 +4,8 @@ Bitrix24 signs nothing in an event: ``auth[application_token]`` is the proof it 
 ``ts`` is "date and time of the event sent from the queue" (``docs:api-reference/events/index.md``). No
 window or nonce is documented. So a delivery is believed once, and only while its ``ts`` is within
 ``max_age`` of our clock: an event that old is caught by the reconciliation (every 15 minutes by default)
-anyway, because events carry only an id and the app re-reads the record.
+anyway, because events carry only an id and the app re-reads the record. A ``ts`` ahead of our clock is
+not refused (a clock difference is no replay); its digest is kept until it has aged out.
 """
 
 from __future__ import annotations
@@ -21,9 +22,16 @@ def why_stale(ts: object, now: float, max_age: float) -> str | None:
         return "event without a time"
     if sent < now - max_age:
         return f"event sent {int(now - sent)} s ago"
-    if sent > now + max_age:
-        return "event from the future"
     return None
+
+
+def remember_until(ts: object, now: float, max_age: float) -> float:
+    """Until when a delivery's digest must be kept: as long as its ``ts`` could still pass as fresh."""
+    try:
+        sent = float(str(ts))
+    except ValueError:
+        sent = now
+    return max(now, sent) + max_age
 
 
 def fingerprint(pairs: Iterable[tuple[str, str]]) -> str:

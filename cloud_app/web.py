@@ -42,7 +42,7 @@ from .install import OFFLINE_CONNECTOR, PLACEMENTS, set_up
 from .links import Links
 from .portals import PortalRow, PortalStore
 from .proxy import ForwardedFor
-from .replay import fingerprint, why_stale
+from .replay import fingerprint, remember_until, why_stale
 from .worker import EventWorker
 
 log = logging.getLogger(__name__)
@@ -310,9 +310,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             if event == "ONAPPUPDATE":
                 return rebind(portal, auth)
             return refuse("event", f"application token mismatch on {event}", member_id)
-        if not services.portals.first_sighting(
-            member_id, fingerprint(request.form.items(multi=False)), 2 * config.event_max_age
-        ):
+        keep = remember_until(payload.get("ts"), services.portals.clock(), config.event_max_age)
+        if not services.portals.first_sighting(member_id, fingerprint(request.form.items(multi=False)), keep):
             return jsonify(ok=True, duplicate=True)  # the same delivery again: believed once
         fields_ = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
         services.portals.enqueue_event(

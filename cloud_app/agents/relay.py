@@ -128,7 +128,7 @@ class AgentRelay:
         if self._loop is not None:
             asyncio.run_coroutine_threadsafe(self._offer(portal), self._loop)
 
-    def disconnect(self, portal: str, reason: str = "token revoked", *, wait: float = 5.0) -> None:
+    def disconnect(self, portal: str, reason: str = "token revoked", *, wait: float = 2.0) -> None:
         """Drop the portal's agent (after revoking its token), waiting up to ``wait`` seconds for the
         close so that nothing more is read from it once this returns."""
         ws = self._connections.get(portal)
