@@ -283,13 +283,13 @@ class PortalStore:
 
     def drop_sessions(self, member_id: str, *, digest: str | None = None, user_id: int | None = None) -> int:
         """End sessions: one (``digest``), one user's, or all of a portal's."""
-        sql, params = "DELETE FROM page_sessions WHERE member_id=?", [member_id]
+        sql, params = "DELETE FROM page_sessions WHERE member_id=?", list[object]([member_id])
         if digest is not None:
             sql, params = sql + " AND digest=?", [*params, digest]
         if user_id is not None:
             sql, params = sql + " AND user_id=?", [*params, user_id]
         with self.lock, self.db.conn:
-            return self.db.conn.execute(sql, params).rowcount
+            return int(self.db.conn.execute(sql, params).rowcount)
 
     # -- settings and events ----------------------------------------------------------------------------
 
@@ -324,7 +324,7 @@ class PortalStore:
                 "INSERT OR IGNORE INTO seen_events (member_id, digest, at) VALUES (?, ?, ?)",
                 (member_id, digest, until),
             )
-            return cur.rowcount == 1
+            return bool(cur.rowcount == 1)
 
     def events_waiting(self) -> int:
         with self.lock:
