@@ -4,7 +4,9 @@ WebSocket reader survives any message, and agent status is taken only from a sti
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -120,3 +122,46 @@ def test_status_from_an_agent_revoked_while_linked_is_not_taken(relay: AgentRela
             ws.recv(timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
     assert relay.seen == []  # type: ignore[attr-defined]
+
+
+class LockedOnce(AgentStore):
+    """A store whose next write fails as SQLite does under contention ("database is locked")."""
+
+    fail_next = False
+
+    def mark(self, portal: str, job_id: str, state: str) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise sqlite3.OperationalError("database is locked")
+        super().mark(portal, job_id, state)
+
+
+def test_a_failure_while_handling_closes_the_link_so_the_agent_reconnects(tmp_path: Path) -> None:
+    store = LockedOnce(str(tmp_path / "cloud.db"))
+    relay = AgentRelay(store).start()
+    try:
+        ws, token = linked(relay)
+        with ws:
+            store.fail_next = True
+            ws.send(wire.encode(wire.JobAck(job_id="job_x")))
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+        assert wait_for(lambda: not relay.online("acme"))
+        again = connect(relay.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5)
+        with again:  # the agent's reconnect is served as usual
+            again.send(wire.encode(wire.Hello(protocol=1, agent_version="1", agent_id="x", resume=())))
+            assert isinstance(wire.decode(again.recv(timeout=5)), wire.Welcome)
+            assert heartbeat_answered(again)
+    finally:
+        relay.stop()
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 5) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
