@@ -328,19 +328,15 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         """ONAPPUPDATE with a new application token (§1.5): believed only with the OAuth server's and the
         portal's word that its tokens are our app's, for this portal, of an administrator."""
         try:
-            verify_update(
-                auth,
-                portal.client_endpoint,
-                oauth_servers=config.oauth_servers,
-                client_id=config.client_id,
-                http=services.http,
+            facts = verify_update(
+                auth, oauth_servers=config.oauth_servers, client_id=config.client_id, http=services.http
             )
         except Refused as exc:
             return refuse("event", f"ONAPPUPDATE with a new application token: {exc}", portal.member_id)
         services.portals.save_install(
             member_id=portal.member_id,
-            domain=portal.domain,
-            client_endpoint=portal.client_endpoint,
+            domain=facts["domain"] or portal.domain,
+            client_endpoint=facts["client_endpoint"],  # the OAuth server's word, as at install
             server_endpoint=portal.server_endpoint,
             access_token=str(auth["access_token"]),
             refresh_token=str(auth.get("refresh_token", "")),
