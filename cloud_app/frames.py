@@ -26,6 +26,11 @@ class Refused(Exception):
     """Why a frame or event is not trusted (logged, shown as a plain 403)."""
 
 
+class TokenMismatch(Refused):
+    """The frame's ``APPLICATION_TOKEN`` is not the stored one (perhaps rotated by an update whose
+    ONAPPUPDATE we never got: an administrator's verified frame may re-key the portal)."""
+
+
 @dataclass(frozen=True)
 class FrameUser:
     member_id: str
@@ -66,7 +71,15 @@ def token_facts(
         "client_endpoint": install["client_endpoint"],
         "user_id": int(info.get("user_id") or 0),
         "scopes": tuple(s for s in str(info.get("scope", "")).split(",") if s),
+        "version": _int(install.get("version")),  # the app version installed there (§1.4)
     }
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
 
 
 def require_admin(client_endpoint: str, auth: str, http: requests.Session | None) -> None:
@@ -147,7 +160,7 @@ def verify_frame(
     if portal is None or portal.state == "uninstalled":
         raise Refused("unknown portal")
     if not hmac.compare_digest(portal.application_token.encode(), form.get("APPLICATION_TOKEN", "").encode()):
-        raise Refused("application token mismatch")
+        raise TokenMismatch("application token mismatch")
     try:
         answer = (http or requests).post(
             portal.client_endpoint + "profile",

@@ -155,6 +155,13 @@ class PortalStore:
                 ),
             )
 
+    def set_application_token(self, member_id: str, application_token: str) -> None:
+        with self.lock, self.db.conn:
+            self.db.conn.execute(
+                "UPDATE portals SET application_token=?, updated_at=? WHERE member_id=?",
+                (application_token, self.clock(), member_id),
+            )
+
     def activate(self, member_id: str) -> None:
         with self.lock, self.db.conn:
             self.db.conn.execute(

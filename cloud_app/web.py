@@ -36,7 +36,15 @@ from .b24_placement import shell
 from .bodies import MAX_BODY_BYTES, CappedJSONProvider, depth, refusal
 from .config import Config
 from .crypto import Vault
-from .frames import FrameUser, Refused, Sessions, verify_frame, verify_install, verify_update
+from .frames import (
+    FrameUser,
+    Refused,
+    Sessions,
+    TokenMismatch,
+    verify_frame,
+    verify_install,
+    verify_update,
+)
 from .headers import page_headers, secure
 from .install import OFFLINE_CONNECTOR, PLACEMENTS, set_up
 from .links import Links
@@ -47,6 +55,7 @@ from .worker import EventWorker
 
 log = logging.getLogger(__name__)
 BX24_JS = "https://api.bitrix24.com/api/v1/"
+APP_VERSION = "b24.app_version"  # the app version (OAuth app.info) the stored application token came with
 
 
 @dataclass
@@ -207,6 +216,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             scopes=facts["scopes"],
             application_token=form.get("APPLICATION_TOKEN", ""),
         )
+        services.portals.set_setting(facts["member_id"], APP_VERSION, facts["version"])
         try:
             report = set_up(services.client(facts["member_id"]), config.public_url)
             services.portals.set_setting(facts["member_id"], "b24.offline_events", report.offline_events)
@@ -235,12 +245,39 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
 
     def frame_user() -> FrameUser | Response:
+        form = request.form.to_dict()
         try:
-            return verify_frame(
-                request.form.to_dict(), request.args.to_dict(), services.portals, services.http
-            )
+            return verify_frame(form, request.args.to_dict(), services.portals, services.http)
+        except TokenMismatch as exc:
+            if not rekey(form):
+                return refuse("frame", str(exc), form.get("member_id"))
         except Refused as exc:
-            return refuse("frame", str(exc), request.form.get("member_id"))
+            return refuse("frame", str(exc), form.get("member_id"))
+        try:
+            return verify_frame(form, request.args.to_dict(), services.portals, services.http)
+        except Refused as exc:
+            return refuse("frame", str(exc), form.get("member_id"))
+
+    def rekey(form: dict[str, str]) -> bool:
+        """A frame with a new application token re-keys its portal only after an update (the OAuth
+        server reports a newer app version than the one the token was stored with) and as an install
+        would: the OAuth server vouches for its token (our app, this portal) and its user is an
+        administrator. So an update whose ONAPPUPDATE was lost heals when an administrator opens the app."""
+        portal = services.portals.portal(form.get("member_id", ""))
+        if portal is None or portal.state == "uninstalled":
+            return False
+        try:
+            facts = verify_install(form, oauth_servers=config.oauth_servers, client_id=config.client_id,
+                                   http=services.http)  # fmt: skip
+            if facts["version"] <= services.portals.setting(portal.member_id, APP_VERSION, 0):
+                raise Refused("the app was not updated since its token was stored")
+        except Refused as exc:
+            log.info("portal %s: a frame's new application token not taken: %s", portal.member_id, exc)
+            return False
+        services.portals.set_application_token(portal.member_id, form["APPLICATION_TOKEN"])
+        services.portals.set_setting(portal.member_id, APP_VERSION, facts["version"])
+        log.info("portal %s: application token re-keyed from an administrator's frame", portal.member_id)
+        return True
 
     def framed(render: Callable[[FrameUser, PortalRow, str], str]) -> Response:
         """A verified frame's page: ``render`` gets the user, the portal and a fresh page session; the
@@ -344,6 +381,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             scopes=portal.scopes,
             application_token=str(auth["application_token"]),
         )
+        services.portals.set_setting(portal.member_id, APP_VERSION, facts["version"])
         services.portals.activate(portal.member_id)
         log.info("portal %s: application token rotated by ONAPPUPDATE", portal.member_id)
         return jsonify(ok=True)

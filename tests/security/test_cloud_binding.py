@@ -119,3 +119,18 @@ def test_an_uninstall_with_the_real_application_token_is_refused_while_bitrix24_
     cloud.emu.uninstall(cloud.portal, CLIENT_ID, clean=True)  # the real one
     cloud.emu.wait_events()
     assert cloud.services.portals.portal(cloud.portal.member_id) is None
+
+
+def test_an_update_whose_event_was_lost_is_healed_by_an_administrators_frame_only(cloud: Cloud) -> None:
+    """Bitrix24 never re-sends an event: if the ONAPPUPDATE that rotated the token is lost, a user's
+    frame (new token) cannot re-key the portal, an administrator's can — after an update only."""
+    cloud.emu.settings.drop_events = 1
+    cloud.emu.update_app(cloud.portal, CLIENT_ID)
+    cloud.emu.wait_events()
+    user, admin = a_user(cloud.portal), cloud.portal.admin()
+    assert cloud.emu.open_app(cloud.portal, CLIENT_ID, user.id).status_code == 403
+    assert cloud.emu.open_app(cloud.portal, CLIENT_ID, admin.id).status_code == 200
+    assert cloud.emu.open_app(cloud.portal, CLIENT_ID, user.id).status_code == 200
+    query, form = cloud.emu.frame_fields(cloud.portal, CLIENT_ID, admin.id)
+    form["APPLICATION_TOKEN"] = secrets.token_hex(16)  # no update since: an admin's frame re-keys nothing
+    assert requests.post(cloud.url + "/app", params=query, data=form, timeout=30).status_code == 403
