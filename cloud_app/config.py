@@ -6,14 +6,20 @@ Secrets (client secret, encryption key) are configuration, never code; ``redacte
 from __future__ import annotations
 
 import json
+import logging
 import os
+import stat
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .proxy import networks
+
+log = logging.getLogger(__name__)
+
 PREFIX = "QBB24_"
 OAUTH_SERVERS = ("https://oauth.bitrix.info/rest/", "https://oauth.bitrix24.tech/rest/")
-SECRET_FIELDS = ("client_secret", "encryption_key", "session_secret")
+SECRET_FIELDS = ("client_secret", "encryption_key", "session_secret", "operator_token")
 
 
 class ConfigError(ValueError):
@@ -35,6 +41,9 @@ class Config:
     oauth_servers: tuple[str, ...] = OAUTH_SERVERS  # server_endpoint values we trust for token validation
     scopes: tuple[str, ...] = ("crm", "catalog", "placement", "user")
     reconcile_minutes: float = 15.0  # how often each portal is asked what changed (0: never)
+    operator_token: str = ""  # Bearer token for /status and /schema; unset: they answer 404
+    trusted_proxies: tuple[str, ...] = ()  # addresses/networks whose X-Forwarded-For is believed
+    event_max_age: float = 900.0  # seconds; older events are refused as replays
     extra: dict[str, Any] = field(default_factory=dict)
 
     def redacted(self) -> dict[str, Any]:
@@ -50,6 +59,10 @@ class Config:
             raise ConfigError("missing configuration: " + ", ".join(PREFIX + n.upper() for n in missing))
         if not self.public_url.startswith(("http://", "https://")):
             raise ConfigError(f"{PREFIX}PUBLIC_URL must be an http(s) URL, not {self.public_url!r}")
+        try:
+            networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}TRUSTED_PROXIES: {exc}") from exc
         return self
 
 
@@ -77,6 +90,7 @@ def load(file: str | Path | None = None, env: dict[str, str] | None = None, **ov
             values[name] = _convert(name, env[PREFIX + name.upper()])
     path = file or env.get(PREFIX + "CONFIG")
     if path:
+        _warn_if_readable(Path(path))
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
@@ -87,3 +101,13 @@ def load(file: str | Path | None = None, env: dict[str, str] | None = None, **ov
         values.update({k: _convert(k, v) for k, v in data.items()})
     values.update({k: _convert(k, v) for k, v in overrides.items() if k in names})
     return replace(Config(), **values)
+
+
+def _warn_if_readable(path: Path) -> None:
+    """A settings file holds the client secret and the encryption key: only its owner should read it."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # read_text says what is wrong
+    if mode & 0o077:
+        log.warning("configuration file %s can be read by other users (mode %o): chmod 600 it", path, mode)

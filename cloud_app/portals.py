@@ -6,7 +6,6 @@ Every query names its portal. Numbered migrations keep existing databases moving
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from .crypto import Vault
+from .dbfile import connect
 
 MIGRATIONS: list[str] = [
     """CREATE TABLE portals (
@@ -50,9 +50,18 @@ MIGRATIONS: list[str] = [
         qb_id TEXT NOT NULL, qb_name TEXT, b24_type TEXT NOT NULL, b24_id TEXT NOT NULL,
         field TEXT NOT NULL, qb_value TEXT, b24_value TEXT, winner TEXT NOT NULL)""",
     "CREATE INDEX conflicts_portal ON conflicts (member_id, id)",
+    # frames.Sessions: a page's session, stored (as a digest) so that uninstall can end it at once
+    """CREATE TABLE page_sessions (
+        digest TEXT PRIMARY KEY, member_id TEXT NOT NULL, user_id INTEGER NOT NULL, admin INTEGER NOT NULL,
+        issued_at REAL NOT NULL, expires_at REAL NOT NULL)""",
+    "CREATE INDEX page_sessions_portal ON page_sessions (member_id)",
+    # replay.py: digests of the events accepted lately, so the same delivery is not believed twice
+    # (``at``: until when the digest is kept)
+    """CREATE TABLE seen_events (
+        member_id TEXT NOT NULL, digest TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (member_id, digest))""",
 ]
 # rows removed with the portal on CLEAN=1
-PORTAL_TABLES = ("events", "settings", "mappings", "doc_syncs", "conflicts")
+PORTAL_TABLES = ("events", "settings", "mappings", "doc_syncs", "conflicts", "seen_events")
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,7 @@ class PortalRow:
 
 class PortalStore:
     def __init__(self, path: str, vault: Vault, *, clock: Callable[[], float] = time.time) -> None:
-        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+        self.db = sqlite_utils.Database(connect(path))
         if path != ":memory:":
             self.db.conn.execute("PRAGMA journal_mode=WAL")
         self.db.conn.execute("PRAGMA busy_timeout=5000")
@@ -144,6 +153,13 @@ class PortalStore:
                     existing["installed_at"] if existing else now,
                     now,
                 ),
+            )
+
+    def set_application_token(self, member_id: str, application_token: str) -> None:
+        with self.lock, self.db.conn:
+            self.db.conn.execute(
+                "UPDATE portals SET application_token=?, updated_at=? WHERE member_id=?",
+                (application_token, self.clock(), member_id),
             )
 
     def activate(self, member_id: str) -> None:
@@ -235,8 +251,9 @@ class PortalStore:
             )
 
     def uninstall(self, member_id: str, *, clean: bool) -> None:
-        """Tokens go at once; the portal's data too when the user asked (``CLEAN=1``)."""
+        """Tokens and page sessions go at once; the portal's data too when the user asked (``CLEAN=1``)."""
         with self.lock, self.db.conn:
+            self.db.conn.execute("DELETE FROM page_sessions WHERE member_id=?", (member_id,))
             if clean:
                 for table in PORTAL_TABLES:
                     self.db.conn.execute(f"DELETE FROM {table} WHERE member_id=?", (member_id,))
@@ -247,6 +264,39 @@ class PortalStore:
                            updated_at=? WHERE member_id=?""",
                     (self.clock(), member_id),
                 )
+
+    # -- page sessions (frames.Sessions) -----------------------------------------------------------------
+
+    def add_session(self, digest: str, member_id: str, user_id: int, admin: bool, ttl: float) -> None:
+        now = self.clock()
+        with self.lock, self.db.conn:
+            self.db.conn.execute("DELETE FROM page_sessions WHERE expires_at < ?", (now,))
+            self.db.conn.execute(
+                "INSERT INTO page_sessions (digest, member_id, user_id, admin, issued_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (digest, member_id, user_id, int(admin), now, now + ttl),
+            )
+
+    def session(self, digest: str) -> tuple[str, int, bool, float] | None:
+        """(member_id, user_id, admin, expires_at) of a stored session whose portal is still installed."""
+        with self.lock:
+            row = self.db.conn.execute(
+                "SELECT s.member_id, s.user_id, s.admin, s.expires_at FROM page_sessions s "
+                "JOIN portals p ON p.member_id = s.member_id "
+                "WHERE s.digest=? AND p.state != 'uninstalled'",
+                (digest,),
+            ).fetchone()
+        return (str(row[0]), int(row[1]), bool(row[2]), float(row[3])) if row else None
+
+    def drop_sessions(self, member_id: str, *, digest: str | None = None, user_id: int | None = None) -> int:
+        """End sessions: one (``digest``), one user's, or all of a portal's."""
+        sql, params = "DELETE FROM page_sessions WHERE member_id=?", list[object]([member_id])
+        if digest is not None:
+            sql, params = sql + " AND digest=?", [*params, digest]
+        if user_id is not None:
+            sql, params = sql + " AND user_id=?", [*params, user_id]
+        with self.lock, self.db.conn:
+            return int(self.db.conn.execute(sql, params).rowcount)
 
     # -- settings and events ----------------------------------------------------------------------------
 
@@ -271,6 +321,17 @@ class PortalStore:
                 (member_id, len(prefix), prefix),
             ).fetchall()
         return {name[len(prefix) :]: json.loads(value) for name, value in rows}
+
+    def first_sighting(self, member_id: str, digest: str, until: float) -> bool:
+        """True the first time this delivery's digest is seen (it is kept until ``until``); False again."""
+        now = self.clock()
+        with self.lock, self.db.conn:
+            self.db.conn.execute("DELETE FROM seen_events WHERE at < ?", (now,))
+            cur = self.db.conn.execute(
+                "INSERT OR IGNORE INTO seen_events (member_id, digest, at) VALUES (?, ?, ?)",
+                (member_id, digest, until),
+            )
+            return bool(cur.rowcount == 1)
 
     def events_waiting(self) -> int:
         with self.lock:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import html
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -32,16 +33,29 @@ from .b24.errors import B24Error
 from .b24.form import nested
 from .b24.pacer import Pacer
 from .b24_placement import shell
+from .bodies import MAX_BODY_BYTES, CappedJSONProvider, depth, refusal
 from .config import Config
 from .crypto import Vault
-from .frames import FrameUser, Refused, Sessions, verify_frame, verify_install
+from .frames import (
+    FrameUser,
+    Refused,
+    Sessions,
+    TokenMismatch,
+    verify_frame,
+    verify_install,
+    verify_update,
+)
+from .headers import page_headers, secure
 from .install import OFFLINE_CONNECTOR, PLACEMENTS, set_up
 from .links import Links
 from .portals import PortalRow, PortalStore
+from .proxy import ForwardedFor
+from .replay import fingerprint, remember_until, why_stale
 from .worker import EventWorker
 
 log = logging.getLogger(__name__)
 BX24_JS = "https://api.bitrix24.com/api/v1/"
+APP_VERSION = "b24.app_version"  # the app version (OAuth app.info) the stored application token came with
 
 
 @dataclass
@@ -98,14 +112,14 @@ class Services:
 def _page(
     title: str, body: str, *, frame_origin: str | None = None, bx24_js: str = BX24_JS, script: str = ""
 ) -> Response:
+    nonce = secrets.token_urlsafe(16)
     doc = (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<script src='{html.escape(bx24_js)}'></script></head><body>{body}<script>{script}</script>"
-        "</body></html>"
+        f"<script src='{html.escape(bx24_js)}'></script></head><body>{body}"
+        f"<script nonce='{nonce}'>{script}</script></body></html>"
     )
     resp = Response(doc, mimetype="text/html")
-    ancestors = "'self'" + (f" {frame_origin}" if frame_origin else "")
-    resp.headers["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    resp.headers.update(page_headers(frame_origin=frame_origin, script_origin=_origin(bx24_js), nonce=nonce))
     return resp
 
 
@@ -125,7 +139,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     vault = Vault(config.encryption_key)
     secret = config.session_secret or hashlib.sha256(b"session:" + config.encryption_key.encode()).hexdigest()
     agents = relay.store if relay is not None else AgentStore(config.database)
-    services = Services(config, PortalStore(config.database, vault), agents, Sessions(secret), relay)
+    portals = PortalStore(config.database, vault)
+    services = Services(config, portals, agents, Sessions(secret, portals), relay)
     if relay is not None:
         relay.on_event = _chain(
             relay.on_event, lambda portal, message: record_session(services, portal, message)
@@ -153,6 +168,12 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     services.worker = EventWorker(lambda member_id: customer_sync.from_events(services, member_id))
     app = Flask("qb-bitrix24", static_folder=str(shell.STATIC), static_url_path="/static")
     app.extensions["qb"] = services
+    # request bodies: size-capped (413), JSON depth-capped, one object per API call (bodies.py)
+    app.json = CappedJSONProvider(app)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.before_request(refusal)
+    app.after_request(secure)
+    app.wsgi_app = ForwardedFor(app.wsgi_app, config.trusted_proxies)  # type: ignore[method-assign]
 
     def ws_url() -> str:
         """What pairing tells an agent to dial: the configured public URL, else the public host on the
@@ -164,7 +185,11 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         scheme = "wss" if parts.scheme == "https" else "ws"
         return f"{scheme}://{parts.hostname}:{port}/agent/ws"
 
-    app.register_blueprint(agents_blueprint(services.agents, ws_url))
+    def installed(member_id: str) -> bool:
+        portal = services.portals.portal(member_id)
+        return portal is not None and portal.state != "uninstalled"
+
+    app.register_blueprint(agents_blueprint(services.agents, ws_url, installed))
 
     def refuse(kind: str, reason: str, member_id: str | None = None) -> Response:
         services.portals.reject(kind, reason, member_id, request.remote_addr)
@@ -184,7 +209,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             )
         except Refused as exc:
             return refuse("install", str(exc), form.get("member_id"))
-        expires_in = int(form.get("AUTH_EXPIRES") or 3600)
+        expires_in = int(form["AUTH_EXPIRES"]) if form.get("AUTH_EXPIRES", "").isdigit() else 3600
         services.portals.save_install(
             member_id=facts["member_id"],
             domain=facts["domain"] or request.args.get("DOMAIN", ""),
@@ -192,10 +217,11 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             server_endpoint=form["SERVER_ENDPOINT"],
             access_token=form["AUTH_ID"],
             refresh_token=form.get("REFRESH_ID", ""),
-            expires_at=services.portals.clock() + expires_in,
+            expires_at=services.portals.clock() + min(expires_in, 86400),
             scopes=facts["scopes"],
             application_token=form.get("APPLICATION_TOKEN", ""),
         )
+        services.portals.set_setting(facts["member_id"], APP_VERSION, facts["version"])
         try:
             report = set_up(services.client(facts["member_id"]), config.public_url)
             services.portals.set_setting(facts["member_id"], "b24.offline_events", report.offline_events)
@@ -224,12 +250,39 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
 
     def frame_user() -> FrameUser | Response:
+        form = request.form.to_dict()
         try:
-            return verify_frame(
-                request.form.to_dict(), request.args.to_dict(), services.portals, services.http
-            )
+            return verify_frame(form, request.args.to_dict(), services.portals, services.http)
+        except TokenMismatch as exc:
+            if not rekey(form):
+                return refuse("frame", str(exc), form.get("member_id"))
         except Refused as exc:
-            return refuse("frame", str(exc), request.form.get("member_id"))
+            return refuse("frame", str(exc), form.get("member_id"))
+        try:
+            return verify_frame(form, request.args.to_dict(), services.portals, services.http)
+        except Refused as exc:
+            return refuse("frame", str(exc), form.get("member_id"))
+
+    def rekey(form: dict[str, str]) -> bool:
+        """A frame with a new application token re-keys its portal only after an update (the OAuth
+        server reports a newer app version than the one the token was stored with) and as an install
+        would: the OAuth server vouches for its token (our app, this portal) and its user is an
+        administrator. So an update whose ONAPPUPDATE was lost heals when an administrator opens the app."""
+        portal = services.portals.portal(form.get("member_id", ""))
+        if portal is None or portal.state == "uninstalled":
+            return False
+        try:
+            facts = verify_install(form, oauth_servers=config.oauth_servers, client_id=config.client_id,
+                                   http=services.http)  # fmt: skip
+            if facts["version"] <= services.portals.setting(portal.member_id, APP_VERSION, 0):
+                raise Refused("the app was not updated since its token was stored")
+        except Refused as exc:
+            log.info("portal %s: a frame's new application token not taken: %s", portal.member_id, exc)
+            return False
+        services.portals.set_application_token(portal.member_id, form["APPLICATION_TOKEN"])
+        services.portals.set_setting(portal.member_id, APP_VERSION, facts["version"])
+        log.info("portal %s: application token re-keyed from an administrator's frame", portal.member_id)
+        return True
 
     def framed(render: Callable[[FrameUser, PortalRow, str], str]) -> Response:
         """A verified frame's page: ``render`` gets the user, the portal and a fresh page session; the
@@ -271,36 +324,37 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     # -- events -------------------------------------------------------------------------------------------
 
     def events() -> Response:
+        if len(request.form) > 200:  # an event is a dozen fields
+            return refuse("event", "too many fields")
         payload = nested(request.form.items(multi=False))
+        if depth(payload) > 6:  # Bitrix24's deepest is data[FIELDS][ID]
+            return refuse("event", "nested too deep")
         auth = payload.get("auth") if isinstance(payload.get("auth"), dict) else {}
         event = str(payload.get("event", "")).upper()
         member_id = str(auth.get("member_id", ""))
         portal = services.portals.portal(member_id)
-        if portal is None or not event:
+        if portal is None or portal.state == "uninstalled" or not event:
             return refuse("event", "unknown portal" if event else "no event name", member_id or None)
-        sent = str(auth.get("application_token", "")).encode()
-        if not hmac.compare_digest(portal.application_token.encode(), sent):
-            if event == "ONAPPUPDATE" and _token_belongs(services, portal.client_endpoint, auth):
-                services.portals.save_install(
-                    member_id=member_id,
-                    domain=portal.domain,
-                    client_endpoint=portal.client_endpoint,
-                    server_endpoint=portal.server_endpoint,
-                    access_token=str(auth["access_token"]),
-                    refresh_token=str(auth.get("refresh_token", "")),
-                    expires_at=float(auth.get("expires") or services.portals.clock() + 3600),
-                    scopes=portal.scopes,
-                    application_token=sent.decode(),
-                )
-                services.portals.activate(member_id)
-                return jsonify(ok=True)
-            return refuse("event", f"application token mismatch on {event}", member_id)
         data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-        if event == "ONAPPUNINSTALL":
-            clean = str(data.get("CLEAN", "0")) == "1"
-            services.portals.uninstall(member_id, clean=clean)
-            services.agents.forget_portal(member_id, clean=clean)
+        sent = str(auth.get("application_token", "")).encode()
+        matches = hmac.compare_digest(portal.application_token.encode(), sent)
+        if event == "ONAPPUNINSTALL":  # no tokens, no freshness: the stored token and Bitrix24's word
+            if not matches:
+                return refuse("event", f"application token mismatch on {event}", member_id)
+            if still_installed(member_id):
+                return refuse("event", "Bitrix24 says the app is still installed", member_id)
+            uninstall(member_id, clean=str(data.get("CLEAN", "0")) == "1")
             return jsonify(ok=True)
+        too_old = why_stale(payload.get("ts"), services.portals.clock(), config.event_max_age)
+        if too_old:
+            return refuse("event", f"{too_old} on {event}", member_id)
+        if not matches:
+            if event == "ONAPPUPDATE":
+                return rebind(portal, auth)
+            return refuse("event", f"application token mismatch on {event}", member_id)
+        keep = remember_until(payload.get("ts"), services.portals.clock(), config.event_max_age)
+        if not services.portals.first_sighting(member_id, fingerprint(request.form.items(multi=False)), keep):
+            return jsonify(ok=True, duplicate=True)  # the same delivery again: believed once
         fields_ = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
         services.portals.enqueue_event(
             member_id,
@@ -312,10 +366,57 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         services.worker.kick(member_id)
         return jsonify(ok=True)
 
+    def rebind(portal: PortalRow, auth: dict[str, Any]) -> Response:
+        """ONAPPUPDATE with a new application token (§1.5): believed only with the OAuth server's and the
+        portal's word that its tokens are our app's, for this portal, of an administrator."""
+        try:
+            facts = verify_update(
+                auth, oauth_servers=config.oauth_servers, client_id=config.client_id, http=services.http
+            )
+        except Refused as exc:
+            return refuse("event", f"ONAPPUPDATE with a new application token: {exc}", portal.member_id)
+        services.portals.save_install(
+            member_id=portal.member_id,
+            domain=facts["domain"] or portal.domain,
+            client_endpoint=facts["client_endpoint"],  # the OAuth server's word, as at install
+            server_endpoint=portal.server_endpoint,
+            access_token=str(auth["access_token"]),
+            refresh_token=str(auth.get("refresh_token", "")),
+            expires_at=_expiry(auth.get("expires"), services.portals.clock()),
+            scopes=portal.scopes,
+            application_token=str(auth["application_token"]),
+        )
+        services.portals.set_setting(portal.member_id, APP_VERSION, facts["version"])
+        services.portals.activate(portal.member_id)
+        log.info("portal %s: application token rotated by ONAPPUPDATE", portal.member_id)
+        return jsonify(ok=True)
+
+    def still_installed(member_id: str) -> bool:
+        """Bitrix24 sends ONAPPUNINSTALL after the app is removed (``docs:api-reference/events/
+        safe-event-handlers.md``): our stored token still working means the event is not Bitrix24's.
+        Any refusal — or no answer — counts as removed, so a real uninstall is never kept out."""
+        try:
+            Client(
+                services.portals, member_id, config.client_id, config.client_secret,
+                http=services.http, retries=0, timeout=10,
+            ).call("app.info")  # fmt: skip
+        except B24Error:
+            return False
+        return True
+
+    def uninstall(member_id: str, *, clean: bool) -> None:
+        """Everything at once: tokens and page sessions, agent tokens and pairing codes, the agent's open
+        link; with ``clean`` the portal's data."""
+        services.portals.uninstall(member_id, clean=clean)
+        services.agents.forget_portal(member_id, clean=clean)
+        if services.relay is not None:
+            services.relay.disconnect(member_id, "the app was uninstalled from Bitrix24")
+        log.info("portal %s uninstalled (clean=%s)", member_id, clean)
+
     # -- portal API (frame session) ----------------------
 
     def session_for(member_id: str) -> tuple[str, int, bool] | Response:
-        token = request.headers.get("X-Session", "") or request.args.get("s", "")
+        token = request.headers.get("X-Session", "")  # never from the URL: logs and referrers keep URLs
         try:
             owner, user_id, admin = services.sessions.check(token)
         except Refused as exc:
@@ -656,9 +757,21 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         services.portals.db.conn.execute("SELECT 1")
         return jsonify(ok=True)
 
+    def operator() -> Response | None:
+        """/status and /schema are the operator's: ``Authorization: Bearer <QBB24_OPERATOR_TOKEN>``;
+        without a configured token they do not exist (404)."""
+        if not config.operator_token:
+            return Response("Not found", 404, mimetype="text/plain")
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(config.operator_token.encode(), sent.encode()):
+            return Response("Operator token required.", 401, mimetype="text/plain")
+        return None
+
     @app.get("/status")
     def overall_status() -> Response:
         """Figures across portals, no portal data: what an operator's monitoring wants."""
+        if (denied := operator()) is not None:
+            return denied
         relay_ = services.relay
         portals = services.portals.portals()
         return jsonify(
@@ -672,24 +785,20 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
 
     @app.get("/schema")
     def schema() -> Response:
+        if (denied := operator()) is not None:
+            return denied
         return jsonify(schema_export())
 
     return app
 
 
-def _token_belongs(services: Services, client_endpoint: str, auth: dict[str, Any]) -> bool:
-    """An event whose application token changed (ONAPPUPDATE) is believed only if its access token works
-    against the portal's own endpoint."""
-    token = str(auth.get("access_token", ""))
-    if not token:
-        return False
+def _expiry(expires: Any, now: float) -> float:
+    """``auth[expires]`` (Unix time) when it is a sane number, else an hour from now."""
     try:
-        answer = services.http.post(
-            client_endpoint + "app.info", json={"auth": token}, timeout=15, allow_redirects=False
-        )
-    except requests.RequestException:
-        return False
-    return answer.status_code == 200 and isinstance(answer.json().get("result"), dict)
+        value = float(str(expires))
+    except ValueError:
+        return now + 3600
+    return value if now < value < now + 86400 else now + 3600
 
 
 def next_run(session: dict[str, Any]) -> str | None:

@@ -1,7 +1,7 @@
 """``POST /api/agents/pair`` — the one HTTP call an agent makes: a pairing code for a token.
 
 Request JSON ``{"code", "agent_version", "hostname"}``; answer ``{"agent_id", "agent_token", "portal",
-"ws_url"}``; refusals ``{"error", "message"}`` with 400/404/410/429 (see :class:`PairingRefused`).
+"ws_url"}``; refusals ``{"error", "message"}`` with 400/404/410/415/429 (see :class:`PairingRefused`).
 The token is shown to the agent once; only its digest is stored.
 """
 
@@ -15,7 +15,11 @@ from flask.typing import ResponseReturnValue
 from .store import AgentStore, PairingRefused
 
 
-def blueprint(store: AgentStore, ws_url: Callable[[], str]) -> Blueprint:
+def blueprint(
+    store: AgentStore, ws_url: Callable[[], str], installed: Callable[[str], bool] | None = None
+) -> Blueprint:
+    """``installed(member_id)``: whether the portal still has the app (a code of an uninstalled portal
+    pairs nothing)."""
     bp = Blueprint("agents", __name__)
 
     @bp.post("/api/agents/pair")
@@ -28,7 +32,11 @@ def blueprint(store: AgentStore, ws_url: Callable[[], str]) -> Blueprint:
         hostname = body.get("hostname") if isinstance(body.get("hostname"), str) else ""
         try:
             agent_id, token, portal = store.redeem(
-                body["code"], agent_version=version, hostname=hostname, source=request.remote_addr or ""
+                body["code"],
+                agent_version=version,
+                hostname=hostname,
+                source=request.remote_addr or "",
+                installed=installed,
             )
         except PairingRefused as exc:
             return jsonify(error=exc.error, message=exc.message), exc.status

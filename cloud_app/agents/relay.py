@@ -35,6 +35,8 @@ from .store import AgentRow, AgentStore, JobRow
 log = logging.getLogger("qb_cloud.relay")
 
 PATH = "/agent/ws"
+REVOKED = 4001  # close code: the agent's token was revoked (or its portal uninstalled)
+BROKEN = 1011  # close code: the cloud failed on a message; the agent reconnects and re-sends
 HELLO_TIMEOUT = 10.0
 OFFER_BATCH = 20
 PROTOCOL = wire.PROTOCOL_VERSION
@@ -127,11 +129,16 @@ class AgentRelay:
         if self._loop is not None:
             asyncio.run_coroutine_threadsafe(self._offer(portal), self._loop)
 
-    def disconnect(self, portal: str) -> None:
-        """Drop the portal's agent (after revoking its token)."""
+    def disconnect(self, portal: str, reason: str = "token revoked", *, wait: float = 2.0) -> None:
+        """Drop the portal's agent (after revoking its token), waiting up to ``wait`` seconds for the
+        close so that nothing more is read from it once this returns."""
         ws = self._connections.get(portal)
         if ws is not None and self._loop is not None:
-            asyncio.run_coroutine_threadsafe(ws.close(4001, "token revoked"), self._loop)
+            done = asyncio.run_coroutine_threadsafe(ws.close(REVOKED, reason), self._loop)
+            try:
+                done.result(timeout=wait)
+            except Exception:  # noqa: BLE001 - closed already, or the loop stopped: it is gone either way
+                log.debug("closing the link of %s", portal, exc_info=True)
 
     # -- handshake ------------------------------------------------------------------------------------
 
@@ -178,6 +185,9 @@ class AgentRelay:
             )
             await ws.close(1002, "unsupported protocol")
             return
+        if not await asyncio.to_thread(self.store.active, agent.agent_id):
+            await ws.close(REVOKED, "token revoked")  # revoked between the handshake and the hello
+            return
         old = self._connections.get(portal)
         if old is not None and old is not ws:
             await old.close(4000, "replaced by a newer connection")
@@ -191,6 +201,8 @@ class AgentRelay:
         # stops answering the agent's pings and the agent drops the link.
         inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
         consumer = asyncio.create_task(self._consume(ws, agent, inbox))
+        # a consumer that stops for any reason takes the link with it: never online but deaf
+        consumer.add_done_callback(lambda task: task.cancelled() or asyncio.ensure_future(ws.close(BROKEN)))
         try:
             async for raw in ws:
                 inbox.put_nowait(raw)
@@ -205,6 +217,9 @@ class AgentRelay:
     async def _consume(
         self, ws: ServerConnection, agent: AgentRow, inbox: asyncio.Queue[str | bytes]
     ) -> None:
+        """Handle messages in order. A message that cannot be read is answered ``bad_message`` and the
+        link goes on; a failure while handling one closes the link (1011), so the agent reconnects and
+        re-sends what was not acknowledged. Only a still-paired agent is listened to."""
         while True:
             raw = await inbox.get()
             try:
@@ -213,8 +228,21 @@ class AgentRelay:
                 except wire.WireError as exc:
                     await self._send(ws, wire.ErrorMessage(code="bad_message", message=exc.reason, ref=None))
                     continue
+                except (RecursionError, ValueError, TypeError):  # e.g. JSON nested thousands deep
+                    reason = "the message could not be read (nested too deep or malformed)"
+                    await self._send(ws, wire.ErrorMessage(code="bad_message", message=reason, ref=None))
+                    continue
+                if not await asyncio.to_thread(self.store.active, agent.agent_id):
+                    await ws.close(REVOKED, "token revoked")
+                    return
                 await self._handle(ws, agent, message)
             except ConnectionClosed:
+                return
+            except Exception:  # noqa: BLE001 - whatever went wrong, the link must not stay half-dead
+                log.exception(
+                    "agent %s of %s: handling a message failed; closing", agent.agent_id, agent.portal
+                )
+                await ws.close(BROKEN, "the cloud failed on a message; reconnect")
                 return
 
     async def _offer(self, portal: str, *, session_id: str | None = None) -> int:

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
@@ -21,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
+
+from ..dbfile import connect
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 8
@@ -81,7 +82,7 @@ class JobRow:
 class AgentStore:
     def __init__(self, path: str, *, clock: Callable[[], datetime] | None = None) -> None:
         # One connection shared by the web workers and the relay thread, serialised by ``_lock``.
-        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
+        self.db = sqlite_utils.Database(connect(path))
         if path != ":memory:":
             self.db.conn.execute("PRAGMA journal_mode=WAL")
         self.db.conn.execute("PRAGMA busy_timeout=5000")
@@ -164,11 +165,19 @@ class AgentStore:
         return code
 
     def redeem(
-        self, code: str, *, agent_version: str, hostname: str, source: str = ""
+        self,
+        code: str,
+        *,
+        agent_version: str,
+        hostname: str,
+        source: str = "",
+        installed: Callable[[str], bool] | None = None,
     ) -> tuple[str, str, str]:
-        """(agent_id, token, portal) for a valid unused code; PairingRefused otherwise."""
+        """(agent_id, token, portal) for a valid unused code of a portal that is still ``installed``;
+        PairingRefused otherwise."""
         now = self.clock()
         with self._lock:
+            self._forget_old_failures(now)
             recent = [t for t in self._failed.get(source, []) if now - t < PAIRING_WINDOW]
             self._failed[source] = recent
             if len(recent) >= MAX_FAILED_PAIRINGS:
@@ -194,6 +203,13 @@ class AgentStore:
                 raise PairingRefused(410, "used_code", "This pairing code was already used; make a new one.")
             if datetime.fromisoformat(row["expires_at"]) < now:
                 raise PairingRefused(410, "expired_code", "This pairing code has expired; make a new one.")
+            if installed is not None and not installed(row["portal"]):
+                self.db["pairing_codes"].delete(row["code_hash"])
+                raise PairingRefused(
+                    410,
+                    "not_installed",
+                    "The app is not installed on this Bitrix24 any more; install it, then make a new code.",
+                )
             agent_id = "ag_" + uuid.uuid4().hex[:20]
             token = "qbt_" + secrets.token_urlsafe(32)
             self.db["pairing_codes"].update(row["code_hash"], {"used_at": _iso(now)})
@@ -209,6 +225,20 @@ class AgentStore:
                 }
             )
             return agent_id, token, row["portal"]
+
+    def _forget_old_failures(self, now: datetime) -> None:
+        """Addresses whose wrong codes are all older than the window are dropped: memory stays bounded
+        by the addresses seen in the last ten minutes."""
+        for source in [
+            s for s, times in self._failed.items() if not times or now - times[-1] >= PAIRING_WINDOW
+        ]:
+            del self._failed[source]
+
+    def active(self, agent_id: str) -> bool:
+        """The agent is still paired (not revoked, its portal not uninstalled)."""
+        with self._lock:
+            row = self.db.execute("select revoked from agents where agent_id = ?", [agent_id]).fetchone()
+        return row is not None and not row[0]
 
     def authenticate(self, token: str) -> AgentRow | None:
         if not token:
@@ -410,11 +440,13 @@ class AgentStore:
             return [_job(r) for r in rows]
 
     def forget_portal(self, portal: str, *, clean: bool) -> None:
-        """On uninstall: agents are revoked at once; with ``clean`` the portal's codes, agents and jobs go."""
+        """On uninstall: agents are revoked and unused pairing codes deleted at once; with ``clean`` the
+        portal's agents and jobs go too."""
         with self._lock, self.db.conn:
             self.db.execute("update agents set revoked = 1 where portal = ?", [portal])
+            self.db.execute("delete from pairing_codes where portal = ?", [portal])
             if clean:
-                for table in ("jobs", "agents", "pairing_codes"):
+                for table in ("jobs", "agents"):
                     self.db.execute(f"delete from {table} where portal = ?", [portal])
 
     def counts(self, portal: str) -> dict[str, int]:

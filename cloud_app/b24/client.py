@@ -1,7 +1,8 @@
 """The Bitrix24 REST client for one portal (contract §2–§7).
 
 JSON bodies to ``{client_endpoint}{method}`` with ``auth``; the stored ``client_endpoint`` and
-``server_endpoint`` (recorded at install) are the only URLs it uses. Expired tokens are refreshed once,
+``server_endpoint`` (recorded at install) are the only URLs it uses: a redirect elsewhere is followed only
+when the OAuth server confirms it as the portal's new endpoint. Expired tokens are refreshed once,
 single-flight per portal: a worker that waited for another's refresh uses the result instead of spending
 the (single-use) refresh token again. Failures that cannot succeed are raised at once; the portal is put in
 "needs attention" when a person must act.
@@ -251,10 +252,21 @@ class Client:
         return body
 
     def _moved(self, creds: Credentials, location: str) -> None:
-        """A renamed portal answers 302 to its new domain: store it and re-POST there (§2.4)."""
+        """A renamed portal answers 302 to its new domain (§2.4). A redirect is only a hint: the token is
+        never sent to where it points until the OAuth server (the one recorded at install) says that is
+        where this portal's REST endpoint now lives; anything else is refused and nothing is stored."""
         if "/rest/" not in location or not urlsplit(location).netloc:
             raise B24Error("BAD_REDIRECT", location)
         endpoint = location[: location.index("/rest/") + len("/rest/")]
+        confirmed = self._endpoint_by_oauth_server(creds)
+        if confirmed != endpoint or endpoint == creds.client_endpoint:
+            log.warning(
+                "portal %s: refused a redirect to %s (the OAuth server says %s)",
+                self.member_id,
+                urlsplit(endpoint).netloc,
+                urlsplit(confirmed or "").netloc or "nothing",
+            )
+            raise B24Error("BAD_REDIRECT", f"redirect to {urlsplit(endpoint).netloc} not confirmed")
         path = urlsplit(endpoint).path
         domain = (
             path.split("/portal/", 1)[1].split("/", 1)[0]
@@ -263,6 +275,27 @@ class Client:
         )
         log.info("portal %s moved from %s to %s", self.member_id, creds.domain, domain)
         self.store.moved(self.member_id, domain or creds.domain, endpoint)
+
+    def _endpoint_by_oauth_server(self, creds: Credentials) -> str | None:
+        """``install.client_endpoint`` from the OAuth server's ``app.info`` for our token (§1.4), if it
+        answers for this portal and our app."""
+        try:
+            answer = self.http.get(
+                creds.server_endpoint + "app.info",
+                params={"auth": creds.access_token},
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+            info = answer.json().get("result")
+        except (requests.RequestException, ValueError, AttributeError):
+            return None
+        install = info.get("install") if isinstance(info, dict) else None
+        if not isinstance(install, dict) or info.get("client_id") != self.client_id:
+            return None
+        if install.get("member_id") != self.member_id:
+            return None
+        endpoint = install.get("client_endpoint")
+        return endpoint if isinstance(endpoint, str) else None
 
     # -- tokens -----------------------------------------------------------------------------------------
 
@@ -282,6 +315,7 @@ class Client:
                         "refresh_token": current.refresh_token,
                     },
                     timeout=self.timeout,
+                    allow_redirects=False,  # the refresh token goes to the recorded OAuth server only
                 )
                 body = answer.json()
             except (requests.RequestException, ValueError) as exc:

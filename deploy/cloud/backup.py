@@ -12,6 +12,7 @@ place. Tokens inside stay sealed with the encryption key: keep the key with (not
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import sys
@@ -30,6 +31,8 @@ def backup(db: Path, out: Path) -> None:
         raise SystemExit(f"{db}: no such database")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # it holds sealed tokens
     with sqlite3.connect(db) as src, sqlite3.connect(partial) as dst:
         src.backup(dst)
     check(partial)
@@ -46,6 +49,7 @@ def restore(backup_file: Path, db: Path) -> None:
         if side.exists():
             side.replace(db.with_name(db.name + suffix + ".before-restore"))
     shutil.copy2(backup_file, db)
+    os.chmod(db, 0o600)  # only the app's user reads the live database
     check(db)
     print(f"restored {backup_file} → {db} (the previous file is {db.name}.before-restore)")
 

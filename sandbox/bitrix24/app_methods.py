@@ -124,6 +124,13 @@ def profile(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+@method("user.admin", scope="basic")
+def user_admin(ctx: Ctx) -> bool:
+    """Whether the token's user may manage the app's settings
+    (``docs:api-reference/common/users/user-admin.md``: any user may ask; the answer is a bool)."""
+    return ctx.user.admin
+
+
 @method("user.get", scope="user")
 def user_get(ctx: Ctx) -> Listed:
     p = lower_keys(ctx.params)

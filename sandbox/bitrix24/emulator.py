@@ -56,6 +56,8 @@ class App:
     code: str = "vendor.quickbooks"
     version: int = 1
     status: str = "F"
+    # the card's "Can be installed by user without administrative rights" (§1.2); off: admins only
+    user_install: bool = False
 
 
 @dataclass
@@ -403,8 +405,12 @@ class Bitrix24:
         return query, form
 
     def install(self, portal: Portal, client_id: str, user_id: int | None = None) -> requests.Response:
-        """An admin clicks Install: the app gets its installer frame POST (install not finished yet)."""
+        """An admin clicks Install: the app gets its installer frame POST (install not finished yet).
+        Only an administrator can, unless the card allows users to install (§1.2)."""
         app = self.apps[client_id]
+        installer = portal.users[user_id] if user_id is not None else portal.admin()
+        if not installer.admin and not app.user_install:
+            raise PermissionError(f"{installer.name} is not an administrator: Bitrix24 offers no Install")
         if client_id not in portal.installs:
             kept = self.kept_options.pop((portal.member_id, client_id), {})
             portal.installs[client_id] = Install(app, secrets.token_hex(16), options=kept)

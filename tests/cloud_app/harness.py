@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -21,6 +22,7 @@ from sandbox.bitrix24 import App, Bitrix24, Clock, Portal, running, seed_portal
 
 CLIENT_ID = "app.66ba434d853c87.18550109"
 SECRET = "market-secret"
+OPERATOR_TOKEN = "operator-secret"
 
 
 class _Quiet(WSGIRequestHandler):
@@ -48,6 +50,11 @@ class Cloud:
         if finish:
             self.emu.install_finish(portal, CLIENT_ID)
 
+    def operator(self, path: str) -> requests.Response:
+        """GET one of the operator's pages (``/status``, ``/schema``) with the operator token."""
+        headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+        return requests.get(self.url + path, headers=headers, timeout=30)
+
     def client(self, portal: Portal | None = None, **kw: Any) -> Client:
         return Client(self.services.portals, (portal or self.portal).member_id, CLIENT_ID, SECRET, **kw)
 
@@ -72,6 +79,7 @@ def running_cloud(tmp: Path, clock: Clock | None = None, *, relay: bool = False)
             encryption_key="test-key",
             database=str(tmp / "cloud.db"),
             oauth_servers=(emu.server_endpoint(),),
+            operator_token=OPERATOR_TOKEN,
         )
         agents = AgentRelay(AgentStore(config.database)).start() if relay else None
         holder["app"] = create_app(config, relay=agents, bx24_js=emu.base_url + "/bx24.js")

@@ -60,6 +60,9 @@ def test_check_names_the_missing_secrets_and_redacted_hides_them() -> None:
 def test_agents_are_told_the_public_host_on_the_agent_port(tmp_path: Path) -> None:
     from cloud_app.web import create_app
 
+    from .test_serve import installed
+
+    installed(tmp_path / "x.db", "p", "c")
     base = {"client_id": "a", "client_secret": "b", "encryption_key": "c", "database": str(tmp_path / "x.db")}
     for public, expected in [
         ("https://qb.example.com", "wss://qb.example.com:8701/agent/ws"),
@@ -74,3 +77,20 @@ def test_agents_are_told_the_public_host_on_the_agent_port(tmp_path: Path) -> No
     assert app.test_client().post("/api/agents/pair", json={"code": code}).get_json()["ws_url"] == (
         "wss://qb.example.com/agent/ws"
     )
+
+
+def test_a_settings_file_others_can_read_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It holds the client secret and the encryption key (issue 20: configuration 0600)."""
+    path = tmp_path / "settings.json"
+    path.write_text('{"client_secret": "s"}')
+    path.chmod(0o644)
+    with caplog.at_level("WARNING", logger="cloud_app.config"):
+        load(path, env={})
+    assert "chmod 600" in caplog.text and 's"' not in caplog.text
+    caplog.clear()
+    path.chmod(0o600)
+    with caplog.at_level("WARNING", logger="cloud_app.config"):
+        load(path, env={})
+    assert caplog.text == ""

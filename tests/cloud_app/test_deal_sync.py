@@ -9,7 +9,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-import requests
 
 from sandbox.quickbooks import Company, SimulatedQuickBooks
 
@@ -50,7 +49,7 @@ def test_sync_to_quickbooks_creates_the_invoice_and_updates_the_deal(world: Worl
     comments = [c for c in world.cloud.portal.store.comments if c["ENTITY_ID"] == deal]
     assert [c["COMMENT"] for c in comments] == [status["outcome"]]
     # linked: the customer, Labor (found), Concrete Slab (created) and the invoice
-    assert requests.get(world.cloud.url + "/status", timeout=5).json()["id_mappings"] == 4
+    assert world.cloud.operator("/status").json()["id_mappings"] == 4
 
 
 def test_a_second_deal_for_the_same_company_reuses_the_customer_and_items(world: World) -> None:

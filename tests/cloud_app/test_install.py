@@ -71,4 +71,4 @@ def test_install_sets_everything_up_in_two_batches(cloud: Cloud) -> None:
     """A batch counts once against the portal's bucket: setup costs two requests, whatever it binds."""
     cloud.install()
     outer = [c.method for c in cloud.emu.calls if c.member_id == cloud.portal.member_id and not c.in_batch]
-    assert outer.count("batch") == 2 and set(outer) <= {"batch", "app.info"}, outer
+    assert outer.count("batch") == 2 and set(outer) <= {"batch", "app.info", "user.admin"}, outer

@@ -4,12 +4,14 @@ SQLite backup and restore."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shlex
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -141,3 +143,28 @@ def test_a_backup_taken_while_the_app_writes_restores_every_row(tmp_path: Path) 
     refused = subprocess.run([*tool, "restore", str(broken), str(db)], capture_output=True, text=True)
     assert refused.returncode != 0
     assert sqlite3.connect(db).execute("select count(*) from t").fetchone()[0] == 1000  # untouched
+
+
+def test_the_proxy_forwards_the_client_address_and_the_cloud_trusts_only_that_proxy() -> None:
+    """Issue 20: the pairing throttle counts per client address, so the proxy must say who the client
+    is (overwriting whatever a client sent), and the cloud must believe that only from the proxy."""
+    caddy = (CLOUD / "Caddyfile").read_text()
+    assert caddy.count("header_up X-Forwarded-For {remote_host}") == 2
+    compose = yaml.safe_load((CLOUD / "compose.yaml").read_text())
+    proxy_ip = compose["services"]["proxy"]["networks"]["app"]["ipv4_address"]
+    assert compose["services"]["cloud"]["environment"]["QBB24_TRUSTED_PROXIES"] == proxy_ip
+    subnet = compose["networks"]["app"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(proxy_ip) in ipaddress.ip_network(subnet)
+    unit = (CLOUD / "qb-bitrix24-cloud.service").read_text()
+    assert "QBB24_TRUSTED_PROXIES=127.0.0.1" in unit and "UMask=0077" in unit
+
+
+def test_a_backup_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    sqlite3.connect(db).execute("create table t (n integer)").connection.commit()
+    out = tmp_path / "b.db"
+    assert (
+        subprocess.run([sys.executable, str(CLOUD / "backup.py"), "backup", str(db), str(out)]).returncode
+        == 0
+    )
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600

@@ -36,6 +36,8 @@
     for (var i = 0; i < arguments.length; i++) add(root, arguments[i]);
     fit();
   }
+  // a style attribute is refused by the page's Content-Security-Policy (style-src 'self'); the CSSOM is not
+  function widthOf(el, pct) { el.style.width = pct + '%'; return el; }
   function fit() { if (window.BX24 && BX24.fitWindow) setTimeout(function () { BX24.fitWindow(); }, 0); }
   function api(method, path, body) {
     var opts = { method: method, headers: { 'X-Session': session, 'X-Lang': lang } };  // refusals in the page's language
@@ -514,7 +516,7 @@
             return h('li', {}, t(ph[0]) + ': ', ph[1] && ph[1].state === 'done' ? badge(state, 'green') : badge(state, 'blue'));
           })) : h('p', { class: 'qb-muted' }, t('first.not_started')),
           h('div', { class: 'qb-progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': String(pct) },
-            h('div', { class: 'qb-progress-bar', style: 'width:' + pct + '%' })),
+            widthOf(h('div', { class: 'qb-progress-bar' }), pct)),
           st && st.matched !== undefined ? h('p', {}, t('first.counts', { matched: st.matched, review: st.review || 0,
             created_in_bitrix24: st.created_in_bitrix24 || 0, created_in_quickbooks: st.created_in_quickbooks || 0 })) : null,
           isAdmin && !working ? button(t(finished === phases.length ? 'first.again' : 'first.start'), function (b) { b.disabled = true; api('POST', '/initial-sync').then(load).catch(oops); }, 'primary') : null),

@@ -100,3 +100,28 @@ def test_an_update_rotates_the_application_token_and_says_so(world: World, app_s
     assert update["auth[application_token]"] != before and update["auth[refresh_token]"]
     lead = world.call("crm.item.get", {"entityTypeId": 1, "id": 1}, token=token).json()["result"]["item"]
     assert lead["id"] == 1 and lead["title"].startswith("Lead 1:")
+
+
+def test_only_an_administrator_can_install_unless_the_card_allows_users(
+    world: World, app_server: AppServer
+) -> None:
+    """§1.2: "Can be installed by user without administrative rights" is a card option, off by default."""
+    user = next(u for u in world.portal.users.values() if not u.admin)
+    try:
+        world.emu.install(world.portal, world.app.client_id, user.id)
+        raise AssertionError("a non-administrator installed the app")
+    except PermissionError as exc:
+        assert "not an administrator" in str(exc)
+    assert world.app.client_id not in world.portal.installs and app_server.got == []
+    world.app.user_install = True
+    assert world.emu.install(world.portal, world.app.client_id, user.id).status_code == 200
+
+
+def test_user_admin_says_whether_the_tokens_user_may_manage_the_app(world: World) -> None:
+    """``user.admin`` (docs:api-reference/common/users/user-admin.md): any user may call it; a bool."""
+    world.installed()
+    user = next(u for u in world.portal.users.values() if not u.admin)
+    assert world.call("user.admin", token=world.tokens()["access_token"]).json()["result"] is True
+    theirs = world.tokens(user.id)["access_token"]
+    assert world.call("user.admin", token=theirs).json()["result"] is False
+    assert world.call("profile", token=theirs).json()["result"]["ADMIN"] is False
