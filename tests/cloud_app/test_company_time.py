@@ -4,6 +4,7 @@ California evening, when UTC is already on the next day."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -11,6 +12,7 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .harness import CLIENT_ID
 from .product import World, a_deal, settled, wait
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -35,6 +37,9 @@ def _evening_in_california(world: World) -> tuple[date, Callable[[], float]]:
     world.agent.relay.local_clock = lambda: datetime.fromtimestamp(epoch(), LA)
     world.qb.company.clock = lambda: datetime.fromtimestamp(epoch(), UTC)
     assert world.qb.company.tz == LA  # the sample company file keeps California's time
+    # the page's session was issued on the cloud's old clock (it lasts an hour): open the app again
+    page = world.cloud.emu.open_app(world.cloud.portal, CLIENT_ID, world.cloud.portal.admin().id)
+    world.session = re.search(r"data-session='([^']+)'", page.text).group(1)  # type: ignore[union-attr]
     return la_today, epoch
 
 
