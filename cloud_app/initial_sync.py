@@ -506,7 +506,13 @@ def resolve(services: Services, member_id: str, b24_key: str, list_id: str) -> s
         name = str((entry.get("names") or {}).get(list_id) or entry.get("name") or "")
         kind = entry.get("kind") or ("item" if b24_key.startswith("P_") else "customer")
         b24 = ("product", b24_key[2:]) if kind == "item" else _b24(b24_key)
-        services.links.link(member_id, services.company_file(member_id), Link(kind, list_id, name, *b24))
+        holder = services.links.claim(
+            member_id, services.company_file(member_id), Link(kind, list_id, name, *b24)
+        )
+        if holder is not None:  # linked since the review was listed: a decision never moves a link
+            raise ValueError(
+                f"“{name}” was linked to another Bitrix24 {holder.b24_type} meanwhile; choose another."
+            )
         services.portals.set_setting(member_id, setting, [r for r in review if r is not entry])
         return name
     raise ValueError("No such match waits for a decision.")

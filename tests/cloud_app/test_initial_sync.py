@@ -113,6 +113,15 @@ def test_matches_by_email_and_lists_ambiguous_ones_instead_of_guessing(world: Wo
     chosen = next(i for i, n in entry["names"].items() if n == "Twin Two")
     wrong = world.api("POST", "/initial-sync/review", json={"b24": entry["b24"], "list_id": "80000099-1"})
     assert wrong.status_code == 409  # only a listed candidate
+    # meanwhile "Twin One" was linked to another contact (its tab): the review cannot move that link
+    from cloud_app.links import Link
+
+    one = next(i for i, n in entry["names"].items() if n == "Twin One")
+    file = services.company_file(member)
+    services.links.link(member, file, Link("customer", one, "Twin One", "contact", "999999"))
+    taken = world.api("POST", "/initial-sync/review", json={"b24": entry["b24"], "list_id": one})
+    assert taken.status_code == 409 and "linked to another" in taken.json()["message"]
+    assert services.links.by_qb(member, file, "customer", one).b24_id == "999999"  # type: ignore[union-attr]
     decided = world.api("POST", "/initial-sync/review", json={"b24": entry["b24"], "list_id": chosen})
     assert decided.json() == {"ok": True, "linked_to": "Twin Two"}
     link = services.links.by_b24(member, services.company_file(member), "contact", str(person["ID"]))
