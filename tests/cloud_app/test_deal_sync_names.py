@@ -141,3 +141,20 @@ def test_colons_are_replaced_in_every_name_we_send_and_the_preview_says_so(world
         "<IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"
     )[0]["InvoiceLineRet"]
     assert [ln["Desc"] for ln in lines] == ["Pipe 3:4 brass", "Slab:Type A"]  # descriptions keep it
+
+
+def test_an_item_linked_to_one_product_is_used_but_never_moved_to_another(world: World) -> None:
+    first = a_deal(world, "Slab Buyers One", [(7, "Concrete Slab", "25.00", "1")])
+    sync_id, _ = _preview(world, first)
+    assert _confirm(world, sync_id)["state"] == "done"
+    member = world.cloud.portal.member_id
+    links, file = world.cloud.services.links, world.cloud.services.company_file(member)
+    slab = links.by_b24(member, file, "product", "7")
+    assert slab is not None
+
+    second = a_deal(world, "Slab Buyers Two", [(8, "Concrete Slab", "27.00", "1")])  # another product
+    sync_id, shown = _preview(world, second)
+    assert [(ln["item"], ln["action"]) for ln in shown["lines"]] == [("Concrete Slab", "matched")]
+    assert _confirm(world, sync_id)["state"] == "done"
+    assert links.by_qb(member, file, "item", slab.qb_id).b24_id == "7"  # type: ignore[union-attr]
+    assert links.by_b24(member, file, "product", "8") is None
