@@ -31,7 +31,7 @@ from .b24.errors import B24Error
 from .links import Link
 from .sync import crm, failures
 from .sync.customers import CustomerDraft, from_company, from_contact
-from .sync.documents import Kind, item_name, plan_document, row_key, row_name
+from .sync.documents import Kind, item_lookups, plan_document, row_key, row_name
 from .sync.names import ListName, alternatives, choose, disambiguate
 from .sync.text import Unstorable
 
@@ -72,6 +72,7 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
     sync_id = "sync_" + uuid.uuid4().hex[:16]
     products: dict[str, str] = {}  # product id → its QuickBooks item, or the name to look for
     texts: dict[str, str] = {}  # a free-text row's key → the item name to look for
+    lookups: dict[str, list[str]] = {}  # a row's key → the item FullNames to look for, preferred first
     linked: set[str] = set()
     for row in rows:
         pid, key = str(row.get("PRODUCT_ID") or "0"), row_key(row)
@@ -80,14 +81,17 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
             products[pid] = mapped.qb_name
             linked.add(pid)
             continue
-        try:  # the name the item would be created with is the one QuickBooks may have already
-            wanted = item_name(row_name(row)).value if row_name(row) else ""
+        try:  # QuickBooks may have the row's item already: by its path, or the name we would give it
+            names = item_lookups(row_name(row)) if row_name(row) else []
         except Unstorable:
-            wanted = ""  # the plan says what to do about it
+            names = []  # the plan says what to do about it
+        wanted = names[-1] if names else ""
         if key.startswith("P"):
             products[pid] = wanted
         elif wanted:
             texts[key] = wanted
+        if names:
+            lookups[key] = names
     detail = {
         "deal": {k: deal.get(k) for k in DEAL_FIELDS},
         "rows": rows,
@@ -95,6 +99,7 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
         "draft": customer,  # the preview's "customer" is the name it will have
         "products": products,
         "texts": texts,
+        "lookups": lookups,
         "mapped": sorted(linked),
         "preview_first": preview,
     }
@@ -109,9 +114,10 @@ def start(services: Services, member_id: str, deal_id: str, kind: Kind, *, previ
         requests += [query(k, asked, request_id=k.lower()) for k in OTHER_LISTS]
     for n, (pid, item) in enumerate(sorted(products.items())):
         if pid not in detail["mapped"] and item:
-            requests.append(query("Item", {"FullName": item}, request_id=f"item-{n}-{pid}"))
-    for n, (_key, item) in enumerate(sorted(texts.items())):  # free-text rows: looked up like products
-        requests.append(query("Item", {"FullName": item}, request_id=f"text-{n}"))
+            asked = {"FullName": lookups.get(f"P{pid}") or [item]}
+            requests.append(query("Item", asked, request_id=f"item-{n}-{pid}"))
+    for n, (key, item) in enumerate(sorted(texts.items())):  # free-text rows: looked up like products
+        requests.append(query("Item", {"FullName": lookups.get(key) or [item]}, request_id=f"text-{n}"))
     if requests:  # the closing date, while QuickBooks is asked anyway (a preview shows a closed period)
         requests.append(query("Preferences", request_id="preferences"))
     if requests and services.portals.setting(member_id, "salesrep.reps", None) is None:
@@ -252,7 +258,6 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
             services.portals.set_setting(member_id, "qb.closing_date", closed)
         if result.header.status.code not in (0, 500) or not result.records:
             continue  # 500 without records: not found — the answer for a name QuickBooks does not have
-        record = result.records[0]
         if rid == "customer":
             taken |= {str(r["FullName"]) for r in result.records}
             found_customer = next(
@@ -263,12 +268,21 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
         elif rid in ("vendor", "employee", "othername"):
             taken |= {str(r.get("Name") or r.get("FullName") or "") for r in result.records}
         elif rid.startswith("item-"):
-            found_items[rid.rsplit("-", 1)[1]] = (str(record["ListID"]), str(record["FullName"]))
+            pid = rid.rsplit("-", 1)[1]
+            found_items[pid] = _preferred(result.records, (detail.get("lookups") or {}).get(f"P{pid}"))
         elif rid.startswith("text-") and int(rid[5:]) < len(texts):
-            found_items[texts[int(rid[5:])][0]] = (str(record["ListID"]), str(record["FullName"]))
+            key = texts[int(rid[5:])][0]
+            found_items[key] = _preferred(result.records, (detail.get("lookups") or {}).get(key))
     if ours and (found_customer is not None or taken):
         found_customer, taken = _identify(services, member_id, sync_id, found_customer, taken)
     _write(services, member_id, sync_id, found_customer=found_customer, found_items=found_items, taken=taken)
+
+
+def _preferred(records: list[Any], names: list[str] | None) -> tuple[str, str]:
+    """(ListID, FullName) of the found item asked for first (its QuickBooks path before our own name)."""
+    rank = {n.casefold(): i for i, n in enumerate(names or [])}
+    best = min(records, key=lambda r: rank.get(str(r["FullName"]).casefold(), len(rank)))
+    return str(best["ListID"]), str(best["FullName"])
 
 
 def _identify(

@@ -26,6 +26,7 @@ from .text import Unstorable, fit
 
 Kind = Literal["Invoice", "Estimate", "SalesOrder"]
 KINDS: tuple[Kind, ...] = ("Invoice", "Estimate", "SalesOrder")
+FULL_NAME_LIMIT = 209  # an item's FullName, Parent:Child levels included
 CENT = Decimal("0.01")
 PRICE_PLACES = Decimal("0.00001")
 # a fixed namespace so the same deal + job always yields the same ExternalGUID (a marker to look for)
@@ -112,6 +113,15 @@ def row_key(row: Mapping[str, Any]) -> str:
 def item_name(name: str) -> ListName:
     """The Name an item for this row text gets — and so the name to look for first (Unstorable if none)."""
     return fit_name(name, ITEM_NAME_LIMIT, field="item Name")
+
+
+def item_lookups(name: str) -> list[str]:
+    """The FullNames to look a row's item up by, the preferred first: a name with colons may mean an item
+    of QuickBooks' own hierarchy ("Lumber: Trim" is "Lumber:Trim", as the first sync names products);
+    then the name an item made for the row would get (Unstorable when it would get none)."""
+    made = item_name(name).value
+    path = ":".join(part.strip() for part in " ".join(name.split()).split(":")) if ":" in name else ""
+    return [n for n in (path, made) if n and len(n) <= FULL_NAME_LIMIT] if path != made else [made]
 
 
 def marker(deal_id: str, job_id: str) -> str:

@@ -125,11 +125,26 @@ def test_free_text_rows_are_looked_up_by_name_and_made_once(world: World) -> Non
 
 
 def test_colons_are_replaced_in_every_name_we_send_and_the_preview_says_so(world: World) -> None:
-    rows = [(0, "Pipe 3:4 brass", "9.99", "2"), (7, "Slab:Type A", "25.00", "1")]
+    world.qb.process(
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+        "<ItemNonInventoryAddRq><ItemNonInventoryAdd><Name>Trim</Name><ParentRef><FullName>Lumber"
+        "</FullName></ParentRef><SalesOrPurchase><Price>2.50</Price><AccountRef><FullName>"
+        "Construction Income</FullName></AccountRef></SalesOrPurchase></ItemNonInventoryAdd>"
+        "</ItemNonInventoryAddRq></QBXMLMsgsRq></QBXML>"
+    )
+    rows = [
+        (0, "Pipe 3:4 brass", "9.99", "2"),
+        (7, "Slab:Type A", "25.00", "1"),
+        (0, "Lumber: Trim", "2.5", "4"),
+    ]
     deal = a_deal(world, "Acme: West Division", rows)
     sync_id, shown = _preview(world, deal)
     assert shown["customer"] == "Acme - West Division"
-    assert [ln["item"] for ln in shown["lines"]] == ["Pipe 3-4 brass", "Slab-Type A"]
+    assert [(ln["item"], ln["action"]) for ln in shown["lines"]] == [
+        ("Pipe 3-4 brass", "create"),
+        ("Slab-Type A", "create"),
+        ("Lumber:Trim", "matched"),  # a colon naming QuickBooks' own hierarchy finds that item
+    ]
     colon_notes = [n for n in shown["notes"] if "colon" in n]
     assert len(colon_notes) == 3, shown["notes"]  # the customer and both rows
     done = _confirm(world, sync_id)
@@ -140,7 +155,7 @@ def test_colons_are_replaced_in_every_name_we_send_and_the_preview_says_so(world
         f"<InvoiceQueryRq><TxnID>{_invoice_of(world, deal)['TxnID']}</TxnID>"
         "<IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"
     )[0]["InvoiceLineRet"]
-    assert [ln["Desc"] for ln in lines] == ["Pipe 3:4 brass", "Slab:Type A"]  # descriptions keep it
+    assert [ln["Desc"] for ln in lines] == ["Pipe 3:4 brass", "Slab:Type A", "Lumber: Trim"]  # text keeps it
 
 
 def test_an_item_linked_to_one_product_is_used_but_never_moved_to_another(world: World) -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from lxml import etree
 
 from cloud_app.sync.customers import CustomerDraft
-from cloud_app.sync.documents import Settings, item_name, marker, plan_document, row_key
+from cloud_app.sync.documents import Settings, item_lookups, item_name, marker, plan_document, row_key
 from shared.qbxml.builder import build
 from shared.qbxml.values import Ref
 
@@ -110,3 +110,9 @@ def test_an_item_name_gets_no_colon_and_the_note_says_so() -> None:
     assert p.requests[0].fields["ItemNonInventoryAdd"]["Name"] == "Pipe 3-4 brass"
     assert any(n.startswith("Row 1 item") and "colon" in n for n in p.notes)
     assert item_name("Pipe 3:4 brass").value == "Pipe 3-4 brass"
+
+
+def test_an_item_is_looked_up_by_its_quickbooks_path_first_then_by_the_name_we_would_give_it() -> None:
+    assert item_lookups("Lumber: Trim") == ["Lumber:Trim", "Lumber - Trim"]
+    assert item_lookups("Site cleanup") == ["Site cleanup"]
+    assert item_lookups("A very long free text row name that is cut") == ["A very long free text row name"]
