@@ -158,8 +158,11 @@ def _match(services: Services, member_id: str, response: str) -> None:
         )
         for c in customers
     ]
-    outcomes = match_all(parties.values(), candidates, mapped, _rules(services, member_id))
-    review, claimed = [], set(mapped.values())
+    # a customer linked to a record that is not a party here (a company's contact, linked on its tab)
+    # is that record's: matching it again would move the link, creating it again would duplicate it
+    elsewhere = {i for i in by_id if i not in mapped.values() and links.by_qb(member_id, file, "customer", i)}
+    outcomes = match_all(parties.values(), candidates, mapped, _rules(services, member_id), elsewhere)
+    review, claimed = [], set(mapped.values()) | elsewhere
     counts = {"matched": 0, "review": 0, "created_in_bitrix24": 0, "to_create_in_quickbooks": 0}
     unmatched: list[str] = []
     stamps: list[tuple[Link, Mapping[str, Any]]] = []

@@ -191,9 +191,14 @@ def _statement(services: Services, member_id: str, b24_type: str, b24_id: str, j
 
 def _linked(services: Services, member_id: str, b24_type: str, b24_id: str, ret: dict[str, Any]) -> None:
     file = services.company_file(member_id)
-    services.links.link(
+    holder = services.links.claim(
         member_id, file, Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, b24_id)
     )
+    if holder is not None:  # linked to another record since the lookup: the link stays where it is
+        _say(services, member_id, _key(b24_type, b24_id), "failed",
+             f"QuickBooks customer “{ret['FullName']}” is already linked to Bitrix24 {holder.b24_type} "
+             f"{holder.b24_id}; one customer is linked to one record.")  # fmt: skip
+        return
     _say(services, member_id, _key(b24_type, b24_id), "linked", f"Linked to {ret['FullName']}.")
     refresh(services, member_id, b24_type, b24_id)
 

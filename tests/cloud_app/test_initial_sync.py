@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .product import World, wait
+from .product import World, connector, wait
 
 WRITES = (
     "crm.company.add",
@@ -232,3 +232,39 @@ def test_a_payment_a_new_invoice_and_a_new_customer_in_quickbooks_reach_bitrix24
     # a smart invoice's document is not a deal's: no deal is touched, no deal timeline gets the payment
     touched = [c.method for c in world.cloud.emu.calls[calls:]]
     assert "crm.deal.update" not in touched and "crm.timeline.comment.add" not in touched
+
+
+def test_a_customer_linked_to_a_companys_contact_is_neither_matched_again_nor_copied(world: World) -> None:
+    """A company's contact is not a party of the first sync, but its tab may have linked it to a customer:
+    matching that customer to another record by e-mail would move the link (issue 17, case 2)."""
+    store = world.cloud.portal.store
+    company = store.records[4][1]
+    email = company["EMAIL"][0]["VALUE"]
+    world.qb.process(
+        QB.format(
+            "<CustomerAddRq><CustomerAdd><Name>Linked On Its Tab</Name>"
+            f"<Email>{email}</Email></CustomerAdd></CustomerAddRq>"
+        )
+    )
+    customer = world.qb_query("<CustomerQueryRq><FullName>Linked On Its Tab</FullName></CustomerQueryRq>")[0]
+    client = world.cloud.client()
+    person = client.call(
+        "crm.contact.add", {"fields": {"NAME": "Tab", "LAST_NAME": "Linked", "COMPANY_ID": company["ID"]}}
+    )
+    services, member = world.cloud.services, world.cloud.portal.member_id
+    connector(world.agent, world.home, world.password, world.qb).run_session()  # learns the company file
+    file = services.company_file(member)
+    assert file
+    from cloud_app.links import Link
+
+    services.links.link(
+        member, file, Link("customer", customer["ListID"], "Linked On Its Tab", "contact", str(person))
+    )
+    titles_before = sorted(str(c.get("TITLE")) for c in store.records[4].values())
+    run(world)
+    holder = services.links.by_qb(member, file, "customer", customer["ListID"])
+    assert holder is not None and (holder.b24_type, holder.b24_id) == ("contact", str(person))
+    link = services.links.by_b24(member, file, "company", str(company["ID"]))
+    assert link is None or link.qb_id != customer["ListID"]
+    titles = sorted(str(c.get("TITLE")) for c in store.records[4].values())
+    assert "Linked On Its Tab" not in set(titles) - set(titles_before)  # not copied as a new company
