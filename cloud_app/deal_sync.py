@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -278,7 +279,7 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     _write(services, member_id, sync_id, found_customer=found_customer, found_items=found_items, taken=taken)
 
 
-def _preferred(records: list[Any], names: list[str] | None) -> tuple[str, str]:
+def _preferred(records: Sequence[Mapping[str, Any]], names: list[str] | None) -> tuple[str, str]:
     """(ListID, FullName) of the found item asked for first (its QuickBooks path before our own name)."""
     rank = {n.casefold(): i for i, n in enumerate(names or [])}
     best = min(records, key=lambda r: rank.get(str(r["FullName"]).casefold(), len(rank)))

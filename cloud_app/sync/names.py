@@ -49,8 +49,7 @@ def fit_name(text: str, limit: int = NAME_LIMIT, *, field: str = "Name") -> List
     plain = _COLON.sub(lambda m: "-" if m.group(0) == ":" else " - ", text).strip()
     fitted = fit(plain, limit, field=field)
     notes = ((COLON_NOTE,) if plain != text else ()) + fitted.notes
-    shortened = any(n.startswith("shortened") for n in fitted.notes)
-    return ListName(fitted.value, notes, shortened)
+    return ListName(fitted.value, notes, shortened=len(fit(plain, None, field=field).value) > limit)
 
 
 def _alternative(wanted: str, label: str, n: int, limit: int) -> str:
