@@ -173,3 +173,30 @@ def test_an_item_linked_to_one_product_is_used_but_never_moved_to_another(world:
     assert _confirm(world, sync_id)["state"] == "done"
     assert links.by_qb(member, file, "item", slab.qb_id).b24_id == "7"  # type: ignore[union-attr]
     assert links.by_b24(member, file, "product", "8") is None
+
+
+def test_a_customer_linked_elsewhere_between_preview_and_confirm_gets_no_document(world: World) -> None:
+    world.qb.process(
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+        "<CustomerAddRq><CustomerAdd><Name>Raced Roofing</Name></CustomerAdd></CustomerAddRq>"
+        "</QBXMLMsgsRq></QBXML>"
+    )
+    deal = a_deal(world, "Raced Roofing", [(1, "Labor", "55.00", "1")])
+    sync_id, shown = _preview(world, deal)
+    assert shown["customer_action"] == "matched"  # whole name, unlinked: it is this company's
+    from cloud_app.links import Link
+
+    member = world.cloud.portal.member_id
+    links, file = world.cloud.services.links, world.cloud.services.company_file(member)
+    found = _customers_named(world, "Raced Roofing")[0]
+    links.link(member, file, Link("customer", found["ListID"], "Raced Roofing", "contact", "424242"))
+    answer = world.api("POST", f"/syncs/{sync_id}/confirm", json={})
+    status = settled(world, sync_id) if answer.status_code == 202 else {"state": "refused"}
+    assert status["state"] in ("failed", "refused"), status
+    assert links.by_qb(member, file, "customer", found["ListID"]).b24_id == "424242"  # type: ignore[union-attr]
+    if world.agent.queue.depth()["pending"]:  # whatever was queued reaches QuickBooks
+        world.web_connector_runs()
+    invoices = world.qb_query(
+        "<InvoiceQueryRq><EntityFilter><FullName>Raced Roofing</FullName></EntityFilter></InvoiceQueryRq>"
+    )
+    assert invoices == []
