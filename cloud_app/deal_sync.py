@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +41,9 @@ from .b24.errors import B24Error
 from .links import Link
 from .sync import crm, failures, preconditions
 from .sync.customers import CustomerDraft, from_company, from_contact
-from .sync.documents import Existing, Kind, marker, plan_document
-from .sync.names import disambiguate
+from .sync.documents import Existing, Kind, item_lookups, marker, plan_document, row_key, row_name
+from .sync.names import ListName, alternatives, choose, disambiguate
+from .sync.text import Unstorable
 
 if TYPE_CHECKING:
     from .web import Services
@@ -99,20 +101,35 @@ def start(
     customer, party = customer_for(services, member_id, file, deal)
     sync_id = sync_id or _new_sync_id()
     products: dict[str, str] = {}  # product id → its QuickBooks item, or the name to look for
+    texts: dict[str, str] = {}  # a free-text row's key → the item name to look for
+    lookups: dict[str, list[str]] = {}  # a row's key → the item FullNames to look for, preferred first
     linked: set[str] = set()
     for row in rows:
-        pid = str(row.get("PRODUCT_ID") or "0")
-        if pid != "0":
-            mapped = links.by_b24(member_id, file, "product", pid)
-            products[pid] = mapped.qb_name if mapped else str(row.get("PRODUCT_NAME") or "").strip()
-            if mapped is not None:
-                linked.add(pid)
+        pid, key = str(row.get("PRODUCT_ID") or "0"), row_key(row)
+        mapped = links.by_b24(member_id, file, "product", pid) if key.startswith("P") else None
+        if mapped is not None:
+            products[pid] = mapped.qb_name
+            linked.add(pid)
+            continue
+        try:  # QuickBooks may have the row's item already: by its path, or the name we would give it
+            names = item_lookups(row_name(row)) if row_name(row) else []
+        except Unstorable:
+            names = []  # the plan says what to do about it
+        wanted = names[-1] if names else ""
+        if key.startswith("P"):
+            products[pid] = wanted
+        elif wanted:
+            texts[key] = wanted
+        if names:
+            lookups[key] = names
     detail = {
         "deal": {k: deal.get(k) for k in DEAL_FIELDS},
         "rows": rows,
         "party": party,
         "draft": customer,  # the preview's "customer" is the name it will have
         "products": products,
+        "texts": texts,
+        "lookups": lookups,
         "mapped": sorted(linked),
         "preview_first": preview,
         "another": another,
@@ -127,11 +144,17 @@ def start(
     requests = []
     name = customer["name"]
     if name and not customer.get("list_id"):
-        requests.append(query("Customer", {"FullName": name}, request_id="customer"))
-        requests += [query(k, {"FullName": name}, request_id=k.lower()) for k in OTHER_LISTS]
+        # the name and the alternatives it would get if taken, in every list of the shared name space:
+        # one exchange decides both whether it is ours and which free name it gets otherwise
+        asked = {"FullName": alternatives(name)}
+        requests.append(query("Customer", asked, request_id="customer"))
+        requests += [query(k, asked, request_id=k.lower()) for k in OTHER_LISTS]
     for n, (pid, item) in enumerate(sorted(products.items())):
         if pid not in detail["mapped"] and item:
-            requests.append(query("Item", {"FullName": item}, request_id=f"item-{n}-{pid}"))
+            asked = {"FullName": lookups.get(f"P{pid}") or [item]}
+            requests.append(query("Item", asked, request_id=f"item-{n}-{pid}"))
+    for n, (key, item) in enumerate(sorted(texts.items())):  # free-text rows: looked up like products
+        requests.append(query("Item", {"FullName": lookups.get(key) or [item]}, request_id=f"text-{n}"))
     for n, doc in enumerate(detail["documents"]):  # its current EditSequence, lines, payments
         entity = DOCUMENT_KINDS[doc["kind"]]
         filters = {"TxnID": doc["txn_id"], "IncludeLineItems": True, "IncludeLinkedTxns": True}
@@ -186,7 +209,8 @@ def customer_for(
         if b24_type == "company"
         else from_contact(record, addresses=addresses, version=VERSION)
     )
-    return {"name": str(draft.fields.get("Name", "")), "fields": draft.fields, "notes": draft.notes}, party
+    shown = {"name": str(draft.fields.get("Name", "")), "fields": draft.fields, "notes": draft.notes}
+    return {**shown, "shortened": draft.shortened}, party
 
 
 def on_result(services: Services, member_id: str, job: JobRow) -> bool:
@@ -219,6 +243,10 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     found_items: dict[str, tuple[str, str]] = {}
     taken: set[str] = set()
     existing: list[dict[str, Any]] = []
+    sync = services.links.sync(member_id, sync_id)
+    detail = sync.detail if sync is not None else {}
+    texts = sorted((detail.get("texts") or {}).items())
+    ours = str((detail.get("draft") or {}).get("name") or "").casefold()
     for result in parse_response(job.response).results:
         rid = result.header.request_id or ""
         if rid == preconditions.SALES_REPS and result.header.status.code in (0, 1):  # 1: QuickBooks has none
@@ -230,15 +258,25 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
         if rid.startswith("existing-"):
             existing.append(_existing(rid, result.header.status.code, result.records))
             continue
-        if result.header.status.code != 0 or not result.records:
-            continue  # 500: not found — the normal answer for a name QuickBooks does not have
-        record = result.records[0]
+        if result.header.status.code not in (0, 500) or not result.records:
+            continue  # 500 without records: not found — the answer for a name QuickBooks does not have
         if rid == "customer":
-            found_customer = {"list_id": str(record["ListID"]), "name": str(record["FullName"])}
+            taken |= {str(r["FullName"]) for r in result.records}
+            found_customer = next(
+                ({"list_id": str(r["ListID"]), "name": str(r["FullName"])} for r in result.records
+                 if str(r["FullName"]).casefold() == ours),
+                None,
+            )  # fmt: skip
         elif rid in ("vendor", "employee", "othername"):
-            taken.add(str(record.get("Name") or record.get("FullName") or ""))
+            taken |= {str(r.get("Name") or r.get("FullName") or "") for r in result.records}
         elif rid.startswith("item-"):
-            found_items[rid.rsplit("-", 1)[1]] = (str(record["ListID"]), str(record["FullName"]))
+            pid = rid.rsplit("-", 1)[1]
+            found_items[pid] = _preferred(result.records, (detail.get("lookups") or {}).get(f"P{pid}"))
+        elif rid.startswith("text-") and int(rid[5:]) < len(texts):
+            key = texts[int(rid[5:])][0]
+            found_items[key] = _preferred(result.records, (detail.get("lookups") or {}).get(key))
+    if ours and (found_customer is not None or taken):
+        found_customer, taken = _identify(services, member_id, sync_id, found_customer, taken)
     _write(
         services,
         member_id,
@@ -249,6 +287,46 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
         existing=existing,
         fresh=preconditions.read(parse_response(job.response).results),
     )
+
+
+def _preferred(records: Sequence[Mapping[str, Any]], names: list[str] | None) -> tuple[str, str]:
+    """(ListID, FullName) of the found item asked for first (its QuickBooks path before our own name)."""
+    rank = {n.casefold(): i for i, n in enumerate(names or [])}
+    best = min(records, key=lambda r: rank.get(str(r["FullName"]).casefold(), len(rank)))
+    return str(best["ListID"]), str(best["FullName"])
+
+
+def _identify(
+    services: Services, member_id: str, sync_id: str, found: dict[str, Any] | None, taken: set[str]
+) -> tuple[dict[str, Any] | None, set[str]]:
+    """Whether the customer QuickBooks has under our name is the deal's client: only when the name was not
+    cut to fit and that customer is not linked to another Bitrix24 record. Otherwise the draft takes the
+    first free name, with a note saying why, and the preview shows exactly that name."""
+    sync = services.links.sync(member_id, sync_id)
+    if sync is None:
+        return found, taken
+    draft = dict(sync.detail.get("draft") or {})
+    holder = None
+    if found is not None:
+        file, party = services.company_file(member_id), sync.detail["party"]
+        holder = services.links.by_qb(member_id, file, "customer", found["list_id"])
+        if holder is not None and (holder.b24_type, holder.b24_id) == (party["type"], party["id"]):
+            holder = None
+    wanted = ListName(str(draft["name"]), shortened=bool(draft.get("shortened")))
+    choice = choose(
+        wanted,
+        (found["list_id"], found["name"]) if found else None,
+        taken,
+        linked_elsewhere=holder is not None,
+    )
+    if choice.is_match:
+        return found, set()
+    if choice.name != draft["name"]:
+        fields = {**(draft.get("fields") or {}), "Name": choice.name}
+        notes = [*(draft.get("notes") or []), *([choice.note] if choice.note else [])]
+        draft.update(name=choice.name, fields=fields, notes=notes)
+        services.links.update_sync(member_id, sync_id, state=sync.state, detail={"draft": draft})
+    return None, set()  # the name is free now: nothing left to make unique
 
 
 def _existing(rid: str, code: int, records: list[Any]) -> dict[str, Any]:
@@ -432,8 +510,21 @@ def _write(
     file, party = services.company_file(member_id), d["party"]  # the file the session had open
     customer_info = d.get("draft") or d["customer"]  # "customer": syncs started before 0.9
     if found_customer is not None and send:  # same name already a customer: link it, do not add it again
-        links.link(member_id, file, Link("customer", found_customer["list_id"], found_customer["name"],
-                                         party["type"], party["id"]))  # fmt: skip
+        holder = links.claim(
+            member_id,
+            file,
+            Link("customer", found_customer["list_id"], found_customer["name"], party["type"], party["id"]),
+        )
+        if holder is not None:  # linked to another record since the preview: never take it over
+            _failed(
+                services,
+                member_id,
+                sync_id,
+                f"QuickBooks customer “{found_customer['name']}” was linked to another Bitrix24 "
+                f"{holder.b24_type} after the preview.",
+                "Open “Sync to QuickBooks” again.",
+            )
+            return
     if found_customer is not None:
         customer: Ref | CustomerDraft = Ref(list_id=found_customer["list_id"])
     elif customer_info.get("list_id"):
@@ -453,13 +544,15 @@ def _write(
     for pid, name in d["products"].items():
         if pid in found_items:
             list_id, full_name = found_items[pid]
-            if send:
-                links.link(member_id, file, Link("item", list_id, full_name, "product", pid))
+            if send:  # the item is used either way; its link to another product stays where it is
+                links.claim(member_id, file, Link("item", list_id, full_name, "product", pid))
             items[f"P{pid}"] = full_name
         elif pid in d["mapped"]:
             items[f"P{pid}"] = name
         else:
             items[f"P{pid}"] = None
+    for key in d.get("texts") or {}:  # free-text rows: the item QuickBooks has by that name, or a new one
+        items[key] = found_items[key][1] if key in found_items else None
     kind: Kind = sync.kind  # type: ignore[assignment]
     another = bool(d.get("another"))
     target, gone = _target(kind, d.get("documents") or [], existing, another)
@@ -531,6 +624,7 @@ def _write(
                 "rate": ln.rate,
                 "amount": ln.amount,
                 "problem": ln.problem,
+                "account": ln.account,  # an item to create posts to it: the preview says so
             }
             for ln in plan.lines
         ],  # fmt: skip

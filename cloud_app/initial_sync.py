@@ -158,8 +158,11 @@ def _match(services: Services, member_id: str, response: str) -> None:
         )
         for c in customers
     ]
-    outcomes = match_all(parties.values(), candidates, mapped, _rules(services, member_id))
-    review, claimed = [], set(mapped.values())
+    # a customer linked to a record that is not a party here (a company's contact, linked on its tab)
+    # is that record's: matching it again would move the link, creating it again would duplicate it
+    elsewhere = {i for i in by_id if i not in mapped.values() and links.by_qb(member_id, file, "customer", i)}
+    outcomes = match_all(parties.values(), candidates, mapped, _rules(services, member_id), elsewhere)
+    review, claimed = [], set(mapped.values()) | elsewhere
     counts = {"matched": 0, "review": 0, "created_in_bitrix24": 0, "to_create_in_quickbooks": 0}
     unmatched: list[str] = []
     stamps: list[tuple[Link, Mapping[str, Any]]] = []
@@ -506,7 +509,13 @@ def resolve(services: Services, member_id: str, b24_key: str, list_id: str) -> s
         name = str((entry.get("names") or {}).get(list_id) or entry.get("name") or "")
         kind = entry.get("kind") or ("item" if b24_key.startswith("P_") else "customer")
         b24 = ("product", b24_key[2:]) if kind == "item" else _b24(b24_key)
-        services.links.link(member_id, services.company_file(member_id), Link(kind, list_id, name, *b24))
+        holder = services.links.claim(
+            member_id, services.company_file(member_id), Link(kind, list_id, name, *b24)
+        )
+        if holder is not None:  # linked since the review was listed: a decision never moves a link
+            raise ValueError(
+                f"“{name}” was linked to another Bitrix24 {holder.b24_type} meanwhile; choose another."
+            )
         services.portals.set_setting(member_id, setting, [r for r in review if r is not entry])
         return name
     raise ValueError("No such match waits for a decision.")

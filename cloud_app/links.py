@@ -61,6 +61,16 @@ class Links:
                  item.fingerprint, self.store.clock()),
             )  # fmt: skip
 
+    def claim(self, member_id: str, company_file: str, item: Link) -> Link | None:
+        """:meth:`link`, unless the QuickBooks record is linked to another Bitrix24 record: then nothing
+        changes and that link is returned — a link is never moved from one record to another by a match."""
+        with self.store.lock:
+            holder = self.by_qb(member_id, company_file, item.kind, item.qb_id)
+            if holder is not None and (holder.b24_type, holder.b24_id) != (item.b24_type, item.b24_id):
+                return holder
+            self.link(member_id, company_file, item)
+        return None
+
     def by_b24(self, member_id: str, company_file: str, b24_type: str, b24_id: str) -> Link | None:
         with self.store.lock:
             row = self.store.db.conn.execute(
@@ -92,14 +102,16 @@ class Links:
             return int(self.store.db.conn.execute("SELECT count(*) FROM mappings").fetchone()[0])
 
     def by_qb_name(self, member_id: str, company_file: str, kind: str, qb_name: str) -> Link | None:
-        """A top-level customer by its full name (a job's invoice shows on its parent's record)."""
+        """A top-level customer by its full name (a job's invoice shows on its parent's record) — only when
+        exactly one link has that name: a name kept from before a rename can be another's name now, and
+        a guess would put a document on the wrong company."""
         with self.store.lock:
-            row = self.store.db.conn.execute(
+            rows = self.store.db.conn.execute(
                 f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND company_file=? AND kind=? "
-                "AND qb_name=?",
+                "AND qb_name=? LIMIT 2",
                 (member_id, company_file, kind, qb_name),
-            ).fetchone()
-        return Link(*row) if row else None
+            ).fetchall()
+        return Link(*rows[0]) if len(rows) == 1 else None
 
     # -- the conflict log -----------------------------------------------------------------------------
 

@@ -22,7 +22,9 @@ from . import company_time, deal_sync
 from .agents.store import JobRow
 from .links import Link
 from .sync import failures
+from .sync.names import ListName, alternatives, choose, fit_name
 from .sync.statement import ESTIMATE_DAYS, RECENT_DAYS, statement
+from .sync.text import Unstorable
 
 if TYPE_CHECKING:
     from .web import Services
@@ -35,6 +37,7 @@ PRIORITY = 1  # a person has the tab open
 TYPES = ("contact", "company")
 STALE_AFTER = 300  # seconds: a tab opened later than this asks QuickBooks again
 NAME_LIMIT = 41  # CustomerAdd Name (qbxmlops140.xml)
+OTHER_LISTS = ("Vendor", "Employee", "OtherName")  # QuickBooks' shared name space with customers
 
 
 def known(b24_type: str, b24_id: str) -> bool:
@@ -108,19 +111,32 @@ def link(
     if not wanted:
         _say(services, member_id, key, "failed", "This record has no name QuickBooks could use.")
         return
-    if create and len(wanted) > NAME_LIMIT:
+    try:  # a new customer's name: fitted like every name we send (a typed one may hold a colon)
+        made = fit_name(wanted) if (name or "").strip() else ListName(wanted)
+    except Unstorable as exc:
+        _say(services, member_id, key, "failed", str(exc))
+        return
+    if create and made.shortened:
         too_long = f"QuickBooks customer names are at most {NAME_LIMIT} characters; shorten “{wanted}”."
         _say(services, member_id, key, "failed", too_long)
         return
+    # a typed name is the person's choice; the record's own name may have been cut to fit, and then a
+    # customer of that name may be another record's that only starts the same way
+    shortened = not (name or "").strip() and bool(draft.get("shortened"))
     services.portals.set_setting(
         member_id,
         f"party.{key}.link",
         {"state": "looking", "name": wanted, "create": create, "fields": draft.get("fields") or {},
-         "notes": draft.get("notes") or []},
+         "notes": [*(draft.get("notes") or []), *made.notes], "typed": bool((name or "").strip()),
+         "shortened": shortened, "new_name": made.value},
     )  # fmt: skip
+    # the name to link to, and the names a new customer could take (its own, or the first free one)
+    asked = {"FullName": list(dict.fromkeys([wanted, *alternatives(made.value)]))}
+    requests = [query("Customer", asked, request_id="customer")]
+    requests += [query(k, asked, request_id=k.lower()) for k in OTHER_LISTS]  # names a new one cannot take
     services.agents.enqueue(
         member_id,
-        build(MessageSet([query("Customer", {"FullName": wanted})]), version=VERSION).xml,
+        build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
         purpose=LOOKUP + key,
         priority=PRIORITY,
     )
@@ -175,9 +191,14 @@ def _statement(services: Services, member_id: str, b24_type: str, b24_id: str, j
 
 def _linked(services: Services, member_id: str, b24_type: str, b24_id: str, ret: dict[str, Any]) -> None:
     file = services.company_file(member_id)
-    services.links.link(
+    holder = services.links.claim(
         member_id, file, Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, b24_id)
     )
+    if holder is not None:  # linked to another record since the lookup: the link stays where it is
+        _say(services, member_id, _key(b24_type, b24_id), "failed",
+             f"QuickBooks customer “{ret['FullName']}” is already linked to Bitrix24 {holder.b24_type} "
+             f"{holder.b24_id}; one customer is linked to one record.")  # fmt: skip
+        return
     _say(services, member_id, _key(b24_type, b24_id), "linked", f"Linked to {ret['FullName']}.")
     refresh(services, member_id, b24_type, b24_id)
 
@@ -188,32 +209,57 @@ def _looked_up(services: Services, member_id: str, b24_type: str, b24_id: str, j
     if job.response is None:
         _say(services, member_id, key, "failed", _failure(job))
         return
-    results = parse_response(job.response).results
-    if results and results[0].header.status.code == 0 and results[0].records:
-        found = dict(results[0].records[0])
-        taken = services.links.by_qb(
-            member_id, services.company_file(member_id), "customer", str(found["ListID"])
-        )
-        if taken is not None and (taken.b24_type, taken.b24_id) != (b24_type, b24_id):
-            _say(services, member_id, key, "failed",
-                 f"QuickBooks customer “{found['FullName']}” is already linked to Bitrix24 {taken.b24_type} "
-                 f"{taken.b24_id}; one customer is linked to one record.")  # fmt: skip
-            return
+    wanted = str(asked.get("name") or "")
+    found: dict[str, Any] | None = None
+    names: set[str] = set()  # every name of the shared name space the lookup saw
+    for result in parse_response(job.response).results:
+        if result.header.status.code not in (0, 500):  # 500 without records: not found
+            continue
+        names |= {str(r.get("FullName") or r.get("Name") or "") for r in result.records}
+        if result.header.request_id == "customer":
+            found = next(
+                (dict(r) for r in result.records if str(r["FullName"]).casefold() == wanted.casefold()), None
+            )
+    holder = (
+        services.links.by_qb(member_id, services.company_file(member_id), "customer", str(found["ListID"]))
+        if found is not None
+        else None
+    )
+    if holder is not None and (holder.b24_type, holder.b24_id) == (b24_type, b24_id):
+        holder = None
+    if found is not None and holder is not None and (asked.get("typed") or not asked.get("create")):
+        _say(services, member_id, key, "failed",
+             f"QuickBooks customer “{found['FullName']}” is already linked to Bitrix24 {holder.b24_type} "
+             f"{holder.b24_id}; one customer is linked to one record.")  # fmt: skip
+        return
+    if found is not None and (asked.get("typed") or not asked.get("shortened")) and holder is None:
         _linked(services, member_id, b24_type, b24_id, found)
         return
+    choice = choose(
+        ListName(str(asked.get("new_name") or wanted), shortened=bool(asked.get("shortened"))),
+        (str(found["ListID"]), str(found["FullName"])) if found else None,
+        names,
+        linked_elsewhere=holder is not None,
+    )
     if not asked.get("create"):
-        _say(
-            services, member_id, key, "not_found", f"QuickBooks has no customer named “{asked.get('name')}”."
+        said = (
+            f"QuickBooks has no customer named “{wanted}”."
+            if found is None
+            else f"QuickBooks customer “{found['FullName']}” may be another record: this record's name was "
+            f"shortened to {NAME_LIMIT} characters to look it up. Type the customer's exact name to link "
+            "it, or create a customer of this record's own."
         )
+        _say(services, member_id, key, "not_found", said)
         return
-    fields = {**(asked.get("fields") or {}), "Name": asked.get("name")}
+    fields = {**(asked.get("fields") or {}), "Name": choice.name}
     services.agents.enqueue(
         member_id,
         build(MessageSet([add("Customer", fields)]), version=VERSION, truncate=True).xml,
         purpose=CREATE + key,
         priority=PRIORITY,
     )
-    _say(services, member_id, key, "creating", f"Creating “{asked.get('name')}” in QuickBooks.")
+    why = f" ({choice.note})" if choice.note else ""
+    _say(services, member_id, key, "creating", f"Creating “{choice.name}” in QuickBooks{why}.")
     services.notify(member_id)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.qbxml.schema import version_key
 
+from .names import fit_name
 from .text import Fitted, fit
 
 # QuickBooks Desktop limits (qbxmlops140 CustomerAdd, QBD).
@@ -31,13 +32,20 @@ SHIP_ADDRESS_TYPES = ("11",)
 class CustomerDraft:
     fields: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    # Name was cut to fit: a QuickBooks customer of that name may be another record that shares the prefix
+    shortened: bool = False
 
 
 def _put(out: CustomerDraft, path: tuple[str, ...], raw: Any) -> None:
     if raw is None or str(raw).strip() == "":
         return
     name = path[-1]
-    fitted: Fitted = fit(str(raw).strip(), LIMITS.get(name), field=name)
+    if path == ("Name",):  # the list record's name: one fitting for every name we send (no colon)
+        listed = fit_name(str(raw), LIMITS["Name"])
+        fitted: Fitted = Fitted(listed.value, listed.notes)
+        out.shortened = listed.shortened
+    else:
+        fitted = fit(str(raw).strip(), LIMITS.get(name), field=name)
     if not fitted.value:
         return
     target = out.fields

@@ -21,11 +21,12 @@ from shared.qbxml.schema import version_key
 from shared.qbxml.values import Ref
 
 from .customers import CustomerDraft
+from .names import ITEM_NAME_LIMIT, ListName, fit_name
 from .text import Unstorable, fit
 
 Kind = Literal["Invoice", "Estimate", "SalesOrder"]
 KINDS: tuple[Kind, ...] = ("Invoice", "Estimate", "SalesOrder")
-ITEM_NAME_LIMIT = 31  # item Name, QuickBooks Desktop
+FULL_NAME_LIMIT = 209  # an item's FullName, Parent:Child levels included
 CENT = Decimal("0.01")
 PRICE_PLACES = Decimal("0.00001")
 # a fixed namespace so the same deal + job always yields the same ExternalGUID (a marker to look for)
@@ -52,6 +53,7 @@ class Line:
     amount: Decimal
     tax_rate: Decimal
     problem: str | None = None
+    account: str | None = None  # an item to create: the income account it will post to
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,30 @@ def _decimal(raw: Any, default: str = "0") -> Decimal:
         return Decimal(str(raw))
     except InvalidOperation:
         raise ValueError(f"not a number: {raw!r}") from None
+
+
+def row_name(row: Mapping[str, Any]) -> str:
+    return str(row.get("PRODUCT_NAME") or row.get("ORIGINAL_PRODUCT_NAME") or "").strip()
+
+
+def row_key(row: Mapping[str, Any]) -> str:
+    """``"P<id>"`` for a catalog product's row, ``"N<name>"`` for a free-text row (no catalog product)."""
+    product_id = str(row.get("PRODUCT_ID") or "0")
+    return f"P{product_id}" if product_id not in ("", "0") else f"N{row_name(row)}"
+
+
+def item_name(name: str) -> ListName:
+    """The Name an item for this row text gets — and so the name to look for first (Unstorable if none)."""
+    return fit_name(name, ITEM_NAME_LIMIT, field="item Name")
+
+
+def item_lookups(name: str) -> list[str]:
+    """The FullNames to look a row's item up by, the preferred first: a name with colons may mean an item
+    of QuickBooks' own hierarchy ("Lumber: Trim" is "Lumber:Trim", as the first sync names products);
+    then the name an item made for the row would get (Unstorable when it would get none)."""
+    made = item_name(name).value
+    path = ":".join(part.strip() for part in " ".join(name.split()).split(":")) if ":" in name else ""
+    return [n for n in (path, made) if n and len(n) <= FULL_NAME_LIMIT] if path != made else [made]
 
 
 def marker(deal_id: str, job_id: str) -> str:
@@ -205,9 +231,7 @@ def _line(
     settings: Settings,
     plan: DocumentPlan,
 ) -> tuple[Line, dict[str, Any] | None, Request | None]:
-    name = str(row.get("PRODUCT_NAME") or row.get("ORIGINAL_PRODUCT_NAME") or "").strip()
-    product_id = str(row.get("PRODUCT_ID") or "0")
-    key = f"P{product_id}" if product_id not in ("", "0") else f"N{name}"
+    name, key = row_name(row), row_key(row)
     try:
         qty = _decimal(row.get("QUANTITY"), "1")
         # PRICE_EXCLUSIVE: unit price after discount, before tax — QuickBooks adds its own sales tax
@@ -228,9 +252,7 @@ def _line(
     request: Request | None = None
     problem: str | None = None
     if item is None:
-        if key in created:
-            item, action = created[key], "create"
-        elif not settings.create_missing_items:
+        if not settings.create_missing_items:
             problem = (
                 f"Row {n}: the product “{name}” has no QuickBooks item. Link it to an item in the "
                 "app's settings, or allow creating items."
@@ -239,21 +261,26 @@ def _line(
             problem = f"Row {n}: a product row without a name. Give it a name in Bitrix24."
         else:
             try:
-                fitted = fit(name, ITEM_NAME_LIMIT, field="item Name")
+                fitted = item_name(name)
             except Unstorable as exc:
                 problem = f"Row {n}: {exc}"
             else:
                 item, action = fitted.value, "create"
-                created[key] = item
                 plan.notes.extend(f"Row {n} item {note}" for note in fitted.notes)
-                request = add("ItemNonInventory", {
-                    "Name": item,
-                    "SalesOrPurchase": {
-                        "Desc": fit(name, 4095, field="Desc").value,
-                        "Price": rate,
-                        "AccountRef": settings.income_account,
-                    },
-                }, request_id=f"item-{len(created)}")  # fmt: skip
+    if action == "create" and item is not None:
+        if item.casefold() in created:
+            # two rows whose names fit to one item name make one item (a second add would be refused)
+            item = created[item.casefold()]
+        else:
+            created[item.casefold()] = item
+            request = add("ItemNonInventory", {
+                "Name": item,
+                "SalesOrPurchase": {
+                    "Desc": fit(name, 4095, field="Desc").value,
+                    "Price": rate,
+                    "AccountRef": settings.income_account,
+                },
+            }, request_id=f"item-{len(created)}")  # fmt: skip
     if problem:
         plan.problems.append(problem)
         return Line(name, None, "problem", qty, rate, amount, tax_rate, problem), None, None
@@ -270,4 +297,5 @@ def _line(
             fields["Desc"] = desc.value
         except Unstorable:
             pass
-    return Line(name, item, action, qty, rate, amount, tax_rate), fields, request
+    account = settings.income_account if action == "create" else None
+    return Line(name, item, action, qty, rate, amount, tax_rate, account=account), fields, request

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .names import fit_name
 from .text import fit
 
 ITEM_KINDS = ("ItemService", "ItemNonInventory", "ItemInventory", "ItemOtherCharge")
@@ -78,7 +79,7 @@ def item_from_product(
     out = ItemDraft(kind, {})
     full = str(product.get("name") or "").strip()
     parent, _, leaf = full.rpartition(":")
-    name = fit(leaf.strip() or full, NAME_LIMIT, field="item Name")
+    name = fit_name(leaf.strip() or full, NAME_LIMIT, field="item Name")  # the one fitting of a Name
     out.fields["Name"] = name.value
     out.notes.extend(name.notes)
     if parent.strip():

@@ -103,11 +103,13 @@ def match_all(
     candidates: Iterable[Candidate],
     mappings: Mapping[str, str],
     rules: tuple[str, ...] = RULES,
+    linked: Iterable[str] = (),
 ) -> dict[str, Outcome]:
     """Outcome per party key. ``mappings`` is the stored Bitrix24 key → QuickBooks ListID; ``rules`` the
-    steps tried after it, in order (a subset of :data:`RULES`)."""
+    steps tried after it, in order (a subset of :data:`RULES`); ``linked`` the ListIDs linked to Bitrix24
+    records that are not among ``parties`` (a company's contact linked on its tab): never matched again."""
     parties = list(parties)
-    claimed = set(mappings.values())
+    claimed = set(mappings.values()) | set(linked)
     index = _Index(candidates, claimed)
     out: dict[str, Outcome] = {}
     for p in parties:

@@ -72,6 +72,24 @@ def _status(rs: etree._Element, code: int, severity: str, message: str) -> None:
     rs.set("statusMessage", message)
 
 
+def _is_lookup(rq: etree._Element) -> bool:
+    """Asked for records by ListID, FullName or TxnID: one that is missing answers 500/Warn, even when
+    none is found — 1/Info is for filters that match nothing (errata 5)."""
+    return any(rq.find(tag) is not None for tag in ("ListID", "FullName", "TxnID"))
+
+
+def _refuse_colon(kind: str, name: str) -> None:
+    """QuickBooks keeps ``:`` for its own ``Parent:Child`` paths: a list record's Name cannot hold one
+    (status 3090, ``../shared/specs/quickbooks-webconnector.md`` errata 6; the words around the quoted
+    sentence are UNCONFIRMED)."""
+    if ":" in name:
+        raise Failure(
+            3090,
+            f'There was an error when storing "{name}" in the {readable(kind)} list. '
+            "Names in this list cannot contain a colon (:).",
+        )
+
+
 def _d(text: str | None, default: str = "0") -> Decimal:
     return Decimal(text if text not in (None, "") else default)
 
@@ -257,6 +275,7 @@ class Processor:
             name = " ".join(p for p in parts if p)
             insert_ordered(ret, _el("Name", name), spec)
         if name is not None:
+            _refuse_colon(kind, name)
             parent = ret.find("ParentRef")
             full = f"{parent.findtext('FullName')}:{name}" if parent is not None else name
             if c.by_name(name_space(kind), full) is not None:
@@ -554,6 +573,8 @@ class Processor:
         sent = src.findtext("EditSequence") or ""
         if sent != record.text("EditSequence"):
             raise Failure(3200, f'The provided edit sequence "{sent}" is out-of-date.')
+        if kind in LIST_ENTITIES and src.findtext("Name") is not None:
+            _refuse_colon(kind, src.findtext("Name") or "")
         spec = c.ret_spec(kind)
         before = _copy(record.el)
         line_tag = TXN_LINES.get(kind)
@@ -768,7 +789,7 @@ class Processor:
                     owners=owners,
                 )
             )
-        if not records and iterator != "Continue":
+        if not records and iterator != "Continue" and not _is_lookup(rq):
             _status(rs, 1, "Info", "A query request did not find a matching object in QuickBooks")
         elif self._partial(rq, records):
             _status(

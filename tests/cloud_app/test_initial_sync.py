@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .product import World, wait
+from .product import World, connector, wait
 
 WRITES = (
     "crm.company.add",
@@ -113,6 +113,15 @@ def test_matches_by_email_and_lists_ambiguous_ones_instead_of_guessing(world: Wo
     chosen = next(i for i, n in entry["names"].items() if n == "Twin Two")
     wrong = world.api("POST", "/initial-sync/review", json={"b24": entry["b24"], "list_id": "80000099-1"})
     assert wrong.status_code == 409  # only a listed candidate
+    # meanwhile "Twin One" was linked to another contact (its tab): the review cannot move that link
+    from cloud_app.links import Link
+
+    one = next(i for i, n in entry["names"].items() if n == "Twin One")
+    file = services.company_file(member)
+    services.links.link(member, file, Link("customer", one, "Twin One", "contact", "999999"))
+    taken = world.api("POST", "/initial-sync/review", json={"b24": entry["b24"], "list_id": one})
+    assert taken.status_code == 409 and "linked to another" in taken.json()["message"]
+    assert services.links.by_qb(member, file, "customer", one).b24_id == "999999"  # type: ignore[union-attr]
     decided = world.api("POST", "/initial-sync/review", json={"b24": entry["b24"], "list_id": chosen})
     assert decided.json() == {"ok": True, "linked_to": "Twin Two"}
     link = services.links.by_b24(member, services.company_file(member), "contact", str(person["ID"]))
@@ -223,3 +232,39 @@ def test_a_payment_a_new_invoice_and_a_new_customer_in_quickbooks_reach_bitrix24
     # a smart invoice's document is not a deal's: no deal is touched, no deal timeline gets the payment
     touched = [c.method for c in world.cloud.emu.calls[calls:]]
     assert "crm.deal.update" not in touched and "crm.timeline.comment.add" not in touched
+
+
+def test_a_customer_linked_to_a_companys_contact_is_neither_matched_again_nor_copied(world: World) -> None:
+    """A company's contact is not a party of the first sync, but its tab may have linked it to a customer:
+    matching that customer to another record by e-mail would move the link (issue 17, case 2)."""
+    store = world.cloud.portal.store
+    company = store.records[4][1]
+    email = company["EMAIL"][0]["VALUE"]
+    world.qb.process(
+        QB.format(
+            "<CustomerAddRq><CustomerAdd><Name>Linked On Its Tab</Name>"
+            f"<Email>{email}</Email></CustomerAdd></CustomerAddRq>"
+        )
+    )
+    customer = world.qb_query("<CustomerQueryRq><FullName>Linked On Its Tab</FullName></CustomerQueryRq>")[0]
+    client = world.cloud.client()
+    person = client.call(
+        "crm.contact.add", {"fields": {"NAME": "Tab", "LAST_NAME": "Linked", "COMPANY_ID": company["ID"]}}
+    )
+    services, member = world.cloud.services, world.cloud.portal.member_id
+    connector(world.agent, world.home, world.password, world.qb).run_session()  # learns the company file
+    file = services.company_file(member)
+    assert file
+    from cloud_app.links import Link
+
+    services.links.link(
+        member, file, Link("customer", customer["ListID"], "Linked On Its Tab", "contact", str(person))
+    )
+    titles_before = sorted(str(c.get("TITLE")) for c in store.records[4].values())
+    run(world)
+    holder = services.links.by_qb(member, file, "customer", customer["ListID"])
+    assert holder is not None and (holder.b24_type, holder.b24_id) == ("contact", str(person))
+    link = services.links.by_b24(member, file, "company", str(company["ID"]))
+    assert link is None or link.qb_id != customer["ListID"]
+    titles = sorted(str(c.get("TITLE")) for c in store.records[4].values())
+    assert "Linked On Its Tab" not in set(titles) - set(titles_before)  # not copied as a new company

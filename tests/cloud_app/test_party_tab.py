@@ -104,7 +104,7 @@ def test_an_unlinked_contact_is_linked_by_name_or_created(world: World) -> None:
 def test_the_tab_api_refuses_bad_ids_and_other_portals_sessions(world: World) -> None:
     assert world.api("GET", "/parties/deal/1/quickbooks").status_code == 404
     assert world.api("GET", "/parties/company/1%20OR%201/quickbooks").status_code == 404
-    assert world.api("POST", "/parties/company/1/link", data="nope").status_code == 400
+    assert world.api("POST", "/parties/company/1/link", data="nope").status_code == 415  # not JSON
     import requests
 
     other = requests.get(
@@ -113,3 +113,57 @@ def test_the_tab_api_refuses_bad_ids_and_other_portals_sessions(world: World) ->
         timeout=5,
     )
     assert other.status_code == 403
+
+
+def _linking(world: World, company: int, state: str) -> dict[str, Any]:
+    shown: dict[str, Any] = {}
+    assert wait(
+        lambda: shown.update(_tab(world, company)) or (shown["linking"] or {}).get("state") == state
+    ), shown
+    return shown
+
+
+def test_link_by_the_records_own_name_never_takes_a_customer_that_only_shares_a_cut_name(
+    world: World,
+) -> None:
+    """Issue 17 case 2 on the tab: QuickBooks has "Sierra Mountain Landscaping and Snow" (another
+    customer); the company "Sierra Mountain Landscaping and Snow Removal" fits to that same 41-character
+    name, so it is not linked to it, and "create" makes a customer of its own with a free name."""
+    world.qb.process(
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+        "<CustomerAddRq><CustomerAdd><Name>Sierra Mountain Landscaping and Snow</Name></CustomerAdd>"
+        "</CustomerAddRq></QBXMLMsgsRq></QBXML>"
+    )
+    client = world.cloud.client()
+    company = int(
+        client.call("crm.company.add", {"fields": {"TITLE": "Sierra Mountain Landscaping and Snow Removal"}})
+    )
+    world.api("POST", f"/parties/company/{company}/link", json={})
+    world.web_connector_runs()
+    shown = _linking(world, company, "not_found")
+    assert shown["linked"] is None and "another" in shown["linking"]["message"]
+
+    world.api("POST", f"/parties/company/{company}/link", json={"create": True})
+    world.web_connector_runs()
+    assert wait(lambda: _tab(world, company)["linked"] is not None)
+    assert _tab(world, company)["linked"]["name"] == "Sierra Mountain Landscaping (Customer)"
+    others = world.qb_query(
+        "<CustomerQueryRq><FullName>Sierra Mountain Landscaping and Snow</FullName></CustomerQueryRq>"
+    )
+    member = world.cloud.portal.member_id
+    file = world.cloud.services.company_file(member)
+    assert world.cloud.services.links.by_qb(member, file, "customer", others[0]["ListID"]) is None
+
+
+def test_a_created_customer_gets_a_name_without_a_colon(world: World) -> None:
+    client = world.cloud.client()
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Baker: North Yard"}}))
+    world.api("POST", f"/parties/company/{company}/link", json={"create": True})
+    world.web_connector_runs()
+    assert wait(lambda: _tab(world, company)["linked"] is not None), _tab(world, company)
+    assert _tab(world, company)["linked"]["name"] == "Baker - North Yard"
+    other = int(client.call("crm.company.add", {"fields": {"TITLE": "Baker South"}}))
+    world.api("POST", f"/parties/company/{other}/link", json={"name": "Baker: South Yard", "create": True})
+    world.web_connector_runs()
+    assert wait(lambda: _tab(world, other)["linked"] is not None), _tab(world, other)
+    assert _tab(world, other)["linked"]["name"] == "Baker - South Yard"  # a typed name is fitted too

@@ -153,7 +153,9 @@
       var lines = (d.lines || []).map(function (ln) {
         var action = ln.problem ? 'problem' : (ln.action || 'none');
         var kinds = { matched: 'green', create: 'blue', problem: 'red', none: 'grey' };
-        return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(t('sync.action.' + action), kinds[action])),
+        // an item to create says which income account it will post to
+        var said = action === 'create' && ln.account ? t('sync.action.create_item', { account: ln.account }) : t('sync.action.' + action);
+        return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(said, kinds[action])),
           qty(ln.quantity), money(ln.rate), money(ln.amount)];
       });
       var problems = (d.problems || []);

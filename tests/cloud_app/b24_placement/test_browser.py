@@ -138,6 +138,24 @@ def test_sync_to_quickbooks_from_the_deal_toolbar_previews_confirms_and_reaches_
     assert [i["RefNumber"] for i in again] == [number.group(1)]  # still one invoice
 
 
+def test_the_preview_says_which_account_a_free_text_rows_new_item_posts_to(site: Site) -> None:
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Browser Free Text Co"}}))
+    deal = int(client.call("crm.deal.add", {"fields": {"TITLE": "Free text", "COMPANY_ID": company,
+                                                       "CURRENCY_ID": "USD"}}))  # fmt: skip
+    rows = [{"PRODUCT_ID": 0, "PRODUCT_NAME": "Browser site cleanup", "PRICE": "80", "QUANTITY": "1"},
+            {"PRODUCT_ID": 0, "PRODUCT_NAME": "Labor", "PRICE": "55", "QUANTITY": "2"}]  # fmt: skip
+    client.call("crm.deal.productrows.set", {"id": deal, "rows": rows})
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    preview = slider(page).locator(".qb-preview")
+    first, second = preview.locator("tbody tr").nth(0), preview.locator("tbody tr").nth(1)
+    expect(first).to_contain_text("will be created as a non-inventory item posting to Construction Income")
+    expect(second).to_contain_text("in QuickBooks")  # a free-text row QuickBooks has an item for
+    expect(second).not_to_contain_text("will be created")
+
+
 def test_a_contacts_tab_shows_a_payment_entered_in_quickbooks(site: Site) -> None:
     client = site.world.services.client(site.world.member_id)
     contact = int(client.call("crm.contact.add", {"fields": {"NAME": "Paula", "LAST_NAME": "Payer"}}))

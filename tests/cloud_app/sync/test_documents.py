@@ -6,7 +6,7 @@ from decimal import Decimal
 from lxml import etree
 
 from cloud_app.sync.customers import CustomerDraft
-from cloud_app.sync.documents import Settings, marker, plan_document
+from cloud_app.sync.documents import Settings, item_lookups, item_name, marker, plan_document, row_key
 from shared.qbxml.builder import build
 from shared.qbxml.values import Ref
 
@@ -30,7 +30,9 @@ def test_preview_shows_lines_items_and_totals() -> None:
     p = plan()
     assert p.can_send, p.problems
     assert [(ln.item, ln.item_action) for ln in p.lines] == [
-        ("Labor:Framing", "matched"), ("Dopolnitelnye materialy", "create")]
+        ("Labor:Framing", "matched"),
+        ("Dopolnitelnye materialy", "create"),
+    ]
     assert p.lines[0].amount == Decimal("111.00") and p.lines[1].amount == Decimal("59.97")
     assert p.subtotal == Decimal("170.97")
     assert p.tax == Decimal("9.30")  # 8.375 % of 111.00, rounded half up
@@ -48,7 +50,9 @@ def test_one_message_set_in_dependency_order_that_quickbooks_accepts() -> None:
     inv = msgs[2][0]
     assert inv.findtext("CustomerRef/FullName") == "Ruiz, Anna"
     assert [ln.findtext("ItemRef/FullName") for ln in inv.findall("InvoiceLineAdd")] == [
-        "Labor:Framing", "Dopolnitelnye materialy"]
+        "Labor:Framing",
+        "Dopolnitelnye materialy",
+    ]
     assert inv.findtext("InvoiceLineAdd/Rate") == "55.5"
     assert inv.findtext("InvoiceLineAdd/SalesTaxCodeRef/FullName") == "Tax"
     assert inv.findall("InvoiceLineAdd")[1].findtext("SalesTaxCodeRef/FullName") == "Non"
@@ -77,3 +81,38 @@ def test_the_same_product_twice_creates_one_item_and_the_marker_is_stable() -> N
     p = plan(rows=[ROWS[1], ROWS[1]])
     assert [r.name for r in p.requests].count("ItemNonInventoryAddRq") == 1
     assert marker("74", "job-1") == marker("74", "job-1") != marker("74", "job-2")
+
+
+def _text_row(name: str, price: str = "10") -> dict[str, object]:
+    return {"PRODUCT_ID": 0, "PRODUCT_NAME": name, "PRICE_EXCLUSIVE": price, "QUANTITY": 1}
+
+
+def test_a_free_text_row_quickbooks_has_an_item_for_is_matched_not_created() -> None:
+    rows = [_text_row("Labor")]
+    p = plan(rows=rows, items={row_key(rows[0]): "Labor"})
+    assert [(ln.item, ln.item_action, ln.account) for ln in p.lines] == [("Labor", "matched", None)]
+    assert [r.name for r in p.requests] == ["InvoiceAddRq"]
+
+
+def test_rows_whose_names_fit_to_one_item_name_make_one_item_posting_to_the_income_account() -> None:
+    rows = [_text_row("Site cleanup"), _text_row("Site cleanup", "20"), _text_row("site cleanup")]
+    p = plan(rows=rows, items={}, settings=Settings(income_account="Other Income"))
+    assert [r.name for r in p.requests] == ["ItemNonInventoryAddRq", "InvoiceAddRq"]
+    assert {ln.item for ln in p.lines} == {"Site cleanup"}
+    assert {ln.account for ln in p.lines} == {"Other Income"}
+    assert p.requests[0].fields["ItemNonInventoryAdd"]["SalesOrPurchase"]["AccountRef"] == "Other Income"
+
+
+def test_an_item_name_gets_no_colon_and_the_note_says_so() -> None:
+    rows = [_text_row("Pipe 3:4 brass")]
+    p = plan(rows=rows, items={})
+    assert p.lines[0].item == "Pipe 3-4 brass"
+    assert p.requests[0].fields["ItemNonInventoryAdd"]["Name"] == "Pipe 3-4 brass"
+    assert any(n.startswith("Row 1 item") and "colon" in n for n in p.notes)
+    assert item_name("Pipe 3:4 brass").value == "Pipe 3-4 brass"
+
+
+def test_an_item_is_looked_up_by_its_quickbooks_path_first_then_by_the_name_we_would_give_it() -> None:
+    assert item_lookups("Lumber: Trim") == ["Lumber:Trim", "Lumber - Trim"]
+    assert item_lookups("Site cleanup") == ["Site cleanup"]
+    assert item_lookups("A very long free text row name that is cut") == ["A very long free text row name"]

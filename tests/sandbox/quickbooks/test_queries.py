@@ -9,25 +9,38 @@ from sandbox.quickbooks.processor import SessionState
 from .helpers import add_customer, doc, fresh, ok, run
 
 
-def test_no_match_is_status_1_info_and_partial_is_500() -> None:
+def test_a_filter_matching_nothing_is_1_info_a_lookup_finding_nothing_is_500_warn() -> None:
+    """Errata 5 of ../shared/specs/quickbooks-webconnector.md (qbwc/qbwc test captures, two 2026 probes):
+    a lookup by ListID, FullName or TxnID that finds nothing — wholly or partly — answers 500/Warn."""
     qb = fresh()
     add_customer(qb, "Wu")
     box = run(
         qb,
         doc(
+            '<CustomerQueryRq requestID="6"><NameFilter><MatchCriterion>StartsWith</MatchCriterion>'
+            "<Name>Nobody</Name></NameFilter></CustomerQueryRq>"
             '<CustomerQueryRq requestID="7"><FullName>Nobody</FullName></CustomerQueryRq>'
             '<CustomerQueryRq requestID="8"><FullName>Wu</FullName><FullName>Nobody</FullName>'
             "</CustomerQueryRq>"
+            '<CustomerQueryRq requestID="9"><ListID>80000999-1234567890</ListID></CustomerQueryRq>'
+            '<InvoiceQueryRq requestID="10"><TxnID>999-1234567890</TxnID></InvoiceQueryRq>',
+            on_error="continueOnError",
         ),
     )
     assert (box[0].get("requestID"), box[0].get("statusCode"), box[0].get("statusSeverity")) == (
-        "7",
+        "6",
         "1",
         "Info",
     )
     assert box[0].get("statusMessage") == "A query request did not find a matching object in QuickBooks"
-    assert (box[1].get("statusCode"), box[1].get("statusSeverity")) == ("500", "Warn")
-    assert len(box[1].findall("CustomerRet")) == 1
+    missing_ones = ("Nobody", "Nobody", "80000999-1234567890", "999-1234567890")
+    for rs, missing in zip(box[1:], missing_ones, strict=True):
+        assert (rs.get("statusCode"), rs.get("statusSeverity")) == ("500", "Warn"), rs.get("requestID")
+        assert rs.get("statusMessage") == (
+            "The query request has not been fully completed. There was a required element "
+            f'("{missing}") that could not be found in QuickBooks.'
+        )
+    assert box[1].findall("CustomerRet") == [] and len(box[2].findall("CustomerRet")) == 1
 
 
 def test_from_modified_date_is_inclusive() -> None:

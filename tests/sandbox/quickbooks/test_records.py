@@ -42,6 +42,34 @@ def test_customer_vendor_employee_share_one_name_space() -> None:
     ok(run(qb, doc(item("ItemService", "Acme", "Non", "Acme work", "10.00")))[0])
 
 
+def test_a_name_with_a_colon_is_refused_with_3090() -> None:
+    """Errata 6 of ../shared/specs/quickbooks-webconnector.md (jsgoupil/quickbooks-sync tests): the colon
+    is QuickBooks' Parent:Child separator, so no list record's Name may hold one — on Add or Mod."""
+    qb = fresh()
+    wu = add_customer(qb, "Wu")
+    box = run(
+        qb,
+        doc(
+            "<CustomerAddRq><CustomerAdd><Name>Acme: West</Name></CustomerAdd></CustomerAddRq>"
+            "<VendorAddRq><VendorAdd><Name>Tractor:Trailer</Name></VendorAdd></VendorAddRq>"
+            + item("ItemService", "Pipe 3:4", "Non", "Pipe", "1.00")
+            + f"<CustomerModRq><CustomerMod><ListID>{wu.findtext('ListID')}</ListID>"
+            f"<EditSequence>{wu.findtext('EditSequence')}</EditSequence><Name>Wu:Li</Name>"
+            "</CustomerMod></CustomerModRq>",
+            on_error="continueOnError",
+        ),
+    )
+    assert [(rs.get("statusCode"), rs.get("statusSeverity")) for rs in box] == [("3090", "Error")] * 4
+    assert all("Names in this list cannot contain a colon" in (rs.get("statusMessage") or "") for rs in box)
+    found = run(qb, doc("<CustomerQueryRq/><VendorQueryRq/>"))
+    assert [c.findtext("Name") for c in found[0]] == ["Wu"] and len(found[1]) == 0  # nothing stored
+    # a sub-record's FullName is Parent:Child; its own Name has no colon, so that is fine
+    assert (
+        add_customer(qb, "Kitchen", "<ParentRef><FullName>Wu</FullName></ParentRef>").findtext("FullName")
+        == "Wu:Kitchen"
+    )
+
+
 def test_jobs_have_parent_child_full_names_and_roll_up_balances() -> None:
     qb = fresh()
     add_customer(qb, "Baker")
@@ -168,6 +196,6 @@ def test_renamed_records_are_found_by_their_new_name_only() -> None:
             on_error="continueOnError",
         ),
     )
-    assert [rs.get("statusCode") for rs in found] == ["0", "1", "0", "1"]
+    assert [rs.get("statusCode") for rs in found] == ["0", "500", "0", "500"]  # 500: lookups (errata 5)
     # The old name is free again.
     add_customer(qb, "Old Name")
