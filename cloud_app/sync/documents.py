@@ -238,10 +238,10 @@ def _line(
         rate = _decimal(row.get("PRICE_EXCLUSIVE", row.get("PRICE")))
         tax_rate = _decimal(row.get("TAX_RATE"))
     except ValueError as exc:
-        problem = f"Row {n} ({name or 'no name'}): {exc}. Fix the row in Bitrix24."
-        plan.problems.append(problem)
+        unreadable = f"Row {n} ({name or 'no name'}): {exc}. Fix the row in Bitrix24."
+        plan.problems.append(unreadable)
         zero = Decimal("0")
-        return Line(name, None, "problem", zero, zero, zero, zero, problem), None, None
+        return Line(name, None, "problem", zero, zero, zero, zero, unreadable), None, None
     if rate != rate.quantize(PRICE_PLACES):
         plan.notes.append(f"Row {n}: price {rate} rounded to 5 decimal places for QuickBooks")
         rate = rate.quantize(PRICE_PLACES, ROUND_HALF_UP)

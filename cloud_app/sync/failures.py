@@ -32,7 +32,8 @@ class Failure:
 
 def backoff(attempt: int) -> timedelta:
     """1, 2, 4 … minutes, capped at 6 hours (attempt counts from 1)."""
-    return min(MAX_DELAY, BASE_DELAY * (2 ** max(0, attempt - 1)))
+    factor: int = 2 ** max(0, attempt - 1)
+    return min(MAX_DELAY, BASE_DELAY * factor)
 
 
 def from_status(code: int, severity: str, message: str, *, attempt: int, now: datetime) -> Failure:

@@ -28,7 +28,7 @@ def operations(
     want_keys = {same(v): (t, v) for t, v in wanted if same(v)}
     for item in existing:
         key = same(str(item.get("VALUE", "")))
-        if key in want_keys and key not in keep:
+        if key is not None and key in want_keys and key not in keep:
             keep[key] = item
         else:
             spare.append(item)
