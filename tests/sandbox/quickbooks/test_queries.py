@@ -164,7 +164,9 @@ def test_a_targeted_lost_answer_spares_the_documents_before_it() -> None:
     session = qb.begin_session(company_file="", app_name="t", owner_id="", file_id="")
     assert "HostQueryRs" in session.process(doc("<HostQueryRq/>"))  # not this one
     try:
-        session.process(doc("<CustomerAddRq><CustomerAdd><Name>Lost One</Name></CustomerAdd></CustomerAddRq>"))
+        session.process(
+            doc("<CustomerAddRq><CustomerAdd><Name>Lost One</Name></CustomerAdd></CustomerAddRq>")
+        )
         raise AssertionError("the answer should have been lost")
     except Exception as exc:  # noqa: BLE001 - the caller only sees an HRESULT
         assert getattr(exc, "hresult", "") == "0x80040401"
