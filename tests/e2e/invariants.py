@@ -29,6 +29,7 @@ Party = tuple[str, str]  # ("company", "12") / ("contact", "5")
 SEED, PERSON, APP = "seed", "person", "app"  # who made a record
 BITRIX24, QUICKBOOKS = "bitrix24", "quickbooks"
 TITLE, PHONE = "title", "phone"  # the synced fields the scenarios edit: TITLE ↔ CompanyName, PHONE ↔ Phone
+COMPANY_NAME_MAX = 41  # QuickBooks Desktop's limit on CompanyName (qbxmlops140: CustomerAdd, max length 41)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Truth:
     deals: tuple[Deal, ...] = ()
     syncs: tuple[Sync, ...] = ()
     links: tuple[tuple[Party, str], ...] = ()  # the cloud's customer links: (record, ListID)
+    other_links: frozenset[Party] = frozenset()  # records linked to other QuickBooks lists (vendors)
     edits: tuple[Edit, ...] = ()
     another: Mapping[str, int] = field(default_factory=dict)  # deal → further documents asked for
 
@@ -290,7 +292,7 @@ def _one_to_one(view: _View) -> Iterable[Violation]:
             )
     app_records: dict[str, list[Record]] = defaultdict(list)
     for r in truth.records:
-        if r.origin != APP:
+        if r.origin != APP or r.party in truth.other_links:
             continue
         list_id = r.qb_list_id or view.linked(r.party)
         if not list_id:
@@ -341,13 +343,13 @@ def _edits_kept(view: _View) -> Iterable[Violation]:
         where = view.record(_party(target)) if target else view.customer(list_id)
         said = "in Bitrix24" if last.side == BITRIX24 else "in QuickBooks"
         own, other = (b24_now, qb_now) if last.side == BITRIX24 else (qb_now, b24_now)
-        if own is not None and not _same(name, own, last.value):
+        if own is not None and not _same(name, own, last.value, last.side):
             yield Violation(
                 "d",
                 f"{where}: its {name} was changed {said} to “{last.value}” and not on the other side, "
                 f"but {said} it is now {_quoted(own)}",
             )
-        elif own is not None and other is not None and not _same(name, other, last.value):
+        elif own is not None and other is not None and not _same(name, other, last.value, _other(last.side)):
             there = "QuickBooks" if last.side == BITRIX24 else "Bitrix24"
             yield Violation(
                 "d",
@@ -364,11 +366,20 @@ def _qb_value(customer: Customer, name: str) -> str:
     return customer.company_name if name == TITLE else customer.phone
 
 
-def _same(name: str, now: str | tuple[str, ...], wanted: str) -> bool:
+def _same(name: str, now: str | tuple[str, ...], wanted: str, side: str) -> bool:
     if name == PHONE:
         values = now if isinstance(now, tuple) else (now,)
         return _digits(wanted) in {_digits(v) for v in values}
-    return str(now).strip() == wanted.strip()
+    held, wanted = str(now).strip(), wanted.strip()
+    if side == QUICKBOOKS and len(wanted) > COMPANY_NAME_MAX:
+        return bool(held) and wanted.startswith(
+            held
+        )  # QuickBooks keeps 41 characters of it: a cut is the same
+    return held == wanted
+
+
+def _other(side: str) -> str:
+    return QUICKBOOKS if side == BITRIX24 else BITRIX24
 
 
 def _quoted(value: str | tuple[str, ...]) -> str:

@@ -213,3 +213,31 @@ def test_a_quickbooks_edit_overwritten_and_a_conflict_left_to_the_winner() -> No
     assert check(arrived) == []  # the same number, written as each side writes it
     conflict = replace(truth, edits=(*truth.edits, Edit(BITRIX24, "company:8", PHONE, "111")))
     assert check(conflict) == []  # both sides changed it: the configured winner decides, not this rule
+
+
+def test_a_long_title_cut_to_41_in_quickbooks_is_kept_but_cut_in_bitrix24_is_lost() -> None:
+    """QuickBooks keeps 41 characters of a company name; the same cut written back over the Bitrix24 title
+    is a person's title lost."""
+    long_title = "Northern California Heating and Plumbing East"
+    cut = long_title[:41].strip()
+    truth = replace(
+        clean(),
+        customers=(replace(clean().customers[0], company_name=cut), *clean().customers[1:]),
+        records=(replace(clean().records[0], title=long_title), clean().records[1]),
+        edits=(Edit(BITRIX24, "company:7", TITLE, long_title),),
+    )
+    assert check(truth) == []
+    overwritten = replace(truth, records=(replace(truth.records[0], title=cut), truth.records[1]))
+    assert texts(overwritten) == [
+        f"(d) company 7 “{cut}”: its title was changed in Bitrix24 to “{long_title}” "
+        f"and not on the other side, but in Bitrix24 it is now “{cut}”"
+    ]
+
+
+def test_a_supplier_contact_linked_to_a_vendor_is_not_an_orphan() -> None:
+    supplier = Record(("contact", "40"), "Bayshore Electric", (), "", APP)
+    truth = replace(clean(), records=(*clean().records, supplier))
+    assert texts(truth) == [
+        "(c) the app created contact 40 “Bayshore Electric” in Bitrix24, linked to no customer"
+    ]
+    assert check(replace(truth, other_links=frozenset({("contact", "40")}))) == []
