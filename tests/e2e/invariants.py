@@ -197,9 +197,8 @@ def _one_document(view: _View) -> Iterable[Violation]:
 
 
 def _on_the_customer_shown(view: _View) -> Iterable[Violation]:
-    for s in view.truth.syncs:
-        if not s.txn_id:
-            continue
+    latest = {s.txn_id: s for s in view.truth.syncs if s.txn_id}  # a later sync may update the document
+    for s in latest.values():
         doc = view.documents.get(s.txn_id)
         if doc is None:
             yield Violation(

@@ -241,3 +241,16 @@ def test_a_supplier_contact_linked_to_a_vendor_is_not_an_orphan() -> None:
         "(c) the app created contact 40 “Bayshore Electric” in Bitrix24, linked to no customer"
     ]
     assert check(replace(truth, other_links=frozenset({("contact", "40")}))) == []
+
+
+def test_the_newest_sync_of_a_document_says_which_customer_it_should_be_on() -> None:
+    """A later sync updating the document (its customer changed with the deal) is what counts."""
+    truth = clean()
+    moved = Document("Invoice", "1A-1", "1043", "3", "80000002-1")
+    truth = replace(
+        truth,
+        documents=(moved, *truth.documents[1:]),
+        syncs=(*truth.syncs, Sync("s4", "3", "done", "Initech", "1A-1")),
+        deals=(Deal("3", INITECH), truth.deals[1]),
+    )
+    assert [v for v in check(truth) if v.rule == "b"] == []
