@@ -499,9 +499,10 @@ VOCABULARY: tuple[tuple[type, int], ...] = (
 )
 
 
-def steps() -> st.SearchStrategy[Any]:
+def steps(vocabulary: tuple[tuple[type, int], ...] = VOCABULARY) -> st.SearchStrategy[Any]:
+    """Any step of the vocabulary (a narrower one hunts one kind of failure)."""
     choices = []
-    for kind, weight in VOCABULARY:
+    for kind, weight in vocabulary:
         strategy = kind.strategy() if hasattr(kind, "strategy") else st.builds(kind)
         choices += [strategy] * weight
     return st.one_of(choices)

@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
@@ -35,7 +36,7 @@ from .steps import Run, Setup, settle, steps
 from .truth import Scenario, read, snapshot_seed
 from .world import sandbox
 
-EXAMPLES = int(os.environ.get("QBB24_PROPERTY_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("QBB24_PROPERTY_EXAMPLES", "15"))
 STEPS = int(os.environ.get("QBB24_PROPERTY_STEPS", "6"))
 RANDOM = os.environ.get("QBB24_PROPERTY_RANDOM") == "1"
 
@@ -77,6 +78,9 @@ def play(setup: Setup, script: list[Any]) -> tuple[list[str], list[Violation]]:
         return log, check(read(box, run.scenario))
 
 
+# A cloud restart stops the old relay while a result handler of the old process may still run in its thread;
+# its wake-up call for the agent then never runs (the job waits in the database, as after a real crash).
+@pytest.mark.filterwarnings("ignore:coroutine 'AgentRelay._offer' was never awaited:RuntimeWarning")
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
