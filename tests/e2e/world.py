@@ -109,9 +109,10 @@ class Sandbox:
         wait(self.online, timeout=15)
 
     def restart_cloud(self) -> None:
-        old = self.services
-        self.relay.stop()  # the process is gone: every agent connection with it
-        old.worker.idle.wait(10)  # (in one Python process the old worker thread cannot be killed)
+        # The process is gone: every agent connection with it, and whatever its event worker would still have
+        # done (in one Python process its thread cannot be killed; it is told to do nothing from now on).
+        self.services.worker.handle = lambda member_id: None
+        self.relay.stop()
         self.relay = AgentRelay(AgentStore(self.config.database), port=self.relay.port).start()
         self._holder["app"] = create_app(
             self.config, relay=self.relay, bx24_js=self.emu.base_url + "/bx24.js"
