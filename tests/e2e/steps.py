@@ -6,8 +6,9 @@ shrinks a failing list to the fewest, simplest steps, which print as readable Py
 
 To add a step: a frozen dataclass with ``run(self, run: Run) -> str`` (what happened, in a few words, for
 the report) and, when it has parameters, a ``strategy()`` classmethod; then put it in :data:`VOCABULARY`
-(repeat an entry to make it likelier). A step that finds nothing to act on (no preview to confirm, no
-failed sync to retry) does nothing and says so: shrinking removes it.
+with a weight (higher is likelier). A step that finds nothing to act on (no preview to confirm, no failed
+sync to retry) does nothing and says so: shrinking removes it. A step by which a person explicitly asks for
+another document for a deal adds to ``run.scenario.another[deal_id]`` (rule a then allows one more).
 
 Every step acts the way its real counterpart does: clicks and confirms through the page API, a person's
 Bitrix24 edit in the CRM store as the UI makes it (the event fires with that user's tokens), the
