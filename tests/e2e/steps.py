@@ -482,9 +482,9 @@ class DuplicateEvents:
 VOCABULARY: tuple[tuple[type, int], ...] = (
     (Click, 5),
     (RunWebConnector, 6),
-    (Confirm, 2),
-    (Retry, 2),
-    (LoseAnswer, 2),
+    (Confirm, 3),
+    (Retry, 3),
+    (LoseAnswer, 3),
     (WebConnectorDies, 1),
     (EditCompany, 2),
     (EditCustomer, 2),
@@ -501,12 +501,14 @@ VOCABULARY: tuple[tuple[type, int], ...] = (
 
 
 def steps(vocabulary: tuple[tuple[type, int], ...] = VOCABULARY) -> st.SearchStrategy[Any]:
-    """Any step of the vocabulary (a narrower one hunts one kind of failure)."""
-    choices = []
-    for kind, weight in vocabulary:
-        strategy = kind.strategy() if hasattr(kind, "strategy") else st.builds(kind)
-        choices += [strategy] * weight
-    return st.one_of(choices)
+    """Any step of the vocabulary, each kind as likely as its weight (a narrower vocabulary hunts one kind
+    of failure). The kind is drawn first: a nested ``one_of`` would weigh kinds by their variants instead."""
+    kinds = [kind for kind, weight in vocabulary for _ in range(weight)]
+    return st.sampled_from(kinds).flatmap(_strategy)
+
+
+def _strategy(kind: Any) -> st.SearchStrategy[Any]:
+    return kind.strategy() if hasattr(kind, "strategy") else st.builds(kind)
 
 
 # -- the end of a scenario ------------------------------------------------------------------------------
