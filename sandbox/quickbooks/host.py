@@ -4,9 +4,10 @@ Implements :class:`sandbox.qbport.QuickBooksHost`. Fault switches (set on the ho
 ``not_running`` (BeginSession fails 0x80040408), ``open_file`` ≠ the requested file (0x80040408, UNCONFIRMED
 wording), ``lock(id)`` (the next Mod/Del of that record gets 3175), ``slow`` (seconds per request) and
 ``lose_next_response`` (the document is processed and committed, then the answer is lost: the caller gets
-an HRESULT instead — what error recovery exists for); ``lose_response_to`` does the same to the next
-document containing that text (e.g. ``"<InvoiceAddRq"``: the Web Connector's own first request of a
-session would otherwise take the fault). Every request and response is kept in ``history``.
+an HRESULT instead — what error recovery exists for) and ``lose_response_to`` (the same, for the next document
+whose text holds that string, e.g. ``"<InvoiceAddRq"``: a lost answer can strike any document, and a test
+often means one in particular, not the Web Connector's host query that comes first in every session).
+Every request and response is kept in ``history``.
 """
 
 from __future__ import annotations
@@ -91,9 +92,10 @@ class SimulatedQuickBooks:
             response = self.processor.run(doc, state)
             targeted = self.lose_response_to is not None and self.lose_response_to in request_xml
             if self.lose_next_response or targeted:
-                self.lose_next_response = False
                 if targeted:
                     self.lose_response_to = None
+                else:
+                    self.lose_next_response = False
                 self.history.append(Exchange(request_xml, response, LOST[0], "response lost"))
                 raise RequestFailed(*LOST)
             self.history.append(Exchange(request_xml, response))
