@@ -135,6 +135,11 @@ def start(
         "another": another,
         "documents": _documents(links.documents_of_deal(member_id, file, deal_id)),
     }
+    if _first_sync_creates(services, member_id, party):
+        raise Refused(
+            "The first sync is creating this client's customer in QuickBooks right now. "
+            "Sync the deal again once it has finished (the app page shows its progress)."
+        )
     unresolved = links.unresolved_sync(member_id, deal_id)
     if unresolved is not None:  # its last write may have landed: find out before planning another
         return retry(services, member_id, unresolved.sync_id)
@@ -225,6 +230,14 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
             handler(services, member_id, job.purpose[len(prefix) :], job)
             return True
     return False
+
+
+def _first_sync_creates(services: Services, member_id: str, party: dict[str, str]) -> bool:
+    """The first sync has sent QuickBooks a customer add for this very record and not heard back."""
+    if (services.portals.setting(member_id, "initial.state") or {}).get("state") != "creating in QuickBooks":
+        return False
+    key = ("CO_" if party["type"] == "company" else "C_") + str(party["id"])
+    return key in (services.portals.setting(member_id, "initial.push_views") or {})
 
 
 def _documents(linked: list[Link]) -> list[dict[str, str]]:
@@ -509,6 +522,10 @@ def _write(
     d = sync.detail
     file, party = services.company_file(member_id), d["party"]  # the file the session had open
     customer_info = d.get("draft") or d["customer"]  # "customer": syncs started before 0.9
+    linked_now = links.by_b24(member_id, file, party["type"], party["id"]) if party["id"] != "0" else None
+    if linked_now is not None and found_customer is None and not customer_info.get("list_id"):
+        # linked since the click (the first sync, the tab): that customer, not a second one
+        customer_info = {"name": linked_now.qb_name, "list_id": linked_now.qb_id}
     if found_customer is not None and send:  # same name already a customer: link it, do not add it again
         holder = links.claim(
             member_id,

@@ -277,6 +277,8 @@ def _create_in_quickbooks(
     views: dict[str, dict[str, Any]] = {}
     used = set(taken)
     for key in keys:
+        if services.links.syncing_party(member_id, *_b24(key)):
+            continue  # a deal's sync of this record adds (or links) its customer: not a second one here
         record = records[key]
         draft = (
             from_company(record, version=VERSION)

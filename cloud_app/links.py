@@ -172,6 +172,16 @@ class Links:
             ).fetchone()
         return _sync(row) if row else None
 
+    def syncing_party(self, member_id: str, b24_type: str, b24_id: str) -> bool:
+        """Is a deal of this company/contact being synced (its write may add the customer)?"""
+        with self.store.lock:
+            row = self.store.db.conn.execute(
+                "SELECT 1 FROM doc_syncs WHERE member_id=? AND json_extract(detail, '$.party.type')=? AND "
+                f"json_extract(detail, '$.party.id')=? AND state IN ({_marks(ACTIVE)}) LIMIT 1",
+                (member_id, b24_type, str(b24_id), *ACTIVE),
+            ).fetchone()
+        return row is not None
+
     def unresolved_sync(self, member_id: str, deal_id: str) -> DocSync | None:
         """The deal's failed sync whose write may have landed (its answer was lost and QuickBooks could
         not be asked): checked before the deal gets any other write."""

@@ -400,3 +400,26 @@ def test_a_result_the_cloud_stored_but_never_acted_on_is_applied_after_a_restart
     assert settled(world, shown["sync_id"])["state"] == "done"
     assert relay.replay() == 0  # acted on once
     assert len(invoices_of(world, "Wonka Industries")) == 1
+
+
+def test_a_deal_synced_while_the_first_sync_runs_gets_one_customer(world: World) -> None:
+    """A click on a new company's deal, its title edited, then the first sync started before the Web
+    Connector ran: both used to add a customer for the company ("Kowalski & Sons" and "Acme Widgets")
+    and link both. Now the first sync leaves a record whose deal is being synced to that sync."""
+    deal = a_deal(world, "Kowalski Racing", [(1, "Labor", "55.00", "1")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    client = world.cloud.client()
+    company = client.call("crm.deal.get", {"id": deal})["COMPANY_ID"]
+    client.call("crm.company.update", {"id": company, "fields": {"TITLE": "Acme Widgets Racing"}})
+    assert world.api("POST", "/initial-sync").status_code == 202
+    for _ in range(4):  # the deal's lookup and write, the first sync's read and its customer adds
+        world.web_connector_runs()
+        if (world.api("GET", "/initial-sync").json().get("state") or {}).get("state") == "done":
+            break
+    assert settled(world, sync_id)["state"] == "done"
+    made = customers_named(world, "Kowalski Racing") + customers_named(world, "Acme Widgets Racing")
+    assert made == ["Kowalski Racing"], made  # one customer for the company, the one the preview showed
+    member = world.cloud.portal.member_id
+    file = world.cloud.services.company_file(member)
+    links = world.cloud.services.links
+    assert links.by_b24(member, file, "company", str(company)).qb_name == "Kowalski Racing"  # type: ignore[union-attr]
