@@ -1,6 +1,7 @@
 """Linked customers both ways through the real agent and Web Connector: an edit in QuickBooks reaches
 Bitrix24 and does not come back; an edit in Bitrix24 reaches QuickBooks with the current EditSequence,
-also when someone changed the customer in between (3200)."""
+also when someone changed the customer in between (3200); and an edit on each side before either was
+read keeps both (issue 17, case 5)."""
 
 from __future__ import annotations
 
@@ -120,7 +121,9 @@ class EditsInBetween:
         return Session()
 
 
-def test_a_stale_edit_sequence_is_read_again_and_applied_once(world: World) -> None:
+def test_a_stale_edit_sequence_is_decided_again_on_the_record_it_carries_and_applied_once(
+    world: World,
+) -> None:
     company, ret = linked_company(world, "Tyrell Corp")
     quiet(world)
     world.cloud.client().call(
@@ -129,7 +132,8 @@ def test_a_stale_edit_sequence_is_read_again_and_applied_once(world: World) -> N
     quiet(world)
     qb = EditsInBetween(world, ret["ListID"])
     report = connector(world.agent, world.home, world.password, qb).run_session()  # type: ignore[arg-type]
-    assert report.status == "4 requests, 0 errors"  # read, Mod (3200), read again, Mod
+    # read, Mod (3200, with the customer as it is now: errata 8), Mod — no second read
+    assert report.status == "3 requests, 0 errors"
     now = customer(world, "Tyrell Corp")
     assert now["CompanyName"] == "Tyrell Corporation" and now["Fax"] == "650-555-0000"  # both edits kept
 
@@ -230,3 +234,93 @@ def test_with_offline_events_our_own_writes_cost_no_reads_and_a_persons_edit_sti
     assert sum(queued(world).values()) == 1  # a person's edit came through the queue
     assert world.web_connector_runs() == "2 requests, 0 errors"
     assert wait(lambda: customer(world, "Wayne Enterprises")["CompanyName"] == "Wayne Enterprises Inc")
+
+
+def jobs_of(world: World, prefix: str) -> int:
+    db = world.cloud.services.agents.db
+    return int(db.execute("select count(*) from jobs where purpose like ?", [prefix + "%"]).fetchone()[0])
+
+
+def edit_in_quickbooks(world: World, name: str, body: str) -> None:
+    now = customer(world, name)
+    world.qb.process(QB.format(
+        f"<CustomerModRq><CustomerMod><ListID>{now['ListID']}</ListID><EditSequence>{now['EditSequence']}"
+        f"</EditSequence>{body}</CustomerMod></CustomerModRq>"))  # fmt: skip
+
+
+def any_session(world: World) -> None:
+    """A Web Connector run, also when it finds nothing to do."""
+    connector(world.agent, world.home, world.password, world.qb).run_session()
+
+
+def quickbooks_changes_first(world: World) -> None:
+    """QuickBooks' change query runs and is applied while Bitrix24's events are still on their way."""
+    world.api("POST", "/deals/0/refresh")
+    world.web_connector_runs()
+    assert wait(lambda: jobs_of(world, "qb-changes") and not world.cloud.services.agents.waiting(
+        world.cloud.portal.member_id, "qb-changes"))  # fmt: skip
+    assert world.cloud.services.worker.idle.wait(15)
+
+
+def test_issue_17_case_5_a_bitrix24_edit_not_yet_read_is_not_reverted_by_a_quickbooks_edit(
+    world: World,
+) -> None:
+    """The reported sequence: a person renames a linked company and adds a phone in Bitrix24; the
+    bookkeeper changes the customer's e-mail in QuickBooks; QuickBooks' change query is applied before
+    the cloud read the Bitrix24 event. Both edits survive on both sides, nothing is a conflict, and the
+    event that arrives afterwards sends nothing more."""
+    company, _ = linked_company(world, "Initech")
+    quiet(world)
+    client, emu = world.cloud.client(), world.cloud.emu
+    emu.hold_events = True  # the person's event is late (5–6 s in the demo)
+    edit = {"TITLE": "Initech Software", "PHONE": [{"VALUE": "512-555-0147", "VALUE_TYPE": "WORK"}]}
+    client.call("crm.company.update", {"id": company, "fields": edit})
+    edit_in_quickbooks(world, "Initech", "<Email>ap@initech.example.com</Email>")
+    quickbooks_changes_first(world)
+    emu.hold_events = False
+    emu.flush_events()  # now Bitrix24's event arrives: already handled
+    quiet(world)
+    any_session(world)  # whatever is still to go to QuickBooks goes (if it did not in the last one)
+    assert wait(lambda: customer(world, "Initech")["CompanyName"] == "Initech Software")
+    quiet(world)
+    record = client.call("crm.company.get", {"id": company})
+    assert record["TITLE"] == "Initech Software"
+    assert [p["VALUE"] for p in record["PHONE"]] == ["512-555-0147"]
+    assert [e["VALUE"] for e in record["EMAIL"]] == ["ap@initech.example.com"]
+    now = customer(world, "Initech")
+    assert (now["Phone"], now["Email"]) == ("512-555-0147", "ap@initech.example.com")
+    assert world.api("GET", "/conflicts").json()["conflicts"] == []
+    # one CustomerMod carried the Bitrix24 edit; the late event read nothing from QuickBooks again
+    assert jobs_of(world, "customer-mod") == 1 and jobs_of(world, "customer-read") == 0
+    any_session(world)
+    quiet(world)
+    assert queued(world) == {} and jobs_of(world, "customer-mod") == 1  # and nothing echoed back
+
+
+def test_issue_17_case_5_the_same_field_changed_on_both_sides_goes_to_the_winner_and_is_logged(
+    world: World,
+) -> None:
+    """Both sides renamed the customer before either change was read: the configured winner's name is on
+    both sides and the other name is in the conflicts log, whichever setting is chosen."""
+    company, _ = linked_company(world, "Hooli")
+    quiet(world)
+    client, emu = world.cloud.client(), world.cloud.emu
+    for in_b24, in_qb, winner in (("Hooli XYZ", "Hooli Inc", "qb"), ("Hooli Labs", "Hooli Group", "b24")):
+        if winner == "b24":
+            assert world.api("POST", "/settings", json={"conflict.winner": "b24"}).status_code == 200
+        emu.hold_events = True
+        client.call("crm.company.update", {"id": company, "fields": {"TITLE": in_b24}})
+        edit_in_quickbooks(world, "Hooli", f"<CompanyName>{in_qb}</CompanyName>")
+        quickbooks_changes_first(world)
+        emu.hold_events = False
+        emu.flush_events()
+        quiet(world)
+        any_session(world)
+        won = in_qb if winner == "qb" else in_b24
+        assert wait(lambda won=won: customer(world, "Hooli")["CompanyName"] == won)
+        quiet(world)
+        assert client.call("crm.company.get", {"id": company})["TITLE"] == won
+        logged = world.api("GET", "/conflicts").json()["conflicts"][0]
+        assert (logged["field"], logged["quickbooks"], logged["bitrix24"], logged["winner"]) == (
+            "title", in_qb, in_b24, winner)  # fmt: skip
+    assert len(world.api("GET", "/conflicts").json()["conflicts"]) == 2
