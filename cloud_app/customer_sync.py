@@ -428,11 +428,12 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
 def on_linked(
     services: Services, member_id: str, job: JobRow, *, adds: tuple[str, ...], lookups: tuple[str, ...]
 ) -> bool:
-    """A customer just created for a record (jobs whose purpose starts with one of ``adds``: a deal's
-    sync, the contact/company tab) or just chosen for it (``lookups``: the tab's link) starts its state
-    from both sides as they are now, so the first edits after it are merged against a base, not guessed
-    at. Other links without a state (a deal's sync that found the customer by name) get theirs at their
-    first merge."""
+    """A customer just linked gets its first state, so the first edits after it are merged against a
+    base instead of a guess. One just created from its record (jobs whose purpose starts with one of
+    ``adds``: a deal's sync, the contact/company tab) holds what the record held, as QuickBooks stores
+    it: both sides start from QuickBooks' fields (no Bitrix24 read). One a person chose on the tab
+    (``lookups``) may differ from its record: Bitrix24's side is read as it is now. Links made otherwise
+    (a deal's sync that found the customer by name) get theirs at their first merge."""
     wanted = "CustomerAddRs" if job.purpose.startswith(adds) else None
     if job.purpose.startswith(lookups):
         wanted = "CustomerQueryRs"
@@ -446,8 +447,11 @@ def on_linked(
         link = services.links.by_qb(member_id, file, "customer", str(ret.get("ListID") or ""))
         if link is None or loads(link.fingerprint) is not None:
             continue
-        record = services.client(member_id).call(f"crm.{link.b24_type}.get", {"id": link.b24_id})
-        if isinstance(record, dict):
-            fields = state(qb_fields(link.b24_type, ret), ret, b24_fields(link.b24_type, record))
-            services.links.set_fingerprint(member_id, file, "customer", link.qb_id, fields)
+        qb, b24 = qb_fields(link.b24_type, ret), None
+        if wanted == "CustomerQueryRs":
+            record = services.client(member_id).call(f"crm.{link.b24_type}.get", {"id": link.b24_id})
+            if not isinstance(record, dict):
+                continue
+            b24 = b24_fields(link.b24_type, record)
+        services.links.set_fingerprint(member_id, file, "customer", link.qb_id, state(qb, ret, b24))
     return False
