@@ -324,3 +324,34 @@ def test_issue_17_case_5_the_same_field_changed_on_both_sides_goes_to_the_winner
         assert (logged["field"], logged["quickbooks"], logged["bitrix24"], logged["winner"]) == (
             "title", in_qb, in_b24, winner)  # fmt: skip
     assert len(world.api("GET", "/conflicts").json()["conflicts"]) == 2
+
+
+def test_a_customer_linked_on_the_tab_starts_from_both_sides_as_they_were_so_a_later_edit_goes_across(
+    world: World,
+) -> None:
+    """A person links a contact to an existing customer whose phone differs: both keep their own values,
+    and the person's later phone edit in Bitrix24 reaches QuickBooks instead of being taken as a first
+    difference QuickBooks wins."""
+    client = world.cloud.client()
+    olga = customer(world, "Abercrombie, Olga")
+    phone = [{"VALUE": "650-555-0000", "VALUE_TYPE": "WORK"}]
+    contact = client.call(
+        "crm.contact.add", {"fields": {"NAME": "Olga", "LAST_NAME": "Abercrombie", "PHONE": phone}}
+    )
+    world.api("POST", f"/parties/contact/{contact}/link", json={"name": "Abercrombie, Olga"})
+    world.web_connector_runs()
+    assert wait(
+        lambda: world.api("GET", f"/parties/contact/{contact}/quickbooks").json()["linked"] is not None
+    )
+    quiet(world)
+    edit = {"PHONE": [{"ID": client.call("crm.contact.get", {"id": contact})["PHONE"][0]["ID"],
+                       "VALUE": "650-555-0001", "VALUE_TYPE": "WORK"}]}  # fmt: skip
+    client.call("crm.contact.update", {"id": contact, "fields": edit})
+    quiet(world)
+    any_session(world)
+    assert wait(lambda: customer(world, "Abercrombie, Olga")["Phone"] == "650-555-0001")
+    quiet(world)
+    assert customer(world, "Abercrombie, Olga")["Email"] == olga["Email"]  # QuickBooks' own e-mail stays
+    record = client.call("crm.contact.get", {"id": contact})
+    assert [p["VALUE"] for p in record["PHONE"]] == ["650-555-0001"]
+    assert world.api("GET", "/conflicts").json()["conflicts"] == []
