@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from .product import World, a_deal, connector, settled, wait
 
 QB = (
@@ -262,13 +264,16 @@ def quickbooks_changes_first(world: World) -> None:
     assert world.cloud.services.worker.idle.wait(15)
 
 
+@pytest.mark.parametrize("plan", ["world", "paid_world"])
 def test_issue_17_case_5_a_bitrix24_edit_not_yet_read_is_not_reverted_by_a_quickbooks_edit(
-    world: World,
+    plan: str, request: pytest.FixtureRequest
 ) -> None:
     """The reported sequence: a person renames a linked company and adds a phone in Bitrix24; the
     bookkeeper changes the customer's e-mail in QuickBooks; QuickBooks' change query is applied before
     the cloud read the Bitrix24 event. Both edits survive on both sides, nothing is a conflict, and the
-    event that arrives afterwards sends nothing more."""
+    event that arrives afterwards sends nothing more — with online events, and with the offline queue
+    (paid plans) where the person's edit waits in the queue."""
+    world: World = request.getfixturevalue(plan)
     company, _ = linked_company(world, "Initech")
     quiet(world)
     client, emu = world.cloud.client(), world.cloud.emu
