@@ -23,6 +23,7 @@ is our own write coming back or an edit already sent: nothing is read from Quick
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from .agents.store import JobRow
 from .links import Link
 from .sync import crm, failures, normalize
 from .sync.fingerprint import fingerprint
-from .sync.merge import LinkState, Merge, decided, dumps, given_up, loads, merge, sent
+from .sync.merge import LinkState, Merge, Side, decided, dumps, given_up, loads, merge, sent
 from .sync.text import Unstorable, fit
 
 if TYPE_CHECKING:
@@ -140,9 +141,9 @@ class Plan:
     attempt: int = 1
 
 
-def plan(link: Link, ret: Mapping[str, Any], record: Mapping[str, Any], *, now: datetime, winner: Any,
-         winners: Mapping[str, Any], attempt: int = 1) -> Plan:  # fmt: skip
-    """Merge the customer as QuickBooks has it now with the record as Bitrix24 has it now (pure)."""
+def plan(link: Link, ret: Mapping[str, Any], record: Mapping[str, Any], *, now: datetime, winner: Side,
+         winners: Mapping[str, Side], attempt: int = 1) -> Plan:  # fmt: skip
+    """Merge the customer as QuickBooks has it now with the record as Bitrix24 has it now (no I/O)."""
     qb, b24 = qb_fields(link.b24_type, ret), b24_fields(link.b24_type, record)
     before = loads(link.fingerprint)
     edit_sequence = str(ret.get("EditSequence") or "")
@@ -179,13 +180,17 @@ def carry_out(services: Services, member_id: str, file: str, plans: list[Plan], 
         for c in p.result.conflicts:
             links.log_conflict(member_id, p.link, c.field, c.qb_value, c.b24_value, c.winner)
             log.info("conflict on %s %s field %s: %s wins", p.link.b24_type, p.link.b24_id, c.field, c.winner)
-        links.set_fingerprint(member_id, file, "customer", p.link.qb_id, dumps(p.state))
+        after, job_id = p.state, "job_" + uuid.uuid4().hex[:24]
+        if p.mod is not None and after.sending is not None:
+            after = replace(after, sending=replace(after.sending, job=job_id))
+        links.set_fingerprint(member_id, file, "customer", p.link.qb_id, dumps(after))  # before its answer
         if p.mod is not None:
             services.agents.enqueue(
                 member_id,
                 build(MessageSet([mod("Customer", p.mod, request_id="customer")]), version=VERSION).xml,
-                purpose=f"{WRITE}{p.link.b24_type}:{p.link.b24_id}:{p.attempt}:{p.mod['EditSequence']}",
+                purpose=f"{WRITE}{p.link.b24_type}:{p.link.b24_id}:{p.attempt}",
                 priority=3,
+                job_id=job_id,
             )
             queued += 1
     if queued:
@@ -384,7 +389,7 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     if not job.purpose.startswith((READ, WRITE)):
         return False
     kind, rest = job.purpose.split(":", 1)
-    b24_type, b24_id, attempt, *built_on = rest.split(":")
+    b24_type, b24_id, attempt = rest.split(":")[:3]
     links, file = services.links, services.company_file(member_id)
     link = links.by_b24(member_id, file, b24_type, b24_id)
     if link is None or job.response is None:
@@ -400,7 +405,7 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
         return True
     known = loads(link.fingerprint)
     # is this the Mod the link waits for (not one a later decision replaced)?
-    current = known is not None and known.sending is not None and built_on == [known.sending.edit_sequence]
+    current = known is not None and known.sending is not None and known.sending.job == job.job_id
     if status.code == 0 and ret is not None:
         if known is not None and (known.sending is None or current):
             links.set_fingerprint(member_id, file, "customer", link.qb_id,

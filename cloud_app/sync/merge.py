@@ -116,10 +116,12 @@ def merge(
 
 @dataclass(frozen=True)
 class Sending:
-    """A CustomerMod on its way to QuickBooks: the fields it carries and the EditSequence it was built on."""
+    """A CustomerMod on its way to QuickBooks: the fields it carries, the EditSequence it was built on and
+    its job (an answer to any other Mod of the link is one a later decision replaced)."""
 
     fields: tuple[str, ...]
     edit_sequence: str
+    job: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,14 +194,11 @@ def loads(text: str | None) -> LinkState | None:
     qb = dict(raw.get("base") or {})
     b24 = {**qb, **dict(raw.get("b24") or {})}
     seen = {**b24, **dict(raw.get("seen") or {})} if "seen" in raw else dict(b24)
-    sending = raw.get("sending")
-    return LinkState(
-        qb,
-        b24,
-        seen,
-        raw.get("qb"),
-        Sending(tuple(sending["fields"]), str(sending["edit_sequence"])) if sending else None,
-    )
+    way = raw.get("sending")
+    sending = None
+    if way:
+        sending = Sending(tuple(way["fields"]), str(way["edit_sequence"]), way.get("job"))
+    return LinkState(qb, b24, seen, raw.get("qb"), sending)
 
 
 def dumps(state: LinkState) -> str:
@@ -210,7 +209,8 @@ def dumps(state: LinkState) -> str:
     if state.seen != state.b24:
         out["seen"] = {k: v for k, v in state.seen.items() if state.b24.get(k, _MISSING) != v}
     if state.sending is not None:
-        out["sending"] = {"fields": list(state.sending.fields), "edit_sequence": state.sending.edit_sequence}
+        s = state.sending
+        out["sending"] = {"fields": list(s.fields), "edit_sequence": s.edit_sequence, "job": s.job}
     return json.dumps(out, sort_keys=True, ensure_ascii=False)
 
 

@@ -115,7 +115,7 @@ def test_the_state_remembers_what_bitrix24_showed_and_what_is_still_on_its_way()
 
 def test_the_state_survives_storage_and_reads_the_older_form() -> None:
     state = LinkState(dict(BASE), {**BASE, "title": "ACME"}, {**BASE, "title": "ACME", "phones": []}, "h",
-                      Sending(("phones",), "42"))  # fmt: skip
+                      Sending(("phones",), "42", "job_1"))  # fmt: skip
     assert loads(dumps(state)) == state
     older = '{"base": {"title": "Acme", "phones": [], "emails": []}, "b24": {"title": "ACME"}, "qb": "h"}'
     read = loads(older)
