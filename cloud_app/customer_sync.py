@@ -14,7 +14,7 @@ sees both sides as they are now:
 * **Bitrix24 → QuickBooks**: company/contact update events for linked records whose synced fields the
   cloud has not seen yet become a customer read (the current EditSequence), then the same merge with the
   record read again from Bitrix24, then a ``CustomerMod``. A stale EditSequence (3200) answer carries the
-  customer as it is now (errata 8 of the Web Connector spec): decided again on it, once more at most.
+  customer as it is now (errata 8 of the Web Connector spec): decided again on it (twice at most).
 
 The link remembers Bitrix24's fields as last read and decided on; an event whose record still shows them
 is our own write coming back or an edit already sent: nothing is read from QuickBooks and nothing is sent.
