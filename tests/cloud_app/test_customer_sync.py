@@ -5,9 +5,15 @@ read keeps both (issue 17, case 5)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
+from cloud_app import customer_sync
+from cloud_app.links import Link
+from cloud_app.sync.merge import dumps
 
 from .product import World, a_deal, connector, settled, wait
 
@@ -360,3 +366,35 @@ def test_a_customer_linked_on_the_tab_starts_from_both_sides_as_they_were_so_a_l
     record = client.call("crm.contact.get", {"id": contact})
     assert [p["VALUE"] for p in record["PHONE"]] == ["650-555-0001"]
     assert world.api("GET", "/conflicts").json()["conflicts"] == []
+
+
+# -- the decision alone (no I/O): customer_sync.plan ----------------------------------------------------
+
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+
+def a_link() -> Link:
+    """A company linked and synced once: "Initech", no phone, no e-mail on either side."""
+    base = {"title": "Initech", "phones": [], "emails": []}
+    return Link("customer", "80000001-1", "Initech", "company", "7", customer_sync.state(base, None))
+
+
+def test_the_plan_sends_each_sides_own_change_to_the_other_in_one_round() -> None:
+    ret = {"ListID": "80000001-1", "EditSequence": "5", "Name": "Initech", "CompanyName": "Initech",
+           "Email": "ap@initech.example.com"}  # fmt: skip
+    record = {"ID": "7", "TITLE": "Initech Software", "PHONE": [{"ID": "1", "VALUE": "512-555-0147"}]}
+    p = customer_sync.plan(a_link(), ret, record, now=NOW, winner="qb", winners={})
+    assert p.result.conflicts == ()
+    assert p.update is not None and "TITLE" not in p.update and "PHONE" not in p.update
+    assert p.update["EMAIL"] == [{"VALUE": "ap@initech.example.com", "VALUE_TYPE": "WORK"}]
+    assert p.mod is not None and p.mod["EditSequence"] == "5"
+    assert (p.mod["CompanyName"], p.mod["Phone"]) == ("Initech Software", "512-555-0147")
+    assert "Email" not in p.mod  # QuickBooks keeps its own e-mail
+    assert p.state.seen == {"title": "Initech Software", "phones": ["5125550147"],
+                            "emails": ["ap@initech.example.com"]}  # fmt: skip
+    # the same decision a moment later, before the Mod was answered: nothing more to send
+    again = customer_sync.plan(replace(a_link(), fingerprint=dumps(p.state)), ret,
+                               {**record, "EMAIL": [{"ID": "2", "VALUE": "ap@initech.example.com"}],
+                                "UF_CRM_QB_LIST_ID": "80000001-1"},
+                               now=NOW, winner="qb", winners={})  # fmt: skip
+    assert again.mod is None and again.update is None and again.result.is_noop
