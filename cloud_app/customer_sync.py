@@ -392,8 +392,20 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     b24_type, b24_id, attempt = rest.split(":")[:3]
     links, file = services.links, services.company_file(member_id)
     link = links.by_b24(member_id, file, b24_type, b24_id)
-    if link is None or job.response is None:
-        log.warning("customer %s %s: %s", b24_type, b24_id, job.message or "no longer linked")
+    if link is None:
+        log.warning("customer %s %s: no longer linked", b24_type, b24_id)
+        return True
+    if job.response is None:  # no answer (QuickBooks not reachable, the answer lost): a Mod may have landed
+        log.warning("customer %s: no answer from QuickBooks (%s)", link.qb_id, job.message or job.hresult)
+        known = loads(link.fingerprint)
+        if kind + ":" == WRITE and known is not None and known.sending is not None:
+            if known.sending.job != job.job_id:
+                return True  # a later decision sent another Mod
+            known = replace(known, sending=None)
+            links.set_fingerprint(member_id, file, "customer", link.qb_id, dumps(known))
+            link = replace(link, fingerprint=dumps(known))
+        if int(attempt) < ATTEMPTS:
+            _read(services, member_id, link, int(attempt) + 1)  # decided again on QuickBooks as it is then
         return True
     result = parse_response(job.response).results[0]
     status, ret = result.header.status, (result.records[0] if result.records else None)

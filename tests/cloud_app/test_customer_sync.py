@@ -398,3 +398,46 @@ def test_the_plan_sends_each_sides_own_change_to_the_other_in_one_round() -> Non
                                 "UF_CRM_QB_LIST_ID": "80000001-1"},
                                now=NOW, winner="qb", winners={})  # fmt: skip
     assert again.mod is None and again.update is None and again.result.is_noop
+
+
+class LosesTheModsAnswer(EditsInBetween):
+    """QuickBooks that applies our first CustomerMod and then loses its answer (the Web Connector reports
+    an HRESULT instead)."""
+
+    def begin_session(self, **kw: str) -> Any:
+        inner, outer = self.world.qb.begin_session(**kw), self
+
+        class Session:
+            company_file = inner.company_file
+
+            def process(self, request_xml: str) -> str:
+                if "<CustomerModRq" in request_xml and not outer.done:
+                    outer.done = True
+                    outer.world.qb.lose_next_response = True
+                return inner.process(request_xml)
+
+            def close(self) -> None:
+                inner.close()
+
+        return Session()
+
+
+def test_a_mod_whose_answer_was_lost_is_decided_again_on_quickbooks_as_it_is_and_not_sent_twice(
+    world: World,
+) -> None:
+    company, ret = linked_company(world, "Soylent")
+    quiet(world)
+    world.cloud.client().call("crm.company.update", {"id": company, "fields": {"TITLE": "Soylent Green"}})
+    quiet(world)
+    qb = LosesTheModsAnswer(world, ret["ListID"])
+    connector(world.agent, world.home, world.password, qb).run_session()  # type: ignore[arg-type]
+    assert customer(world, "Soylent")["CompanyName"] == "Soylent Green"  # it landed; we were not told
+    assert wait(lambda: jobs_of(world, "customer-read") == 2)  # so QuickBooks is read again …
+    any_session(world)
+    assert wait(lambda: queued(world) == {})
+    quiet(world)
+    assert jobs_of(world, "customer-mod") == 1  # … and, holding the name already, gets no second Mod
+    assert world.api("GET", "/conflicts").json()["conflicts"] == []
+    link = world.cloud.services.links.by_b24(world.cloud.portal.member_id, world.cloud.services.company_file(
+        world.cloud.portal.member_id), "company", str(company))  # fmt: skip
+    assert link is not None and '"sending"' not in (link.fingerprint or "")
