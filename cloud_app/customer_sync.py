@@ -1,23 +1,31 @@
-"""Linked customers both ways, without echoes.
+"""Linked customers both ways, without echoes and without overwriting anyone's edit.
 
-* **QuickBooks → Bitrix24**: customers changed in QuickBooks (from the change query, ``qb_changes``)
-  update their linked company or contact — name, phones and e-mails by exact multifield operations,
-  balance, credit limit and terms in the app's fields.
-* **Bitrix24 → QuickBooks**: company/contact update events for linked records become a ``CustomerMod``
-  with the customer's current ``EditSequence`` (read first in the same session; a stale one, 3200, is
-  read again and applied once more).
+Every decision is one three-way merge per synced field (title, phones, e-mails) against what each side
+held after the last sync (``sync/merge``): a field changed on one side goes to the other, a field changed
+on both goes to the configured winner and the loser's value goes to the conflicts log. The merge always
+sees both sides as they are now:
 
-Both directions remember the record's synced fields as they now stand on both sides (the link's
-state, below). A Bitrix24 event whose record still shows them is our own write coming back, or a change
-to fields we do not sync: nothing goes to QuickBooks. When both sides changed the same field since,
-the configured winner applies and the loser's value goes to the conflict log.
+* **QuickBooks → Bitrix24**: customers changed in QuickBooks (the change query, ``qb_changes``) are
+  merged with their linked company or contact *read from Bitrix24 just before* (batched), so an edit
+  whose event the cloud has not read yet takes part and cannot be reverted. Bitrix24 gets what QuickBooks
+  changed (name, phones and e-mails by exact multifield operations, with balance, credit limit and terms
+  in the app's fields); what Bitrix24 changed goes to QuickBooks in the same round, as a ``CustomerMod``
+  on the EditSequence the change query just read.
+* **Bitrix24 → QuickBooks**: company/contact update events for linked records whose synced fields the
+  cloud has not seen yet become a customer read (the current EditSequence), then the same merge with the
+  record read again from Bitrix24, then a ``CustomerMod``. A stale EditSequence (3200) answer carries the
+  customer as it is now (errata 8 of the Web Connector spec): decided again on it (twice at most).
+
+The link remembers Bitrix24's fields as last read and decided on; an event whose record still shows them
+is our own write coming back or an edit already sent: nothing is read from QuickBooks and nothing is sent.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +36,8 @@ from . import offline
 from .agents.store import JobRow
 from .links import Link
 from .sync import crm, failures, normalize
-from .sync.conflicts import Merge, merge
 from .sync.fingerprint import fingerprint
+from .sync.merge import LinkState, Merge, Side, decided, dumps, given_up, loads, merge, sent
 from .sync.text import Unstorable, fit
 
 if TYPE_CHECKING:
@@ -40,16 +48,10 @@ log = logging.getLogger("qb_cloud.customer_sync")
 READ, WRITE = "customer-read:", "customer-mod:"
 EVENTS = {"ONCRMCOMPANYUPDATE": "company", "ONCRMCONTACTUPDATE": "contact"}
 VERSION = "13.0"
+ATTEMPTS = 3  # decisions per Bitrix24 edit when QuickBooks keeps changing the customer meanwhile (3200)
 
 
 # -- the synced fields, as one comparable view ---------------------------------------------------------
-#
-# A link remembers its state (``mappings.fingerprint``, JSON): ``base`` — the synced fields as both sides
-# held them after the last sync (with ``b24`` for Bitrix24's side where a matched pair started
-# different), which is the echo check (an event whose record still shows its base is our own write
-# coming back) and the base of the three-way merge when both sides changed (``sync/conflicts``); and
-# ``qb`` — a hash of what only QuickBooks holds (balance, credit limit, terms, address), so an unchanged
-# customer costs no Bitrix24 read at all.
 
 SYNCED = ("title", "phones", "emails")
 B24_KEYS = {
@@ -97,49 +99,20 @@ def qb_only(ret: Mapping[str, Any]) -> str:
 def state(
     base: Mapping[str, Any], ret: Mapping[str, Any] | None, b24: Mapping[str, Any] | None = None
 ) -> str:
-    """The link's state: QuickBooks' base, Bitrix24's where it differs, the QuickBooks-only hash."""
-    sides = {"base": dict(base), "qb": qb_only(ret) if ret is not None else None}
-    if b24 is not None and dict(b24) != dict(base):
-        sides["b24"] = dict(b24)
-    return json.dumps(sides, sort_keys=True, ensure_ascii=False)
-
-
-def _sides(link: Link) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(QuickBooks' base, Bitrix24's base), or None when the pair was never synced field by field."""
-    if not link.fingerprint or not link.fingerprint.startswith("{"):
-        return None
-    raw = json.loads(link.fingerprint)
-    base = dict(raw.get("base") or {})
-    return base, dict(raw.get("b24") or base)
+    """A link's first state: QuickBooks' fields, Bitrix24's (where a matched pair started different)."""
+    side = dict(b24) if b24 is not None else dict(base)
+    return dumps(LinkState(dict(base), side, side, qb_only(ret) if ret is not None else None))
 
 
 def changed_in_b24(link: Link, record: Mapping[str, Any]) -> bool:
-    """Not our own write coming back, nor an edit of fields we do not sync."""
-    sides = _sides(link)
-    return sides is None or sides[1] != b24_fields(link.b24_type, record)
+    """Not our own write coming back, nor an edit already decided on, nor one of fields we do not sync."""
+    known = loads(link.fingerprint)
+    return known is None or not known.handled(b24_fields(link.b24_type, record))
 
 
 def unchanged_in_qb(link: Link, ret: Mapping[str, Any]) -> bool:
-    sides = _sides(link)
-    if sides is None or sides[0] != qb_fields(link.b24_type, ret):
-        return False
-    return bool(json.loads(link.fingerprint or "{}").get("qb") == qb_only(ret))
-
-
-def _merge(
-    services: Services, member_id: str, link: Link, qb: dict[str, Any], b24: dict[str, Any], changed: str
-) -> Merge:
-    """Who takes which field. A pair never synced before counts the side that did not report a change
-    as unchanged; real conflicts are logged with both values."""
-    sides = _sides(link)
-    base, base_b24 = sides if sides is not None else ((b24, b24) if changed == "qb" else (qb, qb))
-    winners = services.portals.setting(member_id, "conflict.winners", {})
-    default = services.portals.setting(member_id, "conflict.winner", "qb")
-    result = merge(base, qb, b24, winners, default, base_b24)
-    for c in result.conflicts:
-        services.links.log_conflict(member_id, link, c.field, c.qb_value, c.b24_value, c.winner)
-        log.info("conflict on %s %s field %s: %s wins", link.b24_type, link.b24_id, c.field, c.winner)
-    return result
+    known = loads(link.fingerprint)
+    return known is not None and known.qb == qb_fields(link.b24_type, ret) and known.qb_only == qb_only(ret)
 
 
 def only(fields: Mapping[str, Any], synced: Iterable[str]) -> dict[str, Any]:
@@ -152,11 +125,92 @@ def crm_person(record: Mapping[str, Any]) -> str:
     return " ".join(str(record.get(k) or "").strip() for k in ("NAME", "LAST_NAME")).strip()
 
 
+# -- one decision, both directions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the merge decided for one link: the Bitrix24 update (None: Bitrix24 already shows it), the
+    CustomerMod (None: nothing for QuickBooks), and the link's state once both are under way."""
+
+    link: Link
+    result: Merge
+    update: dict[str, Any] | None
+    mod: dict[str, Any] | None
+    state: LinkState
+    attempt: int = 1
+
+
+def plan(link: Link, ret: Mapping[str, Any], record: Mapping[str, Any], *, now: datetime, winner: Side,
+         winners: Mapping[str, Side], attempt: int = 1) -> Plan:  # fmt: skip
+    """Merge the customer as QuickBooks has it now with the record as Bitrix24 has it now (no I/O)."""
+    qb, b24 = qb_fields(link.b24_type, ret), b24_fields(link.b24_type, record)
+    before = loads(link.fingerprint)
+    edit_sequence = str(ret.get("EditSequence") or "")
+    if before is not None and before.is_waiting_for(b24, edit_sequence):
+        # the Mod on its way already carries everything: only the app's QuickBooks fields may be newer
+        result, after = Merge(), replace(before, qb_only=qb_only(ret))
+    else:
+        result = merge(before.qb if before else None, before.b24 if before else None, qb, b24, now=now,
+                       winner=winner, winners=winners)  # fmt: skip
+        after = decided(before, result, qb, b24, qb_only(ret), edit_sequence)
+    fields = only(_update(link.b24_type, ret, record, "USD", now).fields, result.to_b24)
+    mod_fields = None
+    if result.to_qb:
+        try:
+            mod_fields = customer_mod(link, ret, record, result.to_qb)
+        except ValueError as exc:  # QuickBooks cannot store it: each side keeps what it has
+            log.warning("customer %s not sent: %s", link.qb_id, exc)
+            after = given_up(after)
+    return Plan(link, result, fields if differs(fields, record) else None, mod_fields, after, attempt)
+
+
+def carry_out(services: Services, member_id: str, file: str, plans: list[Plan], *, what: str) -> int:
+    """Bitrix24's updates (50 per call), then per link whose update went through: its conflicts logged,
+    its Mod queued and its state kept. A link Bitrix24 refused keeps its old state (decided again next
+    time, nothing half-done). How many records were written in Bitrix24."""
+    links = services.links
+    writes = {f"w{n}": (f"crm.{p.link.b24_type}.update", {"id": p.link.b24_id, "fields": p.update})
+              for n, p in enumerate(plans) if p.update is not None}  # fmt: skip
+    refused = services.client(member_id).batch_all(writes, what=what).errors if writes else {}
+    queued = 0
+    for n, p in enumerate(plans):
+        if f"w{n}" in refused:
+            continue
+        for c in p.result.conflicts:
+            links.log_conflict(member_id, p.link, c.field, c.qb_value, c.b24_value, c.winner)
+            log.info("conflict on %s %s field %s: %s wins", p.link.b24_type, p.link.b24_id, c.field, c.winner)
+        after, job_id = p.state, "job_" + uuid.uuid4().hex[:24]
+        if p.mod is not None and after.sending is not None:
+            after = replace(after, sending=replace(after.sending, job=job_id))
+        links.set_fingerprint(member_id, file, "customer", p.link.qb_id, dumps(after))  # before its answer
+        if p.mod is not None:
+            services.agents.enqueue(
+                member_id,
+                build(MessageSet([mod("Customer", p.mod, request_id="customer")]), version=VERSION).xml,
+                purpose=f"{WRITE}{p.link.b24_type}:{p.link.b24_id}:{p.attempt}",
+                priority=3,
+                job_id=job_id,
+            )
+            queued += 1
+    if queued:
+        services.notify(member_id)
+    return len(writes) - len(refused)
+
+
+def _winners(services: Services, member_id: str) -> dict[str, Any]:
+    return {
+        "winner": services.portals.setting(member_id, "conflict.winner", "qb"),
+        "winners": services.portals.setting(member_id, "conflict.winners", {}) or {},
+    }
+
+
 # -- QuickBooks → Bitrix24 ---------------------------------------------------------------------------
 
 
 def from_quickbooks(services: Services, member_id: str, file: str, customers: list[Mapping[str, Any]]) -> int:
-    """Update linked companies/contacts from changed customers; how many were written."""
+    """Merge changed customers with their linked companies/contacts as Bitrix24 has them now; how many
+    records were written in Bitrix24."""
     links = services.links
     linked = [(links.by_qb(member_id, file, "customer", str(c["ListID"])), c) for c in customers]
     pairs = [(link, c) for link, c in linked if link is not None and not unchanged_in_qb(link, c)]
@@ -168,36 +222,13 @@ def from_quickbooks(services: Services, member_id: str, file: str, customers: li
         {f"r{n}": (f"crm.{link.b24_type}.get", {"id": link.b24_id}) for n, (link, _) in enumerate(pairs)},
         what="reading linked customers",
     )
-    writes: dict[str, tuple[str, dict[str, Any]]] = {}
-    views: dict[str, tuple[Link, str]] = {}
+    rules = _winners(services, member_id)
+    plans = []
     for n, (link, ret) in enumerate(pairs):
         record = current.result.get(f"r{n}")
-        if not isinstance(record, dict):
-            continue
-        qb, b24 = qb_fields(link.b24_type, ret), b24_fields(link.b24_type, record)
-        merged = _merge(services, member_id, link, qb, b24, changed="qb")
-        update = _update(link.b24_type, ret, record, "USD", now)
-        fields = only(update.fields, merged.to_b24)
-        # Bitrix24's side: QuickBooks' values where they go there; where Bitrix24 holds a newer value
-        # (merged.to_qb) its old base, so the event of this write sends it on (``from_events``)
-        before = (_sides(link) or ({}, {}))[1]
-        b24_side = {k: qb[k] if k in merged.to_b24 else before.get(k, b24[k]) if k in merged.to_qb else b24[k]
-                    for k in SYNCED}  # fmt: skip
-        after = state(qb, ret, b24_side)
-        if not differs(fields, record):
-            links.set_fingerprint(member_id, file, "customer", link.qb_id, after)
-            continue  # Bitrix24 already shows all of it: no write, no echo
-        writes[f"w{n}"] = (f"crm.{link.b24_type}.update", {"id": link.b24_id, "fields": fields})
-        # the base is QuickBooks' state: what Bitrix24 holds newer (merged.to_qb) is still to go there,
-        # and the event of this very write brings it (``from_events``)
-        views[f"w{n}"] = (link, after)
-    answer = client.batch_all(writes, what="customer changed in QuickBooks")
-    written = 0
-    for key, (link, view) in views.items():
-        if key not in answer.errors:
-            links.set_fingerprint(member_id, file, "customer", link.qb_id, view)
-            written += 1
-    return written
+        if isinstance(record, dict):  # a record deleted in Bitrix24 is left alone
+            plans.append(plan(link, ret, record, now=now, **rules))
+    return carry_out(services, member_id, file, plans, what="customer changed in QuickBooks")
 
 
 def _update(b24_type: str, ret: Mapping[str, Any], record: Mapping[str, Any], currency: str,
@@ -294,26 +325,39 @@ def from_events(services: Services, member_id: str) -> float | None:
     for n, key in enumerate(keys):
         record, link = got.result.get(f"r{n}"), wanted[key]
         if isinstance(record, dict) and changed_in_b24(link, record):
-            _read(services, member_id, link, record)  # a real edit, not our own write coming back
-            changed += 1
+            changed += _read(services, member_id, link)  # a real edit, not our own write coming back
     store.mark_events(member_id, [e["id"] for e in events], "done")
     if changed:
         log.info("%s: %d Bitrix24 edits on their way to QuickBooks", member_id, changed)
     return None
 
 
-def _read(services: Services, member_id: str, link: Link, record: dict[str, Any], attempt: int = 1) -> None:
-    """First the customer's current EditSequence (read-only), then the Mod built from the record."""
+def _read(services: Services, member_id: str, link: Link, attempt: int = 1) -> int:
+    """The customer as QuickBooks has it now (its EditSequence), for the merge; 0 when that read is
+    already on its way (a burst of edits to one record is decided once, on the newest)."""
+    purpose = f"{READ}{link.b24_type}:{link.b24_id}:{attempt}"
+    if services.agents.waiting(member_id, purpose):
+        return 0
     services.agents.enqueue(
         member_id,
         build(
             MessageSet([query("Customer", {"ListID": link.qb_id}, request_id="customer")]), version=VERSION
         ).xml,
-        purpose=f"{READ}{link.b24_type}:{link.b24_id}:{attempt}",
+        purpose=purpose,
         priority=3,
     )
-    services.portals.set_setting(member_id, f"pending.{link.b24_type}.{link.b24_id}", record)
     services.notify(member_id)
+    return 1
+
+
+def _settle(services: Services, member_id: str, link: Link, ret: Mapping[str, Any], attempt: int) -> None:
+    """One link decided on the customer ``ret`` and its record read from Bitrix24 now."""
+    file = services.company_file(member_id)
+    record = services.client(member_id).call(f"crm.{link.b24_type}.get", {"id": link.b24_id})
+    if not isinstance(record, dict):
+        return
+    p = plan(link, ret, record, now=datetime.now(UTC), attempt=attempt, **_winners(services, member_id))
+    carry_out(services, member_id, file, [p], what="customer edited in Bitrix24")
 
 
 def customer_mod(
@@ -345,58 +389,86 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     if not job.purpose.startswith((READ, WRITE)):
         return False
     kind, rest = job.purpose.split(":", 1)
-    b24_type, b24_id, attempt = rest.split(":")
+    b24_type, b24_id, attempt = rest.split(":")[:3]
     links, file = services.links, services.company_file(member_id)
     link = links.by_b24(member_id, file, b24_type, b24_id)
-    record = services.portals.setting(member_id, f"pending.{b24_type}.{b24_id}")
-    if link is None or record is None or job.response is None:
-        log.warning("customer %s %s: %s", b24_type, b24_id, job.message or "no longer linked")
+    if link is None:
+        log.warning("customer %s %s: no longer linked", b24_type, b24_id)
+        return True
+    if job.response is None:  # no answer (QuickBooks not reachable, the answer lost): a Mod may have landed
+        log.warning("customer %s: no answer from QuickBooks (%s)", link.qb_id, job.message or job.hresult)
+        known = loads(link.fingerprint)
+        if kind + ":" == WRITE and known is not None and known.sending is not None:
+            if known.sending.job != job.job_id:
+                return True  # a later decision sent another Mod
+            known = replace(known, sending=None)
+            links.set_fingerprint(member_id, file, "customer", link.qb_id, dumps(known))
+            link = replace(link, fingerprint=dumps(known))
+        if int(attempt) < ATTEMPTS:
+            _read(services, member_id, link, int(attempt) + 1)  # decided again on QuickBooks as it is then
         return True
     result = parse_response(job.response).results[0]
-    status = result.header.status
+    status, ret = result.header.status, (result.records[0] if result.records else None)
     if kind + ":" == READ:
-        if status.code != 0 or not result.records:
+        if status.code != 0 or ret is None:
             log.warning("customer %s gone from QuickBooks: %s", link.qb_id, status.message)
-            return True
-        ret = result.records[0]
-        qb, b24 = qb_fields(b24_type, ret), b24_fields(b24_type, record)
-        merged = _merge(services, member_id, link, qb, b24, changed="b24")
-        both = state({**qb, **merged.to_qb}, ret, {**b24, **merged.to_b24})  # what each side holds after
-        if merged.to_b24:  # QuickBooks won a conflict (or changed meanwhile): Bitrix24 takes its value
-            update = _update(b24_type, ret, record, "USD", datetime.now(UTC))
-            fields = {k: v for k, v in only(update.fields, merged.to_b24).items() if not k.startswith("UF_")}
-            services.client(member_id).call(f"crm.{b24_type}.update", {"id": b24_id, "fields": fields})
-        if not merged.to_qb:
-            links.set_fingerprint(member_id, file, "customer", link.qb_id, both)
-            services.portals.set_setting(member_id, f"pending.{b24_type}.{b24_id}", None)
-            return True
-        try:
-            fields = customer_mod(link, ret, record, merged.to_qb)
-        except ValueError as exc:
-            log.warning("customer %s not sent: %s", link.qb_id, exc)
-            return True
-        services.portals.set_setting(member_id, f"pending.{b24_type}.{b24_id}.view", both)
-        services.agents.enqueue(
-            member_id,
-            build(MessageSet([mod("Customer", fields, request_id="customer")]), version=VERSION).xml,
-            purpose=f"{WRITE}{b24_type}:{b24_id}:{attempt}",
-            priority=3,
-        )
-        services.notify(member_id)
+        else:
+            _settle(services, member_id, link, ret, int(attempt))
         return True
-    if status.code == 0 and result.records:
-        view = services.portals.setting(member_id, f"pending.{b24_type}.{b24_id}.view")
-        links.set_fingerprint(
-            member_id, file, "customer", link.qb_id, view or state(b24_fields(b24_type, record), None)
-        )
-        services.portals.set_setting(member_id, f"pending.{b24_type}.{b24_id}", None)
+    known = loads(link.fingerprint)
+    # is this the Mod the link waits for (not one a later decision replaced)?
+    current = known is not None and known.sending is not None and known.sending.job == job.job_id
+    if status.code == 0 and ret is not None:
+        if known is not None and (known.sending is None or current):
+            links.set_fingerprint(member_id, file, "customer", link.qb_id,
+                                  dumps(sent(known, qb_fields(b24_type, ret), qb_only(ret))))  # fmt: skip
         return True
     failure = failures.from_status(status.code, status.severity, status.message, attempt=int(attempt),
                                    now=datetime.now(UTC))  # fmt: skip
-    if failure.needs_requery and int(attempt) < 2:
-        _read(
-            services, member_id, link, record, attempt=int(attempt) + 1
-        )  # 3200: read again, apply once more
-    else:
-        log.warning("customer %s not updated: %s (%s)", link.qb_id, failure.reason, failure.fix)
+    if not current or known is None:
+        return True  # a later decision sent another Mod: that one settles the link
+    if failure.needs_requery and int(attempt) < ATTEMPTS:
+        # someone changed the customer in QuickBooks meanwhile: decide again on it as it is now (a 3200
+        # answer carries it, errata 8; read it where it does not)
+        links.set_fingerprint(member_id, file, "customer", link.qb_id, dumps(replace(known, sending=None)))
+        again = replace(link, fingerprint=dumps(replace(known, sending=None)))
+        if ret is not None:
+            _settle(services, member_id, again, ret, int(attempt) + 1)
+        else:
+            _read(services, member_id, again, int(attempt) + 1)
+        return True
+    log.warning("customer %s not updated: %s (%s)", link.qb_id, failure.reason, failure.fix)
+    links.set_fingerprint(member_id, file, "customer", link.qb_id, dumps(given_up(known)))
     return True
+
+
+def on_linked(
+    services: Services, member_id: str, job: JobRow, *, adds: tuple[str, ...], lookups: tuple[str, ...]
+) -> bool:
+    """A customer just linked gets its first state, so the first edits after it are merged against a
+    base instead of a guess. One just created from its record (jobs whose purpose starts with one of
+    ``adds``: a deal's sync, the contact/company tab) holds what the record held, as QuickBooks stores
+    it: both sides start from QuickBooks' fields (no Bitrix24 read). One a person chose on the tab
+    (``lookups``) may differ from its record: Bitrix24's side is read as it is now. Links made otherwise
+    (a deal's sync that found the customer by name) get theirs at their first merge."""
+    wanted = "CustomerAddRs" if job.purpose.startswith(adds) else None
+    if job.purpose.startswith(lookups):
+        wanted = "CustomerQueryRs"
+    if wanted is None or job.response is None or wanted not in job.response:
+        return False  # not one of those (and no reading of a change query's or a first sync's answer)
+    file = services.company_file(member_id)
+    for result in parse_response(job.response).results:
+        if result.name != wanted or len(result.records) != 1:
+            continue
+        ret = result.records[0]
+        link = services.links.by_qb(member_id, file, "customer", str(ret.get("ListID") or ""))
+        if link is None or loads(link.fingerprint) is not None:
+            continue
+        qb, b24 = qb_fields(link.b24_type, ret), None
+        if wanted == "CustomerQueryRs":
+            record = services.client(member_id).call(f"crm.{link.b24_type}.get", {"id": link.b24_id})
+            if not isinstance(record, dict):
+                continue
+            b24 = b24_fields(link.b24_type, record)
+        services.links.set_fingerprint(member_id, file, "customer", link.qb_id, state(qb, ret, b24))
+    return False

@@ -163,6 +163,16 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: party_tab.on_result(services, portal, job)
         )
+        relay.on_result = _chain(  # last: after the flows above linked what they found
+            relay.on_result,
+            lambda portal, job: customer_sync.on_linked(
+                services,
+                portal,
+                job,
+                adds=(deal_sync.WRITE, deal_sync.RECOVER, party_tab.CREATE),
+                lookups=(party_tab.LOOKUP,),
+            ),
+        )
         # a previous process may have stored results it never acted on (killed in between)
         threading.Thread(target=relay.replay, name="replay-results", daemon=True).start()
     services.worker = EventWorker(lambda member_id: customer_sync.from_events(services, member_id))

@@ -7,6 +7,7 @@ the app itself made through REST too (§4.2).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -184,7 +185,7 @@ class Store:
         if not allow_category:
             values = {k: v for k, v in values.items() if k != "CATEGORY_ID"}  # immutable in crm.deal.update
         old_category = record.get("CATEGORY_ID")
-        before = dict(record)
+        before = copy.deepcopy(record)  # multifield items are changed in place (modify by ID, §8.4)
         self._write(entity_type, record, values, catalogue, creating=False)
         moved = "CATEGORY_ID" in catalogue and record.get("CATEGORY_ID") != old_category
         if moved and "STAGE_ID" not in values:

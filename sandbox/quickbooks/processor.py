@@ -48,9 +48,12 @@ CENT = Decimal("0.01")
 
 
 class Failure(Exception):
-    def __init__(self, code: int, message: str, severity: str = "Error") -> None:
+    def __init__(
+        self, code: int, message: str, severity: str = "Error", ret: etree._Element | None = None
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.severity = code, message, severity
+        self.ret = ret  # a record the error answer still carries (3200: the record as it is now)
 
 
 @dataclass
@@ -166,6 +169,8 @@ class Processor:
             for child in list(rs):
                 rs.remove(child)
             _status(rs, f.code, f.severity, f.message)
+            if f.ret is not None:
+                rs.append(f.ret)
             return Outcome(rs, f.severity == "Error")
         if rs.get("statusCode") is None:
             _status(rs, 0, "Info", "Status OK")
@@ -572,7 +577,10 @@ class Processor:
             )
         sent = src.findtext("EditSequence") or ""
         if sent != record.text("EditSequence"):
-            raise Failure(3200, f'The provided edit sequence "{sent}" is out-of-date.')
+            # the answer carries the record as it is now, with its current EditSequence (errata 8 of
+            # specs/quickbooks-webconnector.md: 2010 captures)
+            current = self._answer(record, include_lines=True, include_linked=False)
+            raise Failure(3200, f'The provided edit sequence "{sent}" is out-of-date.', ret=current)
         if kind in LIST_ENTITIES and src.findtext("Name") is not None:
             _refuse_colon(kind, src.findtext("Name") or "")
         spec = c.ret_spec(kind)

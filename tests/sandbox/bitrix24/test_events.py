@@ -138,3 +138,21 @@ def test_offline_queue_coalesces_reserves_and_skips_the_connectors_own_writes(wo
     assert world.call("feature.get", {"CODE": "rest_offline_extended"}, token=token).json()["result"] == {
         "value": "Y"
     }
+
+
+def test_a_phone_changed_by_its_id_is_a_change_with_its_event(world: World, app_server: AppServer) -> None:
+    """§8.4: an item with ID and a new VALUE modifies it; like any update that changes the record, it
+    fires ONCRMCONTACTUPDATE (§4.4) and moves DATE_MODIFY (which the modify-date polling relies on)."""
+    token = world.installed()
+    bind(world, token, app_server.url + "/events", "ONCRMCONTACTUPDATE")
+    phone = [{"VALUE": "650-555-0000", "VALUE_TYPE": "WORK"}]
+    new = world.call("crm.contact.add", {"fields": {"NAME": "Olga", "PHONE": phone}}, token=token).json()
+    record = world.call("crm.contact.get", {"id": new["result"]}, token=token).json()["result"]
+    world.emu.clock.advance(60)
+    edit = [{"ID": record["PHONE"][0]["ID"], "VALUE": "650-555-0001"}]
+    world.call("crm.contact.update", {"id": new["result"], "fields": {"PHONE": edit}}, token=token)
+    world.emu.wait_events()
+    assert [e["data[FIELDS][ID]"] for e in app_server.events("ONCRMCONTACTUPDATE")] == [str(new["result"])]
+    after = world.call("crm.contact.get", {"id": new["result"]}, token=token).json()["result"]
+    assert [p["VALUE"] for p in after["PHONE"]] == ["650-555-0001"]
+    assert after["DATE_MODIFY"] != record["DATE_MODIFY"]

@@ -126,6 +126,19 @@ def test_mod_needs_the_current_edit_sequence_and_leaves_omitted_fields_alone() -
     assert stale.get("statusMessage") == f'The provided edit sequence "{seq}" is out-of-date.'
 
 
+def test_a_stale_edit_sequence_answer_carries_the_record_as_it_is_now() -> None:
+    """Errata 8 of specs/quickbooks-webconnector.md (2010 captures): a retry needs no second query."""
+    qb = fresh()
+    ret = add_customer(qb, "Petrov", "<Phone>650-555-0101</Phone>")
+    list_id, seq = ret.findtext("ListID") or "", ret.findtext("EditSequence") or ""
+    qb.company.edit(list_id, Phone="650-555-7777")  # a bookkeeper's edit in between
+    stale = run(qb, _mod_customer(list_id, seq, "<Phone>1</Phone>"))[0]
+    assert stale.get("statusCode") == "3200"
+    (current,) = stale.findall("CustomerRet")
+    assert current.findtext("ListID") == list_id and current.findtext("Phone") == "650-555-7777"
+    assert current.findtext("EditSequence") not in ("", seq)  # the one a retry must send
+
+
 def test_a_bookkeeper_edit_mid_session_makes_our_edit_sequence_stale() -> None:
     qb = fresh()
     ret = add_customer(qb, "Vitale")
