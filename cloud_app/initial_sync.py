@@ -27,6 +27,7 @@ from shared.qbxml.parser import parse_response
 
 from . import customer_sync, qb_changes, qb_documents, sales_reps
 from .agents.store import JobRow
+from .b24.errors import B24Error
 from .links import Link
 from .sync import crm
 from .sync.customers import from_company, from_contact
@@ -191,6 +192,14 @@ def _match(services: Services, member_id: str, response: str) -> None:
         else:
             unmatched.append(key)
     customer_sync.stamp(services, member_id, stamps)
+    # customers linked before this run (a deal's sync, the tab): this read is newer than their links'
+    # state and the change query starts after it, so their QuickBooks edits are merged now or never
+    earlier = [by_id[i] for i in mapped.values() if i in by_id]
+    if earlier:
+        try:
+            customer_sync.from_quickbooks(services, member_id, file, earlier)
+        except B24Error as exc:  # the next change of either side merges them again
+            log.warning("first sync of %s: linked customers not merged: %s", member_id, exc.code)
     counts["created_in_bitrix24"] = customer_sync.create_in_bitrix24(
         services, member_id, file, [c for c in customers if str(c["ListID"]) not in claimed]
     )

@@ -268,3 +268,27 @@ def test_a_customer_linked_to_a_companys_contact_is_neither_matched_again_nor_co
     assert link is None or link.qb_id != customer["ListID"]
     titles = sorted(str(c.get("TITLE")) for c in store.records[4].values())
     assert "Linked On Its Tab" not in set(titles) - set(titles_before)  # not copied as a new company
+
+
+def test_a_quickbooks_edit_of_a_customer_linked_before_the_first_sync_reaches_bitrix24(world: World) -> None:
+    """A company's deal was synced (its customer linked), the bookkeeper then added a phone in QuickBooks,
+    and the first sync ran before any change query: the first sync's read moved the change query past the
+    edit, which then never reached Bitrix24 (found by the property test)."""
+    from .product import a_deal, settled
+
+    deal = a_deal(world, "Phoneless Builders", [(1, "Labor", "55.00", "1")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    assert settled(world, sync_id)["state"] == "done"
+    [ret] = world.qb_query("<CustomerQueryRq><FullName>Phoneless Builders</FullName></CustomerQueryRq>")
+    world.qb_query(
+        f"<CustomerModRq><CustomerMod><ListID>{ret['ListID']}</ListID><EditSequence>{ret['EditSequence']}"
+        "</EditSequence><Phone>650-555-0142</Phone></CustomerMod></CustomerModRq>"
+    )
+    run(world)
+    client = world.cloud.client()
+    company = client.call("crm.deal.get", {"id": deal})["COMPANY_ID"]
+    assert wait(
+        lambda: [p["VALUE"] for p in client.call("crm.company.get", {"id": company}).get("PHONE") or []]
+        == ["650-555-0142"]
+    )
