@@ -434,6 +434,7 @@ def test_a_fully_paid_invoice_moves_its_deal_to_the_stage_set_for_its_pipeline(w
             "</QBXMLMsgsRq></QBXML>"
         )
         world.api("POST", f"/deals/{deal}/refresh")
+        assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)  # the relay offers it a moment later
         world.web_connector_runs()
         client = world.cloud.client()
         assert wait(lambda: client.call("crm.deal.get", {"id": deal})["UF_CRM_QB_STATUS"] == "paid")
