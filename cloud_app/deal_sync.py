@@ -38,7 +38,7 @@ from shared.qbxml.values import Ref
 from . import company_time, qb_changes, sales_reps
 from .agents.store import JobRow
 from .b24.errors import B24Error
-from .links import Link
+from .links import DocSync, Link
 from .sync import crm, failures, preconditions
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Existing, Kind, item_lookups, marker, plan_document, row_key, row_name
@@ -122,7 +122,7 @@ def start(
             texts[key] = wanted
         if names:
             lookups[key] = names
-    detail = {
+    detail: dict[str, Any] = {
         "deal": {k: deal.get(k) for k in DEAL_FIELDS},
         "rows": rows,
         "party": party,
@@ -182,7 +182,7 @@ def start(
 
 def customer_for(
     services: Services, member_id: str, file: str, deal: dict[str, Any]
-) -> tuple[dict[str, Any], dict]:
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The QuickBooks customer for the deal: a linked one, or a draft from its company (else contact)."""
     links = services.links
     company_id = str(deal.get("COMPANY_ID") or "0")
@@ -342,7 +342,7 @@ def _identify(
     return None, set()  # the name is free now: nothing left to make unique
 
 
-def _existing(rid: str, code: int, records: list[Any]) -> dict[str, Any]:
+def _existing(rid: str, code: int, records: Sequence[Any]) -> dict[str, Any]:
     """One of the deal's documents as the lookup found it (or that QuickBooks no longer has it: 500)."""
     if code != 0 or not records:
         return {"index": int(rid.split("-", 1)[1]), "gone": True}
@@ -457,9 +457,9 @@ def retry(services: Services, member_id: str, sync_id: str) -> str:
             services,
             member_id,
             old.deal_id,
-            old.kind,
+            old.kind,  # type: ignore[arg-type]  # a kind stored from a Kind
             another=bool(old.detail.get("another")),
-            sync_id=new_id,  # type: ignore[arg-type]
+            sync_id=new_id,
         )
     except Refused:
         links.update_sync(member_id, sync_id, state="failed")  # nothing started: it can be retried later
@@ -726,7 +726,8 @@ def _initial(services: Services, member_id: str, plan: Any) -> str | None:
     ref = (last.get(f"{plan.kind}Add") or last.get(f"{plan.kind}Mod") or {}).get("SalesRepRef")
     if not isinstance(ref, Ref):
         return None
-    return services.portals.setting(member_id, "salesrep.reps", {}).get(ref.list_id, ref.list_id)
+    initials: dict[str, str] = services.portals.setting(member_id, "salesrep.reps", {})
+    return initials.get(ref.list_id or "", ref.list_id)
 
 
 def _product_of(request_id: str, plan: Any, d: dict[str, Any]) -> str | None:
@@ -805,15 +806,28 @@ def _unknown(services: Services, member_id: str, sync_id: str, write_job_id: str
     )
 
 
-def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> None:
+def _answered(services: Services, member_id: str, ref: str, job: JobRow) -> tuple[DocSync, str, str] | None:
+    """The sync and write a recovery job was about (its purpose ends ``sync_id:write_job_id``) and
+    QuickBooks' answer — or None
+    when there is nothing to decide: the sync is gone, or QuickBooks could not be asked (then the write's
+    outcome stays unknown and Retry asks again)."""
     sync_id, write_job_id = ref.split(":", 1)
     sync = services.links.sync(member_id, sync_id)
     if sync is None:
-        return
+        return None
     if job.response is None:
         _unknown(services, member_id, sync_id, write_job_id, job)
+        return None
+    return sync, write_job_id, job.response
+
+
+def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> None:
+    answered = _answered(services, member_id, ref, job)
+    if answered is None:
         return
-    saved = parse_response(job.response)
+    sync, write_job_id, response = answered
+    sync_id = sync.sync_id
+    saved = parse_response(response)
     if saved.message_set_status_code == 0 and saved.results:
         _written(services, member_id, sync_id, job)  # the saved answers, exactly as the write's would be
         return
@@ -822,15 +836,15 @@ def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> Non
         _resend(services, member_id, sync, write_job_id)
         return
     # QuickBooks kept no outcome (it may keep only the latest message set): look for what the write made
-    requests = []
-    created = datetime.fromisoformat(_job_created(services, member_id, write_job_id) or now_iso())
-    requests.append(
+    written = services.agents.job(member_id, write_job_id)
+    created = datetime.fromisoformat(written.created_at) if written is not None else datetime.now(UTC)
+    requests = [
         query(
             sync.kind,
             {"ModifiedDateRangeFilter": {"FromModifiedDate": created - timedelta(days=1)}},
             request_id="document",
         )
-    )
+    ]
     if sent.get("customer"):
         requests.append(query("Customer", {"FullName": sent["customer"]}, request_id="customer"))
     for rid, name in (sent.get("items") or {}).items():
@@ -846,26 +860,15 @@ def _recovered(services: Services, member_id: str, ref: str, job: JobRow) -> Non
     services.notify(member_id)
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _job_created(services: Services, member_id: str, job_id: str) -> str | None:
-    job = services.agents.job(member_id, job_id)
-    return job.created_at if job is not None else None
-
-
 def _marker_checked(services: Services, member_id: str, ref: str, job: JobRow) -> None:
-    sync_id, write_job_id = ref.split(":", 1)
-    sync = services.links.sync(member_id, sync_id)
-    if sync is None:
+    answered = _answered(services, member_id, ref, job)
+    if answered is None:
         return
-    if job.response is None:
-        _unknown(services, member_id, sync_id, write_job_id, job)
-        return
+    sync, write_job_id, response = answered
+    sync_id = sync.sync_id
     sent = sync.detail.get("sent") or {}
     rets: dict[str, Any] = {}
-    for result in parse_response(job.response).results:
+    for result in parse_response(response).results:
         rid = result.header.request_id or ""
         if result.header.status.code != 0:
             continue  # 1 / 500: nothing of that kind or name
