@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from lxml import etree
 
+from shared.qbxml.xml import hardened_parser
+
 MAX_TAGS = 256  # every "<" counts: tags, comments, processing instructions, CDATA openers
 MAX_TAG_BYTES = 8 * 1024
 
@@ -41,15 +43,7 @@ class EnvelopeReader:
         self.size = 0
         self._tags = 0
         self._open_at: int | None = None  # offset of a "<" whose ">" has not arrived yet
-        self._parser = etree.XMLParser(  # its feed()/close() interface parses as the pieces arrive
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=True,
-            remove_comments=True,
-            remove_pis=True,
-            collect_ids=False,
-        )
+        self._parser = hardened_parser(remove_pis=True)  # feed()/close() parse as the pieces arrive
 
     def feed(self, piece: bytes) -> None:
         start = self.size
