@@ -92,6 +92,8 @@ class Link:
         self.max_message = max_message
         self.clock = clock
         self.status = LinkState()
+        self.wire_version: int = wire.MIN_PROTOCOL_VERSION  # negotiated at each connection's welcome
+        self.wire_features: tuple[str, ...] = ()
         self.sync_requested = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ws: ClientConnection | None = None
@@ -135,7 +137,7 @@ class Link:
         loop, ws = self._loop, self._ws
         if loop is None or ws is None or not self.online:
             return False
-        fut = asyncio.run_coroutine_threadsafe(ws.send(wire.encode(message)), loop)
+        fut = asyncio.run_coroutine_threadsafe(ws.send(self._encode(message)), loop)
         try:
             fut.result(timeout=5)
         except Exception:  # noqa: BLE001 - a dead socket: the reconnect path re-sends what matters
@@ -146,7 +148,7 @@ class Link:
         """Send without waiting, if connected; for what only informs (a lost one costs nothing)."""
         loop, ws = self._loop, self._ws
         if loop is not None and ws is not None and self.online:
-            asyncio.run_coroutine_threadsafe(_quietly(ws.send(wire.encode(message))), loop)
+            asyncio.run_coroutine_threadsafe(_quietly(ws.send(self._encode(message))), loop)
 
     def results_ready(self) -> None:
         """New rows in the outbox: push them (they stay there until the cloud acknowledges them)."""
@@ -162,7 +164,7 @@ class Link:
 
         async def results_then_ask() -> None:
             await self._send_results(ws)
-            await ws.send(wire.encode(wire.WantWork(session_id=session_id, max_jobs=max_jobs)))
+            await ws.send(self._encode(wire.WantWork(session_id=session_id, max_jobs=max_jobs)))
 
         try:
             asyncio.run_coroutine_threadsafe(results_then_ask(), loop).result(timeout=5)
@@ -250,12 +252,17 @@ class Link:
                 pass
         self._set("stopped")
 
+    def _encode(self, message: wire.Message) -> str:
+        return wire.encode(message, version=self.wire_version)
+
     async def _session(self, ws: ClientConnection) -> None:
         assert self._stop is not None and self._wake is not None
         held = tuple(j.job_id for j in self.queue.held_jobs())
+        self.wire_version, self.wire_features = wire.MIN_PROTOCOL_VERSION, ()  # until the cloud's welcome
         await ws.send(wire.encode(wire.Hello(
-            protocol=wire.PROTOCOL_VERSION, agent_version=self.agent_version, agent_id=self.agent_id,
-            resume=held)))  # fmt: skip
+            protocol=wire.PROTOCOL_VERSION, min_protocol=wire.MIN_PROTOCOL_VERSION,
+            agent_version=self.agent_version, agent_id=self.agent_id, resume=held,
+            features=wire.FEATURES)))  # fmt: skip
         self._ws = ws
         self._set("online")
         self._wake.set()  # push whatever the outbox holds
@@ -285,12 +292,12 @@ class Link:
         for job_id in await asyncio.to_thread(self.queue.pending_result_ids):
             result = await asyncio.to_thread(self.queue.pending_result, job_id)
             if result is not None:
-                await ws.send(wire.encode(result))
+                await ws.send(self._encode(result))
 
     async def _heartbeat(self, ws: ClientConnection) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            await ws.send(wire.encode(wire.Heartbeat(sent_at=datetime.now(UTC))))
+            await ws.send(self._encode(wire.Heartbeat(sent_at=datetime.now(UTC))))
 
     async def _receive(self, ws: ClientConnection) -> None:
         async for raw in ws:
@@ -300,7 +307,7 @@ class Link:
                 # Tell the cloud why, then hang up: a peer that sends what we cannot read is out of step,
                 # and a fresh connection (Hello, resume) puts both sides back in step.
                 error = wire.ErrorMessage(code="bad_message", message=exc.reason[:200], ref=None)
-                await _quietly(ws.send(wire.encode(error)))
+                await _quietly(ws.send(self._encode(error)))
                 await ws.close(1007, "bad message")
                 raise _Broken(exc.reason[:200]) from None
             await self._handle(ws, message)
@@ -309,7 +316,7 @@ class Link:
         if isinstance(message, wire.JobOffer):
             # Store first (durable), then acknowledge; a repeated offer is acknowledged again.
             await asyncio.to_thread(self.queue.store_job, message)
-            await ws.send(wire.encode(wire.JobAck(job_id=message.job_id)))
+            await ws.send(self._encode(wire.JobAck(job_id=message.job_id)))
             if self.on_offer is not None:
                 self.on_offer(message)
             assert self._wake is not None
@@ -318,6 +325,8 @@ class Link:
             await asyncio.to_thread(self.queue.ack_result, message.job_id)
         elif isinstance(message, wire.Welcome):
             self.status.portal = message.portal
+            # from now on both sides speak the version the cloud chose (one this agent offered)
+            self.wire_version, self.wire_features = message.protocol, wire.common_features(message.features)
         elif isinstance(message, wire.NoWork):
             if self.on_no_work is not None:
                 self.on_no_work(message.session_id)
@@ -328,9 +337,11 @@ class Link:
             pass
         elif isinstance(message, wire.ErrorMessage):
             log.warning("the cloud reported: %s %s", message.code, message.message)
+            if message.code == "unsupported_protocol":  # shown by `qb-agent status` until it is fixed
+                self._set("offline", message.message[:200])
         else:
             await ws.send(
-                wire.encode(
+                self._encode(
                     wire.ErrorMessage(
                         code="unexpected",
                         message=f"an agent does not accept {type(message).__name__}",

@@ -3,8 +3,21 @@
 Both the local agent and the cloud import this one module. A message is a frozen dataclass; ``encode``
 writes ``{"v": 1, "type": "job.offer", ...}``; ``decode`` returns the dataclass or raises
 :class:`WireError` with a reason a person can read (not JSON, unknown type, wrong version, a missing,
-extra or mistyped field, a naive datetime, an empty id, too big). Datetimes travel as ISO 8601 with
-their offset and must be timezone-aware.
+mistyped field, a naive datetime, an empty id, too big). Datetimes travel as ISO 8601 with their offset
+and must be timezone-aware.
+
+**The protocol evolves without stranding installed agents** (which nobody updates quickly):
+
+* *Added fields* are how a release grows a message. A field this side does not know is ignored (and named in
+  :attr:`Decoded.ignored` for a debug log); every field it knows is still validated. A new field must
+  therefore have a default here, and its absence must mean what the older peer meant.
+* *Versions* change only for what an older peer cannot safely ignore (a field whose absence would mislead,
+  a new message type it would refuse). ``hello`` carries the agent's range (``min_protocol`` ..
+  ``protocol``) and is always sent at the lowest version the agent speaks; the cloud answers ``welcome`` at
+  the highest version both speak (:func:`negotiate`) and both sides then speak it. A message at a version
+  this side does not speak is refused.
+* *Features* are named capabilities (``hello.features`` / ``welcome.features``): the cloud answers with the
+  ones both sides have, and a feature is used only when both said so.
 """
 
 from __future__ import annotations
@@ -16,7 +29,9 @@ from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar, Union
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 1  # the newest version this side speaks
+MIN_PROTOCOL_VERSION = 1  # the oldest version this side still speaks
+FEATURES: tuple[str, ...] = ()  # the optional capabilities this side has (none yet)
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a 20,000-invoice query answer is ~45 MB
 MAX_ID_LENGTH = 64
 
@@ -40,21 +55,29 @@ class WireError(ValueError):
 
 @dataclass(frozen=True)
 class Hello:
-    """Agent → cloud, first on every connection; ``resume``: job ids the agent holds (not yet finished)."""
+    """Agent → cloud, first on every connection; ``resume``: job ids the agent holds (not yet finished).
+
+    ``protocol`` is the newest version the agent speaks and ``min_protocol`` the oldest (an agent that
+    does not send it speaks only ``protocol``); ``features``: the capabilities it offers."""
 
     type: ClassVar[str] = "hello"
     protocol: int
     agent_version: str
     agent_id: str
     resume: tuple[str, ...] = ()
+    min_protocol: int | None = None
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Welcome:
+    """Cloud → agent: the version both sides speak from now on, and the features both have."""
+
     type: ClassVar[str] = "welcome"
     protocol: int
     portal: str
     server_time: datetime
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,8 +225,26 @@ def _out(value: object) -> object:
     return value
 
 
-def encode(message: Message) -> str:
-    body: dict[str, object] = {"v": PROTOCOL_VERSION, "type": message.type}
+def negotiate(
+    hello: Hello, *, lowest: int = MIN_PROTOCOL_VERSION, highest: int = PROTOCOL_VERSION
+) -> int | None:
+    """The newest version both this side (``lowest``..``highest``) and the agent's hello speak, or None."""
+    theirs_low = hello.min_protocol if hello.min_protocol is not None else hello.protocol
+    chosen = min(highest, hello.protocol)
+    return chosen if chosen >= max(lowest, theirs_low) else None
+
+
+def common_features(theirs: tuple[str, ...], ours: tuple[str, ...] = FEATURES) -> tuple[str, ...]:
+    """The features both sides have, in our order."""
+    return tuple(f for f in ours if f in theirs)
+
+
+def encode(message: Message, *, version: int | None = None) -> str:
+    """``version``: the negotiated one; by default the oldest this side speaks for ``hello`` (so any cloud
+    that speaks it can read it) and the newest otherwise."""
+    if version is None:
+        version = MIN_PROTOCOL_VERSION if isinstance(message, Hello) else PROTOCOL_VERSION
+    body: dict[str, object] = {"v": version, "type": message.type}
     for f in fields(message):
         body[f.name] = _out(getattr(message, f.name))
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
@@ -258,7 +299,21 @@ def _kind(raw: object) -> str:
             dict: "an object", type(None): "null"}.get(type(raw), type(raw).__name__)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """A message with the version it came in and the names of fields this side does not know."""
+
+    message: Message
+    version: int
+    ignored: tuple[str, ...]
+
+
 def decode(text: str | bytes) -> Message:
+    """The message in ``text`` (see :func:`decode_full` for its version and ignored fields)."""
+    return decode_full(text).message
+
+
+def decode_full(text: str | bytes) -> Decoded:
     if len(text) > MAX_MESSAGE_BYTES:
         raise WireError(f"message of {len(text)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
     try:
@@ -270,8 +325,12 @@ def decode(text: str | bytes) -> Message:
     if not isinstance(body, dict):
         raise WireError(f"a message must be a JSON object, got {_kind(body)}")
     version = body.get("v")
-    if version != PROTOCOL_VERSION:
-        raise WireError(f"protocol version {version!r} unsupported (this side speaks {PROTOCOL_VERSION})")
+    if isinstance(version, bool) or not isinstance(version, int) or not (
+        MIN_PROTOCOL_VERSION <= version <= PROTOCOL_VERSION
+    ):
+        speaks = (f"{PROTOCOL_VERSION}" if MIN_PROTOCOL_VERSION == PROTOCOL_VERSION
+                  else f"{MIN_PROTOCOL_VERSION}–{PROTOCOL_VERSION}")  # fmt: skip
+        raise WireError(f"protocol version {version!r} unsupported (this side speaks {speaks})")
     kind = body.get("type")
     if not isinstance(kind, str) or not kind:
         raise WireError("message has no type")
@@ -280,9 +339,7 @@ def decode(text: str | bytes) -> Message:
         raise WireError(f"unknown message type {kind!r}")
     hints = _hints(cls)
     names = [f.name for f in fields(cls)]
-    extra = sorted(set(body) - set(names) - {"v", "type"})
-    if extra:
-        raise WireError(f"{kind}: unexpected field(s) {', '.join(extra)}")
+    ignored = tuple(sorted(set(body) - set(names) - {"v", "type"}))  # a newer peer's additions
     values: dict[str, object] = {}
     for f in fields(cls):
         if f.name not in body:
@@ -291,4 +348,4 @@ def decode(text: str | bytes) -> Message:
             continue
         values[f.name] = _value(kind, f.name, hints[f.name], body[f.name])
     message: Message = cls(**values)
-    return message
+    return Decoded(message, version, ignored)

@@ -40,7 +40,7 @@ BROKEN = 1011  # close code: the cloud failed on a message; the agent reconnects
 HELLO_TIMEOUT = 10.0
 OFFER_BATCH = 20
 PROTOCOL = wire.PROTOCOL_VERSION
-MIN_PROTOCOL = 1  # the oldest agent protocol still served; newer agents are answered in ours (Welcome)
+MIN_PROTOCOL = wire.MIN_PROTOCOL_VERSION  # the oldest agent protocol still served (see shared/wire.py)
 
 ResultHook = Callable[[str, JobRow], None]
 EventHook = Callable[[str, wire.Message], None]
@@ -154,7 +154,9 @@ class AgentRelay:
     # -- one agent ------------------------------------------------------------------------------------
 
     async def _send(self, ws: ServerConnection, message: wire.Message) -> None:
-        await ws.send(wire.encode(message))
+        """In the version negotiated with this agent (before the hello: the oldest we speak)."""
+        version: int = getattr(ws, "wire_version", MIN_PROTOCOL)
+        await ws.send(wire.encode(message, version=version))
 
     async def _handler(self, ws: ServerConnection) -> None:
         agent: AgentRow = ws.agent  # type: ignore[attr-defined]
@@ -174,12 +176,18 @@ class AgentRelay:
             )
             await ws.close(1002, "protocol error")
             return
-        if hello.protocol < MIN_PROTOCOL:
+        version = wire.negotiate(hello, lowest=MIN_PROTOCOL, highest=PROTOCOL)
+        if version is None:
             await self._send(
                 ws,
                 wire.ErrorMessage(
                     code="unsupported_protocol",
-                    message=f"this cloud speaks protocols {MIN_PROTOCOL}–{PROTOCOL}; update the agent",
+                    message=(
+                        "This agent is older than the cloud app still serves: update the agent."
+                        if hello.protocol < MIN_PROTOCOL
+                        else "This agent is newer than the cloud app: install the agent version the app"
+                        " page offers, or ask the app's operator to update the cloud."
+                    ),
                     ref=None,
                 ),
             )
@@ -192,9 +200,12 @@ class AgentRelay:
         if old is not None and old is not ws:
             await old.close(4000, "replaced by a newer connection")
         self._connections[portal], self._agents[portal] = ws, agent
-        self.store.seen(agent.agent_id)
+        await asyncio.to_thread(self.store.seen, agent.agent_id)
         await asyncio.to_thread(self.store.reconnected, portal, hello.resume)
-        await self._send(ws, wire.Welcome(protocol=wire.PROTOCOL_VERSION, portal=portal, server_time=_now()))
+        features = wire.common_features(hello.features)
+        ws.wire_version, ws.wire_features = version, features  # type: ignore[attr-defined]
+        welcome = wire.Welcome(protocol=version, portal=portal, server_time=_now(), features=features)
+        await self._send(ws, welcome)
         await self._offer(portal)
         # Messages are read as they come and handled in order by another task: a slow result hook (one
         # that waits for Bitrix24's rate limit) must not stop the reading, or the websocket's backpressure

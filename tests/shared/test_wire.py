@@ -94,7 +94,8 @@ def _body(**changes: object) -> str:
         (_body(type=...), "no type"),
         (_body(type="job.steal"), "unknown message type 'job.steal'"),
         (_body(job_id=...), "missing field job_id"),
-        (_body(extra=1), "unexpected field(s) extra"),
+        (_body(v=True), "protocol version True"),
+        (_body(v=0), "protocol version 0"),
         (_body(job_id=7), "job_id must be a string, got a number"),
         (_body(job_id=""), "job_id must not be empty"),
         (_body(job_id="x" * 65), "longer than 64"),
@@ -150,3 +151,53 @@ def test_the_pcs_clock_keeps_its_utc_offset_on_the_wire() -> None:
     decoded = wire.decode(wire.encode(EXAMPLES[2]))
     assert isinstance(decoded, wire.SessionStarted) and decoded.local_time is not None
     assert decoded.local_time.utcoffset() == timedelta(hours=-8) and decoded.local_time == T
+
+
+# -- evolution: what tomorrow's peer sends, today's reads -----------------------------------------------
+
+
+def test_a_field_added_by_a_newer_peer_is_ignored_and_named() -> None:
+    text = _body(job_id="job_1", priority_hint="high", chunks={"size": 1})
+    decoded = wire.decode_full(text)
+    assert decoded.message == wire.JobAck(job_id="job_1")
+    assert decoded.ignored == ("chunks", "priority_hint") and decoded.version == wire.PROTOCOL_VERSION
+
+
+def test_the_fields_this_side_knows_are_still_checked_beside_added_ones() -> None:
+    with pytest.raises(wire.WireError, match="job_id must be a string"):
+        wire.decode(_body(job_id=7, added="x"))
+
+
+def test_hello_is_sent_at_the_oldest_version_so_any_cloud_that_speaks_it_reads_it() -> None:
+    hello = wire.Hello(protocol=wire.PROTOCOL_VERSION, min_protocol=wire.MIN_PROTOCOL_VERSION,
+                       agent_version="2.0", agent_id="a")  # fmt: skip
+    assert json.loads(wire.encode(hello))["v"] == wire.MIN_PROTOCOL_VERSION
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours", "chosen"),
+    [
+        ((1, 1), (1, 1), 1),  # today's agent, today's cloud
+        ((1, 3), (1, 2), 2),  # a newer agent: the cloud's newest
+        ((1, 2), (1, 3), 2),  # an older agent: the agent's newest
+        ((None, 2), (1, 3), 2),  # an agent that does not say its oldest speaks only its newest
+        ((3, 4), (1, 2), None),  # an agent that dropped what this cloud speaks
+        ((None, 1), (2, 3), None),  # an agent older than the cloud still serves
+    ],
+)
+def test_the_version_is_the_newest_both_speak(
+    theirs: tuple[int | None, int], ours: tuple[int, int], chosen: int | None
+) -> None:
+    hello = wire.Hello(protocol=theirs[1], min_protocol=theirs[0], agent_version="x", agent_id="a")
+    assert wire.negotiate(hello, lowest=ours[0], highest=ours[1]) == chosen
+
+
+def test_features_are_used_only_when_both_sides_have_them() -> None:
+    assert wire.common_features(("stream", "kick"), ours=("kick", "zip")) == ("kick",)
+    assert wire.common_features((), ours=("kick",)) == ()
+
+
+def test_an_older_hello_without_the_new_fields_still_reads() -> None:
+    old = '{"v":1,"type":"hello","protocol":1,"agent_version":"1.0","agent_id":"a","resume":[]}'
+    hello = wire.decode(old)
+    assert isinstance(hello, wire.Hello) and hello.min_protocol is None and hello.features == ()

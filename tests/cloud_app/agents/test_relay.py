@@ -3,6 +3,7 @@ protocol negotiation, one connection per agent, and jobs that survive a dropped 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,6 +127,7 @@ def test_an_old_protocol_is_told_to_update(relay: AgentRelay) -> None:
     with agent(relay, paired(relay.store, A), protocol=0) as ws:
         message = receive(ws)
         assert isinstance(message, wire.ErrorMessage) and message.code == "unsupported_protocol"
+        assert "update the agent" in message.message
         with pytest.raises(ConnectionClosed):
             receive(ws)
     assert not relay.online(A)
@@ -277,3 +279,42 @@ def test_a_slow_result_handler_does_not_stop_the_pongs_that_keep_the_agent_conne
             assert wire.ResultAck(job_id=jobs[1]) in seen  # and everything is handled, in order
     finally:
         release.set()
+
+
+# -- evolution: tomorrow's agent, today's cloud ----------------------------------------------------------
+
+
+def tomorrows_hello(ws: ClientConnection, **fields: object) -> None:
+    body = {"v": 1, "type": "hello", "protocol": 2, "min_protocol": 1, "agent_version": "9.0",
+            "agent_id": "x", "resume": [], "features": ["stream", "kick"], "os": "Windows 11"}  # fmt: skip
+    ws.send(json.dumps({**body, **fields}))
+
+
+def test_tomorrows_agent_is_answered_in_the_newest_version_both_speak_and_its_results_are_kept(
+    relay: AgentRelay,
+) -> None:
+    token = paired(relay.store, A)
+    job_id = relay.store.enqueue(A, QBXML, purpose="sync")
+    with connect(relay.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5) as ws:
+        tomorrows_hello(ws)
+        hello_back = welcome(ws)
+        assert hello_back.protocol == wire.PROTOCOL_VERSION and hello_back.features == ()
+        offered(ws, job_id)
+        now = datetime.now(UTC).isoformat()
+        ws.send(json.dumps({"v": 1, "type": "job.ack", "job_id": job_id, "stored_in": "queue.db"}))
+        ws.send(json.dumps({"v": 1, "type": "job.result", "job_id": job_id, "response": "<QBXML/>",
+                            "hresult": None, "message": None, "received_at": now, "processed_at": now,
+                            "bytes": 8, "chunks": 1}))  # fmt: skip
+        assert isinstance(receive(ws), wire.ResultAck)
+    job = relay.store.job(A, job_id)
+    assert job is not None and job.state == "done" and job.response == "<QBXML/>"
+
+
+def test_an_agent_that_no_longer_speaks_this_clouds_versions_is_told_to_update(relay: AgentRelay) -> None:
+    token = paired(relay.store, A)
+    with connect(relay.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5) as ws:
+        tomorrows_hello(ws, protocol=4, min_protocol=3)
+        message = receive(ws)
+        assert isinstance(message, wire.ErrorMessage) and message.code == "unsupported_protocol"
+        assert "newer than the cloud app" in message.message
+    assert not relay.online(A)
