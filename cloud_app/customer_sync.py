@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.builder import MessageSet, build, mod, query
 from shared.qbxml.parser import parse_response
 
-from . import offline
+from . import offline, retries
 from .agents.store import JobRow
 from .links import Link
 from .sync import crm, failures, normalize
@@ -424,7 +424,7 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
                                   dumps(sent(known, qb_fields(b24_type, ret), qb_only(ret))))  # fmt: skip
         return True
     failure = failures.from_status(status.code, status.severity, status.message, attempt=int(attempt),
-                                   now=datetime.now(UTC))  # fmt: skip
+                                   now=services.now())  # fmt: skip
     if not current or known is None:
         return True  # a later decision sent another Mod: that one settles the link
     if failure.needs_requery and int(attempt) < ATTEMPTS:
@@ -437,9 +437,30 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
         else:
             _read(services, member_id, again, int(attempt) + 1)
         return True
+    if failure.retry_at is not None and not failure.needs_requery:
+        # the record is locked or QuickBooks was busy: the same edit is decided again when the retry is
+        # due, on the customer as QuickBooks has it then (however long the lock lasts; no look-back)
+        links.set_fingerprint(member_id, file, "customer", link.qb_id, dumps(replace(known, sending=None)))
+        retries.schedule(services.portals, member_id, f"customer:{b24_type}:{b24_id}", RETRY_KIND,
+                         failure.retry_at, attempt=int(attempt), payload={"type": b24_type, "id": b24_id},
+                         reason=failure.reason)  # fmt: skip
+        log.warning("customer %s not updated yet: %s; again at %s", link.qb_id, failure.reason,
+                    failure.retry_at.isoformat())  # fmt: skip
+        return True
     log.warning("customer %s not updated: %s (%s)", link.qb_id, failure.reason, failure.fix)
     links.set_fingerprint(member_id, file, "customer", link.qb_id, dumps(given_up(known)))
     return True
+
+
+RETRY_KIND = "customer"
+
+
+def retry_due(services: Services, member_id: str, payload: dict[str, Any], attempt: int) -> None:
+    """A scheduled retry of a Bitrix24 edit QuickBooks refused for a while (``retries``): read the
+    customer again and decide the edit on it."""
+    link = services.links.by_b24(member_id, services.company_file(member_id), payload["type"], payload["id"])
+    if link is not None:
+        _read(services, member_id, link, attempt + 1)
 
 
 def on_linked(

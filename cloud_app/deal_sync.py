@@ -35,7 +35,7 @@ from shared.qbxml.builder import MessageSet, build, query
 from shared.qbxml.parser import parse_response
 from shared.qbxml.values import Ref
 
-from . import company_time, qb_changes, sales_reps
+from . import company_time, qb_changes, retries, sales_reps
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .links import DocSync, Link
@@ -249,8 +249,8 @@ def _documents(linked: list[Link]) -> list[dict[str, str]]:
 
 def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) -> None:
     if job.response is None:
-        f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=datetime.now(UTC))
-        _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
+        f = failures.from_hresult(job.hresult or "", job.message or "", attempt=1, now=services.now())
+        _failed(services, member_id, sync_id, f.reason, f.fix, f.code, retryable=not f.waits_for_person)
         return
     found_customer: dict[str, Any] | None = None
     found_items: dict[str, tuple[str, str]] = {}
@@ -487,16 +487,42 @@ def _failed(
     code: str = "",
     *,
     unresolved: str | None = None,
+    retryable: bool = False,
 ) -> None:
     """The sync failed. ``unresolved``: the write job whose outcome QuickBooks could not yet tell us —
-    Retry checks it before anything is sent again."""
+    Retry checks it before anything is sent again. ``retryable`` (a ``Failure`` with a ``retry_at``):
+    the same Retry runs by itself after a backoff that grows with each automatic attempt."""
+    sync = services.links.sync(member_id, sync_id)
+    attempt = int((sync.detail if sync is not None else {}).get("attempt") or 1)
+    next_try = None
+    if retryable and attempt < failures.MAX_ATTEMPTS:
+        next_try = services.now() + failures.backoff(attempt)
     services.links.update_sync(
         member_id,
         sync_id,
         state="failed",
-        detail={"reason": reason, "fix": fix, "code": code, "unresolved": unresolved},
+        detail={"reason": reason, "fix": fix, "code": code, "unresolved": unresolved,
+                "next_try": next_try.isoformat() if next_try else None},  # fmt: skip
         outcome=f"Failed: {reason}",
     )
+    if next_try is not None:
+        retries.schedule(services.portals, member_id, f"deal:{sync_id}", RETRY_KIND, next_try,
+                         attempt=attempt, payload={"sync_id": sync_id}, reason=reason)  # fmt: skip
+
+
+RETRY_KIND = "deal"
+
+
+def retry_due(services: Services, member_id: str, payload: dict[str, Any], attempt: int) -> None:
+    """A scheduled retry (``retries``): what a person's Retry does, counted as the next attempt."""
+    try:
+        again = retry(services, member_id, str(payload["sync_id"]))
+    except Refused as exc:  # retried by hand meanwhile, or nothing to start: nothing to do
+        log.info("deal sync %s: automatic retry not needed (%s)", payload["sync_id"], exc)
+        return
+    sync = services.links.sync(member_id, again)
+    if sync is not None and sync.state not in ("done", "failed"):
+        services.links.update_sync(member_id, again, state=sync.state, detail={"attempt": attempt + 1})
 
 
 # -- the plan and the write ----------------------------------------------------------------------------
@@ -749,7 +775,7 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
     sync = services.links.sync(member_id, sync_id)
     if sync is None:
         return
-    now = datetime.now(UTC)
+    now = services.now()
     if job.response is None:  # any error without QuickBooks' answer: the write may still have landed
         _recover(services, member_id, sync_id, job.job_id, cause=(job.hresult or "", job.message or ""))
         return
@@ -759,7 +785,8 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
         if status.code != 0 and status.severity == "Error":
             _link_made(services, member_id, sync, rets)  # stopOnError: what came before did land
             f = failures.from_status(status.code, status.severity, status.message, attempt=1, now=now)
-            _failed(services, member_id, sync_id, f.reason, f.fix, f.code)
+            _failed(services, member_id, sync_id, f.reason, f.fix, f.code,
+                    retryable=not f.waits_for_person and not f.needs_requery)  # fmt: skip
             return
         if result.records:
             rets[rid] = result.records[0]
@@ -803,6 +830,7 @@ def _unknown(services: Services, member_id: str, sync_id: str, write_job_id: str
         "Retry when QuickBooks is open: the app checks QuickBooks first and never sends the document twice.",
         f.code,
         unresolved=write_job_id,
+        retryable=not f.waits_for_person,
     )
 
 

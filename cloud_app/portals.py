@@ -59,9 +59,14 @@ MIGRATIONS: list[str] = [
     # (``at``: until when the digest is kept)
     """CREATE TABLE seen_events (
         member_id TEXT NOT NULL, digest TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (member_id, digest))""",
+    # retries.py: a failed step that comes back by itself at ``due`` (Failure.retry_at), one per key
+    """CREATE TABLE retries (
+        member_id TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, due REAL NOT NULL,
+        attempt INTEGER NOT NULL, payload TEXT NOT NULL, reason TEXT, PRIMARY KEY (member_id, key))""",
+    "CREATE INDEX retries_due ON retries (due)",
 ]
 # rows removed with the portal on CLEAN=1
-PORTAL_TABLES = ("events", "settings", "mappings", "doc_syncs", "conflicts", "seen_events")
+PORTAL_TABLES = ("events", "settings", "mappings", "doc_syncs", "conflicts", "seen_events", "retries")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,6 +51,8 @@ from .links import Links
 from .portals import PortalRow, PortalStore
 from .proxy import ForwardedFor
 from .replay import fingerprint, remember_until, why_stale
+from .retries import Retries
+from .supervise import Supervised
 from .worker import EventWorker
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,9 @@ class Services:
     worker: EventWorker = field(init=False)  # set by create_app: its handler needs the services
     pacers: dict[str, Pacer] = field(default_factory=dict)  # one leaky bucket per portal, shared
     _pacers_lock: threading.Lock = field(default_factory=threading.Lock)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the clock retries are timed by
+    retries: Retries = field(init=False)  # set by create_app: failed steps that come back by themselves
+    workers: list[Supervised] = field(default_factory=list)  # background loops /healthz looks at
 
     def pacer(self, member_id: str) -> Pacer:
         """The portal's request pacer: every client of a portal draws from the same bucket, as Bitrix24
@@ -176,6 +181,10 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         # a previous process may have stored results it never acted on (killed in between)
         threading.Thread(target=relay.replay, name="replay-results", daemon=True).start()
     services.worker = EventWorker(lambda member_id: customer_sync.from_events(services, member_id))
+    handlers = {deal_sync.RETRY_KIND: deal_sync.retry_due, customer_sync.RETRY_KIND: customer_sync.retry_due}
+    services.retries = Retries(services, handlers)
+    if relay is not None:  # retries go to QuickBooks: only where an agent can take them
+        services.workers.append(Supervised("retries", services.retries.work).start())
     app = Flask("qb-bitrix24", static_folder=str(shell.STATIC), static_url_path="/static")
     app.extensions["qb"] = services
     # request bodies: size-capped (413), JSON depth-capped, one object per API call (bodies.py)
