@@ -501,8 +501,13 @@ def _failed(
         member_id,
         sync_id,
         state="failed",
-        detail={"reason": reason, "fix": fix, "code": code, "unresolved": unresolved,
-                "next_try": next_try.isoformat() if next_try else None},  # fmt: skip
+        detail={
+            "reason": reason,
+            "fix": fix,
+            "code": code,
+            "unresolved": unresolved,
+            "next_try": next_try.isoformat() if next_try else None,
+        },  # fmt: skip
         outcome=f"Failed: {reason}",
     )
     if next_try is not None:

@@ -29,7 +29,7 @@ def _retry_loop_runs_fast(world: World) -> Clock:
     return clock
 
 
-def test_an_edit_to_a_customer_locked_for_ten_minutes_reaches_quickbooks_once_it_unlocks(world: World) -> None:
+def test_an_edit_to_a_customer_locked_ten_minutes_reaches_quickbooks_once_it_unlocks(world: World) -> None:
     company, ret = linked_company(world, "Cyberdyne")
     quiet(world)
     clock = _retry_loop_runs_fast(world)
@@ -55,8 +55,10 @@ def test_an_edit_to_a_customer_locked_for_ten_minutes_reaches_quickbooks_once_it
         assert wait(lambda: retries.scheduled(world.cloud.services.portals, member, key) is None)
         world.web_connector_runs()
         assert wait(
-            lambda: retries.scheduled(world.cloud.services.portals, member, key) is not None
-            or customer(world, "Cyberdyne")["CompanyName"] == "Cyberdyne Systems"
+            lambda: (
+                retries.scheduled(world.cloud.services.portals, member, key) is not None
+                or customer(world, "Cyberdyne")["CompanyName"] == "Cyberdyne Systems"
+            )
         )
         tries += 1
     assert clock.at - locked_at > OVERLAP  # longer than the look-back that used to lose the edit
