@@ -64,6 +64,8 @@ MIGRATIONS: list[str] = [
         member_id TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, due REAL NOT NULL,
         attempt INTEGER NOT NULL, payload TEXT NOT NULL, reason TEXT, PRIMARY KEY (member_id, key))""",
     "CREATE INDEX retries_due ON retries (due)",
+    # storage.probe: /healthz writes a page-sized row here and removes it again
+    "CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, pad BLOB)",
 ]
 # rows removed with the portal on CLEAN=1
 PORTAL_TABLES = ("events", "settings", "mappings", "doc_syncs", "conflicts", "seen_events", "retries")

@@ -19,6 +19,7 @@ from typing import Any
 from .b24.client import Client
 from .b24.errors import B24Error
 from .portals import PortalStore
+from .supervise import Supervised
 
 log = logging.getLogger("qb_cloud.reconcile")
 
@@ -107,8 +108,7 @@ class Reconciler:
         ``found``: called for a portal whose look added events (wakes the event worker)."""
         self.store, self.client_for, self.minutes, self.after = store, client_for, minutes, after
         self.found = found
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.supervised: Supervised | None = None
 
     def run_once(self) -> dict[str, dict[str, int]]:
         out = {}
@@ -130,16 +130,15 @@ class Reconciler:
                 log.warning("reconcile %s: %s %s", portal.domain, exc.code, exc.description)
         return out
 
-    def start(self) -> Reconciler:
-        def loop() -> None:
-            while not self._stop.wait(self.minutes * 60):
-                self.run_once()
+    def work(self, stop: threading.Event) -> None:
+        while not stop.wait(self.minutes * 60):
+            self.run_once()
 
-        self._thread = threading.Thread(target=loop, name="reconcile", daemon=True)
-        self._thread.start()
+    def start(self) -> Reconciler:
+        """The loop, supervised: a pass that dies (the database failing under it) starts it again."""
+        self.supervised = Supervised("reconcile", self.work).start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self.supervised is not None:
+            self.supervised.stop()

@@ -57,10 +57,15 @@ class Running:
         self._thread.start()
         if self.reconciler.minutes > 0:
             self.reconciler.start()
+            assert self.reconciler.supervised is not None
+            services_of(self.app).workers.append(self.reconciler.supervised)  # /healthz watches it
         return self
 
     def stop(self) -> None:
         self.reconciler.stop()
+        for worker in services_of(self.app).workers:
+            worker.stop()
+        services_of(self.app).worker.stop()
         self.http.close()
         self.relay.stop()
         if self._thread is not None:

@@ -9,6 +9,7 @@ import hmac
 import html
 import logging
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,18 @@ from shared import wire
 from shared.qbxml.export import schema_export
 from shared.qbxml.status import explain_hresult
 
-from . import customer_sync, deal_sync, discover, initial_sync, party_tab, qb_changes, sales_reps, settings
+from . import (
+    customer_sync,
+    deal_sync,
+    discover,
+    health,
+    initial_sync,
+    party_tab,
+    qb_changes,
+    sales_reps,
+    settings,
+    storage,
+)
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
@@ -74,6 +86,8 @@ class Services:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the clock retries are timed by
     retries: Retries = field(init=False)  # set by create_app: failed steps that come back by themselves
     workers: list[Supervised] = field(default_factory=list)  # background loops /healthz looks at
+    held: health.HeldEvents = field(default_factory=lambda: health.HeldEvents())  # while the disk is full
+    watch: health.Watch = field(init=False)  # set by create_app: notices the database writing again
 
     def pacer(self, member_id: str) -> Pacer:
         """The portal's request pacer: every client of a portal draws from the same bucket, as Bitrix24
@@ -183,8 +197,11 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     services.worker = EventWorker(lambda member_id: customer_sync.from_events(services, member_id))
     handlers = {deal_sync.RETRY_KIND: deal_sync.retry_due, customer_sync.RETRY_KIND: customer_sync.retry_due}
     services.retries = Retries(services, handlers)
+    services.watch = health.Watch(services)
+    services.workers.append(Supervised("storage-watch", services.watch.work).start())
     if relay is not None:  # retries go to QuickBooks: only where an agent can take them
         services.workers.append(Supervised("retries", services.retries.work).start())
+        relay.on_hook_error = services.watch.saw
     app = Flask("qb-bitrix24", static_folder=str(shell.STATIC), static_url_path="/static")
     app.extensions["qb"] = services
     # request bodies: size-capped (413), JSON depth-capped, one object per API call (bodies.py)
@@ -193,6 +210,19 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     app.before_request(refusal)
     app.after_request(secure)
     app.wsgi_app = ForwardedFor(app.wsgi_app, config.trusted_proxies)  # type: ignore[method-assign]
+
+    @app.errorhandler(sqlite3.Error)
+    def storage_failed(exc: sqlite3.Error) -> Response:
+        """A full, read-only or locked database: a clear 503 (try again later) instead of a 500 page;
+        nothing half-written stays behind (the failed transaction is rolled back)."""
+        fault = storage.fault_of(exc)
+        services.watch.saw(exc)
+        for conn, lock in health.connections(services):
+            storage.settle(conn, lock)
+        if fault is None:
+            raise exc
+        log.error("%s %s: %s (%s)", request.method, request.path, fault.words, fault.detail)
+        return health.refused(fault, request.path, request.headers.get("X-Lang", ""))
 
     def ws_url() -> str:
         """What pairing tells an agent to dial: the configured public URL, else the public host on the
@@ -372,16 +402,22 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
                 return rebind(portal, auth)
             return refuse("event", f"application token mismatch on {event}", member_id)
         keep = remember_until(payload.get("ts"), services.portals.clock(), config.event_max_age)
-        if not services.portals.first_sighting(member_id, fingerprint(request.form.items(multi=False)), keep):
-            return jsonify(ok=True, duplicate=True)  # the same delivery again: believed once
         fields_ = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
-        services.portals.enqueue_event(
-            member_id,
-            event,
-            str(fields_.get("ID", "")) or None,
-            {"data": data, "ts": payload.get("ts")},
-            "access_token" in auth,
-        )
+        held = health.Held(member_id, event, str(fields_.get("ID", "")) or None,
+                           {"data": data, "ts": payload.get("ts")}, "access_token" in auth)  # fmt: skip
+        try:
+            digest = fingerprint(request.form.items(multi=False))
+            if not services.portals.first_sighting(member_id, digest, keep):
+                return jsonify(ok=True, duplicate=True)  # the same delivery again: believed once
+            services.portals.enqueue_event(*held)
+        except sqlite3.Error as exc:
+            # Bitrix24 never delivers an event twice: the database cannot take it now, so it is held
+            # in memory and stored once writes work again (the reconciliation finds it after a restart)
+            if storage.fault_of(exc) is None or not services.held.hold(held):
+                raise
+            services.watch.saw(exc)
+            log.warning("event %s of %s held in memory: %s", event, member_id, exc)
+            return _json(202, ok=True, held=True)
         services.worker.kick(member_id)
         return jsonify(ok=True)
 
@@ -773,8 +809,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
 
     @app.get("/healthz")
     def healthz() -> Response:
-        services.portals.db.conn.execute("SELECT 1")
-        return jsonify(ok=True)
+        """200 when the database takes a write and every background worker runs; else 503 with what is
+        broken (an orchestrator restarts the process on that). Short, no portal data."""
+        return health.answer(services)
 
     def operator() -> Response | None:
         """/status and /schema are the operator's: ``Authorization: Bearer <QBB24_OPERATOR_TOKEN>``;

@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .supervise import Health, Supervised
+
 log = logging.getLogger("qb_cloud.worker")
 
 
@@ -24,7 +26,7 @@ class EventWorker:
         self._timers = 0  # come-backs scheduled by later()
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._supervised: Supervised | None = None  # the thread, started again if it dies
         self.idle = threading.Event()  # set while nothing is waiting or running (tests wait on it)
         self.idle.set()
 
@@ -32,10 +34,19 @@ class EventWorker:
         with self._lock:
             self._waiting.add(member_id)
             self.idle.clear()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="events", daemon=True)
-                self._thread.start()
+            if self._supervised is None:
+                self._supervised = Supervised("events", self._run).start()
         self._wake.set()
+
+    def health(self) -> Health | None:
+        """None before the first event started the thread."""
+        return self._supervised.health() if self._supervised is not None else None
+
+    def stop(self) -> None:
+        if self._supervised is not None:
+            self._supervised.stop_event.set()
+            self._wake.set()
+            self._supervised.stop()
 
     def later(self, member_id: str, seconds: float) -> None:
         """Come back for the portal after ``seconds`` (the worker is not idle until then)."""
@@ -52,9 +63,14 @@ class EventWorker:
         timer.daemon = True
         timer.start()
 
-    def _run(self) -> None:
-        while True:
+    def _run(self, stop: threading.Event) -> None:
+        with self._lock:
+            if self._waiting:  # started again after dying: what was waiting still is
+                self._wake.set()
+        while not stop.is_set():
             self._wake.wait()
+            if stop.is_set():
+                return
             while self.gather > 0 and self._wake.is_set():  # until no kick came for `gather` seconds
                 self._wake.clear()
                 time.sleep(self.gather)

@@ -66,6 +66,7 @@ class AgentRelay:
         self.host, self.port = host, port
         self.on_result = on_result
         self.on_event = on_event
+        self.on_hook_error: Callable[[BaseException], None] | None = None  # told of every failed hook
         self.started_at = _now()  # results stored before this were a previous process's (see replay)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
@@ -334,10 +335,16 @@ class AgentRelay:
         if self.on_result is not None and self._hook(self.on_result, portal, job):
             self.store.mark_applied(portal, job.job_id)
 
-    def replay(self) -> int:
+    @property
+    def running(self) -> bool:
+        """The relay's thread (its event loop) is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def replay(self, before: datetime | None = None) -> int:
         """Act on the results a stopped process stored but never acted on (it died between storing one
-        and running its hook): a deal's write is then recovered instead of waiting forever."""
-        jobs = self.store.unapplied(self.started_at)
+        and running its hook): a deal's write is then recovered instead of waiting forever. ``before``
+        (default: this process's start): also results whose handling failed here, e.g. on a full disk."""
+        jobs = self.store.unapplied(before or self.started_at)
         for job in jobs:
             self._apply(job.portal, job)
         if jobs:
@@ -347,16 +354,17 @@ class AgentRelay:
     def _event(self, portal: str, message: wire.Message) -> None:
         self._hook(self.on_event, portal, message)
 
-    @staticmethod
-    def _hook(hook: Callable[[str, Any], None] | None, portal: str, value: Any) -> bool:
+    def _hook(self, hook: Callable[[str, Any], None] | None, portal: str, value: Any) -> bool:
         """What the app does with a result or session event runs after the result is stored and
         acknowledged; its failure is logged and never costs the agent its connection. True: it ran."""
         if hook is None:
             return False
         try:
             hook(portal, value)
-        except Exception:  # noqa: BLE001 - a hook's bug must not drop the agent's link
+        except Exception as exc:  # noqa: BLE001 - a hook's bug must not drop the agent's link
             log.exception("handling %s for %s failed", type(value).__name__, portal)
+            if self.on_hook_error is not None:
+                self.on_hook_error(exc)
             return False
         return True
 

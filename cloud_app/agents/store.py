@@ -88,6 +88,7 @@ class AgentStore:
         self.db.conn.execute("PRAGMA busy_timeout=5000")
         self.clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
+        self.lock = self._lock  # for the storage probe (cloud_app.storage)
         self._failed: dict[str, list[datetime]] = {}
         self._schema()
 
@@ -327,13 +328,12 @@ class AgentStore:
 
     def expire(self, portal: str) -> int:
         """Jobs whose deadline passed before QuickBooks saw them fail, saying so (not sent: never run)."""
-        with self._lock:
+        with self._lock, self.db.conn:  # a failed write rolls back: no transaction left holding the lock
             cur = self.db.execute(
                 "update jobs set state = 'failed', finished_at = ?, message = ? where portal = ? "
                 "and deadline is not null and deadline < ? and state in ('queued', 'offered', 'acked')",
                 [_iso(self.clock()), DEADLINE_PASSED, portal, _iso(self.clock())],
             )
-            self.db.conn.commit()
             return cur.rowcount
 
     def waiting(self, portal: str, purpose: str) -> bool:
@@ -373,12 +373,11 @@ class AgentStore:
             params.append(_iso(self.clock()))
         final = ("done", "failed", "unknown", "sent") if state == "acked" else ("done", "failed", "unknown")
         guard = "(" + ", ".join(f"'{s}'" for s in final) + ")"
-        with self._lock:
+        with self._lock, self.db.conn:
             self.db.execute(
                 f"update jobs set state = ?{extra} where portal = ? and job_id = ? and state not in {guard}",
                 [*params, portal, job_id],
             )
-            self.db.conn.commit()
 
     def reconnected(self, portal: str, held: tuple[str, ...]) -> int:
         """An agent (re)connected holding ``held``: anything offered or acknowledged but neither held nor
