@@ -170,9 +170,11 @@ class PortalStore:
             )
 
     def activate(self, member_id: str) -> None:
+        """Working again: the attention reason goes with the state it explained."""
         with self.lock, self.db.conn:
             self.db.conn.execute(
-                "UPDATE portals SET state='active', updated_at=? WHERE member_id=?", (self.clock(), member_id)
+                "UPDATE portals SET state='active', attention=NULL, updated_at=? WHERE member_id=?",
+                (self.clock(), member_id),
             )
 
     def _row(self, member_id: str) -> dict[str, Any] | None:

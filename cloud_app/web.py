@@ -41,10 +41,11 @@ from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
 from .b24.client import Client
-from .b24.errors import B24Error
+from .b24.errors import ATTENTION_TEXT, B24Error, NeedsAttention
 from .b24.form import nested
 from .b24.pacer import Pacer
 from .b24_placement import shell
+from .b24_placement.strings import catalog
 from .bodies import MAX_BODY_BYTES, CappedJSONProvider, depth, refusal
 from .config import Config
 from .crypto import Vault
@@ -69,6 +70,10 @@ from .worker import EventWorker
 
 log = logging.getLogger(__name__)
 BX24_JS = "https://api.bitrix24.com/api/v1/"
+# attention reasons an administrator's opening of the app cures (it brings fresh tokens of its own)
+RECONNECTS = {ATTENTION_TEXT[c] for c in ("INVALID_GRANT", "AUTHORIZATION_ERROR", "USER_ACCESS_ERROR")} | {
+    "Bitrix24 no longer accepts this app's authorization. Open the app in Bitrix24 once to reconnect it."
+}  # the words stored by earlier versions
 APP_VERSION = "b24.app_version"  # the app version (OAuth app.info) the stored application token came with
 
 
@@ -211,6 +216,20 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     app.after_request(secure)
     app.wsgi_app = ForwardedFor(app.wsgi_app, config.trusted_proxies)  # type: ignore[method-assign]
 
+    @app.errorhandler(B24Error)
+    def bitrix24_failed(exc: B24Error) -> Response:
+        """Bitrix24 refused or did not answer a call a click needed: say so (503), never a 500 page."""
+        _, strings = catalog(request.headers.get("X-Lang", "") or request.args.get("LANG", ""))
+        attention = isinstance(exc, NeedsAttention) or exc.attention
+        message = strings["b24.attention"] if attention else strings["b24.down"].format(code=exc.code)
+        log.warning("%s %s: Bitrix24 %s %s", request.method, request.path, exc.code, exc.description)
+        if request.path.startswith("/api/"):
+            answer = _json(503, error="needs_attention" if attention else "bitrix24", message=message)
+        else:
+            answer = Response(f"<!doctype html><p>{html.escape(message)}</p>", 503, mimetype="text/html")
+        answer.headers["Retry-After"] = str(health.RETRY_AFTER)
+        return answer
+
     @app.errorhandler(sqlite3.Error)
     def storage_failed(exc: sqlite3.Error) -> Response:
         """A full, read-only or locked database: a clear 503 (try again later) instead of a 500 page;
@@ -341,6 +360,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             return user
         portal = services.portals.portal(user.member_id)
         assert portal is not None
+        if portal.state == "attention" and user.admin and portal.attention in RECONNECTS:
+            portal = reconnect(portal)
         return _page(
             "QuickBooks",
             render(user, portal, services.sessions.issue(user)),
@@ -348,6 +369,20 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             bx24_js=bx24_js,
             script="if (window.BX24) BX24.init(function(){ BX24.fitWindow(); });",
         )
+
+    def reconnect(portal: PortalRow) -> PortalRow:
+        """An administrator opened the app while Bitrix24 refused the stored authorization: the frame
+        brings that administrator's own tokens (``AUTH_ID``/``REFRESH_ID``, just verified against the
+        portal), and the app works on them from now on — what the attention text promises."""
+        form = request.form
+        if not form.get("AUTH_ID") or not form.get("REFRESH_ID"):
+            return portal
+        expires = int(form["AUTH_EXPIRES"]) if form.get("AUTH_EXPIRES", "").isdigit() else 3600
+        until = services.portals.clock() + min(expires, 86400)
+        services.portals.save_tokens(portal.member_id, form["AUTH_ID"], form["REFRESH_ID"], until)
+        services.portals.activate(portal.member_id)
+        log.info("portal %s reconnected by an administrator opening the app", portal.member_id)
+        return services.portals.portal(portal.member_id) or portal
 
     @app.post("/app")
     def app_page() -> Response:

@@ -25,8 +25,8 @@ RETRYABLE = {
     "CONNECTION",
 }
 ATTENTION_TEXT = {
-    "INVALID_GRANT": "Bitrix24 no longer accepts this app's authorization. Open the app in Bitrix24 once to "
-    "reconnect it.",
+    "INVALID_GRANT": "Bitrix24 no longer accepts this app's authorization. A Bitrix24 administrator opening "
+    "the app once reconnects it.",
     "NOT_INSTALLED": "The app is not installed on this Bitrix24 any more.",
     "PAYMENT_REQUIRED": "The app's subscription on this Bitrix24 has ended.",
     "WRONG_CLIENT": "This server's Bitrix24 client id is not known to Bitrix24 (check QBB24_CLIENT_ID).",

@@ -144,6 +144,9 @@ EN: dict[str, str] = {
     "health.portal": "This portal",
     "health.attention": "Needs attention: {reason}",
     "health.ready": "Ready.",
+    # a click that needed Bitrix24 when it refused or did not answer
+    "b24.attention": "Bitrix24 no longer accepts this app's authorization, so nothing was done. A Bitrix24 administrator opening the app once reconnects it; then try again.",
+    "b24.down": "Bitrix24 did not answer ({code}), so nothing was done. Try again in a few minutes.",
     # a request the cloud's database could not take (cloud_app.health.refused)
     "storage.full": "The app's server is out of disk space, so nothing was saved. Nothing is lost: try again in a few minutes (the app's operator has been told).",
     "storage.read-only": "The app's server cannot save right now (its storage became read-only), so nothing was saved. Try again in a few minutes (the app's operator has been told).",
@@ -334,6 +337,8 @@ RU: dict[str, str] = {
     "health.error_none": "Нет.",
     "health.portal": "Этот портал",
     "health.attention": "Требует внимания: {reason}",
+    "b24.attention": "Битрикс24 больше не принимает авторизацию приложения, поэтому ничего не сделано. Администратор Битрикс24 может один раз открыть приложение — оно переподключится; затем повторите.",
+    "b24.down": "Битрикс24 не ответил ({code}), поэтому ничего не сделано. Повторите через несколько минут.",
     "storage.full": "На сервере приложения закончилось место на диске, поэтому ничего не сохранено. Ничего не потеряно: повторите через несколько минут (администратор сервера уже знает).",
     "storage.read-only": "Сервер приложения сейчас не может сохранять (хранилище стало доступно только для чтения), поэтому ничего не сохранено. Повторите через несколько минут (администратор сервера уже знает).",
     "storage.locked": "Сервер приложения занят и не смог это сохранить. Повторите через минуту.",
