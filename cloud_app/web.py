@@ -23,7 +23,6 @@ from flask import Flask, Response, jsonify, request
 
 from shared import wire
 from shared.qbxml.export import schema_export
-from shared.qbxml.status import explain_hresult
 
 from . import (
     customer_sync,
@@ -33,6 +32,7 @@ from . import (
     initial_sync,
     party_tab,
     qb_changes,
+    qb_reach,
     sales_reps,
     settings,
     storage,
@@ -705,6 +705,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             agent_online=bool(services.relay and services.relay.online(member_id)),
             last_web_connector_run=session.get("ended_at") or session.get("started_at"),
             next_web_connector_run=next_run(session),
+            why_waiting=qb_reach.why_waiting(services, member_id, datetime.now(UTC)),
         )
 
     @app.post("/api/portals/<member_id>/initial-sync")
@@ -936,6 +937,7 @@ def record_session(services: Services, portal: str, message: wire.Message) -> No
                 "local_time": message.local_time.isoformat() if message.local_time else None,
             },
         )
+        qb_reach.cleared(services, portal)
     elif isinstance(message, wire.SessionEnded):
         last = store.setting(portal, "qb.session", {})
         last.update(ended_at=message.ended_at.isoformat(), summary=message.summary, errors=message.errors)
@@ -945,17 +947,9 @@ def record_session(services: Services, portal: str, message: wire.Message) -> No
                 portal, "qb.last_error", {"at": message.ended_at.isoformat(), "message": message.error}
             )
     elif isinstance(message, wire.QuickBooksUnreachable):
-        meaning, todo = explain_hresult(message.hresult)
-        store.set_setting(
-            portal,
-            "qb.last_error",
-            {
-                "at": message.at.isoformat(),
-                "hresult": message.hresult,
-                "message": meaning,
-                "what_to_do": todo,
-            },
-        )
+        said = qb_reach.reported(services, portal, message)
+        store.set_setting(portal, "qb.last_error", {"at": message.at.isoformat(), "hresult": message.hresult,
+                                                    **said})  # fmt: skip
 
 
 def portal_status_of(services: Services, member_id: str) -> dict[str, Any]:
@@ -975,6 +969,7 @@ def portal_status_of(services: Services, member_id: str) -> dict[str, Any]:
         "queue_depth": sum(n for state, n in jobs.items() if state in ("queued", "offered", "acked")),
         "events_waiting": len(services.portals.events(member_id)),
         "last_sync": services.portals.settings_with_prefix(member_id, "sync.last."),
+        "why_waiting": qb_reach.why_waiting(services, member_id, datetime.now(UTC)),
     }
 
 

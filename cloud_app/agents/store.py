@@ -455,6 +455,16 @@ class AgentStore:
             )
             return {state: n for state, n in cur.fetchall()}
 
+    def oldest_waiting(self, portal: str) -> datetime | None:
+        """When the longest-waiting job not yet in QuickBooks' hands was queued (None: nothing waits)."""
+        with self._lock:
+            row = self.db.execute(
+                "select min(created_at) from jobs where portal = ? "
+                "and state in ('queued', 'offered', 'acked')",
+                [portal],
+            ).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
     def counts_all(self) -> dict[str, int]:
         """Jobs by state across portals (operator figures, no portal data)."""
         with self._lock:

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from shared.qbxml.errors import QbxmlError
-from shared.qbxml.status import explain_hresult
+from shared.qbxml.status import WRONG_FILE, WRONG_FILE_CODE, connection_cause, explain_hresult
 from shared.qbxml.xml import parse_xml
 
 from . import iterate
@@ -383,6 +383,12 @@ class Sessions:
             return DONE
         meaning, todo = explain_hresult(hresult)
         text = f"{meaning} ({hresult}). {todo}"
+        if connection_cause(hresult, message) == WRONG_FILE:
+            # QuickBooks says "not started" for this too; the cloud is told which it is, and which file
+            # this agent expects
+            expected = self.pinned_company_file or "the company file this agent was paired with"
+            text = f"Another company file is open in QuickBooks. Open {expected} and run again."
+            hresult, message = WRONG_FILE_CODE, f"{message} Expected: {expected}".strip()
         self.last_error = text
         self.work.connection_error(ticket, hresult, message or meaning)
         s.stop_error = text

@@ -140,3 +140,23 @@ def explain_hresult(hresult: str) -> tuple[str, str]:
         if k.lower() == key.lower():
             return v
     return (f"QuickBooks connection error {hresult}", "Check that QuickBooks is running with the right file.")
+
+
+# Why the Web Connector could not get into QuickBooks (``connectionError``), as the agent reports it and
+# the pages explain it. ``WRONG_FILE_CODE`` is the agent's own code for "another company file is open":
+# QuickBooks answers that with 0x80040408, the same HRESULT as "not running", and only its message tells
+# them apart (quickbooks-webconnector.md §2: the WC passes QuickBooks' message on; the simulator's wording
+# is marked UNCONFIRMED there, so the test is for the words "different" and "file" together).
+WRONG_FILE_CODE = "wrong-company-file"
+CLOSED, WRONG_FILE, BLOCKED = "closed", "wrong_file", "blocked"
+
+
+def connection_cause(hresult: str, message: str) -> str:
+    """``CLOSED`` (QuickBooks is not running or not reachable), ``WRONG_FILE`` (another company file is
+    open) or ``BLOCKED`` (QuickBooks runs but refuses: a dialog, permissions, single-user mode…)."""
+    code, text = hresult.strip().lower(), (message or "").lower()
+    if code == WRONG_FILE_CODE or ("different" in text and "file" in text):
+        return WRONG_FILE
+    if code in ("0x80040401", "0x80040408"):
+        return CLOSED
+    return BLOCKED

@@ -222,8 +222,13 @@
       return null;
     }
   }
+  function why(w) {  // why nothing reaches QuickBooks (cloud_app/qb_reach.py), with what to do
+    return w ? h('p', { class: 'qb-warn', id: 'qb-why', 'data-cause': w.cause }, t('why.' + w.cause, {
+      machine: w.machine || '?', since: when(w.since), file: w.file || '?', detail: w.detail || '' })) : null;
+  }
   function connectorInfo(s) {
     var lines = [];
+    if (s.why_waiting && s.state !== 'done' && s.state !== 'failed') lines.push(why(s.why_waiting));
     if (!s.agent_online) lines.push(h('p', { class: 'qb-warn' }, t('sync.agent_offline')));
     if (s.last_web_connector_run) {
       lines.push(h('p', {}, t('sync.wc_last', { when: when(s.last_web_connector_run) })));
@@ -364,6 +369,7 @@
       panel.textContent = '';
       add(panel, h('p', { class: 'qb-muted' }, t('loading')));
       ({ setup: setup, health: health, settings: settingsTab, first_sync: firstSync, log: syncLog })[name]();
+      if (name === 'health') every(5000, health);  // a cause shows up, and clears, without a reload
     }
     function into() { panel.textContent = ''; for (var i = 0; i < arguments.length; i++) add(panel, arguments[i]); fit(); }
     function oops(e) { into(h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message)); }
@@ -404,6 +410,7 @@
         var session = s.last_session || {}, err = s.last_error;
         into(section(null, facts([
           [t('health.portal'), s.state === 'attention' ? h('span', { class: 'qb-warn' }, t('health.attention', { reason: s.attention || '' })) : t('health.ready')],
+          s.why_waiting ? [t('health.why'), why(s.why_waiting)] : null,
           [t('health.agent'), s.agent_online ? h('span', {}, badge(t('setup.online'), 'green'), ' ', t('health.agent_ok')) : h('span', {}, badge(t('setup.offline'), 'red'), ' ', t('health.agent_down'))],
           [t('health.wc'), session.started_at ? when(session.ended_at || session.started_at) + (session.summary ? ' — ' + session.summary : '') : t('health.wc_never')],
           [t('health.file'), session.company_file || t('health.file_none')],

@@ -5,7 +5,8 @@ Web Connector simulator polling every second and the QuickBooks simulator's samp
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -67,6 +68,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield site
         finally:
             site.scheduler.stop()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def slider(page: Page) -> FrameLocator:
@@ -291,3 +301,44 @@ def test_the_default_sales_rep_is_chosen_from_the_reps_quickbooks_lists(site: Si
     expect(app.locator(".qb-ok")).to_have_text("Saved.")
     dm = next(str(r["ListID"]) for r in site.qb("<SalesRepQueryRq/>") if r["Initial"] == "DM")
     assert site.world.api("GET", "/settings").json()["settings"]["salesrep.default"] == dm
+
+
+def test_health_and_the_deal_show_why_nothing_reaches_quickbooks_and_clear_it_when_fixed(site: Site) -> None:
+    """QuickBooks closed, then the wrong company file open (issue 18, case 4): the deal's sync and Health say
+    which, with what to do, while the Web Connector keeps running; fixing it clears both by itself."""
+    qb = site.world.qb
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Closed Books Ltd"}}))
+    deal = site.deal_for("COMPANY_ID", company)
+    # the agent has met its company file (it pins the first one the Web Connector opens)
+    assert wait_for(lambda: site.world.agent.sessions.pinned_company_file is not None)
+    qb.not_running = True
+    try:
+        page = site.page()
+        page.goto(site.url(f"crm/deal/details/{deal}/"))
+        page.get_by_role("button", name="Sync to QuickBooks").first.click()
+        frame = slider(page)
+        why = frame.locator("#qb-why")
+        expect(why).to_have_attribute("data-cause", "closed")
+        expect(why).to_contain_text("QuickBooks is closed on")
+        expect(why).to_contain_text("open QuickBooks there with the company file")
+
+        app = site.page()
+        app.goto(site.url(f"marketplace/app/{CLIENT_ID}/"))
+        panel = app.frame_locator("iframe")
+        panel.get_by_role("tab", name="Health").click()
+        expect(panel.locator("#qb-why")).to_have_attribute("data-cause", "closed")
+
+        qb.not_running = False
+        qb.open_file = "C:\\Users\\Public\\Documents\\Intuit\\QuickBooks\\Company Files\\Other Company.qbw"
+        expect(panel.locator("#qb-why")).to_have_attribute("data-cause", "wrong_file")
+        expect(panel.locator("#qb-why")).to_contain_text("The wrong company file is open")
+        expect(panel.locator("#qb-why")).to_contain_text("Rock Castle Construction.qbw")  # the expected one
+        expect(why).to_have_attribute("data-cause", "wrong_file")
+    finally:
+        qb.not_running, qb.open_file = False, None
+    # fixed: the preview arrives and the cause is gone from both pages, nobody reloaded anything
+    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    expect(frame.locator("#qb-why")).to_have_count(0)
+    expect(panel.locator("#qb-why")).to_have_count(0)
+    expect(panel.locator("#qb-panel")).to_contain_text("Online")
