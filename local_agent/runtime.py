@@ -157,6 +157,7 @@ class Relay:
             started_at=now, local_time=local))  # fmt: skip
 
     def session_ended(self, session_id: str, summary: str, error: str | None) -> None:
+        self.recover_unknowns()
         now = datetime.now(UTC)
         self.status.last_session_end = now.isoformat()
         self.status.last_session_summary = summary
@@ -174,6 +175,18 @@ class Relay:
                 error=error,
             )
         )
+
+    def recover_unknowns(self) -> tuple[int, int]:
+        """After every session (as at start): a job still "sent" was handed to QuickBooks by a session that
+        is over, and its answer was never stored. Sessions never overlap (a second authenticate is told
+        "busy"), so none of them is still in QuickBooks' hands: reads are queued again, writes reported
+        "answer lost" so the cloud asks QuickBooks what became of them — never left "sent"."""
+        again, lost = self.queue.recover(read_only)
+        if again or lost:
+            log.warning("after a session: %d read(s) queued again, %d write(s) reported unknown", again, lost)
+        if lost and self.link is not None:
+            self.link.results_ready()
+        return again, lost
 
     def connection_error(self, session_id: str, hresult: str, message: str) -> None:
         self.status.last_error = f"{hresult}: {message}"

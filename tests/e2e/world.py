@@ -112,6 +112,8 @@ class Sandbox:
         # The process is gone: every agent connection with it, and whatever its event worker would still have
         # done (in one Python process its thread cannot be killed; it is told to do nothing from now on).
         self.services.worker.handle = lambda member_id: None
+        for worker in self.services.workers:  # the retry and storage loops die with the process
+            worker.stop()
         self.relay.stop()
         self.relay = AgentRelay(AgentStore(self.config.database), port=self.relay.port).start()
         self._holder["app"] = create_app(
