@@ -7,9 +7,10 @@ it can again.
   the cause in the person's language — JSON for the page API and Bitrix24's events, a page for frames.
 * ``HeldEvents``: a Bitrix24 event that arrives while the database cannot write is held in memory (Bitrix24
   never delivers an event twice) and stored as soon as writes work again.
-* ``Watch``: a supervised loop that probes the database every few seconds; when writes work again after a
-  fault it stores the held events, acts on the agent results whose handling the fault broke (they were
-  stored and acknowledged, so the agent will not send them again) and wakes the event worker — no restart.
+* ``Watch``: a supervised loop that, once a request or a result's handling met a storage fault, probes
+  the database every few seconds; when writes work again it stores the held events, acts on the agent
+  results whose handling the fault broke (they were stored and acknowledged, so the agent will not send
+  them again) and wakes the event worker — no restart.
 """
 
 from __future__ import annotations
@@ -148,8 +149,11 @@ class Watch:
             log.error("the database cannot write: %s (%s)", fault.words, fault.detail)
 
     def check(self) -> storage.Fault | None:
-        """Probe; after a fault, carry on what it stopped. The fault, or None when writes work."""
+        """While a fault was seen (or events are held): probe, and once writes work again carry on what
+        the fault stopped. The fault, or None. Idle otherwise (no write every few seconds for nothing)."""
         services = self.services
+        if self.fault_since is None and not len(services.held):
+            return None
         fault = database_fault(services)
         if fault is not None:
             if self.fault_since is None:
