@@ -28,3 +28,16 @@ def test_hresults_are_explained() -> None:
     meaning, action = explain_hresult("0X80040400")
     assert "parse" in meaning
     assert "QuickBooks" in explain_hresult("0x8004dead")[0]
+
+
+def test_a_wrong_company_file_is_told_apart_from_a_closed_quickbooks() -> None:
+    """Both come as 0x80040408 through ``connectionError`` (quickbooks-webconnector.md §2); only QuickBooks'
+    message says another file is open (the simulator's wording, UNCONFIRMED there)."""
+    from shared.qbxml.status import BLOCKED, CLOSED, WRONG_FILE, WRONG_FILE_CODE, connection_cause
+
+    assert connection_cause("0x80040408", "Could not start QuickBooks.") == CLOSED
+    assert connection_cause("0x80040401", "") == CLOSED
+    wrong = "A QuickBooks company data file is already open and it is different from the one requested."
+    assert connection_cause("0x80040408", wrong) == WRONG_FILE
+    assert connection_cause(WRONG_FILE_CODE, "QuickBooks has 'x' open") == WRONG_FILE  # the agent's own
+    assert connection_cause("0x80040414", "A modal dialog box is showing") == BLOCKED
