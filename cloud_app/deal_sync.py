@@ -438,6 +438,7 @@ def retry(services: Services, member_id: str, sync_id: str) -> str:
     old = links.sync(member_id, sync_id)
     if old is None:
         raise Refused("No such sync.")
+    retries.cancel(services.portals, member_id, f"deal:{sync_id}")  # retried now: not again at its time
     unresolved = old.detail.get("unresolved")
     if unresolved:
         if not links.move_sync(member_id, sync_id, from_states=("failed",), to="recovering"):
@@ -519,7 +520,16 @@ RETRY_KIND = "deal"
 
 
 def retry_due(services: Services, member_id: str, payload: dict[str, Any], attempt: int) -> None:
-    """A scheduled retry (``retries``): what a person's Retry does, counted as the next attempt."""
+    """A scheduled retry (``retries``): what a person's Retry does, counted as the next attempt — unless
+    the deal was synced again since (a person's new "Sync to QuickBooks" is the newer intent; retrying the
+    old one would touch the document behind their back)."""
+    failed = services.links.sync(member_id, str(payload["sync_id"]))
+    if failed is None:
+        return
+    latest = services.links.syncs_of_deal(member_id, failed.deal_id)[-1:]
+    if latest and latest[0].sync_id != failed.sync_id:
+        log.info("deal sync %s: not retried, the deal was synced again since", failed.sync_id)
+        return
     try:
         again = retry(services, member_id, str(payload["sync_id"]))
     except Refused as exc:  # retried by hand meanwhile, or nothing to start: nothing to do

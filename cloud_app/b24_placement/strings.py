@@ -145,6 +145,7 @@ EN: dict[str, str] = {
     "health.attention": "Needs attention: {reason}",
     "health.ready": "Ready.",
     # why nothing reaches QuickBooks (cloud_app.qb_reach), on Health and on a deal's waiting sync
+    "sync.next_try": "It is tried again by itself at {when}; Retry does it now.",
     "health.why": "Why nothing reaches QuickBooks",
     "why.closed": "QuickBooks is closed on {machine} (since {since}): open QuickBooks there with the company file {file}. The Web Connector carries on by itself at its next run.",
     "why.wrong_file": "The wrong company file is open in QuickBooks on {machine} (since {since}): expected {file}. Open that file; the Web Connector carries on by itself at its next run.",
@@ -343,6 +344,7 @@ RU: dict[str, str] = {
     "health.error_none": "Нет.",
     "health.portal": "Этот портал",
     "health.attention": "Требует внимания: {reason}",
+    "sync.next_try": "Повтор произойдёт сам в {when}; «Повторить» — сейчас.",
     "health.why": "Почему ничего не доходит до QuickBooks",
     "why.closed": "QuickBooks закрыт на компьютере {machine} (с {since}): откройте там QuickBooks с файлом компании {file}. Web Connector продолжит сам при следующем запуске.",
     "why.wrong_file": "В QuickBooks на компьютере {machine} открыт не тот файл компании (с {since}): нужен {file}. Откройте его; Web Connector продолжит сам при следующем запуске.",

@@ -208,6 +208,7 @@
         return h('div', { class: 'qb-alert qb-alert-error', role: 'alert', id: 'qb-outcome' },
           h('strong', {}, d.reason || s.outcome || ''),
           d.fix ? h('p', {}, t('sync.what_to_do') + ': ' + d.fix) : null,
+          d.next_try ? h('p', { id: 'qb-next-try' }, t('sync.next_try', { when: when(d.next_try) })) : null,
           (d.problems || []).length ? h('ul', {}, d.problems.map(function (p) { return h('li', {}, p); })) : null,
           h('div', { class: 'qb-actions' }, button(t('retry'), function (b) {
             if (!d.unresolved) { stop(); dealSync(box, dealId, s.kind); return; }
