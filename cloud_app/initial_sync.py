@@ -31,6 +31,7 @@ from .b24.errors import B24Error
 from .links import Link
 from .sync import crm
 from .sync.customers import from_company, from_contact
+from .sync.field_words import words
 from .sync.matching import RULES, Ambiguous, Candidate, Matched, Party, match_all
 from .sync.names import disambiguate
 
@@ -59,6 +60,12 @@ def start(services: Services, member_id: str) -> str:
     return job_id
 
 
+def _said(path: str) -> str:
+    """``CustomerAdd/BillAddress/Addr1`` → "Billing address, line 1" (the request's name left off)."""
+    said = words(path.split("/", 1)[-1])
+    return said[:1].upper() + said[1:]
+
+
 def _send(
     services: Services, member_id: str, requests: list[Any], purpose: str, *, truncate: bool = False
 ) -> str:
@@ -67,7 +74,7 @@ def _send(
     built = build(MessageSet(requests, on_error="continueOnError"), version=VERSION, truncate=truncate)
     if built.truncations:
         notes = list(services.portals.setting(member_id, "initial.notes", []))
-        notes += [f"{t.path}: “{t.original}” shortened to “{t.truncated}”" for t in built.truncations]
+        notes += [f"{_said(t.path)}: “{t.original}” shortened to “{t.truncated}”" for t in built.truncations]
         services.portals.set_setting(member_id, "initial.notes", notes)
     job_id = services.agents.enqueue(member_id, built.xml, purpose=purpose, priority=4)
     services.notify(member_id)

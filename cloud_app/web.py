@@ -45,6 +45,7 @@ from .b24.errors import ATTENTION_TEXT, B24Error, NeedsAttention
 from .b24.form import nested
 from .b24.pacer import Pacer
 from .b24_placement import shell
+from .b24_placement.in_language import in_language
 from .b24_placement.strings import catalog
 from .bodies import MAX_BODY_BYTES, CappedJSONProvider, depth, refusal
 from .config import Config
@@ -214,6 +215,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.before_request(refusal)
     app.after_request(secure)
+    app.after_request(in_language)  # the page API's messages in the page's language
     app.wsgi_app = ForwardedFor(app.wsgi_app, config.trusted_proxies)  # type: ignore[method-assign]
 
     @app.errorhandler(B24Error)

@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.qbxml.schema import version_key
 
+from .field_words import words
 from .names import fit_name
 from .text import Fitted, fit
 
@@ -52,7 +53,11 @@ def _put(out: CustomerDraft, path: tuple[str, ...], raw: Any) -> None:
     for part in path[:-1]:
         target = target.setdefault(part, {})
     target[name] = fitted.value
-    out.notes.extend(f"{'.'.join(path)}: {n}" for n in fitted.notes)
+    out.notes.extend(f"{_upper(words('.'.join(path)))}: {n}" for n in fitted.notes)
+
+
+def _upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _multi(record: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:

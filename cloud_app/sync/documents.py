@@ -166,7 +166,7 @@ def plan_document(
     if isinstance(customer, CustomerDraft):
         plan.customer_action = "create"
         plan.customer_name = str(customer.fields.get("Name", ""))
-        plan.notes.extend(f"customer {n}" for n in customer.notes)
+        plan.notes.extend(f"Customer’s {n[:1].lower()}{n[1:]}" for n in customer.notes)
         if not plan.customer_name:
             plan.problems.append("The deal has no client with a name. Add a company or contact to the deal.")
         else:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from .field_words import words
+
 CODEPAGE = "cp1252"
 
 _CYRILLIC = {
@@ -95,12 +97,13 @@ def fit(text: str, max_length: int | None, *, field: str = "value") -> Fitted:
     value = " ".join(value.split()) if value != text else value
     if not value.strip() and text.strip():
         raise Unstorable(
-            f"{field} {text!r} has no characters QuickBooks can store; enter it in Latin letters"
+            f"the {words(field)} “{text}” has no characters QuickBooks can store; enter it in Latin letters"
         )
     if max_length is not None and len(value) > max_length:
         cut = value[: max_length + 1]
         space = cut.rfind(" ")
         # end on a whole word when that keeps most of the text; a half word reads as a typo
         value = cut[:space].rstrip() if space >= max_length * 2 // 3 else value[:max_length].rstrip()
-        notes.append(f"shortened to {max_length} characters (QuickBooks' limit for {field})")
+        kept = f"the most QuickBooks keeps for the {words(field)}"
+        notes.append(f"shortened to {max_length} characters ({kept})")
     return Fitted(value, tuple(notes))

@@ -47,7 +47,7 @@
       var type = r.headers.get('Content-Type') || '';
       var read = type.indexOf('json') >= 0 ? r.json() : r.text().then(function (x) { return { message: x }; });
       return read.then(function (data) {
-        if (!r.ok) { var err = new Error(data.message || data.error || ('HTTP ' + r.status)); err.data = data; throw err; }
+        if (!r.ok) { var err = new Error(data.message || t('http_error', { status: r.status })); err.data = data; throw err; }
         return data;
       });
     });
@@ -106,7 +106,7 @@
     return b;
   }
   function close() { if (window.BX24 && BX24.closeApplication) BX24.closeApplication(); }
-  function unknownRecord() { show(h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, t('load_failed', { reason: 'no record' }))); }
+  function unknownRecord() { show(h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, t('load_failed', { reason: t('no_record') }))); }
 
   // -- "Sync to QuickBooks": preview → confirm → live status ------------------------------------------
   function dealSync(host, dealId, kind) {
@@ -309,7 +309,7 @@
           b.disabled = true; api('POST', path + '/refresh').then(function () { load(false); });
         }, null, { disabled: r.refreshing })));
       if (!st) { show(head); return; }
-      var aging = ['current', '1-30', '31-60', '61-90', 'over 90'].filter(function (k) { return k in st.aging; }).map(function (k) { return [k === 'current' ? t('party.aging.current') : k, money(st.aging[k])]; });
+      var aging = ['current', '1-30', '31-60', '61-90', 'over 90'].filter(function (k) { return k in st.aging; }).map(function (k) { return [t('party.aging.' + k), money(st.aging[k])]; });
       show(head,
         section(t('party.open_invoices'),
           st.open_invoices.length ? h('div', { class: 'qb-scroll' }, table([t('deal.number'), t('deal.due'), t('deal.total'), t('deal.balance'), t('deal.status')],
