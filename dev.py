@@ -13,6 +13,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -49,21 +50,40 @@ def run(cmd: list[str]) -> None:
         raise SystemExit(code)
 
 
+APT_LOCK_WAIT = 600.0  # seconds: an unattended upgrade or another install may hold apt's lock that long
+
+
+def apt_get(*args: str, wait: float = APT_LOCK_WAIT, step: float = 5.0) -> int:
+    """``apt-get ARGS`` (through ``sudo -n`` when not root) that waits for apt's lock instead of failing
+    when another program holds it: apt's own ``DPkg::Lock::Timeout`` for the dpkg lock, and a retry for
+    the lists lock ``apt-get update`` takes, which that option does not cover. The exit code."""
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    cmd = [*sudo, "apt-get", "-o", f"DPkg::Lock::Timeout={int(wait)}", *args]
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+        locked = "Could not get lock" in done.stderr or "is another process using it" in done.stderr
+        if done.returncode == 0 or not locked or time.monotonic() > deadline:
+            if done.returncode != 0 and done.stderr:
+                sys.stderr.write(done.stderr)
+            return done.returncode
+        if not said:
+            _say(f"another program is using apt (its lock is held); waiting up to {wait / 60:.0f} minutes…")
+            said = True
+        time.sleep(step)
+
+
 def ensure_chromium() -> None:
     """The page tests drive Debian's Chromium (Playwright's own download does not work here): install the
     package when it is missing (``QBB24_CHROMIUM`` names another binary instead)."""
     if os.environ.get("QBB24_CHROMIUM") or Path("/usr/bin/chromium").exists():
         return
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-
-    def apt(*args: str) -> int:
-        return subprocess.call([*sudo, "apt-get", *args], stdout=subprocess.DEVNULL, env=env)
-
     _say("installing Debian's chromium for the page tests (first run only)")
-    if apt("install", "-y", "-q", "chromium") != 0:
-        apt("update", "-q")
-        if apt("install", "-y", "-q", "chromium") != 0:
+    if apt_get("install", "-y", "-q", "chromium") != 0:
+        apt_get("update", "-q")
+        if apt_get("install", "-y", "-q", "chromium") != 0:
             raise SystemExit("could not install chromium (apt-get install chromium); the page tests need it")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.builder import MessageSet, add, build, query
@@ -59,6 +60,42 @@ def view(services: Services, member_id: str, b24_type: str, b24_id: str) -> dict
         "refreshing": services.agents.waiting(member_id, STATEMENT + key),
         "linking": services.portals.setting(member_id, f"party.{key}.link"),
     }
+
+
+HOME_CURRENCY = {"US": "USD", "CA": "CAD", "UK": "GBP", "GB": "GBP", "AU": "AUD"}  # QuickBooks editions
+
+
+def home_currency(services: Services, member_id: str) -> str:
+    """The company file's own currency: its edition's country, as the Web Connector session reported it
+    (a customer without a CurrencyRef is in it); empty when not known yet."""
+    session = services.portals.setting(member_id, "qb.session") or {}
+    return HOME_CURRENCY.get(str(session.get("country") or "").upper(), "")
+
+
+def credit(statement: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The customer's balance against its credit limit, for the deal tab and the party tab's warning."""
+    if not statement:
+        return None
+    customer = statement.get("customer") or {}
+    balance, limit = customer.get("balance"), customer.get("credit_limit")
+    over = bool(limit not in (None, "") and balance not in (None, "") and Decimal(balance) > Decimal(limit))
+    return {
+        "name": customer.get("name"),
+        "balance": balance,
+        "credit_limit": limit,
+        "currency": customer.get("currency"),
+        "over_limit": over,
+        "as_of": statement.get("as_of"),
+    }
+
+
+def of_deal(services: Services, member_id: str, deal_id: str, syncs: list[Any]) -> tuple[str, str] | None:
+    """The company or contact a deal's syncs were for (the latest one's), when it is linked."""
+    for sync in reversed(syncs):
+        party = (sync.detail or {}).get("party") or {}
+        if party.get("type") in TYPES and str(party.get("id") or "0") != "0":
+            return str(party["type"]), str(party["id"])
+    return None
 
 
 def refresh(services: Services, member_id: str, b24_type: str, b24_id: str) -> str | None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.builder import MessageSet, build
@@ -191,6 +192,14 @@ def _new_customers(services: Services, member_id: str, file: str, customers: lis
     return customer_sync.create_in_bitrix24(services, member_id, file, new) if new else 0
 
 
+def _days_overdue(kind: str, ret: Mapping[str, Any], now: datetime) -> int:
+    """Days an invoice with money still due is past its due date, on the day it was read (0: not)."""
+    due, left = ret.get("DueDate"), ret.get("BalanceRemaining")
+    if kind != "Invoice" or not isinstance(due, date) or not left or Decimal(str(left)) <= 0:
+        return 0
+    return max(0, (now.date() - due).days)
+
+
 def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """What the deal's QuickBooks tab shows, as QuickBooks has it, with the time it was read."""
     linked = [
@@ -213,6 +222,7 @@ def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]
                 "status": crm.document_status(ret, now.date()) if kind == "Invoice" else None,
                 "total": invoices.total(ret),
                 "balance": ret.get("BalanceRemaining"),
+                "days_overdue": _days_overdue(kind, ret, now),
                 "lines": crm.lines_summary(
                     ret.get("InvoiceLineRet")
                     or ret.get("EstimateLineRet")

@@ -621,6 +621,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         if not party_tab.known(b24_type, b24_id):
             return Response("Not found", 404)
         shown = party_tab.view(services, member_id, b24_type, b24_id)
+        shown["currency"] = party_tab.home_currency(services, member_id)  # a customer without CurrencyRef
+        shown["credit"] = party_tab.credit(shown["statement"])
         as_of = (shown["statement"] or {}).get("as_of")
         if shown["linked"] and not shown["refreshing"] and request.args.get("auto") == "1":
             stale = as_of is None or time.time() - _epoch(as_of) > party_tab.STALE_AFTER
@@ -663,9 +665,21 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             or {"kind": deal_sync.DOCUMENT_KINDS.get(d.kind, d.kind), "txn_id": d.qb_id, "number": d.qb_name}
             for d in reversed(linked)
         ]
+        party = party_tab.of_deal(services, member_id, deal_id, syncs)
+        customer = None
+        if party is not None:  # the customer's balance and credit limit, read with the party tab's query
+            shown = party_tab.view(services, member_id, *party)
+            customer = party_tab.credit(shown["statement"]) if shown["linked"] else None
+            as_of = (shown["statement"] or {}).get("as_of")
+            stale = as_of is None or time.time() - _epoch(as_of) > party_tab.STALE_AFTER
+            if shown["linked"] and stale and request.args.get("auto") == "1" and not shown["refreshing"]:
+                party_tab.refresh(services, member_id, *party)
         return jsonify(
             document=services.portals.setting(member_id, f"deal.{deal_id}.qb"),
             documents=documents,
+            customer=customer,
+            currency=services.portals.setting(member_id, f"deal.{deal_id}.currency"),  # the deal's own
+            home_currency=party_tab.home_currency(services, member_id),
             refreshing=services.agents.waiting(member_id, qb_changes.PURPOSE),  # QuickBooks is being asked
             syncs=[
                 {"sync_id": s.sync_id, "kind": s.kind, "state": s.state, "outcome": s.outcome} for s in syncs

@@ -54,8 +54,9 @@ def first_sync(world: World, scheduler: Scheduler, timeout: float) -> dict[str, 
         time.sleep(0.5)
 
 
-def summary(world: World, scheduler: Scheduler, result: dict[str, Any]) -> int:
-    """Print what the first sync did; the number of errors."""
+def summary(world: World, scheduler: Scheduler, result: dict[str, Any], *, earlier: bool = False) -> int:
+    """Print what the first sync did (``earlier``: in a run before this one, said so) and what this run
+    did; the number of errors."""
     customers, items, documents = result["state"], result["items"], result["documents"]
     errors = len(customers.get("failed_in_quickbooks") or []) + len(items.get("failed_in_quickbooks") or [])
     errors += int(documents.get("failed") or 0)
@@ -70,6 +71,8 @@ def summary(world: World, scheduler: Scheduler, result: dict[str, Any]) -> int:
         (f"{documents.get('invoices', 0)} invoices, {documents.get('estimates', 0)} estimates", "—",
          documents.get("created", 0), "—"),
     ]  # fmt: skip
+    if earlier:
+        print("\nWhat the first sync did (in an earlier run; nothing was synced twice since):")
     print(f"\n{'':<30}{'matched':>9}{'→ Bitrix24':>12}{'→ QuickBooks':>14}")
     for name, matched, to_b24, to_qb in rows:
         print(f"{name:<30}{matched:>9}{to_b24:>12}{to_qb:>14}")
@@ -77,9 +80,36 @@ def summary(world: World, scheduler: Scheduler, result: dict[str, Any]) -> int:
     calls = Counter(c.method for c in world.emu.calls if not c.in_batch)
     top = ", ".join(f"{m} {n}" for m, n in calls.most_common(4))
     print(f"\nfor a person to confirm: {review} ({waiting} documents wait with them)   errors: {errors}")
-    print(f"Bitrix24 REST requests: {sum(calls.values())} ({top})")
-    print(f"Web Connector: {scheduler.sessions} updates, {scheduler.round_trips} round trips")
+    print(f"\n{'This run so far' if earlier else 'This run'}: Bitrix24 REST requests {sum(calls.values())}"
+          + (f" ({top})" if top else ""))  # fmt: skip
+    print(f"  Web Connector: {scheduler.sessions} updates, {scheduler.round_trips} round trips")
     return errors
+
+
+PORT_NAMES = ("Bitrix24 sandbox", "cloud app", "agent link (WebSocket)", "agent (Web Connector)")
+DEFAULT_PORTS = (8790, 8700, 8701, 8765)
+
+
+def ports_arg(text: str) -> tuple[int, int, int, int]:
+    """``--ports 8790,8700,8701,8765`` (0 or "auto": any free one)."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 4:
+        raise argparse.ArgumentTypeError("four ports, comma-separated: Bitrix24,cloud,agent-link,agent")
+    try:
+        ports = [0 if p in ("", "0", "auto") else int(p) for p in parts]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a port number: {exc}") from exc
+    if any(not 0 <= p <= 65535 for p in ports):
+        raise argparse.ArgumentTypeError("ports are 1–65535 (0: any free one)")
+    return ports[0], ports[1], ports[2], ports[3]
+
+
+def say_ports(world: World, wanted: tuple[int, ...]) -> None:
+    said = []
+    for name, want, got in zip(PORT_NAMES, wanted, world.ports, strict=True):
+        why = f" ({want} was taken)" if want and want != got else ""
+        said.append(f"{name} {got}{why}")
+    print("Ports: " + ", ".join(said) + ".")
 
 
 def pages(world: World) -> None:
@@ -93,7 +123,7 @@ def pages(world: World) -> None:
         "order by cast(b24_id as integer) limit 1",
         [world.member_id],
     ).fetchone()
-    print("\nOpen in a browser:")
+    print("\nWhile the demo runs, open in a browser:")
     if deal is not None:
         print(f"  a deal — click “Sync to QuickBooks”:  {base}crm/deal/details/{deal['ID']}/")
     if links is not None:
@@ -107,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=float, default=5.0, help="Web Connector auto-run, seconds (5)")
     ap.add_argument("--scale", type=int, default=1, help="QuickBooks sample company × N (1)")
     ap.add_argument("--once", action="store_true", help="stop after the summary (CI)")
+    ap.add_argument("--ports", type=ports_arg, default=DEFAULT_PORTS, metavar="B24,CLOUD,LINK,AGENT",
+                    help="the four ports (8790,8700,8701,8765; 0 = any free one; a taken one is replaced "
+                    "by a free one, and the demo says which)")  # fmt: skip
     ap.add_argument("--fresh", action="store_true", help="start over instead of resuming the saved demo")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
@@ -127,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     sizes = Sizes(quickbooks=size(args.scale))
-    with World(args.data, sizes, plan="professional", ports=(8790, 8700, 8701, 8765), keep=True) as world:
+    with World(args.data, sizes, plan="professional", ports=args.ports, keep=True, overlap=6) as world:
+        say_ports(world, tuple(world.ports) if world.resumed else args.ports)
         if world.resumed:
             print(f"Bitrix24 portal {world.portal.domain} and QuickBooks as they were; agent online again.")
         else:
@@ -142,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = world.api("GET", "/initial-sync").json()
             else:
                 result = first_sync(world, scheduler, timeout=1800)
-            errors = summary(world, scheduler, result)
+            errors = summary(world, scheduler, result, earlier=done_before)
             pages(world)
             if not args.once:
                 print("\nThe Web Connector keeps polling. Ctrl-C stops everything.")
@@ -150,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
                     pass
         finally:
             scheduler.stop()
+    if args.once:
+        print("\n--once: the servers have stopped, so the pages above do not answer now; run it without "
+              "--once to keep them up.")  # fmt: skip
     print(f"Stopped. Saved in {args.data}/: the next run resumes from here.")
     return 1 if errors else 0
 

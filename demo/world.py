@@ -35,6 +35,7 @@ from local_agent.agent import Agent
 from local_agent.queue import Queue
 from sandbox.bitrix24 import App, Bitrix24, Clock, Portal, running, seed_portal
 from sandbox.bitrix24 import persist as bitrix24_state
+from sandbox.bitrix24.store import Origin
 from sandbox.quickbooks import SimulatedQuickBooks
 from sandbox.quickbooks import persist as quickbooks_state
 from sandbox.quickbooks.seed import SeedSize, seed_company, size
@@ -87,6 +88,7 @@ class World:
         ports: tuple[int, int, int, int] = (0, 0, 0, 0),
         keep: bool = False,
         agent_process: bool = False,
+        overlap: int = 0,
     ) -> None:
         """``qb_behind``: QuickBooks' clock starts that far in the past (benchmarks move it on with
         :meth:`later` to see what a poll hours after the first sync costs). ``plan``: the portal's
@@ -101,6 +103,8 @@ class World:
         self.keep = keep
         self.resumed = keep and resumable(home)
         self.agent_process = agent_process
+        self.overlap = overlap  # QuickBooks customers that are in the fresh portal too (the demo's matches)
+        self.wanted_ports = ports
         self._agent_proc: subprocess.Popen[bytes] | None = None
 
     def _qb_now(self) -> datetime:
@@ -146,6 +150,9 @@ class World:
             self.portal: Portal = self.emu.portal(DOMAIN)
         else:
             self.portal = seed_portal(self.emu, DOMAIN, scale=self.sizes.bitrix24, plan=self.plan)
+            self.qb = SimulatedQuickBooks(seed_company(sized=self.sizes.quickbooks, clock=self._qb_now))
+            if self.overlap:
+                self._overlap(self.overlap)
         self._stack.enter_context(running(self.emu, self._port(0)))
         port, agent_port = self._port(1), self._port(2)
         self.url = f"http://127.0.0.1:{port}"
@@ -190,10 +197,31 @@ class World:
         self.until(lambda: self.services.relay is not None and self.services.relay.online(self.member_id))
         if self.resumed:
             self.qb = quickbooks_state.load(self.home / "quickbooks.state", clock=self._qb_now)
-        else:
-            self.qb = SimulatedQuickBooks(seed_company(sized=self.sizes.quickbooks, clock=self._qb_now))
         qwc = (self.home / "agent" / "qb-bitrix24.qwc").read_text()
         self.connector = WebConnector(read_qwc(qwc), self.password, self.qb, noop_pause=0, timeout=120)
+
+    def _overlap(self, n: int) -> None:
+        """``n`` of QuickBooks' customers entered in the portal too, before the app is installed (as a
+        business that kept both): companies under the customer's company name, people as contacts with
+        the customer's e-mail — the first sync matches them instead of creating them again."""
+        admin = Origin(self.portal.admin().id)
+        customers = [
+            r
+            for r in self.qb.company.records.values()
+            if r.kind == "Customer" and r.el.find("ParentRef") is None  # not a job
+        ]
+        for record in customers[:n]:
+            email = record.text("Email") or ""
+            company = record.text("CompanyName")
+            if company:
+                fields: dict[str, Any] = {"TITLE": company, "COMPANY_TYPE": "CLIENT"}
+                if email:
+                    fields["EMAIL"] = [{"VALUE": email, "VALUE_TYPE": "WORK"}]
+                self.portal.store.add(4, fields, admin)
+            else:
+                fields = {"NAME": record.text("FirstName") or "", "LAST_NAME": record.text("LastName") or "",
+                          "TYPE_ID": "CLIENT", "EMAIL": [{"VALUE": email, "VALUE_TYPE": "WORK"}]}  # fmt: skip
+                self.portal.store.add(3, fields, admin)
 
     def _start_agent_process(self) -> None:
         log = open(self.home / "agent.log", "ab")  # closed by stop() below

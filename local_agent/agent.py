@@ -62,11 +62,13 @@ class Agent:
             log.warning("after a restart: %d read(s) queued again, %d write(s) reported unknown", again, lost)
         self.link.start()
         self.endpoint.start()
+        self.relay.serving(self.endpoint.url, True)
         return self
 
     def stop(self) -> None:
         self.endpoint.stop()
         self.link.stop()
+        self.relay.serving(self.endpoint.url, False)
         pinned = self.sessions.pinned_company_file
         if pinned and pinned != self.config.company_file:
             self.config = replace(self.config, company_file=pinned)

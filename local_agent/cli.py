@@ -75,6 +75,19 @@ def cmd_qwc(args: argparse.Namespace) -> int:
     return 0
 
 
+def running_at(url: str, timeout: float = 2.0) -> bool:
+    """Whether this agent answers at its Web Connector endpoint now: its WSDL, from loopback (a stopped
+    agent leaves ``status.json`` saying what it last knew — "online" — which is no longer true)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url + "?wsdl", timeout=timeout) as answer:  # noqa: S310 (loopback)
+            return b"QBWebConnectorSvc" in answer.read(65536)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     home = _home(args)
     try:
@@ -91,12 +104,21 @@ def cmd_status(args: argparse.Namespace) -> int:
         depth = queue.depth()
     finally:
         queue.close()
+    endpoint = qwc.from_config(config).app_url
+    serving = str(status.get("endpoint") or endpoint)  # the port it really took (0 in the config: any)
+    up = status.get("running") is not False and running_at(serving.replace("://localhost:", "://127.0.0.1:", 1))
+    link = status.get("link", "not running") if up else "not running"
+    detail = status.get("link_detail", "") if up else (
+        "the agent is stopped: start it (qb-agent run, or the Windows service)"
+        + (f"; last it knew, the link was {status['link']}" if status.get("link") else "")
+    )
     report = {
+        "agent": "running" if up else "not running",
         "portal": config.portal,
-        "endpoint": qwc.from_config(config).app_url,
+        "endpoint": endpoint,
         "company_file": config.company_file or status.get("company_file") or "(not seen yet)",
-        "link": status.get("link", "not running"),
-        "link_detail": status.get("link_detail", ""),
+        "link": link,
+        "link_detail": detail,
         "last_session": status.get("last_session_end"),
         "last_session_summary": status.get("last_session_summary", ""),
         "queue": depth,

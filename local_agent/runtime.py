@@ -52,6 +52,8 @@ class Status:
     product: str = ""
     supported_versions: tuple[str, ...] = ()
     last_error: str = ""
+    endpoint: str = ""  # where the running agent serves the Web Connector (``qb-agent status`` asks it)
+    running: bool = False  # False once the agent stopped cleanly
 
 
 class Relay:
@@ -207,6 +209,11 @@ class Relay:
     def _tell(self, message: wire.Message) -> None:
         if self.link is not None:
             self.link.send(message)
+
+    def serving(self, endpoint: str, running: bool) -> None:
+        """The agent started (its endpoint) or stopped: status tells the truth about it."""
+        self.status.endpoint, self.status.running = endpoint, running
+        self._save()
 
     def _save(self) -> None:
         if self.link is not None:

@@ -368,6 +368,13 @@ def _compiled(lang: str) -> list[tuple[re.Pattern[str], str, tuple[str, ...]]]:
     return out
 
 
+def _fill(template: str, values: dict[str, str]) -> str:
+    def hole(m: re.Match[str]) -> str:
+        return values.get(m.group(1), m.group(0))
+
+    return re.sub(r"\{(\w+)\}", hole, template)
+
+
 def _whole(text: str, lang: str, depth: int) -> str | None:
     for pattern, said, holes in _compiled(lang):
         found = pattern.match(text)
@@ -386,7 +393,7 @@ def _whole(text: str, lang: str, depth: int) -> str | None:
                 values["t_lower"] = _ANOTHER.get(value, value)
             values[hole] = value
         else:
-            return re.sub(r"\{(\w+)\}", lambda m, v=values: v.get(m.group(1), m.group(0)), said)
+            return _fill(said, values)
     return None
 
 

@@ -31,9 +31,16 @@ def test_the_demo_reaches_its_summary_with_no_errors_and_the_deal_page_has_the_a
 
     original = demo.pages
     monkeypatch.setattr(demo, "pages", keep_pages)
-    assert demo_main(["--once", "--data", str(tmp_path / "data"), "--interval", "0.5"]) == 0
+    assert demo_main(["--once", "--data", str(tmp_path / "data"), "--interval", "0.5",
+                      "--ports", "0,0,0,0"]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "errors: 0" in out and "customers" in out
+    ports = re.search(r"Ports: Bitrix24 sandbox (\d+), cloud app (\d+), agent link \(WebSocket\) (\d+), "
+                      r"agent \(Web Connector\) (\d+)\.", out)  # fmt: skip
+    assert ports and all(int(p) > 0 for p in ports.groups()), out  # any free ones, and it says which
+    matched = re.search(r"^customers\s+(\d+)\s", out, re.M)
+    assert matched and int(matched.group(1)) >= 6, out  # the records both sides have are matched
+    assert "--once: the servers have stopped" in out
     # every invoice and estimate of the sample company became a smart invoice or quote
     assert re.search(r"30 invoices, 8 estimates\s+—\s+38\s+—", out), out
     assert (tmp_path / "data" / "cloud.db").exists() and (tmp_path / "data" / "agent").is_dir()
@@ -46,6 +53,8 @@ def test_the_demo_reaches_its_summary_with_no_errors_and_the_deal_page_has_the_a
     again = capsys.readouterr().out
     assert "Resuming the demo saved in" in again and "The first sync ran before" in again, again
     assert "errors: 0" in again
+    assert "What the first sync did (in an earlier run" in again and "This run so far:" in again
+    assert f"Bitrix24 sandbox {ports.group(1)}," in again  # a resumed demo keeps its ports
     assert _saved(tmp_path / "data") == before  # nothing created twice on either side by resuming
 
 

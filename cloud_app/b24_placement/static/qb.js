@@ -58,16 +58,19 @@
   }
   function every(ms, fn) { var id = setInterval(fn, ms); timers.push(id); return id; }
   function stopAll() { timers.splice(0).forEach(clearInterval); }
-  function money(v, currency) {
+  function amountText(v, currency) {
     if (v === null || v === undefined || v === '') return '—';
     var n = Number(v);
     var text = isNaN(n) ? String(v) : n.toLocaleString(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    return currency ? text + ' ' + currency : text;
+    return currency ? text + '\u00a0' + currency : text;  // the currency stays on the amount's line
   }
+  // an amount: right-aligned in a table, with its currency when known
+  function money(v, currency) { return h('span', { class: 'qb-money' }, amountText(v, currency)); }
+  function num(text) { return h('span', { class: 'qb-money' }, text); }
   function qty(v) {
     if (v === null || v === undefined || v === '') return '';
     var n = Number(v);
-    return isNaN(n) ? String(v) : n.toLocaleString(lang, { maximumFractionDigits: 5 });
+    return num(isNaN(n) ? String(v) : n.toLocaleString(lang, { maximumFractionDigits: 5 }));
   }
   function when(iso) {
     if (!iso) return t('never');
@@ -85,10 +88,16 @@
     var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red' };
     return status ? badge(t('status.' + status), kinds[status]) : null;
   }
+  function isNum(c) { return !!(c && c.classList && c.classList.contains('qb-money')); }
   function table(head, rows, cls) {
+    var numeric = head.map(function (_, i) { return rows.length > 0 && rows.every(function (r) { return isNum(r[i]) || r[i] === ''; }); });
     return h('table', { class: 'qb-table ' + (cls || '') },
-      h('thead', {}, h('tr', {}, head.map(function (c) { return h('th', { scope: 'col' }, c); }))),
-      h('tbody', {}, rows.map(function (r) { return h('tr', {}, r.map(function (c) { return h('td', {}, c); })); })));
+      h('thead', {}, h('tr', {}, head.map(function (c, i) { return h('th', { scope: 'col', class: numeric[i] ? 'qb-num' : null }, c); }))),
+      h('tbody', {}, rows.map(function (r) {
+        return h('tr', {}, r.map(function (c, i) {
+          return h('td', { class: numeric[i] || isNum(c) ? 'qb-num' : null, 'data-label': typeof head[i] === 'string' ? head[i] : null }, c);
+        }));
+      })));
   }
   function facts(pairs) {
     return h('dl', { class: 'qb-facts' }, pairs.filter(Boolean).map(function (p) {
@@ -109,8 +118,10 @@
   function unknownRecord() { show(h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, t('load_failed', { reason: t('no_record') }))); }
 
   // -- "Sync to QuickBooks": preview → confirm → live status ------------------------------------------
-  function dealSync(host, dealId, kind) {
+  // onDone: inside the deal tab, Close and Cancel go back to the tab (a slider closes itself)
+  function dealSync(host, dealId, kind, onDone) {
     var box = host || root, syncId = null, poll = null;
+    var done = onDone ? function () { stop(); onDone(); } : close;
     function draw() { box.textContent = ''; for (var i = 0; i < arguments.length; i++) add(box, arguments[i]); fit(); }
     draw(h('h1', {}, t('sync.title')), h('p', { class: 'qb-muted' }, t('sync.checking')));
     var body = { preview: true };
@@ -146,6 +157,7 @@
         s.state === 'done' || s.state === 'failed' ? null : connectorInfo(s));
     }
     function preview(s, d) {
+      var cur = (d.deal || {}).CURRENCY_ID || '';
       var select = h('select', { id: 'qb-kind', 'aria-label': t('sync.document') },
         ['Invoice', 'Estimate', 'SalesOrder'].map(function (k) {
           return h('option', { value: k, selected: k === s.kind }, t('kind.' + k));
@@ -156,7 +168,7 @@
         // an item to create says which income account it will post to
         var said = action === 'create' && ln.account ? t('sync.action.create_item', { account: ln.account }) : t('sync.action.' + action);
         return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(said, kinds[action])),
-          qty(ln.quantity), money(ln.rate), money(ln.amount)];
+          qty(ln.quantity), money(ln.rate), money(ln.amount, cur)];
       });
       var problems = (d.problems || []);
       var updating = d.document_action === 'update';
@@ -182,13 +194,14 @@
           d.sales_rep ? [t('sync.sales_rep'), d.sales_rep] : null
         ]),
         h('div', { class: 'qb-scroll' }, table([t('sync.line'), t('sync.item'), t('sync.qty'), t('sync.rate'), t('sync.amount')], lines)),
-        facts([[t('sync.subtotal'), money(d.subtotal)], [t('sync.tax'), money(d.tax)],
-          [t('sync.total'), h('strong', {}, money(d.total))]]),
+        h('dl', { class: 'qb-facts qb-totals' },
+          [[t('sync.subtotal'), money(d.subtotal, cur)], [t('sync.tax'), money(d.tax, cur)],
+            [t('sync.total'), h('strong', { id: 'qb-total' }, money(d.total, cur))]].map(function (p) { return [h('dt', {}, p[0]), h('dd', {}, p[1])]; })),
         problems.length ? h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, h('strong', {}, t('sync.problems')),
           h('ul', {}, problems.map(function (p) { return h('li', {}, p); }))) : null,
         (d.notes || []).length ? h('div', { class: 'qb-alert' }, h('strong', {}, t('sync.notes')),
           h('ul', {}, d.notes.map(function (n) { return h('li', {}, n); }))) : null,
-        h('div', { class: 'qb-actions' }, confirm, another, button(t('cancel'), close)));
+        h('div', { class: 'qb-actions' }, confirm, another, button(t('cancel'), done, null, { id: 'qb-cancel' })));
     }
     function steps(s) {
       var order = ['queued', 'waiting', 'sent', 'done'];
@@ -202,7 +215,7 @@
     function outcome(s, d) {
       if (s.state === 'done') {
         return h('div', { class: 'qb-alert qb-alert-ok', id: 'qb-outcome' }, s.outcome || '',
-          h('div', { class: 'qb-actions' }, button(t('close'), close)));
+          h('div', { class: 'qb-actions' }, button(t('close'), done, 'primary', { id: 'qb-close' })));
       }
       if (s.state === 'failed') {
         return h('div', { class: 'qb-alert qb-alert-error', role: 'alert', id: 'qb-outcome' },
@@ -211,14 +224,14 @@
           d.next_try ? h('p', { id: 'qb-next-try' }, t('sync.next_try', { when: when(d.next_try) })) : null,
           (d.problems || []).length ? h('ul', {}, d.problems.map(function (p) { return h('li', {}, p); })) : null,
           h('div', { class: 'qb-actions' }, button(t('retry'), function (b) {
-            if (!d.unresolved) { stop(); dealSync(box, dealId, s.kind); return; }
+            if (!d.unresolved) { stop(); dealSync(box, dealId, s.kind, onDone); return; }
             b.disabled = true;  // the write may have landed: QuickBooks is asked first, nothing is re-sent blindly
             api('POST', '/syncs/' + syncId + '/retry').then(function (r) { syncId = r.sync_id; follow(); }).catch(function (e) {
               if (e.data && e.data.sync_id) { syncId = e.data.sync_id; follow(); return; }
               b.disabled = false; add(box, h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, e.message));
             });
           }, 'primary'),
-            button(t('close'), close)));
+            button(t('close'), done, null, { id: 'qb-close' })));
       }
       return null;
     }
@@ -241,47 +254,70 @@
   }
 
   // -- the deal tab -------------------------------------------------------------------------------------
+  // It follows the deal's syncs: a sync made in the slider (or anywhere) shows here when it finishes, no
+  // reload; it is drawn again only when what it shows changed.
   function dealTab() {
     if (!recordId) return unknownRecord();
-    var asked = false;
+    var asked = false, shown = null, syncing = false, first = true;
     function load() {
-      api('GET', '/deals/' + recordId + '/quickbooks').then(render).catch(failed);
+      if (syncing || document.hidden) return;
+      api('GET', '/deals/' + recordId + '/quickbooks' + (first ? '?auto=1' : '')).then(function (r) {
+        first = false;
+        if (syncing) return;
+        var seen = JSON.stringify(r) + asked;
+        if (seen !== shown) { shown = seen; render(r); }
+      }).catch(failed);
+    }
+    function follow() { stopAll(); shown = null; every(3000, load); load(); }
+    function back() { syncing = false; follow(); }
+    function creditWarning(c) {
+      if (!c || !c.over_limit) return null;
+      return h('div', { class: 'qb-alert qb-alert-warn', role: 'alert', id: 'qb-credit' },
+        t('credit.over', { name: c.name || '', balance: amountText(c.balance, c.currency || ''), limit: amountText(c.credit_limit, c.currency || '') }));
     }
     function render(r) {
-      var doc = r.document;
-      if (asked && !r.refreshing) { asked = false; stopAll(); }  // QuickBooks answered (changed or not)
+      var doc = r.document, c = r.customer;
+      if (asked && !r.refreshing) asked = false;  // QuickBooks answered (changed or not)
       var actions = h('div', { class: 'qb-actions' },
-        button(t('sync.title'), function () { stopAll(); var host = h('div', { class: 'qb-card' }); show(host); dealSync(host, recordId); }, 'primary'),
+        button(t('sync.title'), function () {
+          stopAll(); syncing = true; var host = h('div', { class: 'qb-in-tab' }); show(host); dealSync(host, recordId, null, back);
+        }, 'primary', { id: 'qb-sync' }),
         doc ? button(t('refresh'), function (b) {
           b.disabled = true; asked = true;
-          api('POST', '/deals/' + recordId + '/refresh').then(function () { every(2000, load); load(); });
-        }) : null);
+          api('POST', '/deals/' + recordId + '/refresh').then(load).catch(failed);
+        }, null, { disabled: asked || r.refreshing }) : null);
       var history = (r.syncs || []).slice().reverse().slice(0, 5).map(function (s) {
         return [t('kind.' + s.kind), stateLabel(s.state), s.outcome || ''];
       });
+      var historyBox = history.length ? section(t('deal.history'), table([t('sync.document'), t('deal.status'), t('log.what')], history, 'qb-history')) : null;
+      var customer = c ? facts([[t('party.balance'), money(c.balance, c.currency || r.home_currency)],
+        c.credit_limit ? [t('party.credit_limit'), money(c.credit_limit, c.currency || r.home_currency)] : null]) : null;
       if (!doc) {
-        show(section(null, h('p', { class: 'qb-muted' }, t('deal.none')), actions),
-          history.length ? section(t('deal.history'), table(['', t('deal.status'), ''], history)) : null);
+        show(section(null, creditWarning(c), h('p', { class: 'qb-muted', id: 'qb-none' }, t('deal.none')), actions), historyBox);
         return;
       }
-      var currency = doc.currency || '';
+      var currency = doc.currency || r.currency || r.home_currency || '';
       show(section(t('kind.' + doc.kind) + ' ' + (doc.number || ''),
+        creditWarning(c),
         facts([[t('deal.date'), day(doc.date)], doc.due ? [t('deal.due'), day(doc.due)] : null,
           [t('deal.status'), statusBadge(doc.status) || '—'], [t('deal.total'), money(doc.total, currency)],
-          doc.kind === 'Invoice' ? [t('deal.balance'), h('strong', { id: 'qb-balance' }, money(doc.balance, currency))] : null]),
-        asked ? h('p', { class: 'qb-muted' }, t('asking_qb')) : h('p', { class: 'qb-muted' }, t('as_of', { time: when(doc.as_of) })),
+          doc.kind === 'Invoice' ? [t('deal.balance'), h('strong', { id: 'qb-balance' }, money(doc.balance, currency))] : null,
+          doc.days_overdue ? [t('deal.overdue'), h('span', { class: 'qb-warn' }, t('party.days_overdue', { days: doc.days_overdue }))] : null]),
+        asked || r.refreshing ? h('p', { class: 'qb-muted' }, t('asking_qb')) : h('p', { class: 'qb-muted' }, t('as_of', { time: when(doc.as_of) })),
         actions),
+      c ? section(t('deal.customer', { name: c.name || '' }), customer) : null,
       (doc.payments || []).length ? section(t('deal.payments'), table([t('deal.date'), t('deal.number'), t('sync.amount')],
-        doc.payments.map(function (p) { return [day(p.date), p.ref || '', money(Math.abs(Number(p.amount)))]; }))) : null,
-      (doc.lines || []).length ? section(t('deal.lines'), h('div', { class: 'qb-scroll' }, table([t('sync.item'), t('sync.line'), t('sync.qty'), t('sync.rate'), t('sync.amount')],
-        doc.lines.map(function (l) { return [l.item || '', l.description || '', qty(l.quantity), money(l.rate), money(l.amount)]; })))) : null,
+        doc.payments.map(function (p) { return [day(p.date), p.ref || '', money(Math.abs(Number(p.amount)), currency)]; }))) : null,
+      (doc.lines || []).length ? section(t('deal.lines'), table([t('sync.item'), t('sync.line'), t('sync.qty'), t('sync.rate'), t('sync.amount')],
+        doc.lines.map(function (l) { return [l.item || '', l.description || '', qty(l.quantity), money(l.rate), money(l.amount, currency)]; }), 'qb-lines')) : null,
       (r.documents || []).length > 1 ? section(t('deal.documents'), table([t('sync.document'), t('deal.date'), t('deal.status'), t('deal.total'), t('deal.balance')],
         r.documents.map(function (x) {
           return [t('kind.' + x.kind) + ' ' + (x.number || ''), day(x.date), statusBadge(x.status) || '—', money(x.total, currency), money(x.balance, currency)];
         }), 'qb-documents')) : null,
-      history.length ? section(t('deal.history'), table(['', t('deal.status'), ''], history)) : null);
+      historyBox);
     }
-    load();
+    document.addEventListener('visibilitychange', load);
+    follow();
   }
 
   // -- the contact and company tabs ---------------------------------------------------------------------
@@ -300,29 +336,31 @@
       var linking = r.linking || {};
       keepPolling(r.refreshing || linking.state === 'looking' || linking.state === 'creating');
       if (!r.linked) { show(linkForm(linking)); return; }
-      var st = r.statement;
+      var st = r.statement, cur = st ? st.customer.currency || r.currency || '' : '', c = r.credit;
       var head = section(null, h('p', { class: 'qb-linked' }, t('party.linked', { name: r.linked.name })),
-        st ? facts([[t('party.balance'), h('strong', { id: 'qb-balance' }, money(st.customer.balance))],
-          [t('party.credit_limit'), money(st.customer.credit_limit)], [t('party.terms'), st.customer.terms || '—']]) : null,
+        c && c.over_limit ? h('div', { class: 'qb-alert qb-alert-warn', role: 'alert', id: 'qb-credit' },
+          t('credit.over', { name: c.name || '', balance: amountText(c.balance, cur), limit: amountText(c.credit_limit, cur) })) : null,
+        st ? facts([[t('party.balance'), h('strong', { id: 'qb-balance' }, money(st.customer.balance, cur))],
+          [t('party.credit_limit'), money(st.customer.credit_limit, cur)], [t('party.terms'), st.customer.terms || '—']]) : null,
         h('p', { class: 'qb-muted' }, r.refreshing ? t('asking_qb') : st ? t('as_of', { time: when(st.as_of) }) : ''),
         h('div', { class: 'qb-actions' }, button(t('refresh'), function (b) {
           b.disabled = true; api('POST', path + '/refresh').then(function () { load(false); });
         }, null, { disabled: r.refreshing })));
       if (!st) { show(head); return; }
-      var aging = ['current', '1-30', '31-60', '61-90', 'over 90'].filter(function (k) { return k in st.aging; }).map(function (k) { return [t('party.aging.' + k), money(st.aging[k])]; });
+      var aging = ['current', '1-30', '31-60', '61-90', 'over 90'].filter(function (k) { return k in st.aging; }).map(function (k) { return [t('party.aging.' + k), money(st.aging[k], cur)]; });
       show(head,
         section(t('party.open_invoices'),
           st.open_invoices.length ? h('div', { class: 'qb-scroll' }, table([t('deal.number'), t('deal.due'), t('deal.total'), t('deal.balance'), t('deal.status')],
             st.open_invoices.map(function (i) {
-              return [i.number || '', day(i.due || i.date), money(i.total), money(i.balance),
+              return [i.number || '', day(i.due || i.date), money(i.total, cur), money(i.balance, cur),
                 h('span', {}, statusBadge(i.status), i.days_overdue ? ' ' + t('party.days_overdue', { days: i.days_overdue }) : '')];
             }))) : h('p', { class: 'qb-muted' }, t('none')),
           h('h3', {}, t('party.aging')), table(aging.map(function (a) { return a[0]; }), [aging.map(function (a) { return a[1]; })], 'qb-aging')),
         section(t('party.payments'), st.payments.length ? table([t('deal.date'), t('deal.number'), t('sync.amount'), t('party.method'), t('party.applied')],
-          st.payments.map(function (p) { return [day(p.date), p.number || '', money(p.amount), p.method || '', (p.applied_to || []).join(', ')]; }), 'qb-payments')
+          st.payments.map(function (p) { return [day(p.date), p.number || '', money(p.amount, cur), p.method || '', (p.applied_to || []).join(', ')]; }), 'qb-payments')
           : h('p', { class: 'qb-muted' }, t('none'))),
         section(t('party.estimates'), st.estimates.length ? table([t('deal.number'), t('deal.date'), t('deal.total')],
-          st.estimates.map(function (e) { return [e.number || '', day(e.date), money(e.total)]; })) : h('p', { class: 'qb-muted' }, t('none'))));
+          st.estimates.map(function (e) { return [e.number || '', day(e.date), money(e.total, cur)]; })) : h('p', { class: 'qb-muted' }, t('none'))));
     }
     function linkForm(linking) {
       var input = h('input', { id: 'qb-name', type: 'text', maxlength: '209', autocomplete: 'off' });
@@ -555,10 +593,10 @@
           list.textContent = '';
           add(list, r.syncs.length ? h('div', { class: 'qb-scroll' }, table([t('log.when'), t('log.deal'), t('sync.document'), t('deal.status'), t('log.what'), ''],
             r.syncs.map(function (s) {
-              return [when(new Date(s.started_at * 1000).toISOString()), s.deal_id, t('kind.' + s.kind), stateLabel(s.state),
+              return [h('span', { class: 'qb-when' }, when(new Date(s.started_at * 1000).toISOString())), s.deal_id, t('kind.' + s.kind), stateLabel(s.state),
                 h('span', {}, s.outcome || '', s.fix ? h('br') : null, s.fix ? h('span', { class: 'qb-muted' }, s.fix) : null),
-                s.state === 'failed' ? button(t('retry'), function (b) { b.disabled = true; api('POST', '/syncs/' + s.sync_id + '/retry').then(load).catch(oops); }) : ''];
-            }))) : h('p', { class: 'qb-muted' }, t('log.empty')));
+                s.state === 'failed' ? button(t('retry'), function (b) { b.disabled = true; api('POST', '/syncs/' + s.sync_id + '/retry').then(load).catch(oops); }, null, { class: 'qb-btn qb-retry' }) : ''];
+            }), 'qb-log')) : h('p', { class: 'qb-muted' }, t('log.empty')));
           fit();
         })).catch(guard(oops));
       }
