@@ -106,7 +106,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         queue.close()
     endpoint = qwc.from_config(config).app_url
     serving = str(status.get("endpoint") or endpoint)  # the port it really took (0 in the config: any)
-    up = status.get("running") is not False and running_at(serving.replace("://localhost:", "://127.0.0.1:", 1))
+    loopback = serving.replace("://localhost:", "://127.0.0.1:", 1)
+    up = status.get("running") is not False and running_at(loopback)
     link = status.get("link", "not running") if up else "not running"
     detail = status.get("link_detail", "") if up else (
         "the agent is stopped: start it (qb-agent run, or the Windows service)"
