@@ -28,6 +28,7 @@ from . import (
     customer_sync,
     deal_sync,
     discover,
+    downloads,
     health,
     initial_sync,
     party_tab,
@@ -216,6 +217,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     app.before_request(refusal)
     app.after_request(secure)
     app.after_request(in_language)  # the page API's messages in the page's language
+    app.register_blueprint(downloads.blueprint)
     app.wsgi_app = ForwardedFor(app.wsgi_app, config.trusted_proxies)  # type: ignore[method-assign]
 
     @app.errorhandler(B24Error)
@@ -777,7 +779,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
                     "online": online is not None and online.agent_id == a.agent_id,
                 }
                 for a in services.agents.agents(member_id)
-            ]
+            ],
+            downloads=downloads.available(),  # the agent builds this server offers (setup step 1)
         )
 
     @app.post("/api/portals/<member_id>/agents/<agent_id>")

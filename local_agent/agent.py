@@ -9,6 +9,7 @@ from typing import Any
 
 from . import config as cfg
 from .link import Link
+from .local_page import LocalPage, state_of, with_page
 from .queue import Queue
 from .runtime import Relay, read_only
 from .soap.server import Endpoint
@@ -41,6 +42,9 @@ class Agent:
         app = make_app(self.sessions, max_body=config.max_request_mb * 1024 * 1024,
                        log_payloads=config.log_payloads, hosts=(config.host,))  # fmt: skip
         self.endpoint = Endpoint(app, host=config.host, port=config.port)
+        # the agent's own page at / (state, the .qwc): beside the Web Connector's endpoint
+        self.page = LocalPage(home, pair=_pair_refused, state=lambda: state_of(home / "status.json"))
+        self.endpoint.server.app = with_page(self.page, self.endpoint.server.app)
 
     @property
     def endpoint_url(self) -> str:
@@ -74,6 +78,12 @@ class Agent:
             self.config = replace(self.config, company_file=pinned)
             cfg.save(self.home, self.config)
         self.queue.close()
+
+
+def _pair_refused(home: Path, server: str, code: str) -> tuple[cfg.AgentConfig, str, Path]:
+    from .pairing import PairingError
+
+    raise PairingError("This agent is paired already; to pair it again, stop it and run qb-agent pair.")
 
 
 def _version() -> str:

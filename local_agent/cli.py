@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -41,21 +42,31 @@ def _write_qwc(home: Path, config: cfg.AgentConfig, out: str | None) -> Path:
     return cfg.private_write(path, qwc.render(qwc.from_config(config)))
 
 
+def pair_here(
+    home: Path, server: str, code: str, *, port: int | None = None, insecure: bool = False
+) -> tuple[cfg.AgentConfig, str, Path]:
+    """Pair this agent (the CLI's ``pair`` and the local page's form): the config saved, the Web
+    Connector password (shown once), the .qwc written. Raises PairingError in the person's words."""
+    paired = pair(server, code, version(), verify=not insecure)
+    password = new_password()
+    config = cfg.update(
+        home, server=server.strip().rstrip("/"), agent_id=paired.agent_id, agent_token=paired.agent_token,
+        portal=paired.portal, ws_url=paired.ws_url, password_hash=hash_password(password),
+        port=port if port is not None else cfg.load_or_new(home).port, verify_tls=not insecure,
+    )  # fmt: skip
+    return config, password, _write_qwc(home, config, None)
+
+
 def cmd_pair(args: argparse.Namespace) -> int:
     home = _home(args)
     try:
-        paired = pair(args.server, args.code, version(), verify=not args.insecure)
+        config, password, qwc_path = pair_here(
+            home, args.server, args.code, port=args.port, insecure=args.insecure
+        )
     except PairingError as exc:
         print(f"Pairing failed: {exc}", file=sys.stderr)
         return 1
-    password = new_password()
-    config = cfg.update(
-        home, server=args.server.rstrip("/"), agent_id=paired.agent_id, agent_token=paired.agent_token,
-        portal=paired.portal, ws_url=paired.ws_url, password_hash=hash_password(password),
-        port=args.port if args.port is not None else cfg.load_or_new(home).port, verify_tls=not args.insecure,
-    )  # fmt: skip
-    qwc_path = _write_qwc(home, config, None)
-    print(f"Paired with {paired.portal}.")
+    print(f"Paired with {config.portal}.")
     print(f"Configuration: {cfg.config_path(home)}")
     print(f"Web Connector file: {qwc_path}")
     print("Add that file in QuickBooks Web Connector (File > Add an application) and enter this password")
@@ -133,6 +144,32 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def wait_for_pairing(home: Path, config: cfg.AgentConfig, stop: threading.Event) -> cfg.AgentConfig | None:
+    """An unpaired agent serves only its own page (``http://localhost:<port>/``) until a person pastes
+    the pairing code there (or ``stop``); the new config, or None when stopped first."""
+    from .local_page import LocalPage, with_page
+    from .soap.server import Endpoint
+
+    def not_yet(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        body = b"Pair the agent first: open http://localhost:%d/" % config.port
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+        return [body]
+
+    page = LocalPage(home, pair=lambda h, server, code: pair_here(h, server, code, port=config.port))
+    endpoint = Endpoint(not_yet, host=config.host, port=config.port)
+    endpoint.server.app = with_page(page, endpoint.server.app)
+    endpoint.start()
+    print(f"Not paired yet. Open http://localhost:{endpoint.port}/ and paste the pairing code from the app's "
+          "setup page (or run: qb-agent pair CODE --server URL).", flush=True)  # fmt: skip
+    try:
+        while not page.paired.wait(0.5):
+            if stop.is_set():
+                return None
+    finally:
+        endpoint.stop()
+    return cfg.load(home)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .agent import Agent
 
@@ -142,9 +179,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     except cfg.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    if not config.paired:
-        print("This agent is not paired yet: qb-agent pair CODE --server URL", file=sys.stderr)
-        return 1
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if not config.paired:  # its own page takes the pairing code: no command line needed
+        paired = wait_for_pairing(home, config, stop)
+        if paired is None:
+            return 1
+        config = paired
     try:
         check_ws_url(config.ws_url)
     except UrlError as exc:
@@ -153,9 +195,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config.log_payloads:  # the switch, and only it, lets request summaries (secrets hidden) through
         logging.getLogger("local_agent.soap.door").setLevel(logging.DEBUG)
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     agent = Agent(home, config).start()
     print(f"Web Connector endpoint: {agent.endpoint_url}  (cloud: {config.server})", flush=True)
     try:

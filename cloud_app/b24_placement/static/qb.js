@@ -7,6 +7,7 @@
   var page = root.dataset.page, member = root.dataset.member, recordId = root.dataset.id;
   var session = root.dataset.session, isAdmin = root.dataset.admin === '1', lang = root.dataset.lang;
   var timers = [];
+  var AGENT_PORT = 8765;  // the agent's default port (qb-agent pair --port changes it)
 
   // -- helpers ------------------------------------------------------------------------------------------
   function t(key, vars) {
@@ -421,15 +422,27 @@
             a.company_file || '—',
             isAdmin && !a.revoked ? button(t('setup.revoke'), function () { api('POST', '/agents/' + a.agent_id, { revoke: true }).then(setup).catch(oops); }) : ''];
         })) : h('p', { class: 'qb-muted' }, t('setup.no_agents'));
+        var builds = (r.downloads || []).map(function (d) {
+          return h('li', {}, h('a', { href: d.url, download: d.name, class: 'qb-download' }, d.name),
+            ' ', h('span', { class: 'qb-muted' }, t('setup.wheel', { kb: Math.round(d.size / 1024) })));
+        });
+        var agentPage = 'http://localhost:' + AGENT_PORT + '/';
         into(section(null, h('ol', { class: 'qb-wizard' },
-          h('li', {}, t('setup.step1'), h('pre', {}, 'C:\\Program Files\\QB-Bitrix24 Agent\\qb-agent.exe')),
+          h('li', {}, t('setup.step1'),
+            builds.length ? h('ul', { class: 'qb-downloads' }, builds) : h('p', { class: 'qb-muted' }, t('setup.no_build')),
+            h('p', { class: 'qb-muted' }, t('setup.run'))),
           h('li', {}, t('setup.step2'), isAdmin ? button(t('setup.code'), function (b) {
             b.disabled = true;
             api('POST', '/pairing-code').then(function (c) {
+              var link = agentPage + '?code=' + encodeURIComponent(c.code) + '&server=' + encodeURIComponent(location.origin);
               code.textContent = '';
-              add(code, h('pre', { class: 'qb-code' }, 'qb-agent pair ' + c.code + ' --server ' + location.origin),
-                h('p', {}, t('setup.service')),
-                h('p', { class: 'qb-muted' }, t('setup.code_valid', { minutes: c.expires_in_minutes })));
+              add(code, [h('p', {}, t('setup.paste')),
+                h('pre', { class: 'qb-code', id: 'qb-pairing-code' }, c.code),
+                h('p', {}, h('a', { href: link, target: '_blank', rel: 'noopener', id: 'qb-agent-link', class: 'qb-btn qb-btn-primary' }, t('setup.open_agent'))),
+                h('p', { class: 'qb-muted' }, t('setup.server', { server: location.origin })),
+                h('p', { class: 'qb-muted' }, t('setup.code_valid', { minutes: c.expires_in_minutes })),
+                h('details', {}, h('summary', {}, t('setup.operators')),
+                  h('pre', { class: 'qb-code' }, 'qb-agent pair ' + c.code + ' --server ' + location.origin))]);  // add() takes one child (or a list)
               b.disabled = false; fit();
             }).catch(oops);
           }, 'primary') : h('p', { class: 'qb-muted' }, t('admin_only')), code),

@@ -9,9 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, FrameLocator, Page, expect
 
 from demo.browser import chromium
@@ -475,3 +477,24 @@ def test_a_russian_company_tab_has_no_english_left(site: Site) -> None:
     text = card.locator("#qb").inner_text()
     left = re.sub(r"QuickBooks|USD|Browser Russkiy Co", "", text)
     assert re.findall(r"[A-Za-z]{3,}", left) == [], left
+
+
+def test_setup_offers_the_agents_download_and_a_link_to_its_page_with_the_code(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = tmp_path / "qb_bitrix24-0.1.0-py3-none-any.whl"
+    built.write_bytes(b"PK\x05\x06" + b"\0" * 18)  # what tools/build_agent.py leaves in dist/
+    monkeypatch.setenv("QBB24_DOWNLOADS", str(tmp_path))
+    page = site.page()
+    page.goto(site.url(f"marketplace/app/{CLIENT_ID}/"))
+    app = page.frame_locator("iframe")
+    download = app.locator("a.qb-download")
+    expect(download).to_have_text(built.name)
+    got = requests.get(site.world.url + f"/download/{built.name}", timeout=10)
+    assert got.status_code == 200 and got.content == built.read_bytes()
+    assert requests.get(site.world.url + "/download/..%2Fcloud.db", timeout=10).status_code == 404
+    app.get_by_role("button", name="Get a pairing code").click()
+    code = app.locator("#qb-pairing-code").inner_text()
+    expect(app.locator("#qb-code")).to_contain_text("Valid for 15 minutes, once.")  # was dropped by add()
+    link = app.locator("#qb-agent-link").get_attribute("href") or ""
+    assert link.startswith("http://localhost:8765/?code=" + code + "&server=http%3A%2F%2F127.0.0.1"), link

@@ -1,0 +1,252 @@
+"""The agent's own page, ``http://localhost:<port>/``: setup without a command line.
+
+It shows the agent's state, takes the pairing code pasted from the app's setup page (the app page links
+here with the code and the server filled in: ``/?code=…&server=…``), shows the Web Connector password
+once, and offers the ``.qwc`` to add to the Web Connector (``/qb-bitrix24.qwc``). The command line stays
+for operators (``qb-agent pair``).
+
+Any web page the bookkeeper visits can reach ``localhost`` too, so the page defends itself: it answers
+only to a loopback ``Host`` (DNS rebinding), a pairing POST must come from this very page (its
+``Origin`` is this agent's own address, and it carries the page's one-process token), nothing is served
+to frames (``X-Frame-Options``, ``frame-ancestors``), and the page runs no script at all.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from . import config as cfg
+from .pairing import PairingError
+
+PATHS = ("/", "/pair", "/qb-bitrix24.qwc")
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]"})
+MAX_FORM = 4096
+HEADERS = [
+    ("Cache-Control", "no-store"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),  # "no-referrer" makes a browser send "Origin: null" on a POST
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+     "frame-ancestors 'none'"),
+]  # fmt: skip
+STYLE = (
+    "body{font:15px/1.5 'Segoe UI','Open Sans',Arial,sans-serif;color:#333;margin:0;background:#f5f7f8}"
+    "main{max-width:640px;margin:0 auto;padding:16px;background:#fff;min-height:100vh}"
+    "h1{font-weight:400;font-size:22px}dt{color:#828b95}dd{margin:0 0 8px}"
+    "input{font:inherit;width:100%;padding:6px 8px;border:1px solid #c6cdd3;border-radius:6px;"
+    "margin:4px 0 12px}"
+    "button,.btn{font:inherit;font-weight:600;background:#0075ff;color:#fff;border:0;border-radius:6px;"
+    "padding:8px 18px;cursor:pointer;text-decoration:none;display:inline-block}"
+    ".ok{background:#f1fbd0;border-left:3px solid #8bc34a;padding:10px 12px}"
+    ".err{background:#fff0ef;border-left:3px solid #ff5752;padding:10px 12px}"
+    "code{background:#f5f7f8;padding:2px 6px;border-radius:4px;font-size:17px;word-break:break-all}"
+)
+
+Start = Callable[..., Any]
+App = Callable[[dict[str, Any], Start], Iterable[bytes]]
+Paired = Callable[[cfg.AgentConfig], None]
+PairFn = Callable[[Path, str, str], tuple[cfg.AgentConfig, str, Path]]
+
+
+class LocalPage:
+    """The page's WSGI app for :data:`PATHS`; ``state()`` gives what it shows of the running agent,
+    ``on_paired`` starts the agent's link once a code was accepted."""
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        pair: PairFn,
+        state: Callable[[], dict[str, Any]] | None = None,
+        on_paired: Paired | None = None,
+    ) -> None:
+        self.home, self._pair, self._state, self.on_paired = home, pair, state, on_paired
+        self.token = secrets.token_urlsafe(24)  # one per process: a page from another site cannot know it
+        self._lock = threading.Lock()
+        self.paired = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
+        host = str(environ.get("HTTP_HOST") or "")
+        if _hostname(host) not in LOOPBACK:
+            return _answer(
+                start_response, "403 Forbidden", "text/plain", b"This page answers only as localhost."
+            )
+        path, method = environ.get("PATH_INFO") or "/", environ.get("REQUEST_METHOD", "GET")
+        if path == "/qb-bitrix24.qwc" and method == "GET":
+            return self._qwc(start_response)
+        if path == "/pair" and method == "POST":
+            return self._post(environ, host, start_response)
+        if path == "/" and method == "GET":
+            query = parse_qs(environ.get("QUERY_STRING") or "")
+            code, server = (query.get("code") or [""])[0], (query.get("server") or [""])[0]
+            return self._page(start_response, code=code[:64], server=server[:300])
+        return _answer(start_response, "405 Method Not Allowed", "text/plain", b"Not here.")
+
+    # -- the page --------------------------------------------------------------------------------------
+
+    def _config(self) -> cfg.AgentConfig | None:
+        try:
+            return cfg.load(self.home)
+        except cfg.ConfigError:
+            return None
+
+    def _page(
+        self,
+        start_response: Start,
+        *,
+        code: str = "",
+        server: str = "",
+        said: str = "",
+        status: str = "200 OK",
+    ) -> Iterable[bytes]:
+        config = self._config()
+        e = html.escape
+        parts = [f"<h1>QuickBooks agent for Bitrix24</h1>{said}"]
+        if config is not None and config.paired:
+            state = self._state() if self._state else {}
+            file = state.get("company_file") or config.company_file
+            last = str(state.get("last_session_end") or "none yet")
+            if state.get("last_session_summary"):
+                last += f" — {state['last_session_summary']}"
+            facts = [
+                ("Bitrix24", config.portal),
+                ("Link to the app", _link_words(str(state.get("link") or "starting"))),
+                ("QuickBooks company file", str(file or "not seen yet: it shows after the first run")),
+                ("Last Web Connector run", last),
+                ("Last problem", str(state.get("last_error") or "none")),
+            ]
+            shown = "".join(f"<dt>{e(k)}</dt><dd id='{e(_id(k))}'>{e(v)}</dd>" for k, v in facts)
+            parts.append(f"<dl>{shown}</dl>")
+            parts.append(
+                "<h2>Add it to the Web Connector</h2><p>Download the file, then in QuickBooks open "
+                "File → Update Web Services, click <b>Add an application</b>, choose the file and allow "
+                "access when QuickBooks asks. Type the password shown at pairing into the Password "
+                "column, tick Auto-Run and set Every_Min to 1–5 minutes.</p>"
+                "<p><a class='btn' id='qwc' href='/qb-bitrix24.qwc' download>Download qb-bitrix24.qwc</a></p>"
+                "<p style='color:#828b95'>To pair with another Bitrix24, stop the agent and run "
+                "<code>qb-agent pair</code>.</p>"
+            )
+        else:
+            parts.append(
+                "<p>This agent is not paired yet. In Bitrix24 open the QuickBooks app's <b>Setup</b> page, "
+                "click <b>Get a pairing code</b>, and paste it here (the link on that page fills it in).</p>"
+                "<form method='post' action='/pair'>"
+                f"<input type='hidden' name='token' value='{e(self.token)}'>"
+                "<label for='code'>Pairing code</label>"
+                f"<input id='code' name='code' autocomplete='off' required maxlength='64' value='{e(code)}'>"
+                "<label for='server'>The app's address (shown beside the code)</label>"
+                f"<input id='server' name='server' required maxlength='300' value='{e(server)}' "
+                "placeholder='https://…'>"
+                "<button type='submit' id='pair'>Pair this agent</button></form>"
+            )
+        body = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>QuickBooks agent</title><style>{STYLE}</style></head><body><main>"
+            + "".join(parts)
+            + "</main></body></html>"
+        )
+        return _answer(start_response, status, "text/html; charset=utf-8", body.encode())
+
+    def _post(self, environ: dict[str, Any], host: str, start_response: Start) -> Iterable[bytes]:
+        # a pairing comes from this page only: its own origin, and the token only this page carries
+        origin = str(environ.get("HTTP_ORIGIN") or "")
+        if origin not in (f"http://{host}", f"https://{host}"):
+            return _answer(start_response, "403 Forbidden", "text/plain",
+                           b"Pair from the agent's own page (http://localhost:<port>/).")  # fmt: skip
+        try:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            size = MAX_FORM + 1
+        if size > MAX_FORM:
+            return _answer(start_response, "413 Request Entity Too Large", "text/plain", b"Too long.")
+        form = parse_qs(environ["wsgi.input"].read(size).decode("utf-8", "replace"))
+        token = (form.get("token") or [""])[0]
+        if not hmac.compare_digest(token.encode(), self.token.encode()):
+            stale = b"This form is out of date: reload the page and paste the code again."
+            return _answer(start_response, "403 Forbidden", "text/plain", stale)
+        code, server = (form.get("code") or [""])[0].strip(), (form.get("server") or [""])[0].strip()
+        with self._lock:
+            config = self._config()
+            if config is not None and config.paired:
+                return self._page(start_response, said="<p class='err'>This agent is paired already.</p>",
+                                  status="409 Conflict")  # fmt: skip
+            try:
+                config, password, _ = self._pair(self.home, server, code)
+            except PairingError as exc:
+                said = f"<p class='err' role='alert' id='error'>Pairing failed: {html.escape(str(exc))}</p>"
+                return self._page(
+                    start_response, code=code, server=server, said=said, status="400 Bad Request"
+                )
+        self.paired.set()
+        if self.on_paired is not None:
+            self.on_paired(config)
+        said = (
+            f"<div class='ok' role='status' id='paired'><p>Paired with {html.escape(config.portal)}.</p>"
+            "<p>The Web Connector password — type it into the Web Connector's Password column. It is "
+            "shown only now; pairing again makes a new one.</p>"
+            f"<p><code id='password'>{html.escape(password)}</code></p></div>"
+        )
+        return self._page(start_response, said=said)
+
+    def _qwc(self, start_response: Start) -> Iterable[bytes]:
+        path = self.home / "qb-bitrix24.qwc"
+        config = self._config()
+        if config is None or not config.paired or not path.exists():
+            return _answer(start_response, "404 Not Found", "text/plain", b"Pair the agent first.")
+        data = path.read_bytes()
+        start_response("200 OK", [("Content-Type", "application/xml"),
+                                  ("Content-Disposition", 'attachment; filename="qb-bitrix24.qwc"'),
+                                  ("Content-Length", str(len(data))), *HEADERS])  # fmt: skip
+        return [data]
+
+
+def _answer(start_response: Start, status: str, kind: str, body: bytes) -> Iterable[bytes]:
+    start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body))), *HEADERS])
+    return [body]
+
+
+def _hostname(host: str) -> str:
+    if host.startswith("["):
+        return host.split("]")[0] + "]"
+    return host.rsplit(":", 1)[0].lower() if ":" in host else host.lower()
+
+
+def _id(label: str) -> str:
+    return "state-" + "-".join(label.lower().split())
+
+
+def _link_words(link: str) -> str:
+    return {
+        "online": "online",
+        "offline": "offline: the app cannot be reached now; the agent keeps trying",
+        "revoked": "revoked in Bitrix24: pair the agent again",
+        "connecting": "connecting…",
+    }.get(link, link)
+
+
+def with_page(page: LocalPage, other: App) -> App:
+    """The page for its paths, ``other`` (the Web Connector endpoint's router) for the rest."""
+
+    def routed(environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
+        if (environ.get("PATH_INFO") or "/") in PATHS:
+            return page(environ, start_response)
+        return other(environ, start_response)
+
+    return routed
+
+
+def state_of(status_path: Path) -> dict[str, Any]:
+    """What the running agent last wrote about itself (``status.json``)."""
+    try:
+        return dict(json.loads(status_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
