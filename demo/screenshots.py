@@ -73,7 +73,7 @@ def run(out: Path) -> list[Path]:
             store = world.portal.store
             deal = next(d["ID"] for d in store.records[2].values() if store.rows.get(("D", d["ID"])))
             with chromium() as browser:
-                page = browser.new_page(viewport={"width": 1200, "height": 860})
+                page = browser.new_page(viewport={"width": 1280, "height": 860})
                 page.set_default_timeout(60_000)
                 expect.set_options(timeout=60_000)
 
@@ -120,11 +120,25 @@ def run(out: Path) -> list[Path]:
                 shots.append(take(out, world, page, "07-app-russian"))
 
                 narrow = browser.new_page(viewport={"width": 420, "height": 860})
+                narrow.set_default_timeout(60_000)
                 narrow.goto(f"{base}crm/company/details/{_linked(world, 'company')}/")
                 expect(
                     narrow.frame_locator(".card iframe:not([hidden])").locator("#qb-balance")
                 ).to_be_visible()
                 shots.append(take(out, world, narrow, "08-company-tab-narrow"))
+                narrow.goto(f"{base}crm/deal/details/{deal}/")
+                card = narrow.frame_locator(".card iframe:not([hidden])")
+                expect(card.locator("#qb-balance")).to_be_visible()
+                shots.append(take(out, world, narrow, "09-deal-tab-narrow"))
+                narrow.get_by_role("button", name="Sync to QuickBooks").first.click()
+                expect(narrow.frame_locator("#slider iframe").locator("#qb-confirm")).to_be_visible()
+                shots.append(take(out, world, narrow, "10-deal-sync-narrow"))
+                narrow.goto(f"{base}marketplace/app/{CLIENT_ID}/")
+                expect(narrow.frame_locator("iframe").locator("#qb-panel ol")).to_be_visible()
+                shots.append(take(out, world, narrow, "11-app-setup-narrow"))
+                narrow.frame_locator("iframe").get_by_role("tab", name="Sync log").click()
+                expect(narrow.frame_locator("iframe").locator("#qb-panel table")).to_be_visible()
+                shots.append(take(out, world, narrow, "12-app-sync-log-narrow"))
         finally:
             scheduler.stop()
     return shots

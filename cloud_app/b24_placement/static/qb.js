@@ -417,7 +417,7 @@
     function setup() {
       api('GET', '/agents').then(guard(function (r) {
         var code = h('div', { id: 'qb-code' });
-        var agents = r.agents.length ? table(['', '', t('health.file'), ''], r.agents.map(function (a) {
+        var agents = r.agents.length ? table([t('setup.computer'), t('deal.status'), t('health.file'), ''], r.agents.map(function (a) {
           return [a.name, a.revoked ? badge(t('setup.revoke'), 'grey') : badge(a.online ? t('setup.online') : t('setup.offline'), a.online ? 'green' : 'red'),
             a.company_file || '—',
             isAdmin && !a.revoked ? button(t('setup.revoke'), function () { api('POST', '/agents/' + a.agent_id, { revoke: true }).then(setup).catch(oops); }) : ''];
