@@ -100,7 +100,7 @@ def test_the_screenshot_script_shows_every_page(tmp_path: Path) -> None:
 
     shots = run(tmp_path)
     names = sorted(p.stem for p in shots)
-    assert len(names) == 13 and names[0] == "01-deal-sync-preview" and names[-1] == "08-company-tab-narrow"
+    assert len(names) == 17 and names[0] == "01-deal-sync-preview" and names[-1] == "12-app-sync-log-narrow"
     for shot in shots:
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, shot  # a drawn page, not a blank
