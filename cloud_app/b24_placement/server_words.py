@@ -310,6 +310,10 @@ ATTENTION_RU: dict[str, str] = {
     "Bitrix24 no longer accepts this app's authorization. Open the app in Bitrix24 once to reconnect it.":
         "Битрикс24 больше не принимает авторизацию приложения. Откройте приложение в Битрикс24 один раз, "
         "чтобы подключить его снова.",
+    "Bitrix24 no longer accepts this app's authorization. A Bitrix24 administrator opening the app once "
+    "reconnects it.":
+        "Битрикс24 больше не принимает авторизацию приложения. Достаточно, чтобы администратор Битрикс24 "
+        "один раз открыл приложение, и оно подключится снова.",
     "The app is not installed on this Bitrix24 any more.": "Приложение больше не установлено на этом Битрикс24.",
     "The app's subscription on this Bitrix24 has ended.": "Подписка на приложение на этом Битрикс24 закончилась.",
     "This server's Bitrix24 client id is not known to Bitrix24 (check QBB24_CLIENT_ID).":
