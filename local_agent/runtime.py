@@ -25,6 +25,7 @@ from typing import Any
 from shared import wire
 
 from .config import private_write
+from .kick import Kicker
 from .link import Link
 from .queue import Queue
 from .soap.session import HostInfo, Job
@@ -65,6 +66,7 @@ class Relay:
         self._no_work = threading.Event()
         self._saving = threading.Lock()  # the link thread and the SOAP threads both record the status
         self.sessions_seen = 0
+        self.kicker: Kicker | None = None  # asks the Web Connector to update now (kick.py)
         # The PC's own clock with its UTC offset (QuickBooks dates documents by it); the cloud takes the
         # company's calendar from it. A test puts the PC in another zone; None reports nothing.
         self.local_clock: Callable[[], datetime] | None = lambda: datetime.now().astimezone()
@@ -77,6 +79,8 @@ class Relay:
 
     def offered(self, offer: wire.JobOffer) -> None:
         self._offer.set()
+        if self.kicker is not None:  # the job is stored by now: the session the kick starts will find it
+            self.kicker.work_arrived(offer.priority)
 
     def no_work(self, session_id: str) -> None:
         self._no_work.set()
@@ -144,6 +148,8 @@ class Relay:
 
     def session_started(self, session_id: str, info: HostInfo) -> None:
         self.sessions_seen += 1
+        if self.kicker is not None:
+            self.kicker.session_started()
         now = datetime.now(UTC)
         self.status.last_session_start = now.isoformat()
         self.status.company_file = info.company_file
@@ -164,6 +170,8 @@ class Relay:
         if error:
             self.status.last_error = error
         self._save()
+        if self.kicker is not None:
+            self.kicker.session_ended(work_left=self.remaining() > 0)
         requests_, errors = _counts(summary)
         self._tell(
             wire.SessionEnded(

@@ -124,6 +124,10 @@ EN: dict[str, str] = {
     "setup.step4": "In QuickBooks, open File → Update Web Services (the Web Connector), click Add an application, "
     "choose qb-bitrix24.qwc and allow access when QuickBooks asks.",
     "setup.step5": "Type the password into the Password column, tick Auto-Run and set Every_Min to 1–5 minutes.",
+    "setup.faster": "When someone clicks Sync to QuickBooks, the agent asks the Web Connector to start at once; "
+    "if it does not, the next Auto-Run does the work. To poll more often than every minute instead, run "
+    "qb-agent qwc --every-seconds 15 and add the new qb-bitrix24.qwc again "
+    "(each run opens QuickBooks briefly).",
     "setup.agents": "Paired agents",
     "setup.no_agents": "No agent is paired yet.",
     "setup.online": "online",
@@ -325,6 +329,10 @@ RU: dict[str, str] = {
     "setup.step4": "В QuickBooks откройте File → Update Web Services (Web Connector), нажмите Add an application, "
     "выберите qb-bitrix24.qwc и разрешите доступ, когда QuickBooks спросит.",
     "setup.step5": "Введите пароль в столбец Password, отметьте Auto-Run и задайте Every_Min 1–5 минут.",
+    "setup.faster": "Когда кто-то нажимает «Синхронизировать с QuickBooks», агент просит Web Connector "
+    "начать сразу; если он не начнёт, работу сделает следующий Auto-Run. Чтобы опрашивать чаще раза "
+    "в минуту, выполните qb-agent qwc --every-seconds 15 и добавьте новый qb-bitrix24.qwc ещё раз "
+    "(каждый запуск ненадолго занимает QuickBooks).",
     "setup.agents": "Подключённые агенты",
     "setup.no_agents": "Агент ещё не подключён.",
     "setup.online": "в сети",

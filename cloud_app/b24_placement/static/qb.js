@@ -397,7 +397,7 @@
           }, 'primary') : h('p', { class: 'qb-muted' }, t('admin_only')), code),
           h('li', {}, t('setup.step3')),
           h('li', {}, t('setup.step4'), connectorPicture()),
-          h('li', {}, t('setup.step5')))),
+          h('li', {}, t('setup.step5'), h('p', { class: 'qb-muted' }, t('setup.faster'))))),
         section(t('setup.agents'), agents));
       })).catch(guard(oops));
     }
