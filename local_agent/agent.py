@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as cfg
-from . import qwc
+from . import plan, qwc
 from .kick import Kicker, KickError, opener_for
 from .link import Link
 from .queue import Queue
@@ -41,6 +41,11 @@ class Agent:
             log.warning("%s; the agent waits for the Web Connector's schedule instead", exc)
             opener = None
         self.kicker = Kicker(opener, qwc.from_config(config).app_name)
+        self.relay.bulk_seconds = max(1, config.bulk_session_seconds)
+        try:
+            self.relay.bulk_hours = plan.parse_hours(config.bulk_hours)
+        except plan.HoursError as exc:
+            log.warning("%s; bulk work runs at any hour", exc)
         self.relay.kicker = self.kicker
         self.sessions = Sessions(
             Settings(user_name=config.user_name, password_hash=config.password_hash,

@@ -151,7 +151,7 @@ class Kicker:
 
     def work_arrived(self, priority: int) -> None:
         with self._lock:
-            fire = self.enabled and self.policy.work_arrived(priority, self.clock())
+            fire = self.policy.work_arrived(priority, self.clock()) and self.enabled
         if fire:
             self._fire()
 
@@ -161,7 +161,7 @@ class Kicker:
 
     def session_ended(self, work_left: bool) -> None:
         with self._lock:
-            fire = self.enabled and self.policy.session_ended(work_left, self.clock())
+            fire = self.policy.session_ended(work_left, self.clock()) and self.enabled
         if fire:
             self._fire()
 

@@ -87,6 +87,7 @@ class AutoRun:
         self.connector = connector
         self.clock: Clock = clock or RealTime()
         self.reports: list[SessionReport] = []
+        self.durations: list[float] = []  # wall seconds of each update, authenticate to closeConnection
         self.kicks = 0  # UpdateNow requests accepted
         self.running = False
         self.next_run: float | None = None
@@ -172,6 +173,7 @@ class AutoRun:
                     self._cond.wait(timeout=wait if isinstance(self.clock, RealTime) else 1.0)
                 served, self._owed = self._owed, []
                 self.running = True
+            began = time.monotonic()
             try:
                 report = self.connector.run_session()
             except Exception as exc:  # the schedule outlives one broken update, as QBWC's does
@@ -179,6 +181,7 @@ class AutoRun:
             with self._cond:
                 self.running = False
                 self.reports.append(report)
+                self.durations.append(time.monotonic() - began)
                 interval = self._interval(report)
                 self.next_run = None if interval is None else self.clock.now() + interval
                 for kick in served:

@@ -170,3 +170,29 @@ def test_qb_agent_qwc_every_seconds_writes_real_time_polling_and_zero_goes_back(
     assert read_qwc((home / "qb-bitrix24.qwc").read_text()).run_every == timedelta(minutes=1)
     assert cli.main(["--home", str(home), "qwc", "--every-seconds", "-5"]) == 2
     assert "--every-seconds must be 0" in capsys.readouterr().err
+
+
+def test_the_kicker_opens_the_trigger_once_per_decision_on_its_own_thread() -> None:
+    opened: list[str] = []
+    kicker = kick.Kicker(opened.append, "Bitrix24 CRM Sync", clock=lambda: 0.0)
+    kicker.session_started()
+    kicker.work_arrived(1)  # mid-session: remembered
+    kicker.work_arrived(1)
+    assert opened == []
+    kicker.session_ended(work_left=True)
+    assert wait(lambda: kicker.sent == 1)
+    assert opened == [kick.update_now_url("Bitrix24 CRM Sync")]
+
+
+def test_a_failing_trigger_is_counted_and_the_next_decision_still_kicks() -> None:
+    def refuse(url: str) -> None:
+        raise OSError("no qbwc:// handler is registered")
+
+    now = [0.0]
+    kicker = kick.Kicker(refuse, "Bitrix24 CRM Sync", clock=lambda: now[0])
+    kicker.work_arrived(1)
+    assert wait(lambda: kicker.failed == 1)
+    assert kicker.last_failure == "no qbwc:// handler is registered"
+    now[0] = 31.0
+    kicker.work_arrived(1)
+    assert wait(lambda: kicker.failed == 2)
