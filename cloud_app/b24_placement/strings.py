@@ -56,6 +56,8 @@ EN: dict[str, str] = {
     "sync.step.failed": "Failed",
     "sync.step.preview": "Previewed, not sent",
     "sync.wc_last": "The Web Connector last ran {when}.",
+    "sync.qb_busy": "QuickBooks busy: the Web Connector is working in it now. This sync runs in that session "
+    "or right after it.",
     "sync.wc_next": "Its next run is expected about {when}.",
     "sync.wc_never": "The Web Connector has not run yet: open it on the QuickBooks computer and click Update Selected.",
     "sync.agent_offline": "The QuickBooks agent is offline; the document goes out when it is back.",
@@ -138,6 +140,7 @@ EN: dict[str, str] = {
     "health.agent_ok": "Online.",
     "health.agent_down": "Offline. Check that the agent runs on the QuickBooks computer and can reach the internet.",
     "health.wc": "Last Web Connector run",
+    "health.qb_busy": "QuickBooks busy",
     "health.wc_never": "Never. Add the .qwc to the Web Connector (Setup) and turn Auto-Run on.",
     "health.file": "QuickBooks company file",
     "health.file_none": "Not known yet: it is reported at the first Web Connector run.",
@@ -264,6 +267,8 @@ RU: dict[str, str] = {
     "sync.step.failed": "Ошибка",
     "sync.step.preview": "Просмотрен, не отправлен",
     "sync.wc_last": "Web Connector последний раз запускался {when}.",
+    "sync.qb_busy": "QuickBooks занят: сейчас в нём работает Web Connector. Эта синхронизация выполнится "
+    "в этом сеансе или сразу после него.",
     "sync.wc_next": "Следующий запуск ожидается примерно {when}.",
     "sync.wc_never": "Web Connector ещё не запускался: откройте его на компьютере с QuickBooks и нажмите Update Selected.",
     "sync.agent_offline": "Агент QuickBooks не в сети; документ уйдёт, когда он подключится.",
@@ -343,6 +348,7 @@ RU: dict[str, str] = {
     "health.agent_ok": "В сети.",
     "health.agent_down": "Не в сети. Проверьте, что агент запущен на компьютере с QuickBooks и видит интернет.",
     "health.wc": "Последний запуск Web Connector",
+    "health.qb_busy": "QuickBooks занят",
     "health.wc_never": "Не было. Добавьте .qwc в Web Connector (Настройка) и включите Auto-Run.",
     "health.file": "Файл компании QuickBooks",
     "health.file_none": "Пока неизвестен: он сообщается при первом запуске Web Connector.",

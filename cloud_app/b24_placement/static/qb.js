@@ -231,6 +231,7 @@
     var lines = [];
     if (s.why_waiting && s.state !== 'done' && s.state !== 'failed') lines.push(why(s.why_waiting));
     if (!s.agent_online) lines.push(h('p', { class: 'qb-warn' }, t('sync.agent_offline')));
+    if (s.quickbooks_busy) lines.push(h('p', {}, badge(t('health.qb_busy'), 'yellow'), ' ', t('sync.qb_busy')));
     if (s.last_web_connector_run) {
       lines.push(h('p', {}, t('sync.wc_last', { when: when(s.last_web_connector_run) })));
       if (s.next_web_connector_run) lines.push(h('p', {}, t('sync.wc_next', { when: when(s.next_web_connector_run) })));
@@ -413,7 +414,7 @@
           [t('health.portal'), s.state === 'attention' ? h('span', { class: 'qb-warn' }, t('health.attention', { reason: s.attention || '' })) : t('health.ready')],
           s.why_waiting ? [t('health.why'), why(s.why_waiting)] : null,
           [t('health.agent'), s.agent_online ? h('span', {}, badge(t('setup.online'), 'green'), ' ', t('health.agent_ok')) : h('span', {}, badge(t('setup.offline'), 'red'), ' ', t('health.agent_down'))],
-          [t('health.wc'), session.started_at ? when(session.ended_at || session.started_at) + (session.summary ? ' — ' + session.summary : '') : t('health.wc_never')],
+          [t('health.wc'), s.quickbooks_busy ? h('span', {}, badge(t('health.qb_busy'), 'yellow'), ' ', when(session.started_at)) : session.started_at ? when(session.ended_at || session.started_at) + (session.summary ? ' — ' + session.summary : '') : t('health.wc_never')],
           [t('health.file'), session.company_file || t('health.file_none')],
           [t('health.queue'), String(s.queue_depth)],
           [t('health.events'), String(s.events_waiting)],
