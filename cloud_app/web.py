@@ -166,6 +166,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     portals = PortalStore(config.database, vault)
     services = Services(config, portals, agents, Sessions(secret, portals), relay)
     if relay is not None:
+        relay.offer_limit = lambda portal: offer_limit(services, portal)
         relay.on_event = _chain(
             relay.on_event, lambda portal, message: record_session(services, portal, message)
         )
@@ -831,6 +832,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             return Response(unknown, 400, mimetype="text/plain")
         for name, value in changes.items():
             services.portals.set_setting(member_id, name, value)
+        if changes.get("bulk.paused") is False and services.relay is not None:
+            services.relay.notify(member_id)  # what the pause held goes to the agent now
         return jsonify(ok=True, changed=sorted(changes))
 
     @app.get("/api/portals/<member_id>/conflicts")
@@ -903,6 +906,14 @@ def next_run(session: dict[str, Any]) -> str | None:
     start = datetime.fromisoformat(last)
     gap = start - datetime.fromisoformat(before)
     return (start + gap).isoformat() if gap.total_seconds() > 0 else None
+
+
+PEOPLES_JOBS = 2  # job priorities up to this one mean someone is waiting (deal sync, a tab, settings)
+
+
+def offer_limit(services: Services, member_id: str) -> int | None:
+    """While background work is paused on the app page only people's jobs go to the agent."""
+    return PEOPLES_JOBS if services.portals.setting(member_id, "bulk.paused") else None
 
 
 # A session the agent never reported closed stops counting as running after the agent's ticket lifetime.

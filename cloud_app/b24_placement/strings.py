@@ -169,6 +169,11 @@ EN: dict[str, str] = {
     "settings.document_kind": "What “Sync to QuickBooks” creates by default",
     "settings.conflict.winner": "When both sides changed the same field, keep",
     "settings.invoices.to_b24": "QuickBooks invoices of linked customers become smart invoices",
+    "settings.group.quickbooks": "QuickBooks time",
+    "settings.bulk.paused": "Pause background work (the first sync, reading what changed in QuickBooks)",
+    "settings.bulk.hint": "While paused, only what someone asks for (Sync to QuickBooks, a refresh) goes to "
+    "QuickBooks, in short sessions. Background work the agent already holds still runs; on the QuickBooks "
+    "computer, bulk_hours in agent.json (for example 19-7) keeps it to those hours.",
     "settings.estimates.to_b24": "QuickBooks estimates of linked customers become quotes",
     "settings.salesrep.default": "QuickBooks sales rep for users who have none",
     "settings.salesrep.none": "No sales rep",
@@ -374,6 +379,11 @@ RU: dict[str, str] = {
     "settings.document_kind": "Что создаёт «Синхронизировать с QuickBooks» по умолчанию",
     "settings.conflict.winner": "Если поле изменили в обеих системах, оставить",
     "settings.invoices.to_b24": "Счета QuickBooks связанных клиентов становятся смарт-счетами",
+    "settings.group.quickbooks": "Время QuickBooks",
+    "settings.bulk.paused": "Приостановить фоновую работу (первую синхронизацию, чтение изменений в QuickBooks)",
+    "settings.bulk.hint": "Пока пауза, в QuickBooks уходит только то, что кто-то попросил («Синхронизировать с "
+    "QuickBooks», обновление), короткими сеансами. Фоновая работа, которую агент уже получил, выполнится; на "
+    "компьютере с QuickBooks параметр bulk_hours в agent.json (например, 19-7) ограничит её этими часами.",
     "settings.estimates.to_b24": "Сметы QuickBooks связанных клиентов становятся предложениями",
     "settings.salesrep.default": "Менеджер QuickBooks для пользователей без своего",
     "settings.salesrep.none": "Без менеджера",

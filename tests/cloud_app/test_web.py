@@ -269,3 +269,18 @@ def test_the_page_says_quickbooks_busy_while_a_web_connector_session_runs(cloud:
     assert not busy()
     assert catalog("ru")[1]["health.qb_busy"] == "QuickBooks занят"
     assert catalog("en")[1]["health.qb_busy"] == "QuickBooks busy"
+
+
+def test_an_admin_pauses_background_work_from_the_settings(cloud: Cloud) -> None:
+    from cloud_app.web import offer_limit
+
+    member = cloud.portal.member_id
+    session = session_of(cloud.emu.open_app(cloud.portal, CLIENT_ID, cloud.portal.admin().id))
+    url, headers = f"{cloud.url}/api/portals/{member}/settings", {"X-Session": session}
+    assert requests.get(url, headers=headers, timeout=5).json()["settings"]["bulk.paused"] is False
+    assert offer_limit(cloud.services, member) is None
+    assert requests.post(url, json={"bulk.paused": True}, headers=headers, timeout=5).status_code == 200
+    assert offer_limit(cloud.services, member) == 2  # people's jobs only (deal syncs, tabs: priority 1)
+    assert offer_limit(cloud.services, cloud.other.member_id) is None  # that portal's own choice
+    refused = requests.post(url, json={"bulk.paused": "yes"}, headers=headers, timeout=5)
+    assert refused.status_code == 400 and "bulk.paused is true or false" in refused.text

@@ -100,3 +100,17 @@ def test_outside_the_bulk_hours_bulk_work_waits_and_a_persons_job_does_not(
     agent.relay.local_clock = lambda: datetime(2026, 12, 2, 20).astimezone()  # 20:00
     assert web_connector.run_session().round_trips == 1
     assert bulk in {r.job_id for r in cloud.wait_results(3)}
+
+
+def test_while_background_work_is_paused_the_cloud_offers_only_peoples_jobs(
+    cloud: Cloud, running: tuple[Agent, Path, str]
+) -> None:
+    agent, _, _ = running
+    paused = [True]
+    cloud.relay.offer_limit = lambda portal: 2 if paused[0] else None
+    bulk = cloud.store.enqueue(PORTAL, qbxml(read(1)), purpose="first sync", priority=4)
+    (person,) = offer(cloud, agent, (PERSON, read(2)))  # only the person's job reaches the agent
+    assert agent.queue.get_job(person) is not None and agent.queue.get_job(bulk) is None
+    paused[0] = False
+    cloud.relay.notify(PORTAL)  # the page lifts the pause
+    assert wait(lambda: agent.queue.get_job(bulk) is not None)

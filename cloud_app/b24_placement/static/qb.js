@@ -442,6 +442,7 @@
             return [f, select('set-winner-' + f, [['', t('settings.as_default')]].concat(sides), (v['conflict.winners'] || {})[f] || '')];
           });
           var invoices = check('set-invoices.to_b24', v['invoices.to_b24']);
+          var paused = check('set-bulk.paused', v['bulk.paused']);
           var estimates = check('set-estimates.to_b24', v['estimates.to_b24']);
           var rules = ['email', 'phone', 'name'].map(function (r) { return [r, check('set-rule-' + r, (v['matching.rules'] || []).indexOf(r) >= 0)]; });
           // the sales rep is one QuickBooks has: a select filled from its list, read live when the tab opens
@@ -482,6 +483,9 @@
               h('div', { class: 'qb-field' }, invoices, ' ', h('label', { for: 'set-invoices.to_b24', class: 'qb-inline' }, t('settings.invoices.to_b24'))),
               h('div', { class: 'qb-field' }, estimates, ' ', h('label', { for: 'set-estimates.to_b24', class: 'qb-inline' }, t('settings.estimates.to_b24'))),
               field('set-salesrep.default', t('settings.salesrep.default'), rep), repState),
+            h('fieldset', {}, h('legend', {}, t('settings.group.quickbooks')),
+              h('div', { class: 'qb-field' }, paused, ' ', h('label', { for: 'set-bulk.paused', class: 'qb-inline' }, t('settings.bulk.paused'))),
+              h('p', { class: 'qb-muted' }, t('settings.bulk.hint'))),
             h('fieldset', {}, h('legend', {}, t('settings.group.conflicts')),
               field('set-conflict.winner', t('settings.conflict.winner'), winner),
               winners.map(function (w) { return field('set-winner-' + w[0], t('settings.winner.' + w[0]), w[1]); })),
@@ -498,7 +502,7 @@
             stages.forEach(function (st) { chosenStages[st[0]] = st[2].value; });
             var changes = {
               document_kind: kind.value, 'conflict.winner': winner.value, 'conflict.winners': chosenWinners,
-              'invoices.to_b24': invoices.checked, 'estimates.to_b24': estimates.checked,
+              'invoices.to_b24': invoices.checked, 'estimates.to_b24': estimates.checked, 'bulk.paused': paused.checked,
               'matching.rules': rules.filter(function (r) { return r[1].checked; }).map(function (r) { return r[0]; }),
               'salesrep.default': rep.value || null, paid_stages: chosenStages
             };
