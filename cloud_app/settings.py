@@ -113,6 +113,9 @@ CHOICES: dict[str, Choice] = {
         "per pipeline, the stage a fully paid invoice moves its deal to (overrides paid_stage)",
         _stage_map,
     ),  # fmt: skip
+    "bulk.paused": Choice(
+        False, "background work (first sync, periodic reads) waits; people's jobs still run", _flag
+    ),  # fmt: skip
     "matching.rules": Choice(
         list(MATCH_RULES), "how the first sync matches records after stored links, in order", _rules
     ),  # fmt: skip

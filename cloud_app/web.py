@@ -168,6 +168,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     portals = PortalStore(config.database, vault)
     services = Services(config, portals, agents, Sessions(secret, portals), relay)
     if relay is not None:
+        relay.offer_limit = lambda portal: offer_limit(services, portal)
         relay.on_event = _chain(
             relay.on_event, lambda portal, message: record_session(services, portal, message)
         )
@@ -724,6 +725,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             last_web_connector_run=session.get("ended_at") or session.get("started_at"),
             next_web_connector_run=next_run(session),
             why_waiting=qb_reach.why_waiting(services, member_id, datetime.now(UTC)),
+            quickbooks_busy=quickbooks_busy(session),
         )
 
     @app.post("/api/portals/<member_id>/initial-sync")
@@ -849,6 +851,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             return Response(unknown, 400, mimetype="text/plain")
         for name, value in changes.items():
             services.portals.set_setting(member_id, name, value)
+        if changes.get("bulk.paused") is False and services.relay is not None:
+            services.relay.notify(member_id)  # what the pause held goes to the agent now
         return jsonify(ok=True, changed=sorted(changes))
 
     @app.get("/api/portals/<member_id>/conflicts")
@@ -923,6 +927,28 @@ def next_run(session: dict[str, Any]) -> str | None:
     return (start + gap).isoformat() if gap.total_seconds() > 0 else None
 
 
+PEOPLES_JOBS = 2  # job priorities up to this one mean someone is waiting (deal sync, a tab, settings)
+
+
+def offer_limit(services: Services, member_id: str) -> int | None:
+    """While background work is paused on the app page only people's jobs go to the agent."""
+    return PEOPLES_JOBS if services.portals.setting(member_id, "bulk.paused") else None
+
+
+# A session the agent never reported closed stops counting as running after the agent's ticket lifetime.
+BUSY_FOR_AT_MOST = 30 * 60
+
+
+def quickbooks_busy(session: dict[str, Any], now: float | None = None) -> bool:
+    """Is a Web Connector session running now (started, not ended, not older than a ticket lives)?
+    While it runs QuickBooks is busy for the bookkeeper; the page says so."""
+    started = session.get("started_at")
+    if not started or session.get("ended_at"):
+        return False
+    age = (time.time() if now is None else now) - _epoch(started)
+    return 0 <= age < BUSY_FOR_AT_MOST
+
+
 def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
@@ -983,6 +1009,7 @@ def portal_status_of(services: Services, member_id: str) -> dict[str, Any]:
         "agent_online": bool(relay_ and relay_.online(member_id)),
         "agents": len([a for a in services.agents.agents(member_id) if not a.revoked]),
         "last_session": services.portals.setting(member_id, "qb.session"),
+        "quickbooks_busy": quickbooks_busy(services.portals.setting(member_id, "qb.session") or {}),
         "last_error": services.portals.setting(member_id, "qb.last_error"),
         "jobs": jobs,
         "queue_depth": sum(n for state, n in jobs.items() if state in ("queued", "offered", "acked")),

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from . import config as cfg
+from . import plan, qwc
+from .kick import Kicker, KickError, opener_for
 from .link import Link
 from .local_page import LocalPage, state_of, with_page
 from .queue import Queue
@@ -34,6 +36,18 @@ class Agent:
             **link_options,
         )  # fmt: skip
         self.relay.link = self.link
+        try:
+            opener = opener_for(config.kick)
+        except KickError as exc:  # a typo in agent.json must not stop the agent: the schedule still runs
+            log.warning("%s; the agent waits for the Web Connector's schedule instead", exc)
+            opener = None
+        self.kicker = Kicker(opener, qwc.from_config(config).app_name)
+        self.relay.bulk_seconds = max(1, config.bulk_session_seconds)
+        try:
+            self.relay.bulk_hours = plan.parse_hours(config.bulk_hours)
+        except plan.HoursError as exc:
+            log.warning("%s; bulk work runs at any hour", exc)
+        self.relay.kicker = self.kicker
         self.sessions = Sessions(
             Settings(user_name=config.user_name, password_hash=config.password_hash,
                      company_file=config.company_file),

@@ -82,6 +82,11 @@ def cmd_qwc(args: argparse.Namespace) -> int:
     except cfg.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if args.every_seconds is not None:
+        if args.every_seconds < 0:
+            print("--every-seconds must be 0 (back to the minute schedule) or more", file=sys.stderr)
+            return 2
+        config = cfg.update(home, run_every_seconds=args.every_seconds)
     print(_write_qwc(home, config, args.out))
     return 0
 
@@ -225,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     s.set_defaults(fn=cmd_status)
     q = sub.add_parser("qwc", help="write the .qwc file for the Web Connector again")
     q.add_argument("--out")
+    q.add_argument("--every-seconds", type=int, metavar="N",
+                   help="poll every N seconds (<RunEveryNSeconds>, shown as Real Time) instead of every"
+                        " minute; 0 goes back to minutes. Add the new .qwc to the Web Connector again")
     q.set_defaults(fn=cmd_qwc)
     args = parser.parse_args(argv)
     result: int = args.fn(args)

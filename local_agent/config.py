@@ -55,6 +55,16 @@ class AgentConfig:
     file_id: str = field(default_factory=_guid)  # stable per install (.qwc FileID)
     company_file: str | None = None  # pinned on the first session
     run_every_minutes: int = 1
+    # The .qwc's <RunEveryNSeconds> instead of minutes when > 0: polling as often as that (PG p.37, shown as
+    # "Real Time" in the Web Connector). An option, not the default: every poll is a visit to QuickBooks.
+    run_every_seconds: int = 0
+    # Ask the Web Connector to update now when a person's job arrives (local_agent/kick.py): "auto" (the
+    # qbwc:// trigger on Windows, nothing elsewhere), "off", or a simulator's http://127.0.0.1:PORT.
+    kick: str = "auto"
+    # Bulk work (first sync, background reads) in sessions of at most this many seconds, and only in these
+    # hours of the PC's clock ("19-7": 19:00–07:00; "" = any hour). People's jobs run at once, alone.
+    bulk_session_seconds: int = 60
+    bulk_hours: str = ""
     proxy: str | None = None  # an https proxy for the WebSocket; None = system settings
     verify_tls: bool = True
     # The largest Web Connector request accepted; QuickBooks' answers travel in it (20,000 invoices with

@@ -146,14 +146,24 @@ class Queue:
             )  # fmt: skip
             return True
 
-    def next_job(self) -> StoredJob | None:
-        """The pending job to run next: lowest priority number first, then arrival order."""
+    def next_job(self, max_priority: int | None = None) -> StoredJob | None:
+        """The pending job to run next: lowest priority number first, then arrival order; only up to
+        ``max_priority`` when given (a session for people's jobs, bulk work outside its hours)."""
         row = (
             self._db()
-            .execute("select * from jobs where state = 'pending' order by priority, seq limit 1")
+            .execute("select * from jobs where state = 'pending' and priority <= ? order by priority, seq"
+                     " limit 1", [_NO_LIMIT if max_priority is None else max_priority])
             .fetchone()
-        )
+        )  # fmt: skip
         return _job(row) if row else None
+
+    def pending(self, max_priority: int | None = None) -> int:
+        """Pending jobs, only up to ``max_priority`` when given."""
+        limit = _NO_LIMIT if max_priority is None else max_priority
+        row = self._db().execute(
+            "select count(*) from jobs where state = 'pending' and priority <= ?", [limit]
+        ).fetchone()
+        return int(row[0])
 
     def mark_sent(self, job_id: str, session_id: str) -> None:
         with self._tx() as db:
@@ -266,6 +276,9 @@ class Queue:
         out.update({r["state"]: r["n"] for r in rows})
         out["results"] = self._db().execute("select count(*) from results").fetchone()[0]
         return out
+
+
+_NO_LIMIT = 2**62
 
 
 def _job(row: sqlite3.Row) -> StoredJob:

@@ -24,6 +24,7 @@ class Qwc:
     file_id: str
     run_every_minutes: int
     app_name: str = APP_NAME
+    run_every_seconds: int = 0  # > 0: <RunEveryNSeconds> instead of minutes
 
 
 def from_config(config: AgentConfig) -> Qwc:
@@ -36,7 +37,15 @@ def from_config(config: AgentConfig) -> Qwc:
         owner_id=config.owner_id,
         file_id=config.file_id,
         run_every_minutes=max(1, config.run_every_minutes),
+        run_every_seconds=max(0, config.run_every_seconds),
     )
+
+
+def scheduler(q: Qwc) -> str:
+    """One interval only: with both, QBWC takes whichever comes first in the file (PG p.38)."""
+    if q.run_every_seconds > 0:
+        return f"<RunEveryNSeconds>{q.run_every_seconds}</RunEveryNSeconds>"
+    return f"<RunEveryNMinutes>{q.run_every_minutes}</RunEveryNMinutes>"
 
 
 def render(q: Qwc) -> str:
@@ -53,7 +62,7 @@ def render(q: Qwc) -> str:
         f"  <OwnerID>{e(q.owner_id)}</OwnerID>\n"
         f"  <FileID>{e(q.file_id)}</FileID>\n"
         "  <QBType>QBFS</QBType>\n"
-        f"  <Scheduler><RunEveryNMinutes>{q.run_every_minutes}</RunEveryNMinutes></Scheduler>\n"
+        f"  <Scheduler>{scheduler(q)}</Scheduler>\n"
         "  <IsReadOnly>false</IsReadOnly>\n"
         "  <PersonalDataPref>pdpOptional</PersonalDataPref>\n"
         "  <UnattendedModePref>umpOptional</UnattendedModePref>\n"

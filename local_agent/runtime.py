@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,9 @@ from typing import Any
 
 from shared import wire
 
+from . import plan
 from .config import private_write
+from .kick import PERSON, Kicker
 from .link import Link
 from .queue import Queue
 from .soap.session import HostInfo, Job
@@ -67,6 +70,13 @@ class Relay:
         self._no_work = threading.Event()
         self._saving = threading.Lock()  # the link thread and the SOAP threads both record the status
         self.sessions_seen = 0
+        self.kicker: Kicker | None = None  # asks the Web Connector to update now (kick.py)
+        # what a session takes on (plan.py): people's jobs alone, bulk work in short sessions and hours
+        self.bulk_seconds = plan.BULK_SECONDS
+        self.bulk_hours: plan.Hours | None = None
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._plan: plan.SessionPlan | None = None
+        self._plan_session = ""
         # The PC's own clock with its UTC offset (QuickBooks dates documents by it); the cloud takes the
         # company's calendar from it. A test puts the PC in another zone; None reports nothing.
         self.local_clock: Callable[[], datetime] | None = lambda: datetime.now().astimezone()
@@ -79,14 +89,23 @@ class Relay:
 
     def offered(self, offer: wire.JobOffer) -> None:
         self._offer.set()
+        if self.kicker is not None:  # the job is stored by now: the session the kick starts will find it
+            self.kicker.work_arrived(offer.priority)
 
     def no_work(self, session_id: str) -> None:
         self._no_work.set()
 
     # -- Work --------------------------------------------------------------------------------------
 
+    def _limit(self) -> int | None:
+        """The highest priority the current session (or, between sessions, a new one) takes now."""
+        if self._plan is not None:
+            return self._plan.limit(self.monotonic())
+        local = self.local_clock() if self.local_clock is not None else None
+        return plan.allowed_now(self.bulk_hours, local)
+
     def wants_session(self) -> bool:
-        if self.queue.depth().get("pending", 0) > 0:
+        if self.queue.pending(self._limit()) > 0:
             return True
         return self.link is not None and self.link.sync_requested.is_set()
 
@@ -108,10 +127,14 @@ class Relay:
         return self.remaining() > 0
 
     def next_job(self, session_id: str) -> Job | None:
-        stored = self.queue.next_job()
+        if self._plan_session != session_id:
+            self._plan, self._plan_session = None, session_id
+        stored = self.queue.next_job(self._limit())
         if stored is None and self.link is not None and self.link.online:
             self._ask_cloud(session_id)
-            stored = self.queue.next_job()
+            stored = self.queue.next_job(self._limit())
+        if stored is not None and self._plan is None:  # the session's first job decides what it takes on
+            self._plan = plan.plan_for(stored.priority, self.monotonic(), bulk_seconds=self.bulk_seconds)
             if stored is None and self.link is not None:
                 self.link.sync_requested.clear()
         if stored is None:
@@ -124,7 +147,8 @@ class Relay:
         return Job(stored.job_id, stored.qbxml)
 
     def remaining(self) -> int:
-        return int(self.queue.depth().get("pending", 0))
+        """Jobs this session would still take (what is left for later does not hold it open)."""
+        return self.queue.pending(self._limit())
 
     def deliver(self, job_id: str, *, response: str | None, hresult: str | None, message: str | None) -> None:
         self.queue.record_result(job_id, response=response, hresult=hresult, message=message)
@@ -146,6 +170,8 @@ class Relay:
 
     def session_started(self, session_id: str, info: HostInfo) -> None:
         self.sessions_seen += 1
+        if self.kicker is not None:
+            self.kicker.session_started()
         now = datetime.now(UTC)
         self.status.last_session_start = now.isoformat()
         self.status.company_file = info.company_file
@@ -166,6 +192,9 @@ class Relay:
         if error:
             self.status.last_error = error
         self._save()
+        self._plan, self._plan_session = None, ""
+        if self.kicker is not None:
+            self.kicker.session_ended(work_left=self.queue.pending(PERSON) > 0)
         requests_, errors = _counts(summary)
         self._tell(
             wire.SessionEnded(

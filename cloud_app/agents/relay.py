@@ -67,6 +67,9 @@ class AgentRelay:
         self.on_result = on_result
         self.on_event = on_event
         self.on_hook_error: Callable[[BaseException], None] | None = None  # told of every failed hook
+        # portal → the highest job priority to offer now (None: all); the app page's "pause background
+        # work" holds bulk jobs here, in the cloud, until it is lifted
+        self.offer_limit: Callable[[str], int | None] | None = None
         self.started_at = _now()  # results stored before this were a previous process's (see replay)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
@@ -261,7 +264,8 @@ class AgentRelay:
         ws = self._connections.get(portal)
         if ws is None:
             return 0
-        jobs = await asyncio.to_thread(self.store.to_offer, portal, OFFER_BATCH)
+        limit = await asyncio.to_thread(self.offer_limit, portal) if self.offer_limit is not None else None
+        jobs = await asyncio.to_thread(self.store.to_offer, portal, OFFER_BATCH, max_priority=limit)
         for job in jobs:
             offer = wire.JobOffer(
                 job_id=job.job_id,

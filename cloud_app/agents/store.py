@@ -313,14 +313,21 @@ class AgentStore:
         return job_id
 
     def to_offer(
-        self, portal: str, limit: int, offer_timeout: timedelta = timedelta(seconds=60)
+        self,
+        portal: str,
+        limit: int,
+        offer_timeout: timedelta = timedelta(seconds=60),
+        *,
+        max_priority: int | None = None,
     ) -> list[JobRow]:
+        """Jobs to offer the agent, most urgent first; only up to ``max_priority`` when given."""
         stale = _iso(self.clock() - offer_timeout)
         self.expire(portal)
         with self._lock:
             rows = self.db["jobs"].rows_where(
-                "portal = ? and (state = 'queued' or (state = 'offered' and offered_at < ?))",
-                [portal, stale],
+                "portal = ? and (state = 'queued' or (state = 'offered' and offered_at < ?))"
+                " and priority <= ?",
+                [portal, stale, 2**62 if max_priority is None else max_priority],
                 order_by="priority, seq",
                 limit=limit,
             )

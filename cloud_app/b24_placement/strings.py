@@ -58,6 +58,8 @@ EN: dict[str, str] = {
     "sync.step.failed": "Failed",
     "sync.step.preview": "Previewed, not sent",
     "sync.wc_last": "The Web Connector last ran {when}.",
+    "sync.qb_busy": "QuickBooks busy: the Web Connector is working in it now. This sync runs in that session "
+    "or right after it.",
     "sync.wc_next": "Its next run is expected about {when}.",
     "sync.wc_never": "The Web Connector has not run yet: open it on the QuickBooks computer and click Update Selected.",
     "sync.agent_offline": "The QuickBooks agent is offline; the document goes out when it is back.",
@@ -139,6 +141,10 @@ EN: dict[str, str] = {
     "setup.step4": "In QuickBooks, open File → Update Web Services (the Web Connector), click Add an application, "
     "choose qb-bitrix24.qwc and allow access when QuickBooks asks.",
     "setup.step5": "Type the password into the Password column, tick Auto-Run and set Every_Min to 1–5 minutes.",
+    "setup.faster": "When someone clicks Sync to QuickBooks, the agent asks the Web Connector to start at once; "
+    "if it does not, the next Auto-Run does the work. To poll more often than every minute instead, run "
+    "qb-agent qwc --every-seconds 15 and add the new qb-bitrix24.qwc again "
+    "(each run opens QuickBooks briefly).",
     "setup.agents": "Paired agents",
     "setup.computer": "On the computer",
     "setup.no_agents": "No agent is paired yet.",
@@ -150,6 +156,7 @@ EN: dict[str, str] = {
     "health.agent_ok": "Online.",
     "health.agent_down": "Offline. Check that the agent runs on the QuickBooks computer and can reach the internet.",
     "health.wc": "Last Web Connector run",
+    "health.qb_busy": "QuickBooks busy",
     "health.wc_never": "Never. Add the .qwc to the Web Connector (Setup) and turn Auto-Run on.",
     "health.file": "QuickBooks company file",
     "health.file_none": "Not known yet: it is reported at the first Web Connector run.",
@@ -178,6 +185,11 @@ EN: dict[str, str] = {
     "settings.document_kind": "What “Sync to QuickBooks” creates by default",
     "settings.conflict.winner": "When both sides changed the same field, keep",
     "settings.invoices.to_b24": "QuickBooks invoices of linked customers become smart invoices",
+    "settings.group.quickbooks": "QuickBooks time",
+    "settings.bulk.paused": "Pause background work (the first sync, reading what changed in QuickBooks)",
+    "settings.bulk.hint": "While paused, only what someone asks for (Sync to QuickBooks, a refresh) goes to "
+    "QuickBooks, in short sessions. Background work the agent already holds still runs; on the QuickBooks "
+    "computer, bulk_hours in agent.json (for example 19-7) keeps it to those hours.",
     "settings.estimates.to_b24": "QuickBooks estimates of linked customers become quotes",
     "settings.salesrep.default": "QuickBooks sales rep for users who have none",
     "settings.salesrep.none": "No sales rep",
@@ -278,6 +290,8 @@ RU: dict[str, str] = {
     "sync.step.failed": "Ошибка",
     "sync.step.preview": "Просмотрен, не отправлен",
     "sync.wc_last": "Web Connector последний раз запускался {when}.",
+    "sync.qb_busy": "QuickBooks занят: сейчас в нём работает Web Connector. Эта синхронизация выполнится "
+    "в этом сеансе или сразу после него.",
     "sync.wc_next": "Следующий запуск ожидается примерно {when}.",
     "sync.wc_never": "Web Connector ещё не запускался: откройте его на компьютере с QuickBooks и нажмите Update Selected.",
     "sync.agent_offline": "Агент QuickBooks не в сети; документ уйдёт, когда он подключится.",
@@ -356,6 +370,10 @@ RU: dict[str, str] = {
     "setup.step4": "В QuickBooks откройте File → Update Web Services (Web Connector), нажмите Add an application, "
     "выберите qb-bitrix24.qwc и разрешите доступ, когда QuickBooks спросит.",
     "setup.step5": "Введите пароль в столбец Password, отметьте Auto-Run и задайте Every_Min 1–5 минут.",
+    "setup.faster": "Когда кто-то нажимает «Синхронизировать с QuickBooks», агент просит Web Connector "
+    "начать сразу; если он не начнёт, работу сделает следующий Auto-Run. Чтобы опрашивать чаще раза "
+    "в минуту, выполните qb-agent qwc --every-seconds 15 и добавьте новый qb-bitrix24.qwc ещё раз "
+    "(каждый запуск ненадолго занимает QuickBooks).",
     "setup.agents": "Подключённые агенты",
     "setup.computer": "На компьютере",
     "setup.no_agents": "Агент ещё не подключён.",
@@ -367,6 +385,7 @@ RU: dict[str, str] = {
     "health.agent_ok": "В сети.",
     "health.agent_down": "Не в сети. Проверьте, что агент запущен на компьютере с QuickBooks и видит интернет.",
     "health.wc": "Последний запуск Web Connector",
+    "health.qb_busy": "QuickBooks занят",
     "health.wc_never": "Не было. Добавьте .qwc в Web Connector (Настройка) и включите Auto-Run.",
     "health.file": "Файл компании QuickBooks",
     "health.file_none": "Пока неизвестен: он сообщается при первом запуске Web Connector.",
@@ -392,6 +411,11 @@ RU: dict[str, str] = {
     "settings.document_kind": "Что создаёт «Синхронизировать с QuickBooks» по умолчанию",
     "settings.conflict.winner": "Если поле изменили в обеих системах, оставить",
     "settings.invoices.to_b24": "Счета QuickBooks связанных клиентов становятся смарт-счетами",
+    "settings.group.quickbooks": "Время QuickBooks",
+    "settings.bulk.paused": "Приостановить фоновую работу (первую синхронизацию, чтение изменений в QuickBooks)",
+    "settings.bulk.hint": "Пока пауза, в QuickBooks уходит только то, что кто-то попросил («Синхронизировать с "
+    "QuickBooks», обновление), короткими сеансами. Фоновая работа, которую агент уже получил, выполнится; на "
+    "компьютере с QuickBooks параметр bulk_hours в agent.json (например, 19-7) ограничит её этими часами.",
     "settings.estimates.to_b24": "Сметы QuickBooks связанных клиентов становятся предложениями",
     "settings.salesrep.default": "Менеджер QuickBooks для пользователей без своего",
     "settings.salesrep.none": "Без менеджера",

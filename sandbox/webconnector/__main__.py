@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--company-file", default="", help="company file to open; default: the open one")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each SOAP answer")
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated company")
+    parser.add_argument("--update-now-port", type=int, default=None, metavar="PORT",
+                        help="serve qbwc://docontrol/UpdateNow at http://127.0.0.1:PORT (0: any free port)")
     parser.add_argument("--quickbooks", default="", metavar="MODULE:FACTORY",
                         help="another QuickBooksHost factory instead of the simulated QuickBooks")
     return parser
@@ -46,6 +48,24 @@ def _simulated_quickbooks(seed: int) -> QuickBooksHost:
 
     host: QuickBooksHost = SimulatedQuickBooks(seed_company(seed))
     return host
+
+
+def _auto_run(connector: WebConnector, port: int) -> int:
+    """The schedule plus the UpdateNow trigger (``autorun.py``), until Ctrl+C."""
+    from sandbox.webconnector.autorun import AutoRun, ProtocolHandler
+
+    autorun = AutoRun(connector).start(first_in=0)
+    handler = ProtocolHandler(autorun, port=port).start()
+    print(f"qbwc://docontrol/ served at {handler.base_url}/docontrol/ (the agent's kick: {handler.base_url})",
+          flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        handler.stop()
+        autorun.stop()
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -67,6 +87,8 @@ def main(argv: list[str]) -> int:
         report = connector.run_session()
         print(f"{qwc.app_name}: {report.outcome}: {report.status}")
         return 0 if report.outcome in ("ok", "none") else 1
+    if args.update_now_port is not None:
+        return _auto_run(connector, args.update_now_port)
     stop = threading.Event()
     try:
         connector.run_forever(stop)

@@ -412,10 +412,16 @@ def test_a_deal_synced_while_the_first_sync_runs_gets_one_customer(world: World)
     company = client.call("crm.deal.get", {"id": deal})["COMPANY_ID"]
     client.call("crm.company.update", {"id": company, "fields": {"TITLE": "Acme Widgets Racing"}})
     assert world.api("POST", "/initial-sync").status_code == 202
-    for _ in range(4):  # the deal's lookup and write, the first sync's read and its customer adds
-        world.web_connector_runs()
-        if (world.api("GET", "/initial-sync").json().get("state") or {}).get("state") == "done":
+    def first_sync_done() -> bool:
+        return (world.api("GET", "/initial-sync").json().get("state") or {}).get("state") == "done"
+
+    # the deal's lookup and write (a person's job: sessions of their own), the first sync's read and its
+    # customer adds (bulk: sessions after it)
+    for _ in range(8):
+        assert wait(lambda: world.agent.queue.depth()["pending"] >= 1 or first_sync_done())
+        if first_sync_done():
             break
+        world.web_connector_runs()
     assert settled(world, sync_id)["state"] == "done"
     made = customers_named(world, "Kowalski Racing") + customers_named(world, "Acme Widgets Racing")
     assert made == ["Kowalski Racing"], made  # one customer for the company, the one the preview showed

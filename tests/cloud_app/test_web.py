@@ -234,3 +234,53 @@ def test_an_admin_renames_and_revokes_agents_of_their_portal_only(cloud: Cloud) 
     user = next(u for u in cloud.portal.users.values() if not u.admin)
     plain = {"X-Session": session_of(cloud.emu.open_app(cloud.portal, CLIENT_ID, user.id))}
     assert requests.post(f"{base}/{mine}", json={"name": "x"}, headers=plain, timeout=5).status_code == 403
+
+
+def test_the_page_says_quickbooks_busy_while_a_web_connector_session_runs(cloud: Cloud) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cloud_app.b24_placement.strings import catalog
+    from cloud_app.web import record_session
+    from shared import wire
+
+    member = cloud.portal.member_id
+    session = session_of(cloud.emu.open_app(cloud.portal, CLIENT_ID, cloud.portal.admin().id))
+
+    def busy() -> bool:
+        status = requests.get(
+            f"{cloud.url}/api/portals/{member}/status", headers={"X-Session": session}, timeout=5
+        ).json()
+        return bool(status["quickbooks_busy"])
+
+    def started(at: datetime) -> None:
+        record_session(cloud.services, member, wire.SessionStarted(
+            session_id="s1", company_file="C:\\Books\\Acme.qbw", product="QuickBooks Enterprise 24.0",
+            qb_version="34.0", country="US", supported_versions=("16.0",), started_at=at))  # fmt: skip
+
+    assert not busy()  # no session seen yet
+    now = datetime.now(UTC)
+    started(now)
+    assert busy()
+    record_session(cloud.services, member, wire.SessionEnded(
+        session_id="s1", ended_at=now + timedelta(seconds=2), requests=2, errors=0,
+        summary="2 requests, 0 errors", error=None))  # fmt: skip
+    assert not busy()
+    started(now - timedelta(hours=1))  # an agent that vanished mid-session does not leave it "busy" for good
+    assert not busy()
+    assert catalog("ru")[1]["health.qb_busy"] == "QuickBooks занят"
+    assert catalog("en")[1]["health.qb_busy"] == "QuickBooks busy"
+
+
+def test_an_admin_pauses_background_work_from_the_settings(cloud: Cloud) -> None:
+    from cloud_app.web import offer_limit
+
+    member = cloud.portal.member_id
+    session = session_of(cloud.emu.open_app(cloud.portal, CLIENT_ID, cloud.portal.admin().id))
+    url, headers = f"{cloud.url}/api/portals/{member}/settings", {"X-Session": session}
+    assert requests.get(url, headers=headers, timeout=5).json()["settings"]["bulk.paused"] is False
+    assert offer_limit(cloud.services, member) is None
+    assert requests.post(url, json={"bulk.paused": True}, headers=headers, timeout=5).status_code == 200
+    assert offer_limit(cloud.services, member) == 2  # people's jobs only (deal syncs, tabs: priority 1)
+    assert offer_limit(cloud.services, cloud.other.member_id) is None  # that portal's own choice
+    refused = requests.post(url, json={"bulk.paused": "yes"}, headers=headers, timeout=5)
+    assert refused.status_code == 400 and "bulk.paused is true or false" in refused.text

@@ -245,6 +245,7 @@
     var lines = [];
     if (s.why_waiting && s.state !== 'done' && s.state !== 'failed') lines.push(why(s.why_waiting));
     if (!s.agent_online) lines.push(h('p', { class: 'qb-warn' }, t('sync.agent_offline')));
+    if (s.quickbooks_busy) lines.push(h('p', {}, badge(t('health.qb_busy'), 'yellow'), ' ', t('sync.qb_busy')));
     if (s.last_web_connector_run) {
       lines.push(h('p', {}, t('sync.wc_last', { when: when(s.last_web_connector_run) })));
       if (s.next_web_connector_run) lines.push(h('p', {}, t('sync.wc_next', { when: when(s.next_web_connector_run) })));
@@ -448,7 +449,7 @@
           }, 'primary') : h('p', { class: 'qb-muted' }, t('admin_only')), code),
           h('li', {}, t('setup.step3')),
           h('li', {}, t('setup.step4'), connectorPicture()),
-          h('li', {}, t('setup.step5')))),
+          h('li', {}, t('setup.step5'), h('p', { class: 'qb-muted' }, t('setup.faster'))))),
         section(t('setup.agents'), agents));
       })).catch(guard(oops));
     }
@@ -464,7 +465,7 @@
           [t('health.portal'), s.state === 'attention' ? h('span', { class: 'qb-warn' }, t('health.attention', { reason: s.attention || '' })) : t('health.ready')],
           s.why_waiting ? [t('health.why'), why(s.why_waiting)] : null,
           [t('health.agent'), s.agent_online ? h('span', {}, badge(t('setup.online'), 'green'), ' ', t('health.agent_ok')) : h('span', {}, badge(t('setup.offline'), 'red'), ' ', t('health.agent_down'))],
-          [t('health.wc'), session.started_at ? when(session.ended_at || session.started_at) + (session.summary ? ' — ' + session.summary : '') : t('health.wc_never')],
+          [t('health.wc'), s.quickbooks_busy ? h('span', {}, badge(t('health.qb_busy'), 'yellow'), ' ', when(session.started_at)) : session.started_at ? when(session.ended_at || session.started_at) + (session.summary ? ' — ' + session.summary : '') : t('health.wc_never')],
           [t('health.file'), session.company_file || t('health.file_none')],
           [t('health.queue'), String(s.queue_depth)],
           [t('health.events'), String(s.events_waiting)],
@@ -492,6 +493,7 @@
             return [f, select('set-winner-' + f, [['', t('settings.as_default')]].concat(sides), (v['conflict.winners'] || {})[f] || '')];
           });
           var invoices = check('set-invoices.to_b24', v['invoices.to_b24']);
+          var paused = check('set-bulk.paused', v['bulk.paused']);
           var estimates = check('set-estimates.to_b24', v['estimates.to_b24']);
           var rules = ['email', 'phone', 'name'].map(function (r) { return [r, check('set-rule-' + r, (v['matching.rules'] || []).indexOf(r) >= 0)]; });
           // the sales rep is one QuickBooks has: a select filled from its list, read live when the tab opens
@@ -532,6 +534,9 @@
               h('div', { class: 'qb-field' }, invoices, ' ', h('label', { for: 'set-invoices.to_b24', class: 'qb-inline' }, t('settings.invoices.to_b24'))),
               h('div', { class: 'qb-field' }, estimates, ' ', h('label', { for: 'set-estimates.to_b24', class: 'qb-inline' }, t('settings.estimates.to_b24'))),
               field('set-salesrep.default', t('settings.salesrep.default'), rep), repState),
+            h('fieldset', {}, h('legend', {}, t('settings.group.quickbooks')),
+              h('div', { class: 'qb-field' }, paused, ' ', h('label', { for: 'set-bulk.paused', class: 'qb-inline' }, t('settings.bulk.paused'))),
+              h('p', { class: 'qb-muted' }, t('settings.bulk.hint'))),
             h('fieldset', {}, h('legend', {}, t('settings.group.conflicts')),
               field('set-conflict.winner', t('settings.conflict.winner'), winner),
               winners.map(function (w) { return field('set-winner-' + w[0], t('settings.winner.' + w[0]), w[1]); })),
@@ -548,7 +553,7 @@
             stages.forEach(function (st) { chosenStages[st[0]] = st[2].value; });
             var changes = {
               document_kind: kind.value, 'conflict.winner': winner.value, 'conflict.winners': chosenWinners,
-              'invoices.to_b24': invoices.checked, 'estimates.to_b24': estimates.checked,
+              'invoices.to_b24': invoices.checked, 'estimates.to_b24': estimates.checked, 'bulk.paused': paused.checked,
               'matching.rules': rules.filter(function (r) { return r[1].checked; }).map(function (r) { return r[0]; }),
               'salesrep.default': rep.value || null, paid_stages: chosenStages
             };
