@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .b24.client import Client
+from .b24.client import BatchResult, Client
 
 COUNTS: dict[str, tuple[str, dict[str, Any]]] = {
     "contacts": ("crm.contact.list", {"select": ["ID"]}),
@@ -59,7 +59,7 @@ def discover(client: Client) -> Report:
         else:
             total = answer.total.get(key)
             report.counts[key] = int(total) if total is not None else len(answer.result.get(key) or [])
-    report.pipelines = pipelines(answer.result.get("categories"), answer.result.get("stages"))
+    report.pipelines = pipelines(answer.result.get("categories"), all_stages(client, answer))
     report.currencies = [str(c["CURRENCY"]) for c in answer.result.get("currencies") or []]
     for entity in FIELD_SOURCES:
         described = answer.result.get(f"fields_{entity}") or {}
@@ -79,6 +79,16 @@ def _reason(error: Any) -> str:
     if isinstance(error, dict):
         return f"{error.get('error', '')}: {error.get('error_description', '')}".strip(": ")
     return str(error)
+
+
+def all_stages(client: Client, answer: BatchResult, key: str = "stages") -> list[Any]:
+    """The batch's first page of ``crm.status.list`` and the pages after it: the list pages by 50 like
+    every list (contract errata 2), and a portal has more statuses than that."""
+    rows = list(answer.result.get(key) or [])
+    more = answer.next.get(key)
+    if more is not None and key not in answer.errors:
+        rows += client.pages("crm.status.list", {"order": {"SORT": "ASC"}}, start=int(more))
+    return rows
 
 
 def pipelines(categories: Any, stages: Any) -> list[Pipeline]:

@@ -813,9 +813,10 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
                     "stages": ("crm.status.list", {"order": {"SORT": "ASC"}}),
                 }
             )
+            stages = discover.all_stages(services.client(member_id), got)
         except B24Error as exc:
             return _json(502, error=exc.code, message=exc.description)
-        found = discover.pipelines(got.result.get("categories"), got.result.get("stages"))
+        found = discover.pipelines(got.result.get("categories"), stages)
         return jsonify(pipelines=[{"id": p.id, "name": p.name, "stages": p.stages} for p in found])
 
     @app.post("/api/portals/<member_id>/settings")
