@@ -108,13 +108,22 @@ class Client:
             return {**params, "auth_connector": self.connector}
         return params
 
-    def pages(self, method: str, params: dict[str, Any] | None = None, *, start: int = 0) -> list[Any]:
+    def pages(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        start: int = 0,
+        items_key: str | None = None,
+    ) -> list[Any]:
         """Every row of a list that pages by ``start`` (50 a page, ``next`` while there is more, §7.1),
-        from ``start`` on — for lists that cannot be scanned by ID (``crm.status.list``, ``user.get``)."""
+        from ``start`` on — for lists that cannot be scanned by ID (``crm.status.list``, ``user.get``).
+        ``items_key``: the rows sit under that key of ``result`` (``crm.category.list``: categories)."""
         rows: list[Any] = []
         while True:
             page = self.call_full(method, {**(params or {}), "start": start})
-            rows += list(page.get("result") or [])
+            result = page.get("result") or {}
+            rows += list((result.get(items_key) or []) if items_key and isinstance(result, dict) else result)
             if page.get("next") is None:
                 return rows
             start = int(page["next"])

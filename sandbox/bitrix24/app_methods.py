@@ -684,6 +684,11 @@ def address_set(ctx: Ctx) -> bool:
     return True
 
 
+ADDRESS_ROW = ("TYPE_ID", "ENTITY_TYPE_ID", "ENTITY_ID", *ADDRESS_FIELDS, "LOC_ADDR_ID", "ANCHOR_TYPE_ID",
+               "ANCHOR_ID")  # fmt: skip
+
+
 @method("crm.address.list", scope="crm")
 def address_list(ctx: Ctx) -> Listed:
-    return _simple_list(ctx, ctx.portal.addresses.values())
+    """All documented fields, unset ones null (docs: crm/requisites/addresses/crm-address-list.md)."""
+    return _simple_list(ctx, ({k: a.get(k) for k in ADDRESS_ROW} for a in ctx.portal.addresses.values()))

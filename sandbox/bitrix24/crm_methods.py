@@ -202,14 +202,18 @@ def _userfield(entity_type: int, name: str, kind: str) -> None:
     elif kind == "list":
 
         @method(f"crm.{name}.userfield.list", scope="crm")
-        def list_(ctx: Ctx) -> list[dict[str, Any]]:
-            filt = as_map(lower_keys(ctx.params).get("filter")) or {}
+        def list_(ctx: Ctx) -> Listed:
+            """Pages by 50 with ``total`` (docs: crm/contacts/userfield/crm-contact-userfield-list.md)."""
+            p = lower_keys(ctx.params)
+            filt = as_map(p.get("filter")) or {}
             out = [_uf_out(u) for u in ctx.portal.store.userfields if u.entity_id == entity_id]
-            return [
+            kept = [
                 o
                 for o in out
                 if all(str(o.get(k.upper())) == str(v) for k, v in filt.items() if k.upper() in o)
             ]
+            chunk, total, nxt = lists.page(kept, p.get("start"))
+            return Listed(chunk, total, nxt)
     elif kind == "update":
 
         @method(f"crm.{name}.userfield.update", scope="crm", admin=True)
@@ -533,6 +537,7 @@ def item_rows_set(ctx: Ctx) -> dict[str, Any]:
 
 @method("crm.category.list", scope="crm")
 def category_list(ctx: Ctx) -> Listed:
+    """``{"categories": […]}``, 50 a page (docs: crm/universal/category/crm-category-list.md)."""
     t = _entity_type(ctx)
     cats = [c for c in ctx.portal.store.categories if c.entity_type_id == t]
     out = [
@@ -547,7 +552,8 @@ def category_list(ctx: Ctx) -> Listed:
         }
         for c in sorted(cats, key=lambda c: (c.sort, c.id))
     ]
-    return Listed({"categories": out}, len(out))
+    chunk, total, nxt = lists.page(out, ctx.params.get("start"))
+    return Listed({"categories": chunk}, total, nxt)
 
 
 @method("crm.status.list", scope="crm")
@@ -646,8 +652,9 @@ def find_by_comm(ctx: Ctx) -> Any:
 
 
 @method("crm.currency.list", scope="crm")
-def currency_list(ctx: Ctx) -> list[dict[str, Any]]:
-    return [
+def currency_list(ctx: Ctx) -> Listed:
+    """A list with ``total``, 50 a page (docs: crm/currency/crm-currency-list.md)."""
+    rows = [
         {
             "CURRENCY": c,
             "AMOUNT_CNT": 1,
@@ -659,6 +666,8 @@ def currency_list(ctx: Ctx) -> list[dict[str, Any]]:
         }
         for i, c in enumerate(ctx.portal.store.currencies)
     ]
+    chunk, total, nxt = lists.page(rows, lower_keys(ctx.params).get("start"))
+    return Listed(chunk, total, nxt)
 
 
 ACTIVITY_FIELDS = (

@@ -173,7 +173,7 @@ class Dispatcher:
             method_name, _, query = str(command).partition("?")
             status, body = self.call(
                 portal,
-                method_name.strip(),
+                method_name.strip().lower(),  # the method lowercased, as methodsBatch tries it first
                 substitute(parse_query(query), done),
                 user_id=user_id,
                 client_id=client_id,
@@ -407,11 +407,17 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def running(emu: Bitrix24 | None = None, port: int = 0) -> Iterator[Bitrix24]:
-    """The emulator on a free loopback port for the duration of a ``with`` block (tests, the demo)."""
+def running(
+    emu: Bitrix24 | None = None, port: int = 0, *, tls: tuple[str, str] | None = None
+) -> Iterator[Bitrix24]:
+    """The emulator on a free loopback port for the duration of a ``with`` block (tests, the demo).
+    ``tls``: (certificate file, key file) to answer HTTPS, as every portal does — for clients that
+    only speak ``https://{domain}/rest/`` (the official Python SDK)."""
     emu = emu or Bitrix24()
-    server = make_server("127.0.0.1", port, make_app(emu), threaded=True, request_handler=_Quiet)
-    emu.base_url = f"http://127.0.0.1:{server.server_port}"
+    server = make_server(
+        "127.0.0.1", port, make_app(emu), threaded=True, request_handler=_Quiet, ssl_context=tls
+    )
+    emu.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="bitrix24-sandbox", daemon=True)
     thread.start()
     try:

@@ -27,7 +27,7 @@ def run(world: World) -> dict[str, Any]:
         now = world.api("GET", "/initial-sync").json()
         return all(bool(now[k]) and now[k]["state"] == "done" for k in ("state", "items", "documents"))
 
-    assert wait(finished, timeout=60)
+    assert wait(finished, timeout=60), world.api("GET", "/initial-sync").json()
     return world.api("GET", "/initial-sync").json()
 
 
