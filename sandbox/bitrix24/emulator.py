@@ -126,6 +126,7 @@ class Call:
     error: str | None
     at: float
     in_batch: bool = False
+    connector: str | None = None  # the auth_connector the call was made under (the outer request's)
 
 
 @dataclass

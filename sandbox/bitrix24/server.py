@@ -138,6 +138,7 @@ class Dispatcher:
                     error,
                     self.emu.clock(),
                     in_batch,
+                    connector,
                 )
             )
         return status, body
