@@ -182,9 +182,10 @@ def feature_get(ctx: Ctx) -> dict[str, str]:
     code = str(ctx.params.get("CODE") or ctx.params.get("code") or "")
     paid = ctx.portal.plan in ("enterprise", "professional")
     known = {"rest_offline_extended": "Y" if paid else "N", "rest_auth_connector": "Y" if paid else "N"}
-    if code not in known:
-        raise ApiError("ERROR_FEATURE_NOT_FOUND", "Feature not found", 400)
-    return {"value": known[code]}
+    if not code:  # docs: api-reference/common/system/feature-get.md
+        raise ApiError("CODE_EMPTY", "CODE can't be empty", 400)
+    # a code the plan does not know is simply not enabled (CRestProvider::getFeature: isFeatureEnabled)
+    return {"value": known.get(code, "N")}
 
 
 # -- placements -----------------------------------------------------------------------------------------
