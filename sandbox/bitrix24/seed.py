@@ -110,8 +110,8 @@ PIPELINES = [
 
 
 # The directories every new portal has (docs: api-reference/crm/status/crm-status-entity-types.md names
-# them; the items are Bitrix24's defaults as a fresh portal shows them). With the pipelines they make
-# crm.status.list longer than one page of 50, as on a real portal.
+# them; the items are typical of a fresh portal — exact lists vary by version and region, UNCONFIRMED).
+# With the pipelines they make crm.status.list longer than one page of 50, as on a real portal.
 DICTIONARIES = {
     "SOURCE": ["CALL", "EMAIL", "WEB", "ADVERTISING", "PARTNER", "RECOMMENDATION", "TRADE_SHOW",
                "WEBFORM", "CALLBACK", "RC_GENERATOR", "STORE", "OTHER"],
