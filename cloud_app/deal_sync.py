@@ -46,6 +46,7 @@ from .sync.names import ListName, alternatives, choose, disambiguate
 from .sync.text import Unstorable
 
 if TYPE_CHECKING:
+    from .b24.client import BatchResult
     from .web import Services
 
 log = logging.getLogger("qb_cloud.deal_sync")
@@ -208,7 +209,7 @@ def customer_for(
     )
     got = client.batch(commands)
     record = got.result.get(b24_type) or {}
-    addresses = list(got.result.get("addr") or []) if "addr" not in got.errors else []
+    addresses = _requisite_addresses(got)
     draft: CustomerDraft = (
         from_company(record, addresses=addresses, primary_contact=got.result.get("contact"), version=VERSION)
         if b24_type == "company"
@@ -216,6 +217,23 @@ def customer_for(
     )
     shown = {"name": str(draft.fields.get("Name", "")), "fields": draft.fields, "notes": draft.notes}
     return {**shown, "shortened": draft.shortened}, party
+
+
+def _requisite_addresses(got: BatchResult) -> list[dict[str, Any]]:
+    """The addresses of the record's first requisite — only when it has one. When ``req`` found
+    nothing, Bitrix24 substitutes ``$result[req][0][ID]`` as what it reached (an empty array), and the
+    address list may then answer as if unfiltered: other records' addresses (contract errata 4). So the
+    answer is trusted only for the requisite ``req`` found, row by row."""
+    requisites = got.result.get("req") if "req" not in got.errors else None
+    first = requisites[0] if isinstance(requisites, list) and requisites else None
+    if not isinstance(first, dict) or "addr" in got.errors:
+        return []
+    owner = str(first.get("ID") or "")
+    return [
+        a
+        for a in got.result.get("addr") or []
+        if isinstance(a, dict) and str(a.get("ENTITY_TYPE_ID")) == "8" and str(a.get("ENTITY_ID")) == owner
+    ]
 
 
 def on_result(services: Services, member_id: str, job: JobRow) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .b24.client import Client
+from .b24.client import BatchResult, Client
 
 COUNTS: dict[str, tuple[str, dict[str, Any]]] = {
     "contacts": ("crm.contact.list", {"select": ["ID"]}),
@@ -59,8 +59,10 @@ def discover(client: Client) -> Report:
         else:
             total = answer.total.get(key)
             report.counts[key] = int(total) if total is not None else len(answer.result.get(key) or [])
-    report.pipelines = pipelines(answer.result.get("categories"), answer.result.get("stages"))
-    report.currencies = [str(c["CURRENCY"]) for c in answer.result.get("currencies") or []]
+    report.pipelines = pipelines(
+        all_categories(client, answer, commands), all_stages(client, answer, commands)
+    )
+    report.currencies = [str(c["CURRENCY"]) for c in to_the_end(client, answer, "currencies", commands)]
     for entity in FIELD_SOURCES:
         described = answer.result.get(f"fields_{entity}") or {}
         report.custom_fields[entity] = [
@@ -79,6 +81,38 @@ def _reason(error: Any) -> str:
     if isinstance(error, dict):
         return f"{error.get('error', '')}: {error.get('error_description', '')}".strip(": ")
     return str(error)
+
+
+def to_the_end(
+    client: Client,
+    answer: BatchResult,
+    key: str,
+    commands: dict[str, tuple[str, dict[str, Any]]],
+    items_key: str | None = None,
+) -> list[Any]:
+    """A batch command's first page of a list and the pages after it: every list pages by 50
+    (``crm.status.list`` too, contract errata 2; a portal has more statuses than that)."""
+    first = answer.result.get(key)
+    if items_key:
+        first = first.get(items_key) if isinstance(first, dict) else None
+    rows = list(first or [])
+    more = answer.next.get(key)
+    if more is not None and key not in answer.errors:
+        method, params = commands[key]
+        rows += client.pages(method, params, start=int(more), items_key=items_key)
+    return rows
+
+
+def all_stages(
+    client: Client, answer: BatchResult, commands: dict[str, tuple[str, dict[str, Any]]]
+) -> list[Any]:
+    return to_the_end(client, answer, "stages", commands)
+
+
+def all_categories(
+    client: Client, answer: BatchResult, commands: dict[str, tuple[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    return {"categories": to_the_end(client, answer, "categories", commands, "categories")}
 
 
 def pipelines(categories: Any, stages: Any) -> list[Pipeline]:

@@ -459,7 +459,7 @@ def _match_items(services: Services, member_id: str, response: str) -> None:
     )
     for key, made in answer.result.items():
         ret = new[int(key[1:])]
-        pid = str((made or {}).get("product", {}).get("id", ""))
+        pid = str((made or {}).get("element", {}).get("id", ""))  # add answers "element" (errata 1)
         if pid:
             links.link(
                 member_id, file, Link("item", str(ret["ListID"]), str(ret["FullName"]), "product", pid)

@@ -32,10 +32,10 @@ def stages(services: Services, member_id: str) -> Stages:
     if known:
         return Stages(**known)
     client = services.client(member_id)
-    categories = client.call("crm.category.list", {"entityTypeId": 31}).get("categories", [])
+    categories = client.pages("crm.category.list", {"entityTypeId": 31}, items_key="categories")
     default = [c for c in categories if c.get("isDefault") == "Y"] or categories
     category_id = int(default[0]["id"]) if default else 0
-    found = stages_from(client.call("crm.status.list", {}), category_id)
+    found = stages_from(client.pages("crm.status.list", {}), category_id)  # 50 a page: read them all
     services.portals.set_setting(member_id, "b24.stages", found.__dict__)
     return found
 

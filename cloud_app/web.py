@@ -827,16 +827,18 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     @portal_api()
     def deal_pipelines(member_id: str) -> Response:
         """The portal's deal pipelines and their stages (for the paid-stage choice), read from Bitrix24."""
+        commands: dict[str, tuple[str, dict[str, Any]]] = {
+            "categories": ("crm.category.list", {"entityTypeId": 2}),
+            "stages": ("crm.status.list", {"order": {"SORT": "ASC"}}),
+        }
         try:
-            got = services.client(member_id).batch(
-                {
-                    "categories": ("crm.category.list", {"entityTypeId": 2}),
-                    "stages": ("crm.status.list", {"order": {"SORT": "ASC"}}),
-                }
-            )
+            client = services.client(member_id)
+            got = client.batch(commands)
+            categories = discover.all_categories(client, got, commands)
+            stages = discover.all_stages(client, got, commands)
         except B24Error as exc:
             return _json(502, error=exc.code, message=exc.description)
-        found = discover.pipelines(got.result.get("categories"), got.result.get("stages"))
+        found = discover.pipelines(categories, stages)
         return jsonify(pipelines=[{"id": p.id, "name": p.name, "stages": p.stages} for p in found])
 
     @app.post("/api/portals/<member_id>/settings")

@@ -63,6 +63,10 @@ def _section(value: Any) -> dict[str, Any]:
 WRITES = (".add", ".update", ".delete", ".set")
 
 
+def _is_write(method: str) -> bool:
+    return method.startswith(("crm.", "catalog.")) and method.endswith(WRITES)
+
+
 class Client:
     def __init__(
         self,
@@ -100,9 +104,29 @@ class Client:
         return self._request(method, self._tagged(method, params or {}))
 
     def _tagged(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        if self.connector and method.startswith(("crm.", "catalog.")) and method.endswith(WRITES):
+        if self.connector and _is_write(method):
             return {**params, "auth_connector": self.connector}
         return params
+
+    def pages(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        start: int = 0,
+        items_key: str | None = None,
+    ) -> list[Any]:
+        """Every row of a list that pages by ``start`` (50 a page, ``next`` while there is more, §7.1),
+        from ``start`` on — for lists that cannot be scanned by ID (``crm.status.list``, ``user.get``).
+        ``items_key``: the rows sit under that key of ``result`` (``crm.category.list``: categories)."""
+        rows: list[Any] = []
+        while True:
+            page = self.call_full(method, {**(params or {}), "start": start})
+            result = page.get("result") or {}
+            rows += list((result.get(items_key) or []) if items_key and isinstance(result, dict) else result)
+            if page.get("next") is None:
+                return rows
+            start = int(page["next"])
 
     def batch(self, commands: dict[str, tuple[str, dict[str, Any]]], *, halt: bool = False) -> BatchResult:
         """≤50 commands under non-numeric keys; each command's error is reported under its key."""
@@ -110,9 +134,13 @@ class Client:
             raise ValueError("a batch holds at most 50 commands")
         if any(k.isdigit() for k in commands):
             raise ValueError("batch keys must not be numeric (Bitrix24 turns the answer into lists)")
-        tagged = {k: (m, self._tagged(m, p)) for k, (m, p) in commands.items()}
-        cmd = {k: f"{m}?{build_query(p)}" if p else m for k, (m, p) in tagged.items()}
-        body = self._request("batch", {"halt": 1 if halt else 0, "cmd": cmd})["result"]
+        cmd = {k: f"{m}?{build_query(p)}" if p else m for k, (m, p) in commands.items()}
+        outer: dict[str, Any] = {"halt": 1 if halt else 0, "cmd": cmd}
+        if self.connector and any(_is_write(m) for m, _ in commands.values()):
+            # Bitrix24 reads auth_connector from the HTTP request only: the batch's sub-commands inherit
+            # it, one written inside a sub-command is not read (contract errata 3)
+            outer["auth_connector"] = self.connector
+        body = self._request("batch", outer)["result"]
         return BatchResult(
             _section(body.get("result")),
             _section(body.get("result_error")),

@@ -141,7 +141,16 @@ def user_get(ctx: Ctx) -> Listed:
     for u in users:
         u.pop("ADMIN")
         u["ACTIVE"] = "Y" if u["ACTIVE"] else "N"
-    rows = [u for u in users if lists.matches(u, filt, lambda n, u=u: n.upper() if n.upper() in u else None)]
+    rows = [
+        u
+        for u in users
+        if lists.matches(
+            u,
+            filt,
+            lambda n, u=u: n.upper() if n.upper() in u else None,
+            empty=ctx.emu.settings.empty_array_filter,
+        )
+    ]
     for u in rows:
         u["ACTIVE"] = u["ACTIVE"] == "Y"
     chunk, total, nxt = lists.page(rows, p.get("start"))
@@ -173,9 +182,10 @@ def feature_get(ctx: Ctx) -> dict[str, str]:
     code = str(ctx.params.get("CODE") or ctx.params.get("code") or "")
     paid = ctx.portal.plan in ("enterprise", "professional")
     known = {"rest_offline_extended": "Y" if paid else "N", "rest_auth_connector": "Y" if paid else "N"}
-    if code not in known:
-        raise ApiError("ERROR_FEATURE_NOT_FOUND", "Feature not found", 400)
-    return {"value": known[code]}
+    if not code:  # docs: api-reference/common/system/feature-get.md
+        raise ApiError("CODE_EMPTY", "CODE can't be empty", 400)
+    # a code the plan does not know is simply not enabled (CRestProvider::getFeature: isFeatureEnabled)
+    return {"value": known.get(code, "N")}
 
 
 # -- placements -----------------------------------------------------------------------------------------
@@ -519,7 +529,9 @@ def product_list(ctx: Ctx) -> Listed:
     rows = [
         p
         for p in ctx.portal.products.values()
-        if lists.matches(p, filt, lambda n: n if n in PRODUCT_FIELDS else None)
+        if lists.matches(
+            p, filt, lambda n: n if n in PRODUCT_FIELDS else None, empty=ctx.emu.settings.empty_array_filter
+        )
     ]
     rows = lists.ordered(
         [{**r, "ID": r["id"]} for r in rows], order, lambda n: n if n in PRODUCT_FIELDS else None
@@ -575,7 +587,8 @@ def product_add(ctx: Ctx) -> dict[str, Any]:
     product.update({k: v for k, v in f.items() if k != "iblockId"})
     ctx.portal.products[pid] = product
     ctx.portal.store.on_change("CATALOG.PRODUCT.ON.ADD", {"ID": pid, "TYPE": 1}, ctx.origin)
-    return {"product": dict(product)}
+    # add and update answer under "element", get under "product" (docs: catalog-product-add.md, -get.md)
+    return {"element": dict(product)}
 
 
 @method("catalog.product.update", scope="catalog")
@@ -586,7 +599,7 @@ def product_update(ctx: Ctx) -> dict[str, Any]:
     p.update({k: v for k, v in _product_fields(ctx).items() if k != "iblockId"})
     p["timestampX"] = ctx.portal.now().isoformat()
     ctx.portal.store.on_change("CATALOG.PRODUCT.ON.UPDATE", {"ID": p["id"], "TYPE": 1}, ctx.origin)
-    return {"product": dict(p)}
+    return {"element": dict(p)}
 
 
 @method("catalog.product.delete", scope="catalog")
@@ -625,7 +638,16 @@ def _simple_list(ctx: Ctx, rows: Iterable[dict[str, Any]]) -> Listed:
     """Filter by the rows' own (upper-case) field names, page by 50, values as strings (legacy family)."""
     p = lower_keys(ctx.params)
     filt = as_map(p.get("filter")) or {}
-    kept = [r for r in rows if lists.matches(r, filt, lambda n, r=r: n.upper() if n.upper() in r else None)]
+    kept = [
+        r
+        for r in rows
+        if lists.matches(
+            r,
+            filt,
+            lambda n, r=r: n.upper() if n.upper() in r else None,
+            empty=ctx.emu.settings.empty_array_filter,
+        )
+    ]
     chunk, total, nxt = lists.page(kept, p.get("start"))
     return Listed([{k: None if v is None else str(v) for k, v in r.items()} for r in chunk], total, nxt)
 
@@ -663,6 +685,11 @@ def address_set(ctx: Ctx) -> bool:
     return True
 
 
+ADDRESS_ROW = ("TYPE_ID", "ENTITY_TYPE_ID", "ENTITY_ID", *ADDRESS_FIELDS, "LOC_ADDR_ID", "ANCHOR_TYPE_ID",
+               "ANCHOR_ID")  # fmt: skip
+
+
 @method("crm.address.list", scope="crm")
 def address_list(ctx: Ctx) -> Listed:
-    return _simple_list(ctx, ctx.portal.addresses.values())
+    """All documented fields, unset ones null (docs: crm/requisites/addresses/crm-address-list.md)."""
+    return _simple_list(ctx, ({k: a.get(k) for k in ADDRESS_ROW} for a in ctx.portal.addresses.values()))

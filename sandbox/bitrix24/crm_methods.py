@@ -68,7 +68,7 @@ def _legacy(entity_type: int) -> None:
         rows = [
             r
             for r in ctx.portal.store.records[entity_type].values()
-            if lists.matches(r, as_map(filt) or {}, resolve)
+            if lists.matches(r, as_map(filt) or {}, resolve, empty=ctx.emu.settings.empty_array_filter)
         ]
         rows = lists.ordered(rows, {str(k): str(v) for k, v in order.items()}, resolve)
         chunk, total, nxt = lists.page(rows, p.get("start"))
@@ -202,14 +202,18 @@ def _userfield(entity_type: int, name: str, kind: str) -> None:
     elif kind == "list":
 
         @method(f"crm.{name}.userfield.list", scope="crm")
-        def list_(ctx: Ctx) -> list[dict[str, Any]]:
-            filt = as_map(lower_keys(ctx.params).get("filter")) or {}
+        def list_(ctx: Ctx) -> Listed:
+            """Pages by 50 with ``total`` (docs: crm/contacts/userfield/crm-contact-userfield-list.md)."""
+            p = lower_keys(ctx.params)
+            filt = as_map(p.get("filter")) or {}
             out = [_uf_out(u) for u in ctx.portal.store.userfields if u.entity_id == entity_id]
-            return [
+            kept = [
                 o
                 for o in out
                 if all(str(o.get(k.upper())) == str(v) for k, v in filt.items() if k.upper() in o)
             ]
+            chunk, total, nxt = lists.page(kept, p.get("start"))
+            return Listed(chunk, total, nxt)
     elif kind == "update":
 
         @method(f"crm.{name}.userfield.update", scope="crm", admin=True)
@@ -475,7 +479,13 @@ def item_list(ctx: Ctx) -> Listed:
     order = as_map(ctx.params.get("order") or {}) or {}
     lists.check_order_direction(order)
     records = ctx.portal.store.records[t].values()
-    rows = [r for r in records if lists.matches(_bools(r, catalogue), filt, resolve, groups=True)]
+    rows = [
+        r
+        for r in records
+        if lists.matches(
+            _bools(r, catalogue), filt, resolve, groups=True, empty=ctx.emu.settings.empty_array_filter
+        )
+    ]
     rows = lists.ordered(rows, {str(k): str(v) for k, v in order.items()}, resolve_order)
     chunk, total, nxt = lists.page(rows, ctx.params.get("start"))
     select = [str(s) for s in as_list(ctx.params.get("select"))] or ["*"]
@@ -527,6 +537,7 @@ def item_rows_set(ctx: Ctx) -> dict[str, Any]:
 
 @method("crm.category.list", scope="crm")
 def category_list(ctx: Ctx) -> Listed:
+    """``{"categories": […]}``, 50 a page (docs: crm/universal/category/crm-category-list.md)."""
     t = _entity_type(ctx)
     cats = [c for c in ctx.portal.store.categories if c.entity_type_id == t]
     out = [
@@ -541,15 +552,23 @@ def category_list(ctx: Ctx) -> Listed:
         }
         for c in sorted(cats, key=lambda c: (c.sort, c.id))
     ]
-    return Listed({"categories": out}, len(out))
+    chunk, total, nxt = lists.page(out, ctx.params.get("start"))
+    return Listed({"categories": chunk}, total, nxt)
 
 
 @method("crm.status.list", scope="crm")
-def status_list(ctx: Ctx) -> list[dict[str, Any]]:
+def status_list(ctx: Ctx) -> Listed:
+    """Pages by 50 with ``total`` and ``next`` like every list (docs: crm/status/crm-status-list.md)."""
     p = lower_keys(ctx.params)
     filt = {str(k).upper(): v for k, v in (as_map(p.get("filter")) or {}).items()}
+    statuses = sorted(ctx.portal.store.statuses, key=lambda s: s.id)
+    keys = {"ID": "id", "SORT": "sort", "ENTITY_ID": "entity_id", "STATUS_ID": "status_id", "NAME": "name"}
+    order = {str(k).upper(): str(v).upper() for k, v in (as_map(p.get("order")) or {}).items()}
+    for name, direction in reversed(list(order.items())):
+        if name in keys:
+            statuses.sort(key=lambda s, a=keys[name]: getattr(s, a), reverse=direction == "DESC")
     out = []
-    for s in sorted(ctx.portal.store.statuses, key=lambda s: (s.entity_id, s.sort)):
+    for s in statuses:
         row = {
             "ID": str(s.id),
             "ENTITY_ID": s.entity_id,
@@ -568,7 +587,8 @@ def status_list(ctx: Ctx) -> list[dict[str, Any]]:
         }
         if all(str(row.get(k)) == str(v) for k, v in filt.items()):
             out.append(row)
-    return out
+    chunk, total, nxt = lists.page(out, p.get("start"))
+    return Listed(chunk, total, nxt)
 
 
 @method("crm.timeline.comment.add", scope="crm")
@@ -632,8 +652,9 @@ def find_by_comm(ctx: Ctx) -> Any:
 
 
 @method("crm.currency.list", scope="crm")
-def currency_list(ctx: Ctx) -> list[dict[str, Any]]:
-    return [
+def currency_list(ctx: Ctx) -> Listed:
+    """A list with ``total``, 50 a page (docs: crm/currency/crm-currency-list.md)."""
+    rows = [
         {
             "CURRENCY": c,
             "AMOUNT_CNT": 1,
@@ -645,6 +666,8 @@ def currency_list(ctx: Ctx) -> list[dict[str, Any]]:
         }
         for i, c in enumerate(ctx.portal.store.currencies)
     ]
+    chunk, total, nxt = lists.page(rows, lower_keys(ctx.params).get("start"))
+    return Listed(chunk, total, nxt)
 
 
 ACTIVITY_FIELDS = (
@@ -670,7 +693,11 @@ def activity_list(ctx: Ctx) -> Listed:
     def resolve(n: str) -> str | None:
         return n.upper() if n.upper() in ACTIVITY_FIELDS else None
 
-    rows = [r for r in ctx.portal.store.activities.values() if lists.matches(r, filt, resolve)]
+    rows = [
+        r
+        for r in ctx.portal.store.activities.values()
+        if lists.matches(r, filt, resolve, empty=ctx.emu.settings.empty_array_filter)
+    ]
     rows = lists.ordered(rows, {str(k): str(v) for k, v in order.items()}, resolve)
     chunk, total, nxt = lists.page(rows, p.get("start"))
     select = [str(s).upper() for s in as_list(p.get("select"))]

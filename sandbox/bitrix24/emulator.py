@@ -126,6 +126,7 @@ class Call:
     error: str | None
     at: float
     in_batch: bool = False
+    connector: str | None = None  # the auth_connector the call was made under (the outer request's)
 
 
 @dataclass
@@ -154,6 +155,11 @@ class Settings:
     server_error_next: int = 0  # the next N REST calls answer 500 INTERNAL_SERVER_ERROR
     html_error_next: int = 0  # the next N REST calls answer a 502 HTML page
     count_unbind_twice: bool = True  # placement.unbind count as documented (found + removed)
+    # a list filter condition whose value is an empty array (what ``$result[req][0][ID]`` becomes when
+    # ``req`` found nothing, CRestUtil::processBatchElement): "ignored" drops the condition, so the list
+    # answers as if it had not been given; "nothing" matches no row. UNCONFIRMED which the CRM lists do;
+    # "ignored" is the stricter for an app (it returns other records' rows)
+    empty_array_filter: str = "ignored"
 
 
 class Portal:

@@ -99,17 +99,29 @@ def _one(op: str, value: Any, wanted: Any) -> bool:
 Resolve = Callable[[str], str | None]
 
 
-def matches(record: dict[str, Any], filt: dict[str, Any], resolve: Resolve, *, groups: bool = False) -> bool:
-    """Does ``record`` satisfy ``filt``? ``resolve`` maps a filter name to the store's (None: skip)."""
+def matches(
+    record: dict[str, Any],
+    filt: dict[str, Any],
+    resolve: Resolve,
+    *,
+    groups: bool = False,
+    empty: str = "ignored",
+) -> bool:
+    """Does ``record`` satisfy ``filt``? ``resolve`` maps a filter name to the store's (None: skip).
+    ``empty``: what a condition whose value is an empty array (``{"ENTITY_ID": []}``, what a batch
+    reference to an empty list becomes) does — ``"ignored"``: the condition drops out, ``"nothing"``:
+    nothing matches (``Settings.empty_array_filter``)."""
     logic = str(filt.get("logic", filt.get("LOGIC", "AND"))).upper()
     results: list[bool] = []
     for key, wanted in filt.items():
         if key.lower() == "logic":
             continue
         if groups and isinstance(wanted, dict) and (key.isdigit() or "logic" in {k.lower() for k in wanted}):
-            results.append(matches(record, wanted, resolve, groups=True))
+            results.append(matches(record, wanted, resolve, groups=True, empty=empty))
             continue
         op, name = split_key(key)
+        if isinstance(wanted, (list, dict)) and not wanted and empty == "ignored":
+            continue
         field = resolve(name)
         if field is None:
             continue

@@ -22,6 +22,10 @@ class Ctx:
     scopes: tuple[str, ...]
     params: dict[str, Any]
     in_batch: bool = False
+    # the ``auth_connector`` of the HTTP request that carried the call: a batch's sub-commands inherit the
+    # outer request's, and one written inside a sub-command is not read (CRestProvider::methodsBatch hands
+    # each sub-call the outer request's auth; errata 3 of the contract)
+    connector: str | None = None
 
     @property
     def install(self) -> Install | None:
@@ -29,8 +33,7 @@ class Ctx:
 
     @property
     def origin(self) -> Origin:
-        connector = self.params.get("auth_connector")
-        return Origin(self.user.id, self.client_id, str(connector) if connector else None)
+        return Origin(self.user.id, self.client_id, self.connector or None)
 
     def require_admin(self, text: str = "Access denied!") -> None:
         if not self.user.admin:

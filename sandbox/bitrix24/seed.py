@@ -109,6 +109,26 @@ PIPELINES = [
 ]
 
 
+# The directories every new portal has (docs: api-reference/crm/status/crm-status-entity-types.md names
+# them; the items are typical of a fresh portal — exact lists vary by version and region, UNCONFIRMED).
+# With the pipelines they make crm.status.list longer than one page of 50, as on a real portal.
+DICTIONARIES = {
+    "SOURCE": ["CALL", "EMAIL", "WEB", "ADVERTISING", "PARTNER", "RECOMMENDATION", "TRADE_SHOW",
+               "WEBFORM", "CALLBACK", "RC_GENERATOR", "STORE", "OTHER"],
+    "EMPLOYEES": ["EMPLOYEES_1", "EMPLOYEES_2", "EMPLOYEES_3", "EMPLOYEES_4"],
+    "INDUSTRY": ["IT", "TELECOM", "MANUFACTURING", "BANKING", "CONSULTING", "FINANCE", "GOVERNMENT",
+                 "DELIVERY", "ENTERTAINMENT", "NOTPROFIT", "OTHER"],
+    "DEAL_TYPE": ["SALE", "COMPLEX", "GOODS", "SERVICES", "SERVICE"],
+    "HONORIFIC": ["HNR_EN_1", "HNR_EN_2", "HNR_EN_3", "HNR_EN_4"],
+}  # fmt: skip
+
+
+def add_dictionaries(store: Store) -> None:
+    for entity, ids in DICTIONARIES.items():
+        for i, sid in enumerate(ids):
+            store.add_status(entity, sid, sid.replace("_", " ").title(), (i + 1) * 10)
+
+
 def add_pipelines(store: Store) -> None:
     from .store import Category
 
@@ -154,6 +174,7 @@ def seed_portal(
     admin = portal.add_user("Admin", "Owner", f"admin@{domain}", admin=True, position="Owner")
     for i in range(40):
         portal.add_user(rnd.choice(FIRST), rnd.choice(LAST), f"user{i + 2}@{domain}", position="Sales")
+    add_dictionaries(store)
     add_pipelines(store)
     me = Origin(admin.id)
     for i, (name, price) in enumerate(PRODUCTS):

@@ -9,13 +9,14 @@ both from what Bitrix24 hands it, exactly as in production.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, Response, redirect, request
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -80,8 +81,14 @@ class Dispatcher:
         client_id: str | None,
         scopes: tuple[str, ...],
         in_batch: bool = False,
+        connector: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """One method call → (HTTP status, body). Limits are checked by the caller for the outer request."""
+        """One method call → (HTTP status, body). Limits are checked by the caller for the outer request.
+        ``connector``: the outer HTTP request's ``auth_connector`` (None: read it from ``params``, which
+        are the outer request's own)."""
+        if not in_batch:
+            raw = params.get("auth_connector")
+            connector = str(raw) if raw else None
         start = time.time()
         caller = client_id or "webhook"
         meter = self.emu.limits.meter(portal.member_id, caller, method_name)
@@ -93,14 +100,18 @@ class Dispatcher:
                     raise ApiError(
                         "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage", 405
                     )
-                body = self.batch(portal, params, user_id=user_id, client_id=client_id, scopes=scopes)
+                body = self.batch(
+                    portal, params, user_id=user_id, client_id=client_id, scopes=scopes, connector=connector
+                )
                 body["time"] = self.time_block(portal, start)
                 return 200, body
             if m is None:
                 raise ApiError("ERROR_METHOD_NOT_FOUND", "Method not found!", 404)
             if self.emu.limits.enabled:
                 meter.check(self.emu.clock(), self.emu.limits.limit)
-            ctx = Ctx(self.emu, portal, portal.users[user_id], client_id, scopes, params, in_batch)
+            ctx = Ctx(
+                self.emu, portal, portal.users[user_id], client_id, scopes, params, in_batch, connector
+            )
             check_access(m, ctx)
             with self.emu.lock:
                 result = m.fn(ctx)
@@ -127,6 +138,7 @@ class Dispatcher:
                     error,
                     self.emu.clock(),
                     in_batch,
+                    connector,
                 )
             )
         return status, body
@@ -139,6 +151,7 @@ class Dispatcher:
         user_id: int,
         client_id: str | None,
         scopes: tuple[str, ...],
+        connector: str | None = None,
     ) -> dict[str, Any]:
         cmd_raw = params.get("cmd")
         numeric = isinstance(cmd_raw, list)
@@ -149,7 +162,8 @@ class Dispatcher:
         sections: dict[str, dict[str, Any]] = {
             k: {} for k in ("result", "result_error", "result_total", "result_next", "result_time")
         }
-        done: dict[str, Any] = {}
+        # what ``$result[…]``, ``$next[…]``, ``$total[…]``, ``$time[…]`` and ``$error[…]`` reach
+        done: dict[str, dict[str, Any]] = {k: {} for k in ("result", "next", "total", "time", "error")}
         for index, (key, command) in enumerate(cmd.items()):
             if index >= MAX_BATCH:
                 sections["result_error"][key] = {
@@ -158,27 +172,29 @@ class Dispatcher:
                 }
                 continue
             method_name, _, query = str(command).partition("?")
-            query = _substitute(query, done)
             status, body = self.call(
                 portal,
-                method_name.strip(),
-                parse_query(query),
+                method_name.strip().lower(),  # the method lowercased, as methodsBatch tries it first
+                substitute(parse_query(query), done),
                 user_id=user_id,
                 client_id=client_id,
                 scopes=scopes,
                 in_batch=True,
+                connector=connector,
             )
             if status != 200:
-                sections["result_error"][key] = {k: v for k, v in body.items() if k != "time"}
+                error = {k: v for k, v in body.items() if k != "time"}
+                sections["result_error"][key] = done["error"][key] = error
                 if halt:
                     break
                 continue
-            done[key] = body["result"]
+            done["result"][key] = body["result"]
             sections["result"][key] = body["result"]
             if "total" in body:
-                sections["result_total"][key] = body["total"]
+                sections["result_total"][key] = done["total"][key] = body["total"]
             if "next" in body:
-                sections["result_next"][key] = body["next"]
+                sections["result_next"][key] = done["next"][key] = body["next"]
+            done["time"][key] = body["time"]
             sections["result_time"][key] = {k: v for k, v in body["time"].items()}
         numeric = numeric or all(k.isdigit() for k in cmd)
         out: dict[str, Any] = {}
@@ -196,28 +212,49 @@ class Dispatcher:
         return {"result": out}
 
 
-def _substitute(query: str, done: dict[str, Any]) -> str:
-    """``$result[key][path]…`` → the value from an earlier command (after URL-decoding, §6)."""
-    import re
+_REFERENCE = re.compile(r"\$(result|next|total|time|error)(\S*)", re.IGNORECASE)
+_STEP = re.compile(r"\[([^\]]+)\]")
 
-    def value(match: re.Match[str]) -> str:
-        path = re.findall(r"\[([^\]]*)\]", match.group(0))
-        node: Any = done
-        for part in path:
-            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            elif isinstance(node, dict) and part in node:
-                node = node[part]
+
+def substitute(params: Any, done: dict[str, dict[str, Any]]) -> Any:
+    """Every value of a sub-command's (already parsed) parameters with its ``$result[key][path]…``
+    references resolved, the way ``CRestUtil::processBatchStructure``/``processBatchElement`` do it."""
+    if isinstance(params, dict):
+        return {k: substitute(v, done) for k, v in params.items()}
+    if isinstance(params, list):
+        return [substitute(v, done) for v in params]
+    if isinstance(params, str):
+        return _element(params, done)
+    return params
+
+
+def _element(value: str, done: dict[str, dict[str, Any]]) -> Any:
+    """One value. The path is walked while each step exists; at the first step that does not, the walk
+    stops and what it reached so far stands (an empty list, a whole answer, the map of all answers).
+    A reference that is the whole value becomes that, whatever its type; one inside a longer text is
+    replaced only by a number or text, and otherwise left as it was written."""
+    out: Any = value
+    for match in _REFERENCE.finditer(value):
+        steps = _STEP.findall(match.group(2))
+        if not steps:
+            continue
+        node: Any = done.get(match.group(1))
+        for step in steps:
+            if isinstance(node, dict) and node.get(step) is not None:
+                node = node[step]
+            elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+                if node[int(step)] is None:
+                    break
+                node = node[int(step)]
             else:
-                return ""
-        return str(node) if not isinstance(node, (dict, list)) else json.dumps(node)
-
-    decoded = unquote(query)
-    if "$result" not in decoded:
-        return query
-    pairs = parse_qsl(query, keep_blank_values=True)
-    out = [(k, re.sub(r"\$result(\[[^\]]*\])+", value, v)) for k, v in pairs]
-    return urlencode(out)
+                break
+        if match.group(0) == value:
+            return node
+        if isinstance(node, (int, float)) and not isinstance(node, bool):
+            node = str(node)
+        if isinstance(out, str) and isinstance(node, str):
+            out = out.replace(match.group(0), node)
+    return out
 
 
 def make_app(emu: Bitrix24) -> Flask:
@@ -371,11 +408,17 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def running(emu: Bitrix24 | None = None, port: int = 0) -> Iterator[Bitrix24]:
-    """The emulator on a free loopback port for the duration of a ``with`` block (tests, the demo)."""
+def running(
+    emu: Bitrix24 | None = None, port: int = 0, *, tls: tuple[str, str] | None = None
+) -> Iterator[Bitrix24]:
+    """The emulator on a free loopback port for the duration of a ``with`` block (tests, the demo).
+    ``tls``: (certificate file, key file) to answer HTTPS, as every portal does — for clients that
+    only speak ``https://{domain}/rest/`` (the official Python SDK)."""
     emu = emu or Bitrix24()
-    server = make_server("127.0.0.1", port, make_app(emu), threaded=True, request_handler=_Quiet)
-    emu.base_url = f"http://127.0.0.1:{server.server_port}"
+    server = make_server(
+        "127.0.0.1", port, make_app(emu), threaded=True, request_handler=_Quiet, ssl_context=tls
+    )
+    emu.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="bitrix24-sandbox", daemon=True)
     thread.start()
     try:

@@ -142,3 +142,24 @@ def test_a_renamed_portal_is_followed_and_stored(cloud: Cloud) -> None:
     row = cloud.services.portals.portal(cloud.portal.member_id)
     assert row is not None and row.domain == "acme-builders.bitrix24.com"
     assert row.client_endpoint.endswith("/portal/acme-builders.bitrix24.com/rest/")
+
+
+def test_the_connector_rides_on_the_batch_request_and_paged_lists_are_read_to_the_end(cloud: Cloud) -> None:
+    """Bitrix24 reads ``auth_connector`` from the HTTP request (contract errata 3): a batch of writes
+    carries it on the batch call, none of its commands does; reads go untagged. ``pages`` follows
+    ``next`` (``crm.status.list`` pages at 50, errata 2)."""
+    client = cloud.client(connector="qb")
+    before = len(cloud.emu.calls)
+    got = client.batch({"w": ("crm.deal.update", {"id": 1, "fields": {"TITLE": "tagged"}})})
+    assert got.result["w"] is True
+    outer = next(c for c in cloud.emu.calls[before:] if c.method == "batch")
+    inner = next(c for c in cloud.emu.calls[before:] if c.method == "crm.deal.update")
+    assert outer.params.get("auth_connector") == "qb" and "auth_connector" not in inner.params
+    assert inner.connector == "qb"
+    before = len(cloud.emu.calls)
+    client.batch({"r": ("crm.deal.get", {"id": 1})})
+    assert all(c.connector is None for c in cloud.emu.calls[before:])
+    statuses = client.pages("crm.status.list", {"order": {"SORT": "ASC"}})
+    assert len(statuses) == len(cloud.portal.store.statuses) > 50
+    categories = client.pages("crm.category.list", {"entityTypeId": 2}, items_key="categories")
+    assert [c["name"] for c in categories] == ["General", "Work Orders", "Subcontractor Projects"]

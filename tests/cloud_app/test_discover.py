@@ -34,7 +34,12 @@ def test_discover_reports_the_seed_portal_in_a_few_calls(tmp_path: Path) -> None
         assert all(p.stages and p.stages[-1][0].endswith("LOSE") for p in report.pipelines)
         assert report.currencies[0] == "USD"
         assert ("UF_CRM_QB_LIST_ID", "string") in {(c, t) for c, t, _ in report.custom_fields["contact"]}
-        assert client.calls == 2  # one batch for everything, one for the catalogs' products
+        # every stage of every pipeline, though crm.status.list pages at 50 and the portal has more
+        deal_stages = [st for st in store.statuses if st.entity_id.startswith("DEAL_STAGE")]
+        assert sum(len(p.stages) for p in report.pipelines) == len(deal_stages)
+        assert len(store.statuses) > 50
+        # one batch for everything, one for the statuses' second page, one for the catalogs' products
+        assert client.calls == 3
         text = render(report, cloud.portal.domain)
         assert "contacts" in text and "560" in text and "Work Orders:" in text
 

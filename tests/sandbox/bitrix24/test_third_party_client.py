@@ -34,3 +34,6 @@ def test_fast_bitrix24_pages_batches_and_reads_by_id(world: World) -> None:
         "Batch 2",
     ]
     assert any(c.method == "batch" for c in world.emu.calls)  # it used batch, as it does on real portals
+    # crm.status.list pages at 50 like every list (docs: api-reference/crm/status/crm-status-list.md)
+    statuses = b.get_all("crm.status.list")
+    assert len(statuses) == len(world.portal.store.statuses) > 50
