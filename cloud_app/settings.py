@@ -87,6 +87,12 @@ def _stage_map(value: Any) -> dict[str, str]:
     return out
 
 
+def _delete_action(value: Any) -> str:
+    if value not in ("nothing", "void"):
+        raise ValueError("is nothing (leave the QuickBooks invoice) or void (void it in QuickBooks)")
+    return str(value)
+
+
 def _user_reps(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping) or not all(str(k).isdigit() for k in value):
         raise ValueError(
@@ -112,6 +118,11 @@ CHOICES: dict[str, Choice] = {
         {},
         "per pipeline, the stage a fully paid invoice moves its deal to (overrides paid_stage)",
         _stage_map,
+    ),  # fmt: skip
+    "deal_deleted": Choice(
+        "nothing",
+        "what a deal deleted in Bitrix24 does to its QuickBooks invoice: nothing, or void it (not when paid)",
+        _delete_action,
     ),  # fmt: skip
     "matching.rules": Choice(
         list(MATCH_RULES), "how the first sync matches records after stored links, in order", _rules

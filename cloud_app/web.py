@@ -32,6 +32,7 @@ from . import (
     initial_sync,
     party_tab,
     qb_changes,
+    qb_deletions,
     qb_reach,
     sales_reps,
     settings,
@@ -186,6 +187,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: party_tab.on_result(services, portal, job)
+        )
+        relay.on_result = _chain(
+            relay.on_result, lambda portal, job: qb_deletions.on_result(services, portal, job)
         )
         relay.on_result = _chain(  # last: after the flows above linked what they found
             relay.on_result,
@@ -792,6 +796,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         return jsonify(
             settings=settings.current({k: v for k, v in stored.items() if v is not None}),
             meaning={n: c.meaning for n, c in settings.CHOICES.items()},
+            deleted_deals=(services.portals.setting(member_id, "deleted_deals") or [])[-20:][::-1],
         )
 
     @app.get("/api/portals/<member_id>/sales-reps")

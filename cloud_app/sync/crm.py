@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.qbxml.values import Ref
 
-from . import invoices, normalize
+from . import invoices, normalize, voids
 from .multifields import operations
 
 
@@ -116,7 +116,9 @@ def contact_update(
 
 
 def document_status(ret: Mapping[str, Any], today: date) -> str:
-    """open | partially paid | paid | overdue — what the deal tab and the deal field say."""
+    """open | partially paid | paid | overdue | voided — what the deal tab and the deal field say."""
+    if voids.is_voided(ret):
+        return "voided"  # QuickBooks calls a voided invoice paid (nothing is owed); the person must not
     if ret.get("IsPaid") is True:
         return "paid"
     balance = ret.get("BalanceRemaining")

@@ -82,7 +82,7 @@
   function stateLabel(state) { return t('sync.step.' + (state === 'looking_up' ? 'queued' : state)); }
   function badge(text, kind) { return h('span', { class: 'qb-badge qb-badge-' + (kind || 'grey') }, text); }
   function statusBadge(status) {
-    var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red' };
+    var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red', voided: 'grey', deleted: 'grey' };
     return status ? badge(t('status.' + status), kinds[status]) : null;
   }
   function table(head, rows, cls) {
@@ -269,6 +269,7 @@
         facts([[t('deal.date'), day(doc.date)], doc.due ? [t('deal.due'), day(doc.due)] : null,
           [t('deal.status'), statusBadge(doc.status) || '—'], [t('deal.total'), money(doc.total, currency)],
           doc.kind === 'Invoice' ? [t('deal.balance'), h('strong', { id: 'qb-balance' }, money(doc.balance, currency))] : null]),
+        doc.status === 'voided' || doc.status === 'deleted' ? h('p', { class: 'qb-warn', id: 'qb-gone' }, t('deal.' + doc.status + '_hint')) : null,
         asked ? h('p', { class: 'qb-muted' }, t('asking_qb')) : h('p', { class: 'qb-muted' }, t('as_of', { time: when(doc.as_of) })),
         actions),
       (doc.payments || []).length ? section(t('deal.payments'), table([t('deal.date'), t('deal.number'), t('sync.amount')],
@@ -472,6 +473,10 @@
               loadReps(false).then(guard(function (finished) { if (finished) { clearInterval(poll); fit(); } })).catch(function () {});
             });
           })).catch(function (err) { repState.textContent = err.message; });
+          var onDelete = select('set-deal_deleted', ['nothing', 'void'].map(function (k) { return [k, t('settings.deal_deleted.' + k)]; }), v.deal_deleted || 'nothing');
+          var gone = (got[0].deleted_deals || []).map(function (d) {
+            return [t('settings.deleted.deal', { id: d.deal_id }), t('kind.' + d.kind) + ' ' + (d.number || ''), t('deleted.' + d.outcome, { detail: d.detail || '' })];
+          });
           var stages = pipelines.map(function (pl) {
             return [String(pl.id), pl.name, select('set-stage-' + pl.id, [['', t('settings.stay')]].concat(pl.stages), (v.paid_stages || {})[String(pl.id)] || '')];
           });
@@ -489,6 +494,10 @@
               rules.map(function (r) { return h('div', { class: 'qb-field' }, r[1], ' ', h('label', { for: 'set-rule-' + r[0], class: 'qb-inline' }, t('settings.rule.' + r[0]))); })),
             h('fieldset', {}, h('legend', {}, t('settings.group.stages')),
               stages.length ? stages.map(function (st) { return field('set-stage-' + st[0], st[1], st[2]); }) : h('p', { class: 'qb-muted' }, t('none'))),
+            h('fieldset', {}, h('legend', {}, t('settings.group.deleted')),
+              field('set-deal_deleted', t('settings.deal_deleted'), onDelete),
+              h('p', { class: 'qb-muted' }, t('settings.deleted.hint')),
+              gone.length ? h('div', { class: 'qb-scroll', id: 'qb-deleted-deals' }, h('p', {}, t('settings.deleted.recent')), table(['', t('sync.document'), t('log.what')], gone)) : null),
             isAdmin ? h('button', { type: 'submit', class: 'qb-btn qb-btn-primary' }, t('save')) : h('p', { class: 'qb-muted' }, t('admin_only')), msg);
           form.addEventListener('submit', function (e) {
             e.preventDefault();
@@ -499,7 +508,7 @@
               document_kind: kind.value, 'conflict.winner': winner.value, 'conflict.winners': chosenWinners,
               'invoices.to_b24': invoices.checked, 'estimates.to_b24': estimates.checked,
               'matching.rules': rules.filter(function (r) { return r[1].checked; }).map(function (r) { return r[0]; }),
-              'salesrep.default': rep.value || null, paid_stages: chosenStages
+              'salesrep.default': rep.value || null, paid_stages: chosenStages, deal_deleted: onDelete.value
             };
             api('POST', '/settings', changes).then(function () { msg.textContent = t('saved'); msg.className = 'qb-ok'; })
               .catch(function (err) { msg.textContent = err.message; msg.className = 'qb-warn'; });

@@ -342,3 +342,34 @@ def test_health_and_the_deal_show_why_nothing_reaches_quickbooks_and_clear_it_wh
     expect(frame.locator("#qb-why")).to_have_count(0)
     expect(panel.locator("#qb-why")).to_have_count(0)
     expect(panel.locator("#qb-panel")).to_contain_text("Online")
+
+
+def test_a_voided_invoice_shows_voided_on_the_deal_tab_and_an_admin_chooses_what_a_deleted_deal_does(
+    site: Site,
+) -> None:
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Voided In Browser LLC"}}))
+    deal = site.deal_for("COMPANY_ID", company)
+    sync_id = site.world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    assert site.world.until(lambda: site.world.api("GET", f"/syncs/{sync_id}").json()["state"] == "done", 90)
+    txn = site.world.api("GET", f"/deals/{deal}/quickbooks").json()["document"]["txn_id"]
+    site.qb(f"<TxnVoidRq><TxnVoidType>Invoice</TxnVoidType><TxnID>{txn}</TxnID></TxnVoidRq>")
+
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    card = tab(page)
+    card.get_by_role("button", name="Refresh").click()  # QuickBooks is asked; the tab shows its answer
+    expect(card.locator(".qb-badge-grey").first).to_have_text("voided")
+    expect(card.locator("#qb-gone")).to_contain_text("QuickBooks voided this document")
+    expect(card.locator("#qb-balance")).to_have_text("0.00")
+
+    page.goto(site.url(f"marketplace/app/{CLIENT_ID}/?lang=ru"))
+    app = page.frame_locator("iframe")
+    app.get_by_role("tab", name="Параметры").click()
+    expect(app.locator("#set-deal_deleted")).to_have_value("nothing")
+    expect(app.locator("#qb-panel")).to_contain_text("Когда сделку удаляют в Bitrix24")
+    app.locator("#set-deal_deleted").select_option("void")
+    app.get_by_role("button", name="Сохранить").click()
+    expect(app.locator(".qb-ok")).to_be_visible()
+    assert site.world.api("GET", "/settings").json()["settings"]["deal_deleted"] == "void"
+    site.world.api("POST", "/settings", json={"deal_deleted": "nothing"})  # the module's other tests
