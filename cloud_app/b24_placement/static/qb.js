@@ -82,7 +82,7 @@
   function stateLabel(state) { return t('sync.step.' + (state === 'looking_up' ? 'queued' : state)); }
   function badge(text, kind) { return h('span', { class: 'qb-badge qb-badge-' + (kind || 'grey') }, text); }
   function statusBadge(status) {
-    var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red', voided: 'grey', deleted: 'grey' };
+    var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red', voided: 'grey', deleted: 'grey', used: 'grey' };
     return status ? badge(t('status.' + status), kinds[status]) : null;
   }
   function table(head, rows, cls) {
@@ -323,7 +323,19 @@
           st.payments.map(function (p) { return [day(p.date), p.number || '', money(p.amount), p.method || '', (p.applied_to || []).join(', ')]; }), 'qb-payments')
           : h('p', { class: 'qb-muted' }, t('none'))),
         section(t('party.estimates'), st.estimates.length ? table([t('deal.number'), t('deal.date'), t('deal.total')],
-          st.estimates.map(function (e) { return [e.number || '', day(e.date), money(e.total)]; })) : h('p', { class: 'qb-muted' }, t('none'))));
+          st.estimates.map(function (e) { return [e.number || '', day(e.date), money(e.total)]; })) : h('p', { class: 'qb-muted' }, t('none'))),
+        section(t('party.credits'), (st.credits || []).length ? table([t('deal.number'), t('deal.date'), t('deal.total'), t('party.remaining'), t('deal.status')],
+          st.credits.map(function (c) { return [c.number || '', day(c.date), money(c.total), money(c.remaining), statusBadge(c.status)]; }), 'qb-credits')
+          : h('p', { class: 'qb-muted' }, t('none'))),
+        section(t('party.refunds'), (st.refunds || []).length ? table([t('deal.date'), t('deal.number'), t('sync.amount'), t('party.method'), t('party.refund_of')],
+          st.refunds.map(function (r) { return [day(r.date), r.number || '', money(r.amount), r.method || '', (r.credits || []).join(', ')]; }), 'qb-refunds')
+          : h('p', { class: 'qb-muted' }, t('none'))),
+        st.balance_check ? section(t('party.check'), facts([
+          [t('party.check.invoices'), money(st.balance_check.open_invoices)],
+          [t('party.check.credits'), money(st.balance_check.open_credits)],
+          [t('party.check.unused'), money(st.balance_check.unused_payments)],
+          [t('party.check.listed'), h('strong', { id: 'qb-listed' }, money(st.balance_check.listed))]]),
+          Number(st.balance_check.not_listed || 0) !== 0 ? h('p', { class: 'qb-warn', id: 'qb-not-listed' }, t('party.check.other', { amount: money(st.balance_check.not_listed) })) : null) : null);
     }
     function linkForm(linking) {
       var input = h('input', { id: 'qb-name', type: 'text', maxlength: '209', autocomplete: 'off' });
