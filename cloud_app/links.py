@@ -321,7 +321,7 @@ class Links:
         with self.store.lock:
             rows = self.store.db.conn.execute(
                 f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND company_file=? AND b24_type='deal' "
-                "AND b24_id=? AND kind IN ('invoice', 'estimate', 'salesorder') ORDER BY rowid",
+                "AND b24_id=? AND kind IN ('invoice', 'estimate', 'salesorder', 'creditmemo') ORDER BY rowid",
                 (member_id, company_file, str(deal_id)),
             ).fetchall()
         return [Link(*r) for r in rows]

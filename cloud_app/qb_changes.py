@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.builder import MessageSet, build
@@ -34,9 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("qb_cloud.qb_changes")
 
 PURPOSE = "qb-changes"
-DOCUMENTS = ("Invoice", "Estimate", "SalesOrder")
+DOCUMENTS = ("Invoice", "Estimate", "SalesOrder", "CreditMemo")
 ENTITIES = (*DOCUMENTS, "ReceivePayment", "Customer")
 VERSION = "13.0"
+CENT = Decimal("0.01")
 
 
 def _mark(services: Services, member_id: str, entity: str) -> Watermark:
@@ -124,6 +126,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
                     {"fields": {"ENTITY_ID": link.b24_id, "ENTITY_TYPE": "deal",
                                 "COMMENT": voids.voided_text(entity, ret.get("RefNumber"))}},
                 )  # fmt: skip
+            shot = with_difference(shot, before.get("bitrix24_total"))
             services.portals.set_setting(member_id, f"doc.{ret['TxnID']}.qb", shot)  # the deal tab's list
             latest = links.documents_of_deal(member_id, file, link.b24_id)[-1:]
             if latest and latest[0].qb_id != link.qb_id:
@@ -208,6 +211,16 @@ def _new_customers(services: Services, member_id: str, file: str, customers: lis
     return customer_sync.create_in_bitrix24(services, member_id, file, new) if new else 0
 
 
+def with_difference(shot: dict[str, Any], bitrix24_total: Any) -> dict[str, Any]:
+    """The snapshot with the deal's own total as the preview showed it (Bitrix24's tax) and how far
+    QuickBooks' total (its own tax, rounded its way) is from it, to the cent."""
+    if bitrix24_total in (None, "") or shot.get("total") in (None, ""):
+        return shot
+    asked = Decimal(str(bitrix24_total)).quantize(CENT)
+    difference = (Decimal(str(shot["total"])) - asked).quantize(CENT)
+    return {**shot, "bitrix24_total": f"{asked}", "difference": f"{difference}"}
+
+
 def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """What the deal's QuickBooks tab shows, as QuickBooks has it, with the time it was read."""
     linked = [
@@ -227,13 +240,16 @@ def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]
                 "number": ret.get("RefNumber"),
                 "date": ret.get("TxnDate"),
                 "due": ret.get("DueDate"),
-                "status": crm.document_status(ret, now.date()) if kind == "Invoice" else None,
+                "status": crm.document_status(ret, now.date()) if kind == "Invoice"
+                else "voided" if invoices.is_voided(ret) else None,  # fmt: skip
+                "remaining": ret.get("CreditRemaining"),  # a credit memo's credit not yet used
                 "total": invoices.total(ret),
                 "balance": ret.get("BalanceRemaining"),
                 "lines": crm.lines_summary(
                     ret.get("InvoiceLineRet")
                     or ret.get("EstimateLineRet")
                     or ret.get("SalesOrderLineRet")
+                    or ret.get("CreditMemoLineRet")
                     or []
                 ),
                 "payments": [p for p in linked if p["type"] == "ReceivePayment"],

@@ -9,7 +9,8 @@ memo) and are recognised by ``sync.voids``.
 Bitrix24 → QuickBooks: a deal deleted in Bitrix24 does what the ``deal_deleted`` setting says with its
 QuickBooks invoices — ``nothing`` (the default) or ``void``. Voiding reads the invoice first and voids it
 only when no payment or credit is applied (money received is a bookkeeper's decision) and it is not voided
-already; estimates and sales orders cannot be voided in QuickBooks (``TxnVoidType``) and stay.
+already; estimates and sales orders cannot be voided in QuickBooks (``TxnVoidType``) and stay, and so does
+a credit memo (credit given is a bookkeeper's to take back).
 """
 
 from __future__ import annotations
@@ -180,13 +181,12 @@ def deal_deleted(services: Services, member_id: str, deal_id: str) -> int:
         return 0
     queued = 0
     for doc in documents:
-        kind = {"invoice": "Invoice", "estimate": "Estimate", "salesorder": "SalesOrder"}.get(
-            doc.kind, doc.kind
-        )
+        kind = {"invoice": "Invoice", "estimate": "Estimate", "salesorder": "SalesOrder",
+                "creditmemo": "CreditMemo"}.get(doc.kind, doc.kind)  # fmt: skip
         if action != "void":
             _remember(services, member_id, deal_id, kind, doc.qb_name, "kept")
             continue
-        if kind not in voids.VOIDABLE:
+        if kind != "Invoice":  # estimates and sales orders cannot be voided; a credit memo stays too
             _remember(services, member_id, deal_id, kind, doc.qb_name, "not_voidable")
             continue
         purpose = f"{READ}{deal_id}:{doc.qb_id}"

@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .sync import salestax
+
 SIDES = ("qb", "b24")
 SYNCED_FIELDS = ("title", "phones", "emails")
 DOCUMENT_KINDS = ("Invoice", "Estimate", "SalesOrder")
@@ -87,6 +89,22 @@ def _stage_map(value: Any) -> dict[str, str]:
     return out
 
 
+def _class_map(what: str, example: str) -> Callable[[Any], dict[str, str]]:
+    def check(value: Any) -> dict[str, str]:
+        if not isinstance(value, Mapping) or not all(str(k).isdigit() for k in value):
+            raise ValueError(f"is an object of {what} id → QuickBooks class name, like {example}")
+        out = {}
+        for k, v in value.items():
+            if v in (None, ""):
+                continue  # no class for that one
+            if not isinstance(v, str) or len(v) > 159:
+                raise ValueError("names classes as QuickBooks shows them (at most 159 characters)")
+            out[str(k)] = v
+        return out
+
+    return check
+
+
 def _delete_action(value: Any) -> str:
     if value not in ("nothing", "void"):
         raise ValueError("is nothing (leave the QuickBooks invoice) or void (void it in QuickBooks)")
@@ -118,6 +136,21 @@ CHOICES: dict[str, Choice] = {
         {},
         "per pipeline, the stage a fully paid invoice moves its deal to (overrides paid_stage)",
         _stage_map,
+    ),  # fmt: skip
+    "class.pipelines": Choice(
+        {},
+        "per pipeline, the QuickBooks class its deals' documents get",
+        _class_map("pipeline", '{"0": "Remodel"}'),
+    ),  # fmt: skip
+    "class.products": Choice(
+        {},
+        "per product, the QuickBooks class of its lines (over the pipeline's)",
+        _class_map("product", '{"12": "Remodel:Kitchens"}'),
+    ),  # fmt: skip
+    "tax.rates": Choice(
+        {},
+        "per Bitrix24 VAT rate, the QuickBooks sales tax code and tax item (none: rate > 0 is taxable)",
+        salestax.check_mapping,
     ),  # fmt: skip
     "deal_deleted": Choice(
         "nothing",

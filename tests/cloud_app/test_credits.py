@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
-from .product import World, wait
+from .product import World, a_deal, settled, wait
 from .test_voids import QB, synced_deal
 
 
@@ -45,3 +46,30 @@ def test_credit_memos_and_refunds_are_listed_and_the_balance_adds_up_from_the_do
         "open_invoices": "110.00", "open_credits": "20.00", "unused_payments": "0.00",
         "listed": "90.00", "not_listed": "0.00",
     }  # fmt: skip
+
+
+def test_a_deal_becomes_a_credit_memo_only_when_chosen_in_the_preview(world: World) -> None:
+    deal = a_deal(world, "Refunded Roofing", [(1, "Labor", "55.00", "2")])
+    direct = world.api("POST", f"/deals/{deal}/sync", json={"kind": "CreditMemo"})
+    assert direct.status_code == 400 and "only from the preview" in direct.json()["message"]
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={"preview": True}).json()["sync_id"]
+    world.web_connector_runs()  # the lookup only
+    assert wait(lambda: world.api("GET", f"/syncs/{sync_id}").json()["state"] == "preview")
+    assert world.api("POST", f"/syncs/{sync_id}/confirm", json={"kind": "CreditMemo"}).status_code == 202
+    world.web_connector_runs()
+    done = settled(world, sync_id)
+    assert done["state"] == "done" and done["kind"] == "CreditMemo", done
+    assert re.fullmatch(r"Credit memo \d+ created in QuickBooks, 110\.00 USD", done["outcome"])
+    memos = world.qb_query(
+        "<CreditMemoQueryRq><EntityFilter><FullName>Refunded Roofing</FullName></EntityFilter>"
+        "</CreditMemoQueryRq>"
+    )
+    assert len(memos) == 1 and memos[0]["CreditRemaining"] == Decimal("110.00")
+    assert world.qb_query(
+        "<InvoiceQueryRq><EntityFilter><FullName>Refunded Roofing</FullName></EntityFilter></InvoiceQueryRq>"
+    ) == []  # fmt: skip
+    fields = world.cloud.client().call("crm.deal.get", {"id": deal})
+    assert fields["UF_CRM_QB_STATUS"] == "credit" and fields["UF_CRM_QB_BALANCE"] == "-110.00|USD"
+    assert fields["UF_CRM_QB_DOC"] == f"Credit memo {memos[0]['RefNumber']}"
+    tab = world.api("GET", f"/deals/{deal}/quickbooks").json()
+    assert tab["document"]["kind"] == "CreditMemo" and tab["document"]["remaining"] == "110.00"

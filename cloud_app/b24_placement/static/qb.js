@@ -82,7 +82,7 @@
   function stateLabel(state) { return t('sync.step.' + (state === 'looking_up' ? 'queued' : state)); }
   function badge(text, kind) { return h('span', { class: 'qb-badge qb-badge-' + (kind || 'grey') }, text); }
   function statusBadge(status) {
-    var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red', voided: 'grey', deleted: 'grey', used: 'grey' };
+    var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red', voided: 'grey', deleted: 'grey', used: 'grey', credit: 'yellow' };
     return status ? badge(t('status.' + status), kinds[status]) : null;
   }
   function table(head, rows, cls) {
@@ -147,15 +147,21 @@
     }
     function preview(s, d) {
       var select = h('select', { id: 'qb-kind', 'aria-label': t('sync.document') },
-        ['Invoice', 'Estimate', 'SalesOrder'].map(function (k) {
+        ['Invoice', 'Estimate', 'SalesOrder', 'CreditMemo'].map(function (k) {
           return h('option', { value: k, selected: k === s.kind }, t('kind.' + k));
         }));
+      // a credit memo gives the customer money back: the preview says so while it is the choice
+      var creditNote = h('div', { class: 'qb-alert', id: 'qb-credit-note', role: 'status' }, t('sync.credit_note', { customer: d.customer || '', total: money(d.total) }));
+      function showCredit() { creditNote.hidden = select.value !== 'CreditMemo'; fit(); }
+      select.addEventListener('change', showCredit);
+      creditNote.hidden = s.kind !== 'CreditMemo';
       var lines = (d.lines || []).map(function (ln) {
         var action = ln.problem ? 'problem' : (ln.action || 'none');
         var kinds = { matched: 'green', create: 'blue', problem: 'red', none: 'grey' };
         // an item to create says which income account it will post to
         var said = action === 'create' && ln.account ? t('sync.action.create_item', { account: ln.account }) : t('sync.action.' + action);
-        return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(said, kinds[action])),
+        return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(said, kinds[action]),
+          ln['class'] ? h('span', { class: 'qb-muted qb-line-class' }, ' ' + t('sync.class_of_line', { name: ln['class'] })) : null),
           qty(ln.quantity), money(ln.rate), money(ln.amount)];
       });
       var problems = (d.problems || []);
@@ -179,11 +185,13 @@
             badge(d.customer_action === 'create' ? t('sync.customer_create') : t('sync.customer_matched'),
               d.customer_action === 'create' ? 'blue' : 'green'))],
           [t('sync.document'), updating ? h('span', {}, select, ' ', badge(t('sync.document_update', { document: docName }), 'blue')) : select],
-          d.sales_rep ? [t('sync.sales_rep'), d.sales_rep] : null
+          d.sales_rep ? [t('sync.sales_rep'), d.sales_rep] : null,
+          d['class'] ? [t('sync.class'), h('span', { id: 'qb-class' }, d['class'])] : null
         ]),
         h('div', { class: 'qb-scroll' }, table([t('sync.line'), t('sync.item'), t('sync.qty'), t('sync.rate'), t('sync.amount')], lines)),
         facts([[t('sync.subtotal'), money(d.subtotal)], [t('sync.tax'), money(d.tax)],
           [t('sync.total'), h('strong', {}, money(d.total))]]),
+        creditNote,
         problems.length ? h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, h('strong', {}, t('sync.problems')),
           h('ul', {}, problems.map(function (p) { return h('li', {}, p); }))) : null,
         (d.notes || []).length ? h('div', { class: 'qb-alert' }, h('strong', {}, t('sync.notes')),
@@ -269,6 +277,8 @@
         facts([[t('deal.date'), day(doc.date)], doc.due ? [t('deal.due'), day(doc.due)] : null,
           [t('deal.status'), statusBadge(doc.status) || '—'], [t('deal.total'), money(doc.total, currency)],
           doc.kind === 'Invoice' ? [t('deal.balance'), h('strong', { id: 'qb-balance' }, money(doc.balance, currency))] : null]),
+        doc.difference !== undefined && Number(doc.difference) !== 0 ? h('p', { class: 'qb-warn', id: 'qb-difference' },
+          t('deal.difference', { qb: money(doc.total, currency), b24: money(doc.bitrix24_total, currency), difference: money(doc.difference, currency) })) : null,
         doc.status === 'voided' || doc.status === 'deleted' ? h('p', { class: 'qb-warn', id: 'qb-gone' }, t('deal.' + doc.status + '_hint')) : null,
         asked ? h('p', { class: 'qb-muted' }, t('asking_qb')) : h('p', { class: 'qb-muted' }, t('as_of', { time: when(doc.as_of) })),
         actions),
@@ -489,6 +499,10 @@
           var gone = (got[0].deleted_deals || []).map(function (d) {
             return [t('settings.deleted.deal', { id: d.deal_id }), t('kind.' + d.kind) + ' ' + (d.number || ''), t('deleted.' + d.outcome, { detail: d.detail || '' })];
           });
+          var classes = pipelines.map(function (pl) {
+            return [String(pl.id), pl.name, h('input', { type: 'text', id: 'set-class-' + pl.id, maxlength: '159', disabled: !isAdmin,
+              value: (v['class.pipelines'] || {})[String(pl.id)] || '', placeholder: t('settings.class.none') })];
+          });
           var stages = pipelines.map(function (pl) {
             return [String(pl.id), pl.name, select('set-stage-' + pl.id, [['', t('settings.stay')]].concat(pl.stages), (v.paid_stages || {})[String(pl.id)] || '')];
           });
@@ -506,6 +520,9 @@
               rules.map(function (r) { return h('div', { class: 'qb-field' }, r[1], ' ', h('label', { for: 'set-rule-' + r[0], class: 'qb-inline' }, t('settings.rule.' + r[0]))); })),
             h('fieldset', {}, h('legend', {}, t('settings.group.stages')),
               stages.length ? stages.map(function (st) { return field('set-stage-' + st[0], st[1], st[2]); }) : h('p', { class: 'qb-muted' }, t('none'))),
+            h('fieldset', {}, h('legend', {}, t('settings.group.classes')),
+              h('p', { class: 'qb-muted' }, t('settings.class.hint')),
+              classes.map(function (c) { return field('set-class-' + c[0], c[1], c[2]); })),
             h('fieldset', {}, h('legend', {}, t('settings.group.deleted')),
               field('set-deal_deleted', t('settings.deal_deleted'), onDelete),
               h('p', { class: 'qb-muted' }, t('settings.deleted.hint')),
@@ -520,7 +537,8 @@
               document_kind: kind.value, 'conflict.winner': winner.value, 'conflict.winners': chosenWinners,
               'invoices.to_b24': invoices.checked, 'estimates.to_b24': estimates.checked,
               'matching.rules': rules.filter(function (r) { return r[1].checked; }).map(function (r) { return r[0]; }),
-              'salesrep.default': rep.value || null, paid_stages: chosenStages, deal_deleted: onDelete.value
+              'salesrep.default': rep.value || null, paid_stages: chosenStages, deal_deleted: onDelete.value,
+              'class.pipelines': classes.reduce(function (m, c) { m[c[0]] = c[2].value.trim(); return m; }, {})
             };
             api('POST', '/settings', changes).then(function () { msg.textContent = t('saved'); msg.className = 'qb-ok'; })
               .catch(function (err) { msg.textContent = err.message; msg.className = 'qb-warn'; });

@@ -373,3 +373,41 @@ def test_a_voided_invoice_shows_voided_on_the_deal_tab_and_an_admin_chooses_what
     expect(app.locator(".qb-ok")).to_be_visible()
     assert site.world.api("GET", "/settings").json()["settings"]["deal_deleted"] == "void"
     site.world.api("POST", "/settings", json={"deal_deleted": "nothing"})  # the module's other tests
+
+
+def test_a_credit_memo_is_chosen_in_the_preview_and_shows_on_the_companys_tab_in_its_balance(
+    site: Site,
+) -> None:
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Credit In Browser Ltd"}}))
+    deal = site.deal_for("COMPANY_ID", company)
+    assert site.world.api("POST", "/settings", json={"class.pipelines": {"0": "Remodel"}}).status_code == 200
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    frame = slider(page)
+    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    expect(frame.locator("#qb-class")).to_have_text("Remodel")  # the preview says which class is set
+    note = frame.locator("#qb-credit-note")
+    expect(note).to_be_hidden()  # an invoice is the default; a credit memo only when chosen
+    frame.locator("#qb-kind").select_option("CreditMemo")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("A credit memo is not a bill")
+    total = frame.locator(".qb-preview dd strong").inner_text()
+    frame.locator("#qb-confirm").click()
+    expect(frame.locator("#qb-status")).to_have_attribute("data-state", "done")
+    expect(frame.locator("#qb-outcome")).to_contain_text("Credit memo")
+    memos = site.qb(
+        "<CreditMemoQueryRq><EntityFilter><FullName>Credit In Browser Ltd</FullName></EntityFilter>"
+        "</CreditMemoQueryRq>"
+    )
+    assert [f"{m['CreditRemaining']:,.2f}" for m in memos] == [total]
+    assert memos[0]["ClassRef"].full_name == "Remodel"
+    site.world.api("POST", "/settings", json={"class.pipelines": {}})  # the module's other tests
+
+    page.goto(site.url(f"crm/company/details/{company}/"))
+    card = tab(page)
+    expect(card.locator(".qb-credits")).to_contain_text(memos[0]["RefNumber"])
+    expect(card.locator("#qb-balance")).to_have_text(f"-{total}")  # QuickBooks owes them the credit
+    expect(card.locator("#qb-listed")).to_have_text(f"-{total}")  # and the documents listed say the same
+    expect(card.locator("#qb-not-listed")).to_have_count(0)
