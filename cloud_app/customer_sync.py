@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.builder import MessageSet, build, mod, query
 from shared.qbxml.parser import parse_response
 
-from . import offline, retries
+from . import offline, qb_deletions, retries
 from .agents.store import JobRow
 from .links import Link
 from .sync import crm, failures, normalize
@@ -308,6 +308,11 @@ def from_events(services: Services, member_id: str) -> float | None:
     else:
         waiting = store.events(member_id)
     events = [e for e in waiting if e["event"] in EVENTS]
+    gone = [e for e in waiting if e["event"] == "ONCRMDEALDELETE" and str(e["object_id"] or "").isdigit()]
+    for e in gone:  # the deal_deleted setting decides about its QuickBooks document
+        qb_deletions.deal_deleted(services, member_id, str(e["object_id"]))
+    store.mark_events(member_id, [e["id"] for e in gone], "done")
+    waiting = [e for e in waiting if e not in gone]
     # Records added in Bitrix24 after the first sync reach QuickBooks with their first deal sync;
     # products, smart invoices and quotes flow from QuickBooks; nothing else here waits on an event.
     store.mark_events(member_id, [e["id"] for e in waiting if e["event"] not in EVENTS], "ignored")

@@ -29,6 +29,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.builder import MessageSet, build, query
@@ -39,7 +40,7 @@ from . import company_time, qb_changes, retries, sales_reps
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .links import DocSync, Link
-from .sync import crm, failures, preconditions
+from .sync import classes, crm, failures, preconditions, salestax
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Existing, Kind, item_lookups, marker, plan_document, row_key, row_name
 from .sync.names import ListName, alternatives, choose, disambiguate
@@ -53,7 +54,12 @@ log = logging.getLogger("qb_cloud.deal_sync")
 
 VERSION = "13.0"
 LOOKUP, WRITE, RECOVER, MARKER = "deal-lookup:", "deal-sync:", "deal-recover:", "deal-marker:"
-DOCUMENT_KINDS = {"invoice": "Invoice", "estimate": "Estimate", "salesorder": "SalesOrder"}
+DOCUMENT_KINDS = {
+    "invoice": "Invoice",
+    "estimate": "Estimate",
+    "salesorder": "SalesOrder",
+    "creditmemo": "CreditMemo",  # only when the person chose it in the preview (web.document_kind)
+}
 PRIORITY = 1  # a person is waiting: before background sync (5)
 PREVIEW_TTL = 30 * 60  # seconds a preview can be confirmed: its lookup of QuickBooks ages
 OTHER_LISTS = ("Vendor", "Employee", "OtherName")
@@ -640,6 +646,18 @@ def _write(
         fresh,
         services.portals.setting(member_id, "salesrep.reps", {}),
     )
+    chosen = classes.choose(
+        str(d["deal"].get("CATEGORY_ID") or "0"),
+        d["rows"],
+        services.portals.setting(member_id, "class.pipelines") or {},
+        services.portals.setting(member_id, "class.products") or {},
+        fresh,
+    )
+    taxed = salestax.choose(
+        [(n, row_name(r), _rate(r)) for n, r in enumerate(d["rows"], 1)],
+        services.portals.setting(member_id, "tax.rates") or {},
+        fresh,
+    )
     plan = plan_document(
         kind=kind,
         deal=d["deal"],
@@ -651,8 +669,14 @@ def _write(
         version=VERSION,
         sales_rep=rep,
         update=Existing(target["txn_id"], target["edit_sequence"]) if target else None,
+        class_name=chosen.document,
+        line_classes=chosen.lines,
+        tax_codes=taxed.codes if taxed.mapped else None,
+        tax_item=taxed.item,
     )
     plan.notes += [n for n in (calendar.note, rep_note) if n]
+    plan.problems += chosen.problems  # a class QuickBooks lacks: refused here, not by QuickBooks
+    plan.problems += taxed.problems  # a VAT rate with no mapping, or a code or item QuickBooks lacks
     label = _label(kind)
     dated = (
         target["date"] if target and target.get("date") else now.date().isoformat()
@@ -701,9 +725,12 @@ def _write(
                 "amount": ln.amount,
                 "problem": ln.problem,
                 "account": ln.account,  # an item to create posts to it: the preview says so
+                "class": chosen.lines.get(n),  # the product's own class on this line
             }
-            for ln in plan.lines
+            for n, ln in enumerate(plan.lines, 1)
         ],  # fmt: skip
+        "class": chosen.document,  # the pipeline's class on the document
+        "tax_item": taxed.item,  # the mapping's tax item: QuickBooks computes the tax with it
         "subtotal": plan.subtotal,
         "tax": plan.tax,
         "total": plan.total,
@@ -746,6 +773,14 @@ def _write(
     services.notify(member_id)
 
 
+def _rate(row: Mapping[str, Any]) -> Decimal:
+    """A row's VAT rate (an unreadable one is the plan's problem to report: 0 here)."""
+    try:
+        return Decimal(str(row.get("TAX_RATE") or 0))
+    except InvalidOperation:
+        return Decimal(0)
+
+
 def _target(
     kind: str, documents: list[dict[str, str]], existing: list[dict[str, Any]], another: bool
 ) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
@@ -763,7 +798,7 @@ def _target(
 
 
 def _label(kind: str) -> str:
-    return {"SalesOrder": "Sales order"}.get(kind, kind)
+    return {"SalesOrder": "Sales order", "CreditMemo": "Credit memo"}.get(kind, kind)
 
 
 def _item_name(request: Any) -> str:
@@ -1002,7 +1037,7 @@ def _apply(services: Services, member_id: str, sync: Any, rets: dict[str, Any]) 
     services.portals.set_setting(
         member_id, f"deal.{sync.deal_id}.category", str(d["deal"].get("CATEGORY_ID") or "0")
     )
-    shot = qb_changes.snapshot(kind, document, now)
+    shot = qb_changes.with_difference(qb_changes.snapshot(kind, document, now), d.get("total"))
     services.portals.set_setting(member_id, f"deal.{sync.deal_id}.qb", shot)
     services.portals.set_setting(member_id, f"doc.{document['TxnID']}.qb", shot)
     client = services.client(member_id)

@@ -96,6 +96,14 @@ class Links:
                 (value, member_id, company_file, kind, qb_id),
             )
 
+    def unlink(self, member_id: str, company_file: str, kind: str, qb_id: str) -> None:
+        """The QuickBooks record is gone (deleted there): nothing is linked to it any more."""
+        with self.store.lock, self.store.db.conn:
+            self.store.db.conn.execute(
+                "DELETE FROM mappings WHERE member_id=? AND company_file=? AND kind=? AND qb_id=?",
+                (member_id, company_file, kind, qb_id),
+            )
+
     def total(self) -> int:
         """Across portals, for the operator's figures."""
         with self.store.lock:
@@ -313,7 +321,7 @@ class Links:
         with self.store.lock:
             rows = self.store.db.conn.execute(
                 f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND company_file=? AND b24_type='deal' "
-                "AND b24_id=? AND kind IN ('invoice', 'estimate', 'salesorder') ORDER BY rowid",
+                "AND b24_id=? AND kind IN ('invoice', 'estimate', 'salesorder', 'creditmemo') ORDER BY rowid",
                 (member_id, company_file, str(deal_id)),
             ).fetchall()
         return [Link(*r) for r in rows]

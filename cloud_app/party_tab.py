@@ -123,6 +123,13 @@ def refresh(services: Services, member_id: str, b24_type: str, b24_id: str) -> s
             {"TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=ESTIMATE_DAYS)}, **of_customer},
             request_id="estimates",
         ),
+        # every credit memo: an open one lowers the balance however old it is (QuickBooks counts it)
+        query("CreditMemo", {**of_customer, "IncludeLinkedTxns": True}, request_id="credits"),
+        query(
+            "ARRefundCreditCard",
+            {"TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=ESTIMATE_DAYS)}, **of_customer},
+            request_id="refunds",
+        ),
     ]
     job_id = services.agents.enqueue(
         member_id,
@@ -222,6 +229,8 @@ def _statement(services: Services, member_id: str, b24_type: str, b24_id: str, j
             found.get("payments", []),
             found.get("estimates", []),
             company_time.now(services, member_id),  # days overdue and aging by the company's date
+            credits=found.get("credits", []),
+            refunds=found.get("refunds", []),
         ),
     )
 

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.builder import MessageSet, build
 from shared.qbxml.parser import parse_response
 
-from . import company_time, customer_sync, qb_documents
+from . import company_time, customer_sync, qb_deletions, qb_documents
 from .agents.store import JobRow
 from .b24.errors import B24Error
-from .sync import crm, invoices, payments
+from .sync import crm, invoices, payments, voids
 from .sync.watermarks import Watermark, advance, change_query, fresh, quiet
 
 if TYPE_CHECKING:
@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("qb_cloud.qb_changes")
 
 PURPOSE = "qb-changes"
-DOCUMENTS = ("Invoice", "Estimate", "SalesOrder")
+DOCUMENTS = ("Invoice", "Estimate", "SalesOrder", "CreditMemo")
 ENTITIES = (*DOCUMENTS, "ReceivePayment", "Customer")
 VERSION = "13.0"
+CENT = Decimal("0.01")
 
 
 def _mark(services: Services, member_id: str, entity: str) -> Watermark:
@@ -70,6 +71,7 @@ def poll(services: Services, member_id: str, *, priority: int = 5) -> str | None
     if services.agents.waiting(member_id, PURPOSE):
         return None
     requests = [change_query(_mark(services, member_id, e), request_id=e) for e in ENTITIES]
+    requests += qb_deletions.requests(services, member_id)  # what QuickBooks deleted meanwhile
     job_id = services.agents.enqueue(
         member_id,
         build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
@@ -97,9 +99,13 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     file = services.company_file(member_id)
     now = company_time.now(services, member_id)  # "overdue" by the company's date
     by_entity: dict[str, list[Mapping[str, Any]]] = {}
+    deleted: dict[str, list[Mapping[str, Any]]] = {}
     for result in parse_response(response).results:
-        if result.header.status.code in (0, 1) and result.header.request_id in ENTITIES:
-            by_entity[result.header.request_id or ""] = list(result.records)
+        rid, ok = result.header.request_id or "", result.header.status.code in (0, 1)
+        if ok and rid in ENTITIES:
+            by_entity[rid] = list(result.records)
+        elif ok and rid in (qb_deletions.TXN, qb_deletions.LIST):
+            deleted[rid] = list(result.records)
     writes: dict[str, tuple[str, dict[str, Any]]] = {}
     counts = {"documents": 0, "payments": 0}
     marks = {e: _mark(services, member_id, e) for e in ENTITIES}
@@ -113,6 +119,14 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
                 continue  # not a deal's document (a smart invoice's or quote's is qb_documents' part)
             deal_by_txn[link.qb_id] = link.b24_id
             shot = snapshot(entity, ret, now)
+            before = services.portals.setting(member_id, f"doc.{ret['TxnID']}.qb") or {}
+            if shot["status"] == "voided" and before.get("status") != "voided":
+                writes[f"v{ret['TxnID']}"] = (  # said once, when QuickBooks voided it
+                    "crm.timeline.comment.add",
+                    {"fields": {"ENTITY_ID": link.b24_id, "ENTITY_TYPE": "deal",
+                                "COMMENT": voids.voided_text(entity, ret.get("RefNumber"))}},
+                )  # fmt: skip
+            shot = with_difference(shot, before.get("bitrix24_total"))
             services.portals.set_setting(member_id, f"doc.{ret['TxnID']}.qb", shot)  # the deal tab's list
             latest = links.documents_of_deal(member_id, file, link.b24_id)[-1:]
             if latest and latest[0].qb_id != link.qb_id:
@@ -148,10 +162,15 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
             services, member_id, file, {k: fresh(marks[k], by_entity.get(k, [])) for k in qb_documents.KINDS}
         )
         counts.update({f"records_{k}": v for k, v in documents.items()})
+        after = qb_deletions.apply(services, member_id, file, deleted, now, writes)
+        counts["deleted"] = len(after)
         services.client(member_id).batch_all(writes, what="QuickBooks change")
     except B24Error as exc:
         log.warning("changes for %s not written: %s", member_id, exc.code)
         return counts  # watermarks stay: the next poll brings the same records again
+    for step in after:
+        step()
+    qb_deletions.save_marks(services, member_id, deleted)
     local = _local_offset(marks, by_entity)
     for entity in ENTITIES:
         if entity not in by_entity:
@@ -199,6 +218,15 @@ def _days_overdue(kind: str, ret: Mapping[str, Any], now: datetime) -> int:
         return 0
     return max(0, (now.date() - due).days)
 
+def with_difference(shot: dict[str, Any], bitrix24_total: Any) -> dict[str, Any]:
+    """The snapshot with the deal's own total as the preview showed it (Bitrix24's tax) and how far
+    QuickBooks' total (its own tax, rounded its way) is from it, to the cent."""
+    if bitrix24_total in (None, "") or shot.get("total") in (None, ""):
+        return shot
+    asked = Decimal(str(bitrix24_total)).quantize(CENT)
+    difference = (Decimal(str(shot["total"])) - asked).quantize(CENT)
+    return {**shot, "bitrix24_total": f"{asked}", "difference": f"{difference}"}
+
 
 def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """What the deal's QuickBooks tab shows, as QuickBooks has it, with the time it was read."""
@@ -219,7 +247,9 @@ def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]
                 "number": ret.get("RefNumber"),
                 "date": ret.get("TxnDate"),
                 "due": ret.get("DueDate"),
-                "status": crm.document_status(ret, now.date()) if kind == "Invoice" else None,
+                "status": crm.document_status(ret, now.date()) if kind == "Invoice"
+                else "voided" if invoices.is_voided(ret) else None,  # fmt: skip
+                "remaining": ret.get("CreditRemaining"),  # a credit memo's credit not yet used
                 "total": invoices.total(ret),
                 "balance": ret.get("BalanceRemaining"),
                 "days_overdue": _days_overdue(kind, ret, now),
@@ -227,6 +257,7 @@ def snapshot(kind: str, ret: Mapping[str, Any], now: datetime) -> dict[str, Any]
                     ret.get("InvoiceLineRet")
                     or ret.get("EstimateLineRet")
                     or ret.get("SalesOrderLineRet")
+                    or ret.get("CreditMemoLineRet")
                     or []
                 ),
                 "payments": [p for p in linked if p["type"] == "ReceivePayment"],

@@ -29,7 +29,7 @@ KINDS = tuple(TARGETS)  # Invoice, Estimate
 def stages(services: Services, member_id: str) -> Stages:
     """The portal's smart-invoice and quote stages, read once (two calls) and kept."""
     known = services.portals.setting(member_id, "b24.stages")
-    if known:
+    if known and "invoice_failed" in known:  # kept before the failure stages were read: read again
         return Stages(**known)
     client = services.client(member_id)
     categories = client.pages("crm.category.list", {"entityTypeId": 31}, items_key="categories")

@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .sync import salestax
+
 SIDES = ("qb", "b24")
 SYNCED_FIELDS = ("title", "phones", "emails")
 DOCUMENT_KINDS = ("Invoice", "Estimate", "SalesOrder")
@@ -87,6 +89,28 @@ def _stage_map(value: Any) -> dict[str, str]:
     return out
 
 
+def _class_map(what: str, example: str) -> Callable[[Any], dict[str, str]]:
+    def check(value: Any) -> dict[str, str]:
+        if not isinstance(value, Mapping) or not all(str(k).isdigit() for k in value):
+            raise ValueError(f"is an object of {what} id → QuickBooks class name, like {example}")
+        out = {}
+        for k, v in value.items():
+            if v in (None, ""):
+                continue  # no class for that one
+            if not isinstance(v, str) or len(v) > 159:
+                raise ValueError("names classes as QuickBooks shows them (at most 159 characters)")
+            out[str(k)] = v
+        return out
+
+    return check
+
+
+def _delete_action(value: Any) -> str:
+    if value not in ("nothing", "void"):
+        raise ValueError("is nothing (leave the QuickBooks invoice) or void (void it in QuickBooks)")
+    return str(value)
+
+
 def _user_reps(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping) or not all(str(k).isdigit() for k in value):
         raise ValueError(
@@ -115,6 +139,26 @@ CHOICES: dict[str, Choice] = {
     ),  # fmt: skip
     "bulk.paused": Choice(
         False, "background work (first sync, periodic reads) waits; people's jobs still run", _flag
+    ),  # fmt: skip
+    "class.pipelines": Choice(
+        {},
+        "per pipeline, the QuickBooks class its deals' documents get",
+        _class_map("pipeline", '{"0": "Remodel"}'),
+    ),  # fmt: skip
+    "class.products": Choice(
+        {},
+        "per product, the QuickBooks class of its lines (over the pipeline's)",
+        _class_map("product", '{"12": "Remodel:Kitchens"}'),
+    ),  # fmt: skip
+    "tax.rates": Choice(
+        {},
+        "per Bitrix24 VAT rate, the QuickBooks sales tax code and tax item (none: rate > 0 is taxable)",
+        salestax.check_mapping,
+    ),  # fmt: skip
+    "deal_deleted": Choice(
+        "nothing",
+        "what a deal deleted in Bitrix24 does to its QuickBooks invoice: nothing, or void it (not when paid)",
+        _delete_action,
     ),  # fmt: skip
     "matching.rules": Choice(
         list(MATCH_RULES), "how the first sync matches records after stored links, in order", _rules

@@ -33,6 +33,7 @@ from . import (
     initial_sync,
     party_tab,
     qb_changes,
+    qb_deletions,
     qb_reach,
     sales_reps,
     settings,
@@ -189,6 +190,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         )
         relay.on_result = _chain(
             relay.on_result, lambda portal, job: party_tab.on_result(services, portal, job)
+        )
+        relay.on_result = _chain(
+            relay.on_result, lambda portal, job: qb_deletions.on_result(services, portal, job)
         )
         relay.on_result = _chain(  # last: after the flows above linked what they found
             relay.on_result,
@@ -557,8 +561,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
 
     def document_kind(member_id: str, body: dict[str, Any]) -> str | Response:
         kind = str(body.get("kind") or services.portals.setting(member_id, "document_kind", "Invoice"))
-        if kind not in ("Invoice", "Estimate", "SalesOrder"):
-            return Response("kind is Invoice, Estimate or SalesOrder.", 400, mimetype="text/plain")
+        if kind not in ("Invoice", "Estimate", "SalesOrder", "CreditMemo"):
+            kinds = "Invoice, Estimate, SalesOrder or CreditMemo"
+            return Response(f"kind is {kinds}.", 400, mimetype="text/plain")
         return kind
 
     @app.post("/api/portals/<member_id>/deals/<deal_id>/sync")
@@ -570,6 +575,13 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         if isinstance(kind, Response):
             return kind
         preview, another = body.get("preview") is True, body.get("another") is True
+        if kind == "CreditMemo" and not preview:  # money owed to the customer: only after they saw it
+            return _json(
+                400,
+                error="refused",
+                message="A credit memo is made only from the preview: open “Sync to QuickBooks”, choose "
+                "Credit memo, check the amounts, then confirm.",
+            )
         return started(
             lambda: deal_sync.start(services, member_id, deal_id, kind, preview=preview, another=another)  # type: ignore[arg-type]
         )
@@ -813,6 +825,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         return jsonify(
             settings=settings.current({k: v for k, v in stored.items() if v is not None}),
             meaning={n: c.meaning for n, c in settings.CHOICES.items()},
+            deleted_deals=(services.portals.setting(member_id, "deleted_deals") or [])[-20:][::-1],
         )
 
     @app.get("/api/portals/<member_id>/sales-reps")

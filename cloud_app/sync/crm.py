@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.qbxml.values import Ref
 
-from . import invoices, normalize
+from . import invoices, normalize, voids
 from .multifields import operations
 
 
@@ -116,7 +116,9 @@ def contact_update(
 
 
 def document_status(ret: Mapping[str, Any], today: date) -> str:
-    """open | partially paid | paid | overdue — what the deal tab and the deal field say."""
+    """open | partially paid | paid | overdue | voided — what the deal tab and the deal field say."""
+    if voids.is_voided(ret):
+        return "voided"  # QuickBooks calls a voided invoice paid (nothing is owed); the person must not
     if ret.get("IsPaid") is True:
         return "paid"
     balance = ret.get("BalanceRemaining")
@@ -136,7 +138,8 @@ def deal_update(
 ) -> dict[str, Any]:
     """The deal's QuickBooks fields after a document was created or changed in QuickBooks."""
     number = ret.get("RefNumber")
-    label = {"Invoice": "Invoice", "Estimate": "Estimate", "SalesOrder": "Sales order"}.get(kind, kind)
+    label = {"Invoice": "Invoice", "Estimate": "Estimate", "SalesOrder": "Sales order",
+             "CreditMemo": "Credit memo"}.get(kind, kind)  # fmt: skip
     fields: dict[str, Any] = {
         "UF_CRM_QB_TXN_ID": ret.get("TxnID"),
         "UF_CRM_QB_DOC": f"{label} {number}" if number else label,
@@ -145,6 +148,10 @@ def deal_update(
     if kind == "Invoice":
         fields["UF_CRM_QB_BALANCE"] = money(ret.get("BalanceRemaining"), currency)
         fields["UF_CRM_QB_STATUS"] = document_status(ret, today)
+    elif kind == "CreditMemo":  # the credit the customer still has (a balance they are owed)
+        fields["UF_CRM_QB_BALANCE"] = money(-ret["CreditRemaining"], currency) if isinstance(
+            ret.get("CreditRemaining"), Decimal) else None  # fmt: skip
+        fields["UF_CRM_QB_STATUS"] = "voided" if invoices.is_voided(ret) else "credit"
     else:
         fields["UF_CRM_QB_STATUS"] = "open" if ret.get("IsActive", True) is not False else "closed"
     return fields
@@ -153,7 +160,7 @@ def deal_update(
 def timeline_text(kind: str, ret: Mapping[str, Any], currency: str, *, updated: bool = False) -> str:
     """The timeline comment for a document written to QuickBooks: 'Invoice 1043 created in QuickBooks,
     4,520.00 USD' (or 'updated' when the deal's existing document was changed)."""
-    label = {"SalesOrder": "Sales order"}.get(kind, kind)
+    label = {"SalesOrder": "Sales order", "CreditMemo": "Credit memo"}.get(kind, kind)
     total = invoices.total(ret)
     amount = f", {total:,.2f} {currency}" if isinstance(total, Decimal) else ""
     number = ret.get("RefNumber")

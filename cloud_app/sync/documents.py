@@ -24,8 +24,8 @@ from .customers import CustomerDraft
 from .names import ITEM_NAME_LIMIT, ListName, fit_name
 from .text import Unstorable, fit
 
-Kind = Literal["Invoice", "Estimate", "SalesOrder"]
-KINDS: tuple[Kind, ...] = ("Invoice", "Estimate", "SalesOrder")
+Kind = Literal["Invoice", "Estimate", "SalesOrder", "CreditMemo"]
+KINDS: tuple[Kind, ...] = ("Invoice", "Estimate", "SalesOrder", "CreditMemo")  # a credit memo: asked for only
 FULL_NAME_LIMIT = 209  # an item's FullName, Parent:Child levels included
 CENT = Decimal("0.01")
 PRICE_PLACES = Decimal("0.00001")
@@ -150,13 +150,19 @@ def plan_document(
     version: str = "13.0",
     sales_rep: str | None = None,
     update: Existing | None = None,
+    class_name: str | None = None,
+    line_classes: Mapping[int, str] | None = None,
+    tax_codes: Mapping[int, str] | None = None,
+    tax_item: str | None = None,
 ) -> DocumentPlan:
     """``sales_rep`` is a rep's ListID or None. With ``update`` the deal's existing document is changed
     (a ``…Mod`` with its current EditSequence, every line replaced by the deal's rows as they are now, its
     date and number kept) instead of a second one being added.
 
     ``items`` maps a product key (``"P<id>"``, or ``"N<name>"`` for free-text rows) to a QuickBooks
-    item FullName, or None when the product has no QuickBooks item yet."""
+    item FullName, or None when the product has no QuickBooks item yet. ``class_name`` goes on the
+    document, ``line_classes`` (1-based row → class) on those lines (``classes``); ``tax_codes`` (row →
+    sales tax code) and ``tax_item`` come from the VAT mapping (``salestax``) when one is set."""
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     deal_id = str(deal.get("ID", ""))
@@ -187,9 +193,17 @@ def plan_document(
         if item_request is not None:
             requests.append(item_request)
         if line_fields is not None:
+            if (tax_codes or {}).get(n):
+                line_fields["SalesTaxCodeRef"] = (tax_codes or {})[n]
+            if (line_classes or {}).get(n):
+                line_fields["ClassRef"] = Ref(full_name=(line_classes or {})[n])
             doc_lines.append(line_fields)
 
     doc: dict[str, Any] = {"CustomerRef": customer_ref, "Memo": _memo(deal, plan)}
+    if class_name:
+        doc["ClassRef"] = Ref(full_name=class_name)
+    if tax_item:
+        doc["ItemSalesTaxRef"] = Ref(full_name=tax_item)
     if update is None:
         doc["TxnDate"] = today
         doc[f"{kind}LineAdd"] = doc_lines

@@ -39,6 +39,8 @@ class Stages:
     invoice_paid: str
     quote_open: str
     quote_accepted: str
+    invoice_failed: str = ""  # the failure stage: a voided or deleted invoice ("" = none known)
+    quote_declined: str = ""  # a deleted estimate ("" = the quote stays where it is)
 
 
 def stages_from(statuses: Sequence[Mapping[str, Any]], category_id: int) -> Stages:
@@ -58,6 +60,8 @@ def stages_from(statuses: Sequence[Mapping[str, Any]], category_id: int) -> Stag
         invoice_paid=paid,
         quote_open=pick(quote, "SENT", "DRAFT"),
         quote_accepted=next((str(s["STATUS_ID"]) for s in quote if s.get("SEMANTICS") == "S"), "APPROVED"),
+        invoice_failed=next((str(s["STATUS_ID"]) for s in invoice if s.get("SEMANTICS") == "F"), ""),
+        quote_declined=next((str(s["STATUS_ID"]) for s in quote if s.get("SEMANTICS") == "F"), ""),
     )
 
 
@@ -78,7 +82,19 @@ def customer_name(ret: Mapping[str, Any]) -> str:
     return (name or "").split(":", 1)[0]
 
 
+VOID_MEMO = "VOID:"  # what QuickBooks puts before a voided document's memo (see ``voids``)
+
+
+def is_voided(ret: Mapping[str, Any]) -> bool:
+    """Voided in QuickBooks: a ``VOID:`` memo and nothing left to pay or credit (``voids`` says why)."""
+    memo, amount = ret.get("Memo"), total(ret)
+    return isinstance(memo, str) and memo.startswith(VOID_MEMO) and (amount is None or amount == 0)
+
+
 def is_paid(ret: Mapping[str, Any]) -> bool:
+    """Paid in full — not a voided invoice, which QuickBooks also calls paid (nothing is owed)."""
+    if is_voided(ret):
+        return False
     if ret.get("IsPaid") is True:
         return True
     balance = ret.get("BalanceRemaining")
@@ -96,6 +112,7 @@ def view(kind: str, ret: Mapping[str, Any]) -> str:
             "total": total(ret),
             "balance": ret.get("BalanceRemaining"),
             "paid": is_paid(ret),
+            "voided": is_voided(ret),
             "customer": customer_name(ret),
             "active": ret.get("IsActive"),
             "accepted": bool(ret.get("LinkedTxn")),
@@ -140,6 +157,8 @@ def item_fields(
         if number:
             fields["accountNumber"] = str(number)
         fields["stageId"] = stages.invoice_paid if is_paid(ret) else stages.invoice_open
+        if is_voided(ret) and stages.invoice_failed:
+            fields["stageId"] = stages.invoice_failed
     else:
         fields["stageId"] = stages.quote_accepted if ret.get("LinkedTxn") else stages.quote_open
     return fields

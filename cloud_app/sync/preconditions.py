@@ -5,7 +5,10 @@ closed, a removed sales rep was still put on every invoice. So every deal sync's
 queries, and the plan is checked against their answers:
 
 * ``PreferencesQuery``: the closing date (``AccountingPreferences/ClosingDate``);
-* ``SalesRepQuery`` (all, inactive too): the reps a document may name.
+* ``SalesRepQuery`` (all, inactive too): the reps a document may name;
+* ``ClassQuery`` (all, inactive too): the classes the settings put on documents (``classes``);
+* ``SalesTaxCodeQuery``, ``ItemSalesTaxQuery``, ``ItemSalesTaxGroupQuery``: what the VAT mapping names
+  (``salestax``).
 
 The answers are kept on the sync as plain JSON (:func:`read`) so a confirmed preview is checked against
 the same answers its person saw.
@@ -19,7 +22,10 @@ from typing import Any
 
 from shared.qbxml.builder import Request, query
 
-PREFERENCES, SALES_REPS = "preferences", "salesreps"
+from . import classes
+
+PREFERENCES, SALES_REPS, CLASSES = "preferences", "salesreps", "classes"
+TAX_CODES, TAX_ITEMS, TAX_GROUPS = "taxcodes", "taxitems", "taxgroups"
 
 
 def requests() -> list[Request]:
@@ -27,6 +33,10 @@ def requests() -> list[Request]:
     return [
         query("Preferences", request_id=PREFERENCES),
         query("SalesRep", {"ActiveStatus": "All"}, request_id=SALES_REPS),
+        query("Class", {"ActiveStatus": "All"}, request_id=CLASSES),
+        query("SalesTaxCode", {"ActiveStatus": "ActiveOnly"}, request_id=TAX_CODES),
+        query("ItemSalesTax", {"ActiveStatus": "ActiveOnly"}, request_id=TAX_ITEMS),
+        query("ItemSalesTaxGroup", {"ActiveStatus": "ActiveOnly"}, request_id=TAX_GROUPS),
     ]
 
 
@@ -54,6 +64,15 @@ def read(results: Iterable[Any]) -> dict[str, Any]:
             out["closing_date"] = closing.isoformat() if isinstance(closing, date) else None
         elif rid == SALES_REPS and code in (0, 1):  # 1: QuickBooks has no sales reps at all
             out["sales_reps"] = [rep_of(r) for r in result.records]
+        elif rid == CLASSES and code in (0, 1):  # 1: the company has no classes
+            out["classes"] = [classes.class_of(r) for r in result.records]
+        elif rid == TAX_CODES and code in (0, 1):
+            out["tax_codes"] = [str(r.get("Name") or "") for r in result.records]
+        elif rid in (TAX_ITEMS, TAX_GROUPS) and code in (0, 1):  # a group serves as the tax item too
+            out["tax_items"] = [
+                *out.get("tax_items", []),
+                *(str(r.get("Name") or "") for r in result.records),
+            ]
     return out
 
 

@@ -33,6 +33,21 @@ def _day(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, date) else None
 
 
+def _remaining(credit: Mapping[str, Any]) -> Decimal:
+    left = credit.get("CreditRemaining")
+    return left if isinstance(left, Decimal) else Decimal(0)
+
+
+def _open(credit: Mapping[str, Any]) -> bool:
+    """A credit memo with credit left: it lowers the customer's balance until used or refunded."""
+    return _remaining(credit) > 0
+
+
+def _recent(record: Mapping[str, Any], today: date) -> bool:
+    when = record.get("TxnDate")
+    return isinstance(when, date) and (today - when).days <= ESTIMATE_DAYS
+
+
 def aging_bucket(due: date | None, today: date) -> str:
     """Which aging column an open invoice falls in (not yet due: ``current``)."""
     late = (today - due).days if due is not None else 0
@@ -53,7 +68,11 @@ def statement(
     payments: Sequence[Mapping[str, Any]],
     estimates: Sequence[Mapping[str, Any]],
     now: datetime,
+    credits: Sequence[Mapping[str, Any]] = (),
+    refunds: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
+    """``credits``: every credit memo of the customer (open ones count against the balance, as
+    QuickBooks counts them); ``refunds``: credit-card refunds of the last year."""
     today = now.date()
     aging = dict.fromkeys(AGING, Decimal(0))
     rows = []
@@ -100,7 +119,50 @@ def statement(
         }
         for e in sorted(estimates, key=lambda r: r.get("TxnDate") or today, reverse=True)
     ]
+    credit_rows = [
+        {
+            "txn_id": c.get("TxnID"),
+            "number": c.get("RefNumber"),
+            "date": _day(c.get("TxnDate")),
+            "total": _money(invoices.total(c)),
+            "remaining": _money(c.get("CreditRemaining")),
+            "status": "voided" if invoices.is_voided(c) else ("open" if _open(c) else "used"),
+        }
+        for c in sorted(credits, key=lambda r: r.get("TxnDate") or today, reverse=True)
+        if _open(c) or _recent(c, today)
+    ]
+    refund_rows = [
+        {
+            "txn_id": r.get("TxnID"),
+            "number": r.get("RefNumber"),
+            "date": _day(r.get("TxnDate")),
+            "amount": _money(r.get("TotalAmount")),
+            "method": _ref_name(r.get("PaymentMethodRef")),
+            "credits": [
+                str(a.get("RefNumber") or "")
+                for a in r.get("RefundAppliedToTxnRet") or []
+                if a.get("RefNumber")
+            ],
+        }
+        for r in sorted(refunds, key=lambda r: r.get("TxnDate") or today, reverse=True)
+    ]
+    open_total = sum(
+        (b for i in open_invoices if isinstance(b := i.get("BalanceRemaining"), Decimal)), Decimal(0)
+    )
+    open_credit = sum((_remaining(c) for c in credits), Decimal(0))
+    unused = sum((u for p in payments if isinstance(u := p.get("UnusedPayment"), Decimal)), Decimal(0))
+    balance = customer.get("TotalBalance", customer.get("Balance"))
+    listed = open_total - open_credit - unused
     return {
+        "balance_check": {  # the card's balance as the documents listed add up to it
+            "open_invoices": _money(open_total),
+            "open_credits": _money(open_credit),
+            "unused_payments": _money(unused),
+            "listed": _money(listed),
+            "not_listed": _money(balance - listed) if isinstance(balance, Decimal) else None,
+        },
+        "credits": credit_rows,
+        "refunds": refund_rows,
         "customer": {
             "list_id": customer.get("ListID"),
             "name": customer.get("FullName"),

@@ -52,7 +52,7 @@ OTHER_LISTS = (
     "CustomerMsg",
 )
 LIST_ENTITIES = NAME_ENTITIES + ITEM_ENTITIES + TERMS_ENTITIES + OTHER_LISTS
-TXN_ENTITIES = ("Invoice", "Estimate", "SalesOrder", "CreditMemo", "ReceivePayment")
+TXN_ENTITIES = ("Invoice", "Estimate", "SalesOrder", "CreditMemo", "ReceivePayment", "ARRefundCreditCard")
 
 # Which lists a reference may point at (by the reference element's name).
 REF_TARGETS: dict[str, tuple[str, ...]] = {

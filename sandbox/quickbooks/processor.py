@@ -18,6 +18,7 @@ from lxml import etree
 
 from shared.qbxml.schema import Element, version_key
 
+from . import refunds
 from .company import (
     ITEM_ENTITIES,
     LIST_ENTITIES,
@@ -191,6 +192,7 @@ class Processor:
             "DataExtDefAdd": self.data_ext_def_add,
             "DataExtAdd": self.data_ext_add,
             "DataExtMod": self.data_ext_add,
+            "ARRefundCreditCardAdd": lambda rq, rs, doc, s: refunds.add(self, rq, rs, doc, s),
         }
         if name in special:
             return special[name]
@@ -742,7 +744,8 @@ class Processor:
         self.refresh_balances()
         _sub(rs, "TxnVoidType", kind)
         _sub(rs, "TxnID", rid)
-        _sub(rs, "TimeVoided", c.stamp())
+        _sub(rs, "TimeCreated", record.text("TimeCreated") or c.stamp())
+        _sub(rs, "TimeModified", record.text("TimeModified") or c.stamp())
         _sub(rs, "RefNumber", record.text("RefNumber") or "")
 
     # -- queries --------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@
   function stateLabel(state) { return t('sync.step.' + (state === 'looking_up' ? 'queued' : state)); }
   function badge(text, kind) { return h('span', { class: 'qb-badge qb-badge-' + (kind || 'grey') }, text); }
   function statusBadge(status) {
-    var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red' };
+    var kinds = { open: 'blue', paid: 'green', 'partially paid': 'yellow', overdue: 'red', voided: 'grey', deleted: 'grey', used: 'grey', credit: 'yellow' };
     return status ? badge(t('status.' + status), kinds[status]) : null;
   }
   function isNum(c) { return !!(c && c.classList && c.classList.contains('qb-money')); }
@@ -160,15 +160,21 @@
     function preview(s, d) {
       var cur = (d.deal || {}).CURRENCY_ID || '';
       var select = h('select', { id: 'qb-kind', 'aria-label': t('sync.document') },
-        ['Invoice', 'Estimate', 'SalesOrder'].map(function (k) {
+        ['Invoice', 'Estimate', 'SalesOrder', 'CreditMemo'].map(function (k) {
           return h('option', { value: k, selected: k === s.kind }, t('kind.' + k));
         }));
+      // a credit memo gives the customer money back: the preview says so while it is the choice
+      var creditNote = h('div', { class: 'qb-alert', id: 'qb-credit-note', role: 'status' }, t('sync.credit_note', { customer: d.customer || '', total: money(d.total, cur) }));
+      function showCredit() { creditNote.hidden = select.value !== 'CreditMemo'; fit(); }
+      select.addEventListener('change', showCredit);
+      creditNote.hidden = s.kind !== 'CreditMemo';
       var lines = (d.lines || []).map(function (ln) {
         var action = ln.problem ? 'problem' : (ln.action || 'none');
         var kinds = { matched: 'green', create: 'blue', problem: 'red', none: 'grey' };
         // an item to create says which income account it will post to
         var said = action === 'create' && ln.account ? t('sync.action.create_item', { account: ln.account }) : t('sync.action.' + action);
-        return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(said, kinds[action])),
+        return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(said, kinds[action]),
+          ln['class'] ? h('span', { class: 'qb-muted qb-line-class' }, ' ' + t('sync.class_of_line', { name: ln['class'] })) : null),
           qty(ln.quantity), money(ln.rate), money(ln.amount, cur)];
       });
       var problems = (d.problems || []);
@@ -192,12 +198,14 @@
             badge(d.customer_action === 'create' ? t('sync.customer_create') : t('sync.customer_matched'),
               d.customer_action === 'create' ? 'blue' : 'green'))],
           [t('sync.document'), updating ? h('span', {}, select, ' ', badge(t('sync.document_update', { document: docName }), 'blue')) : select],
-          d.sales_rep ? [t('sync.sales_rep'), d.sales_rep] : null
+          d.sales_rep ? [t('sync.sales_rep'), d.sales_rep] : null,
+          d['class'] ? [t('sync.class'), h('span', { id: 'qb-class' }, d['class'])] : null
         ]),
         h('div', { class: 'qb-scroll' }, table([t('sync.line'), t('sync.item'), t('sync.qty'), t('sync.rate'), t('sync.amount')], lines)),
         h('dl', { class: 'qb-facts qb-totals' },
           [[t('sync.subtotal'), money(d.subtotal, cur)], [t('sync.tax'), money(d.tax, cur)],
             [t('sync.total'), h('strong', { id: 'qb-total' }, money(d.total, cur))]].map(function (p) { return [h('dt', {}, p[0]), h('dd', {}, p[1])]; })),
+        creditNote,
         problems.length ? h('div', { class: 'qb-alert qb-alert-error', role: 'alert' }, h('strong', {}, t('sync.problems')),
           h('ul', {}, problems.map(function (p) { return h('li', {}, p); }))) : null,
         (d.notes || []).length ? h('div', { class: 'qb-alert' }, h('strong', {}, t('sync.notes')),
@@ -305,6 +313,9 @@
           [t('deal.status'), statusBadge(doc.status) || '—'], [t('deal.total'), money(doc.total, currency)],
           doc.kind === 'Invoice' ? [t('deal.balance'), h('strong', { id: 'qb-balance' }, money(doc.balance, currency))] : null,
           doc.days_overdue ? [t('deal.overdue'), h('span', { class: 'qb-warn' }, t('party.days_overdue', { days: doc.days_overdue }))] : null]),
+        doc.difference !== undefined && Number(doc.difference) !== 0 ? h('p', { class: 'qb-warn', id: 'qb-difference' },
+          t('deal.difference', { qb: money(doc.total, currency), b24: money(doc.bitrix24_total, currency), difference: money(doc.difference, currency) })) : null,
+        doc.status === 'voided' || doc.status === 'deleted' ? h('p', { class: 'qb-warn', id: 'qb-gone' }, t('deal.' + doc.status + '_hint')) : null,
         asked || r.refreshing ? h('p', { class: 'qb-muted' }, t('asking_qb')) : h('p', { class: 'qb-muted' }, t('as_of', { time: when(doc.as_of) })),
         actions),
       c ? section(t('deal.customer', { name: c.name || '' }), customer) : null,
@@ -362,7 +373,19 @@
           st.payments.map(function (p) { return [day(p.date), p.number || '', money(p.amount, cur), p.method || '', (p.applied_to || []).join(', ')]; }), 'qb-payments')
           : h('p', { class: 'qb-muted' }, t('none'))),
         section(t('party.estimates'), st.estimates.length ? table([t('deal.number'), t('deal.date'), t('deal.total')],
-          st.estimates.map(function (e) { return [e.number || '', day(e.date), money(e.total, cur)]; })) : h('p', { class: 'qb-muted' }, t('none'))));
+          st.estimates.map(function (e) { return [e.number || '', day(e.date), money(e.total, cur)]; })) : h('p', { class: 'qb-muted' }, t('none'))),
+        section(t('party.credits'), (st.credits || []).length ? table([t('deal.number'), t('deal.date'), t('deal.total'), t('party.remaining'), t('deal.status')],
+          st.credits.map(function (c) { return [c.number || '', day(c.date), money(c.total, cur), money(c.remaining, cur), statusBadge(c.status)]; }), 'qb-credits')
+          : h('p', { class: 'qb-muted' }, t('none'))),
+        section(t('party.refunds'), (st.refunds || []).length ? table([t('deal.date'), t('deal.number'), t('sync.amount'), t('party.method'), t('party.refund_of')],
+          st.refunds.map(function (r) { return [day(r.date), r.number || '', money(r.amount, cur), r.method || '', (r.credits || []).join(', ')]; }), 'qb-refunds')
+          : h('p', { class: 'qb-muted' }, t('none'))),
+        st.balance_check ? section(t('party.check'), facts([
+          [t('party.check.invoices'), money(st.balance_check.open_invoices, cur)],
+          [t('party.check.credits'), money(st.balance_check.open_credits, cur)],
+          [t('party.check.unused'), money(st.balance_check.unused_payments, cur)],
+          [t('party.check.listed'), h('strong', { id: 'qb-listed' }, money(st.balance_check.listed, cur))]]),
+          Number(st.balance_check.not_listed || 0) !== 0 ? h('p', { class: 'qb-warn', id: 'qb-not-listed' }, t('party.check.other', { amount: money(st.balance_check.not_listed, cur) })) : null) : null);
     }
     function linkForm(linking) {
       var input = h('input', { id: 'qb-name', type: 'text', maxlength: '209', autocomplete: 'off' });
@@ -525,6 +548,14 @@
               loadReps(false).then(guard(function (finished) { if (finished) { clearInterval(poll); fit(); } })).catch(function () {});
             });
           })).catch(function (err) { repState.textContent = err.message; });
+          var onDelete = select('set-deal_deleted', ['nothing', 'void'].map(function (k) { return [k, t('settings.deal_deleted.' + k)]; }), v.deal_deleted || 'nothing');
+          var gone = (got[0].deleted_deals || []).map(function (d) {
+            return [t('settings.deleted.deal', { id: d.deal_id }), t('kind.' + d.kind) + ' ' + (d.number || ''), t('deleted.' + d.outcome, { detail: d.detail || '' })];
+          });
+          var classes = pipelines.map(function (pl) {
+            return [String(pl.id), pl.name, h('input', { type: 'text', id: 'set-class-' + pl.id, maxlength: '159', disabled: !isAdmin,
+              value: (v['class.pipelines'] || {})[String(pl.id)] || '', placeholder: t('settings.class.none') })];
+          });
           var stages = pipelines.map(function (pl) {
             return [String(pl.id), pl.name, select('set-stage-' + pl.id, [['', t('settings.stay')]].concat(pl.stages), (v.paid_stages || {})[String(pl.id)] || '')];
           });
@@ -545,6 +576,13 @@
               rules.map(function (r) { return h('div', { class: 'qb-field' }, r[1], ' ', h('label', { for: 'set-rule-' + r[0], class: 'qb-inline' }, t('settings.rule.' + r[0]))); })),
             h('fieldset', {}, h('legend', {}, t('settings.group.stages')),
               stages.length ? stages.map(function (st) { return field('set-stage-' + st[0], st[1], st[2]); }) : h('p', { class: 'qb-muted' }, t('none'))),
+            h('fieldset', {}, h('legend', {}, t('settings.group.classes')),
+              h('p', { class: 'qb-muted' }, t('settings.class.hint')),
+              classes.map(function (c) { return field('set-class-' + c[0], c[1], c[2]); })),
+            h('fieldset', {}, h('legend', {}, t('settings.group.deleted')),
+              field('set-deal_deleted', t('settings.deal_deleted'), onDelete),
+              h('p', { class: 'qb-muted' }, t('settings.deleted.hint')),
+              gone.length ? h('div', { class: 'qb-scroll', id: 'qb-deleted-deals' }, h('p', {}, t('settings.deleted.recent')), table(['', t('sync.document'), t('log.what')], gone)) : null),
             isAdmin ? h('button', { type: 'submit', class: 'qb-btn qb-btn-primary' }, t('save')) : h('p', { class: 'qb-muted' }, t('admin_only')), msg);
           form.addEventListener('submit', function (e) {
             e.preventDefault();
@@ -555,7 +593,8 @@
               document_kind: kind.value, 'conflict.winner': winner.value, 'conflict.winners': chosenWinners,
               'invoices.to_b24': invoices.checked, 'estimates.to_b24': estimates.checked, 'bulk.paused': paused.checked,
               'matching.rules': rules.filter(function (r) { return r[1].checked; }).map(function (r) { return r[0]; }),
-              'salesrep.default': rep.value || null, paid_stages: chosenStages
+              'salesrep.default': rep.value || null, paid_stages: chosenStages, deal_deleted: onDelete.value,
+              'class.pipelines': classes.reduce(function (m, c) { m[c[0]] = c[2].value.trim(); return m; }, {})
             };
             api('POST', '/settings', changes).then(function () { msg.textContent = t('saved'); msg.className = 'qb-ok'; })
               .catch(function (err) { msg.textContent = err.message; msg.className = 'qb-warn'; });

@@ -498,3 +498,71 @@ def test_setup_offers_the_agents_download_and_a_link_to_its_page_with_the_code(
     expect(app.locator("#qb-code")).to_contain_text("Valid for 15 minutes, once.")  # was dropped by add()
     link = app.locator("#qb-agent-link").get_attribute("href") or ""
     assert link.startswith("http://localhost:8765/?code=" + code + "&server=http%3A%2F%2F127.0.0.1"), link
+
+def test_a_voided_invoice_shows_voided_on_the_deal_tab_and_an_admin_chooses_what_a_deleted_deal_does(
+    site: Site,
+) -> None:
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Voided In Browser LLC"}}))
+    deal = site.deal_for("COMPANY_ID", company)
+    sync_id = site.world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    assert site.world.until(lambda: site.world.api("GET", f"/syncs/{sync_id}").json()["state"] == "done", 90)
+    txn = site.world.api("GET", f"/deals/{deal}/quickbooks").json()["document"]["txn_id"]
+    site.qb(f"<TxnVoidRq><TxnVoidType>Invoice</TxnVoidType><TxnID>{txn}</TxnID></TxnVoidRq>")
+
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    card = tab(page)
+    card.get_by_role("button", name="Refresh").click()  # QuickBooks is asked; the tab shows its answer
+    expect(card.locator(".qb-badge-grey").first).to_have_text("voided")
+    expect(card.locator("#qb-gone")).to_contain_text("QuickBooks voided this document")
+    expect(card.locator("#qb-balance")).to_have_text("0.00")
+
+    page.goto(site.url(f"marketplace/app/{CLIENT_ID}/?lang=ru"))
+    app = page.frame_locator("iframe")
+    app.get_by_role("tab", name="Параметры").click()
+    expect(app.locator("#set-deal_deleted")).to_have_value("nothing")
+    expect(app.locator("#qb-panel")).to_contain_text("Когда сделку удаляют в Bitrix24")
+    app.locator("#set-deal_deleted").select_option("void")
+    app.get_by_role("button", name="Сохранить").click()
+    expect(app.locator(".qb-ok")).to_be_visible()
+    assert site.world.api("GET", "/settings").json()["settings"]["deal_deleted"] == "void"
+    site.world.api("POST", "/settings", json={"deal_deleted": "nothing"})  # the module's other tests
+
+
+def test_a_credit_memo_is_chosen_in_the_preview_and_shows_on_the_companys_tab_in_its_balance(
+    site: Site,
+) -> None:
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Credit In Browser Ltd"}}))
+    deal = site.deal_for("COMPANY_ID", company)
+    assert site.world.api("POST", "/settings", json={"class.pipelines": {"0": "Remodel"}}).status_code == 200
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    frame = slider(page)
+    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    expect(frame.locator("#qb-class")).to_have_text("Remodel")  # the preview says which class is set
+    note = frame.locator("#qb-credit-note")
+    expect(note).to_be_hidden()  # an invoice is the default; a credit memo only when chosen
+    frame.locator("#qb-kind").select_option("CreditMemo")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("A credit memo is not a bill")
+    total = frame.locator(".qb-preview dd strong").inner_text()
+    frame.locator("#qb-confirm").click()
+    expect(frame.locator("#qb-status")).to_have_attribute("data-state", "done")
+    expect(frame.locator("#qb-outcome")).to_contain_text("Credit memo")
+    memos = site.qb(
+        "<CreditMemoQueryRq><EntityFilter><FullName>Credit In Browser Ltd</FullName></EntityFilter>"
+        "</CreditMemoQueryRq>"
+    )
+    assert [f"{m['CreditRemaining']:,.2f}" for m in memos] == [total]
+    assert memos[0]["ClassRef"].full_name == "Remodel"
+    site.world.api("POST", "/settings", json={"class.pipelines": {}})  # the module's other tests
+
+    page.goto(site.url(f"crm/company/details/{company}/"))
+    card = tab(page)
+    expect(card.locator(".qb-credits")).to_contain_text(memos[0]["RefNumber"])
+    expect(card.locator("#qb-balance")).to_have_text(f"-{total}")  # QuickBooks owes them the credit
+    expect(card.locator("#qb-listed")).to_have_text(f"-{total}")  # and the documents listed say the same
+    expect(card.locator("#qb-not-listed")).to_have_count(0)

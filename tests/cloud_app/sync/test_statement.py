@@ -53,3 +53,15 @@ def test_each_open_invoice_falls_in_its_aging_column_by_days_past_due() -> None:
     assert shown["open_invoices"][1]["status"] == "overdue"
     assert shown["payments"] == [{"txn_id": "P1", "date": "2026-11-02", "number": "CHK 9", "amount": "40.00",
                                   "method": "Check", "applied_to": ["1"]}]  # fmt: skip
+
+
+def test_an_old_open_credit_counts_and_what_the_listed_documents_do_not_explain_is_shown() -> None:
+    old_credit = {"TxnID": "C1", "RefNumber": "C1", "TxnDate": date(2023, 1, 5),
+                  "TotalAmount": Decimal("40.00"), "CreditRemaining": Decimal("15.00")}  # fmt: skip
+    used_credit = {**old_credit, "TxnID": "C2", "RefNumber": "C2", "CreditRemaining": Decimal("0.00")}
+    customer = {"ListID": "80-1", "FullName": "Ortiz", "TotalBalance": Decimal("180.00")}
+    st = statement(customer, [invoice("1", None, "100.00"), invoice("2", None, "100.00")], [], [], NOW,
+                   credits=[old_credit, used_credit])  # fmt: skip
+    assert [c["number"] for c in st["credits"]] == ["C1"]  # an old used one is not listed; an open one is
+    assert st["balance_check"]["listed"] == "185.00"
+    assert st["balance_check"]["not_listed"] == "-5.00"  # e.g. an older unused payment QuickBooks counts
