@@ -98,7 +98,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     now = company_time.now(services, member_id)  # "overdue" by the company's date
     by_entity: dict[str, list[Mapping[str, Any]]] = {}
     for result in parse_response(response).results:
-        if result.header.status.code in (0, 1) and result.header.request_id in ENTITIES:
+        if result.header.status.is_ok and result.header.request_id in ENTITIES:
             by_entity[result.header.request_id or ""] = list(result.records)
     writes: dict[str, tuple[str, dict[str, Any]]] = {}
     counts = {"documents": 0, "payments": 0}
