@@ -415,7 +415,7 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     result = parse_response(job.response).results[0]
     status, ret = result.header.status, (result.records[0] if result.records else None)
     if kind + ":" == READ:
-        if status.code != 0 or ret is None:
+        if not status.is_ok or ret is None:
             log.warning("customer %s gone from QuickBooks: %s", link.qb_id, status.message)
         else:
             _settle(services, member_id, link, ret, int(attempt))
@@ -423,7 +423,7 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     known = loads(link.fingerprint)
     # is this the Mod the link waits for (not one a later decision replaced)?
     current = known is not None and known.sending is not None and known.sending.job == job.job_id
-    if status.code == 0 and ret is not None:
+    if status.is_ok and ret is not None:  # 530: saved, an element ignored
         if known is not None and (known.sending is None or current):
             links.set_fingerprint(member_id, file, "customer", link.qb_id,
                                   dumps(sent(known, qb_fields(b24_type, ret), qb_only(ret))))  # fmt: skip

@@ -33,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.builder import MessageSet, build, query
-from shared.qbxml.parser import parse_response
+from shared.qbxml.parser import Status, parse_response
 from shared.qbxml.values import Ref
 
 from . import company_time, qb_changes, retries, sales_reps
@@ -286,17 +286,17 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     ours = str((detail.get("draft") or {}).get("name") or "").casefold()
     for result in parse_response(job.response).results:
         rid = result.header.request_id or ""
-        if rid == preconditions.SALES_REPS and result.header.status.code in (0, 1):  # 1: QuickBooks has none
+        if rid == preconditions.SALES_REPS and result.header.status.is_ok:  # 1: QuickBooks has none
             sales_reps.seen(services, member_id, result.records)
         if rid == preconditions.PREFERENCES and result.header.status.code == 0 and result.records:
             closing = (result.records[0].get("AccountingPreferences") or {}).get("ClosingDate")
             closed = closing.isoformat() if closing else None
             services.portals.set_setting(member_id, "qb.closing_date", closed)
         if rid.startswith("existing-"):
-            existing.append(_existing(rid, result.header.status.code, result.records))
+            existing.append(_existing(rid, result.header.status, result.records))
             continue
-        if result.header.status.code not in (0, 500) or not result.records:
-            continue  # 500 without records: not found — the answer for a name QuickBooks does not have
+        if not result.header.status.is_ok or not result.records:
+            continue  # 1 / 500 without records: not found — the answer for a name QuickBooks does not have
         if rid == "customer":
             taken |= {str(r["FullName"]) for r in result.records}
             found_customer = next(
@@ -366,10 +366,15 @@ def _identify(
     return None, set()  # the name is free now: nothing left to make unique
 
 
-def _existing(rid: str, code: int, records: Sequence[Any]) -> dict[str, Any]:
-    """One of the deal's documents as the lookup found it (or that QuickBooks no longer has it: 500)."""
-    if code != 0 or not records:
-        return {"index": int(rid.split("-", 1)[1]), "gone": True}
+def _existing(rid: str, status: Status, records: Sequence[Any]) -> dict[str, Any]:
+    """One of the deal's documents as the lookup found it, or that QuickBooks no longer has it (500, or 1
+    or 3120 where a QuickBooks answers so) — or, on any other error, that nobody knows: then nothing is
+    written, since a document taken for deleted would be created a second time."""
+    index = int(rid.split("-", 1)[1])
+    if not records and status.is_not_found:
+        return {"index": index, "gone": True}
+    if not records or not status.is_ok:
+        return {"index": index, "unknown": True}
     ret = records[0]
     applied = [t for t in ret.get("LinkedTxn") or [] if t.get("TxnType") in ("ReceivePayment", "CreditMemo")]
     customer = ret.get("CustomerRef")
@@ -702,6 +707,13 @@ def _write(
             f"{_label(DOCUMENT_KINDS[doc['kind']])} {doc['number']} is no longer in QuickBooks "
             f"(deleted there); a new {label.lower()} is created."
         )
+    unknown = {e["index"] for e in existing if e.get("unknown")}
+    for n, doc in enumerate(d.get("documents") or []):
+        if n in unknown:  # neither found nor reported missing: writing could make a second document
+            plan.problems.append(
+                f"QuickBooks did not say whether {_label(DOCUMENT_KINDS[doc['kind']])} {doc['number']} is "
+                "still there, so nothing is written. Run the sync again in a minute."
+            )
     # the closed-period decision uses QuickBooks' answer in this sync's own exchange
     closing = preconditions.closing_date(fresh, services.portals.setting(member_id, "qb.closing_date"))
     closed = preconditions.closed_period(closing, date.fromisoformat(dated))
@@ -792,7 +804,8 @@ def _target(
         return None, gone
     for n in reversed(range(len(documents))):
         doc, now = documents[n], found.get(n)
-        if DOCUMENT_KINDS.get(doc["kind"]) == kind and now is not None and not now.get("gone"):
+        known = now is not None and not now.get("gone") and not now.get("unknown")
+        if DOCUMENT_KINDS.get(doc["kind"]) == kind and known:
             return now, gone
     return None, gone
 
@@ -966,8 +979,8 @@ def _marker_checked(services: Services, member_id: str, ref: str, job: JobRow) -
     rets: dict[str, Any] = {}
     for result in parse_response(response).results:
         rid = result.header.request_id or ""
-        if result.header.status.code != 0:
-            continue  # 1 / 500: nothing of that kind or name
+        if not result.header.status.is_ok:
+            continue  # an error: nothing learnt (1 / 500 carry no records)
         if rid == "document":
             mine = [
                 r for r in result.records if str(r.get("ExternalGUID") or "").upper() == sent.get("marker")

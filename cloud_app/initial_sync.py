@@ -326,7 +326,7 @@ def _pushed(services: Services, member_id: str, response: str) -> None:
     views = services.portals.setting(member_id, "initial.push_views", {})
     for result in parse_response(response).results:
         key = result.header.request_id or ""
-        if result.header.status.code == 0 and result.records:
+        if result.header.status.is_ok and result.records:  # 530: added, an element ignored
             ret = result.records[0]
             b24_type, b24_id = _b24(key)
             base = customer_sync.qb_fields(b24_type, ret)
@@ -494,7 +494,7 @@ def _pushed_items(services: Services, member_id: str, response: str) -> None:
     for result in parse_response(response).results:
         key = result.header.request_id or ""
         pid = key.removeprefix("P_")
-        if result.header.status.code == 0 and result.records:
+        if result.header.status.is_ok and result.records:  # 530: added, an element ignored
             ret = result.records[0]
             links.link(
                 member_id, file, Link("item", str(ret["ListID"]), str(ret["FullName"]), "product", pid)

@@ -215,7 +215,7 @@ def _statement(services: Services, member_id: str, b24_type: str, b24_id: str, j
         return
     found: dict[str, list[dict[str, Any]]] = {}
     for result in parse_response(job.response).results:
-        if result.header.status.code in (0, 1):  # 1: none found
+        if result.header.status.is_ok:  # 1 / 500: none found
             found[result.header.request_id or ""] = [dict(r) for r in result.records]
     customers = found.get("customer") or []
     if not customers:
@@ -259,7 +259,7 @@ def _looked_up(services: Services, member_id: str, b24_type: str, b24_id: str, j
     found: dict[str, Any] | None = None
     names: set[str] = set()  # every name of the shared name space the lookup saw
     for result in parse_response(job.response).results:
-        if result.header.status.code not in (0, 500):  # 500 without records: not found
+        if not result.header.status.is_ok:  # 1 / 500 without records: not found
             continue
         names |= {str(r.get("FullName") or r.get("Name") or "") for r in result.records}
         if result.header.request_id == "customer":
@@ -316,7 +316,7 @@ def _created(services: Services, member_id: str, b24_type: str, b24_id: str, job
         return
     result = parse_response(job.response).results[0]
     status = result.header.status
-    if status.code != 0 or not result.records:
+    if not status.is_ok or not result.records:  # 530: the add ran, an element ignored
         f = failures.from_status(
             status.code, status.severity, status.message, attempt=1, now=datetime.now(UTC)
         )

@@ -101,7 +101,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     by_entity: dict[str, list[Mapping[str, Any]]] = {}
     deleted: dict[str, list[Mapping[str, Any]]] = {}
     for result in parse_response(response).results:
-        rid, ok = result.header.request_id or "", result.header.status.code in (0, 1)
+        rid, ok = result.header.request_id or "", result.header.status.is_ok
         if ok and rid in ENTITIES:
             by_entity[rid] = list(result.records)
         elif ok and rid in (qb_deletions.TXN, qb_deletions.LIST):

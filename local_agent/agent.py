@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from . import config as cfg
-from . import plan, qwc
+from . import plan, qwc, support
 from .kick import Kicker, KickError, opener_for
 from .link import Link
 from .local_page import LocalPage, state_of, with_page
 from .queue import Queue
 from .runtime import Relay, read_only
+from .soap.door import LOOPBACK_HOSTS, screen
 from .soap.server import Endpoint
 from .soap.service import make_app
 from .soap.session import Sessions, Settings
@@ -55,10 +56,19 @@ class Agent:
         )  # fmt: skip
         app = make_app(self.sessions, max_body=config.max_request_mb * 1024 * 1024,
                        log_payloads=config.log_payloads, hosts=(config.host,))  # fmt: skip
-        self.endpoint = Endpoint(app, host=config.host, port=config.port)
+        hosts = LOOPBACK_HOSTS | {config.host.lower()}
+        page = support.make_app(self.support_state, lambda environ: screen(environ, hosts))
+        self.endpoint = Endpoint(app, host=config.host, port=config.port, pages={support.SUPPORT_PATH: page})
         # the agent's own page at / (state, the .qwc): beside the Web Connector's endpoint
         self.page = LocalPage(home, pair=_pair_refused, state=lambda: state_of(home / "status.json"))
         self.endpoint.server.app = with_page(self.page, self.endpoint.server.app)
+
+    def support_state(self) -> support.SupportState:
+        """What the AppSupport page shows: no secrets, only what ``qb-agent status`` prints."""
+        return support.SupportState(
+            portal=self.config.portal, link=self.link.status.state, last_session=self.sessions.last_summary,
+            last_error=self.sessions.last_error, pending=int(self.queue.depth().get("pending", 0)),
+        )  # fmt: skip
 
     @property
     def endpoint_url(self) -> str:

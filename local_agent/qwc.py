@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from .config import AgentConfig
+from .support import SUPPORT_PATH
 
 APP_NAME = "Bitrix24 CRM Sync"
 APP_DESCRIPTION = "Keeps QuickBooks customers, items, invoices and estimates in step with Bitrix24 CRM."
@@ -29,10 +30,11 @@ class Qwc:
 
 def from_config(config: AgentConfig) -> Qwc:
     host = "localhost" if config.host in ("127.0.0.1", "localhost", "::1") else config.host
-    support = (config.server.rstrip("/") + "/support") if config.server else "https://localhost/support"
+    # The Web Connector refuses an AppSupport on another domain than AppURL (QBWC1000) and one it cannot
+    # reach when the file is added (QBWC1003/1004): the agent serves that page itself (support.py).
     return Qwc(
         app_url=f"http://{host}:{config.port}/qbwc",
-        app_support=support,
+        app_support=f"http://{host}:{config.port}{SUPPORT_PATH}",
         user_name=config.user_name,
         owner_id=config.owner_id,
         file_id=config.file_id,

@@ -62,7 +62,7 @@ def read(results: Iterable[Any]) -> dict[str, Any]:
         if rid == PREFERENCES and code == 0 and result.records:
             closing = (result.records[0].get("AccountingPreferences") or {}).get("ClosingDate")
             out["closing_date"] = closing.isoformat() if isinstance(closing, date) else None
-        elif rid == SALES_REPS and code in (0, 1):  # 1: QuickBooks has no sales reps at all
+        elif rid == SALES_REPS and result.header.status.is_ok:  # 1: QuickBooks has no sales reps at all
             out["sales_reps"] = [rep_of(r) for r in result.records]
         elif rid == CLASSES and code in (0, 1):  # 1: the company has no classes
             out["classes"] = [classes.class_of(r) for r in result.records]

@@ -16,7 +16,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
@@ -37,8 +37,13 @@ _BUSY = (
 PATH = "/qbwc"
 
 
-def _route(app: Callable[..., Iterable[bytes]], path: str) -> Callable[..., Iterable[bytes]]:
+def _route(
+    app: Callable[..., Iterable[bytes]], path: str, pages: Mapping[str, Callable[..., Iterable[bytes]]]
+) -> Callable[..., Iterable[bytes]]:
     def routed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        page = pages.get(environ.get("PATH_INFO", "").rstrip("/"))
+        if page is not None:  # e.g. /support, the .qwc's AppSupport (local_agent/support.py)
+            return page(environ, start_response)
         if environ.get("PATH_INFO", "").rstrip("/") != path:
             body = b"Not found. The Web Connector endpoint is " + path.encode() + b"\n"
             headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
@@ -115,8 +120,9 @@ class Endpoint:
         port: int = 0,
         path: str = PATH,
         workers: int = WORKERS,
+        pages: Mapping[str, Callable[..., Iterable[bytes]]] | None = None,
     ) -> None:
-        self.server: BaseWSGIServer = _BoundedServer(host, port, _route(app, path), workers)
+        self.server: BaseWSGIServer = _BoundedServer(host, port, _route(app, path, pages or {}), workers)
         self.host = host
         self.port = self.server.server_port
         self.path = path

@@ -173,7 +173,8 @@ class Company:
         self._ref_numbers: dict[str, int] = {}
         self._last_epoch = 0
         self.locked: set[str] = set()  # ids "in use by another user" (fault switch)
-        self.file_id_data: dict[str, str] = {}
+        # OwnerID → the FileID the Web Connector stamped on its first connection (PG Table 4-1; errata 9)
+        self.file_ids: dict[str, str] = {}
         self.closing_date: date | None = None  # Company → Set Closing Date (shown in PreferencesRet)
 
     # -- time and identity ----------------------------------------------------------------------------

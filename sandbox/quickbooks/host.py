@@ -7,6 +7,9 @@ wording), ``lock(id)`` (the next Mod/Del of that record gets 3175), ``slow`` (se
 an HRESULT instead — what error recovery exists for) and ``lose_response_to`` (the same, for the next document
 whose text holds that string, e.g. ``"<InvoiceAddRq"``: a lost answer can strike any document, and a test
 often means one in particular, not the Web Connector's host query that comes first in every session).
+Where the captures leave a choice, a switch keeps both behaviours: ``unsupported_elements`` (``"warn"``:
+a "not in QBD" element is ignored with 530/Warn, as captured; ``"refuse"``: the whole document refused) and
+``missing_lookup`` on the processor (``"500"``, as probed; ``"3120"``, as one qbwc/qbwc fixture shows).
 Every request and response is kept in ``history``.
 """
 
@@ -46,6 +49,7 @@ class SimulatedQuickBooks:
     slow: float = 0.0
     lose_next_response: bool = False
     lose_response_to: str | None = None
+    unsupported_elements: str = "warn"  # or "refuse" (see the module docstring)
     history: list[Exchange] = field(default_factory=list)
     sessions_begun: int = 0
 
@@ -65,6 +69,11 @@ class SimulatedQuickBooks:
             )
         if open_file.casefold() != self.company_file.casefold():
             return Session(self, open_file, other=True)
+        if owner_id and file_id:
+            # "the Web Connector stores this [FileID] as an extension to the company record with a specific
+            # OwnerID ... the first time the Web Connector connects to the company" (PG Table 4-1, p.36)
+            with self.lock:
+                self.company.file_ids.setdefault(owner_id, file_id)
         self.sessions_begun += 1
         return Session(self, open_file)
 
@@ -85,9 +94,10 @@ class SimulatedQuickBooks:
             time.sleep(self.slow)
         with self.lock:
             try:
-                doc = check(request_xml)
+                doc = check(request_xml, unsupported=self.unsupported_elements)
             except RequestFailed as exc:
-                self.history.append(Exchange(request_xml, None, exc.hresult, explain(request_xml)))
+                reason = explain(request_xml, unsupported=self.unsupported_elements)
+                self.history.append(Exchange(request_xml, None, exc.hresult, reason))
                 raise
             response = self.processor.run(doc, state)
             targeted = self.lose_response_to is not None and self.lose_response_to in request_xml
@@ -122,7 +132,7 @@ class Session:
         if self.host.not_running:
             raise RequestFailed(*NOT_RUNNING)
         if self.other:
-            check(request_xml)
+            check(request_xml, unsupported=self.host.unsupported_elements)
             return self._other_file(request_xml)
         return self.host._process(request_xml, self.state)
 

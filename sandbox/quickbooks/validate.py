@@ -2,8 +2,12 @@
 
 QuickBooks validates before doing anything (contract §4): an element out of order, an unknown element,
 a missing required one, a value that does not parse for its type, a string over its QuickBooks Desktop
-length, an element not available in Desktop or newer than the document's declared qbXML version — any of
-these rejects the **whole document** with HRESULT 0x80040400 and no per-request status. This checker is
+length, an element newer than the document's declared qbXML version — any of these rejects the **whole
+document** with HRESULT 0x80040400 and no per-request status. An element the catalogue marks "not in QBD"
+(another SDK edition's, like ``CustomerAdd/Mobile``) is not a refusal: QuickBooks ignores it, runs the
+request and answers 530/Warn (errata 7 of ``../shared/specs/quickbooks-webconnector.md``: 2010 captures;
+jsgoupil/quickbooks-sync issue #1 saw the same warnings for ``Mobile``, ``InvoiceLineAdd/IsTaxable``).
+``unsupported="refuse"`` keeps the older whole-document refusal as a switch. This checker is
 written independently of the product's builder (it only reads the compiled catalogue's facts), so a
 builder bug shows up here the way QuickBooks would show it.
 """
@@ -62,26 +66,33 @@ class Document:
     new_message_set_id: str | None
     old_message_set_id: str | None
     requests: tuple[etree._Element, ...]
+    ignored: tuple[etree._Element, ...] = ()  # "not in QBD" elements QuickBooks skips (530/Warn)
 
 
-def check(xml: str | bytes, schema: Schema | None = None) -> Document:
+UNSUPPORTED_MODES = ("warn", "refuse")
+
+
+def check(xml: str | bytes, schema: Schema | None = None, *, unsupported: str = "warn") -> Document:
     """The parsed, validated request document; RequestFailed(0x80040400) when QuickBooks would refuse it."""
     try:
-        return _check(xml, schema or load())
+        return _check(xml, schema or load(), unsupported)
     except (Invalid, QbxmlError, ValueError) as exc:
         raise RequestFailed(PARSE_ERROR, PARSE_MESSAGE) from exc
 
 
-def explain(xml: str | bytes, schema: Schema | None = None) -> str | None:
+def explain(xml: str | bytes, schema: Schema | None = None, *, unsupported: str = "warn") -> str | None:
     """The reason a document would be refused, or None (for logs and tests)."""
     try:
-        _check(xml, schema or load())
+        _check(xml, schema or load(), unsupported)
     except (Invalid, QbxmlError, ValueError) as exc:
         return str(exc)
     return None
 
 
-def _check(xml: str | bytes, schema: Schema) -> Document:
+def _check(xml: str | bytes, schema: Schema, unsupported: str = "warn") -> Document:
+    if unsupported not in UNSUPPORTED_MODES:
+        raise ValueError(f"unsupported must be one of {UNSUPPORTED_MODES}")
+    ignored: list[etree._Element] | None = [] if unsupported == "warn" else None
     root = parse_xml(xml, max_bytes=64 * 1024 * 1024)
     version = _declared_version(root)
     if root.tag != "QBXML":
@@ -105,8 +116,11 @@ def _check(xml: str | bytes, schema: Schema) -> Document:
         if version_key(spec.since) > version_key(version):
             raise Invalid(f"{rq.tag} needs qbXML {spec.since}; the document declares {version}")
         _attributes(rq, spec)
-        _element(rq, spec, version, rq.tag)
-    return Document(version, on_error, box.get("newMessageSetID"), box.get("oldMessageSetID"), requests)
+        _element(rq, spec, version, rq.tag, ignored)
+    return Document(
+        version, on_error, box.get("newMessageSetID"), box.get("oldMessageSetID"), requests,
+        tuple(ignored or ()),
+    )
 
 
 def _declared_version(root: etree._Element) -> str:
@@ -133,16 +147,22 @@ def _attributes(el: etree._Element, spec: Element) -> None:
             raise Invalid(f"{el.tag} {name}={value!r} is not one of {', '.join(attr.enum)}")
 
 
-def _element(el: etree._Element, spec: Element, version: str, path: str) -> None:
+Ignored = list[etree._Element] | None  # None: a "not in QBD" element refuses the document
+
+
+def _element(el: etree._Element, spec: Element, version: str, path: str, ignored: Ignored) -> None:
     if not spec.in_qbd:
-        raise Invalid(f"{path} is not available in QuickBooks Desktop")
+        if ignored is None:
+            raise Invalid(f"{path} is not available in QuickBooks Desktop")
+        ignored.append(el)
+        return
     if version_key(spec.since) > version_key(version):
         raise Invalid(f"{path} needs qbXML {spec.since}; the document declares {version}")
     children = [c for c in el if isinstance(c.tag, str)]
     if spec.is_aggregate:
         if (el.text or "").strip():
             raise Invalid(f"{path} holds text but is an aggregate")
-        at = _sequence(spec.children, children, 0, version, path)
+        at = _sequence(spec.children, children, 0, version, path, ignored)
         if at < len(children):
             raise Invalid(f"{path}: element {children[at].tag} is unknown or out of order here")
         return
@@ -189,12 +209,14 @@ def _all_optional(nodes: tuple[Node, ...]) -> bool:
     )
 
 
-def _sequence(nodes: tuple[Node, ...], items: list[etree._Element], at: int, version: str, path: str) -> int:
+def _sequence(
+    nodes: tuple[Node, ...], items: list[etree._Element], at: int, version: str, path: str, ignored: Ignored
+) -> int:
     for node in nodes:
         if isinstance(node, Element):
             count = 0
             while at < len(items) and items[at].tag == node.name:
-                _element(items[at], node, version, f"{path}/{node.name}")
+                _element(items[at], node, version, f"{path}/{node.name}", ignored)
                 at += 1
                 count += 1
                 if not node.repeats:
@@ -202,11 +224,13 @@ def _sequence(nodes: tuple[Node, ...], items: list[etree._Element], at: int, ver
             if count == 0 and not node.optional:
                 raise Invalid(f"{path}: required element {node.name} is missing")
             continue
-        at = _choice(node, items, at, version, path)
+        at = _choice(node, items, at, version, path, ignored)
     return at
 
 
-def _choice(node: Choice, items: list[etree._Element], at: int, version: str, path: str) -> int:
+def _choice(
+    node: Choice, items: list[etree._Element], at: int, version: str, path: str, ignored: Ignored
+) -> int:
     matched = 0
     while at < len(items):
         tag = items[at].tag
@@ -215,7 +239,7 @@ def _choice(node: Choice, items: list[etree._Element], at: int, version: str, pa
             break
         if version_key(node.since) > version_key(version):
             raise Invalid(f"{path}/{tag} needs qbXML {node.since}; the document declares {version}")
-        at = _sequence(alt, items, at, version, path)
+        at = _sequence(alt, items, at, version, path, ignored)
         matched += 1
         if not node.repeats:
             break

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from sandbox.qbport import QuickBooksHost
 from sandbox.webconnector.connector import WebConnector
-from sandbox.webconnector.qwc import QwcError, read_qwc
+from sandbox.webconnector.qwc import QwcError, add_application
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,7 +71,7 @@ def _auto_run(connector: WebConnector, port: int) -> int:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        qwc = read_qwc(args.qwc)
+        qwc = add_application(args.qwc)  # as QBWC adds it: the rules, then AppSupport reached
     except QwcError as exc:
         print(f"webconnector: the .qwc was refused: {exc}", file=sys.stderr)
         return 2
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
     if args.once:
         report = connector.run_session()
         print(f"{qwc.app_name}: {report.outcome}: {report.status}")
-        return 0 if report.outcome in ("ok", "none") else 1
+        return 0 if report.outcome in ("ok", "none", "postponed") else 1
     if args.update_now_port is not None:
         return _auto_run(connector, args.update_now_port)
     stop = threading.Event()

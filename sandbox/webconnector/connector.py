@@ -39,7 +39,7 @@ Log = Callable[[str], None]
 class SessionReport:
     """What one update did, as the QBWC window and log would show it."""
 
-    outcome: str  # ok | none | nvu | busy | error | connection_error | timeout
+    outcome: str  # ok | none | nvu | busy | postponed | error | connection_error | timeout
     status: str  # the status column: closeConnection's text, or the error
     percents: tuple[int, ...] = ()
     round_trips: int = 0
@@ -95,6 +95,7 @@ class WebConnector:
         noop_pause: float = 5.0,
         max_calls: int = 1000,
         sleep: Callable[[float], None] = time.sleep,
+        auto_run: bool = True,
     ) -> None:
         self.qwc = qwc
         self.password = password
@@ -106,7 +107,9 @@ class WebConnector:
         self.noop_pause = noop_pause
         self.max_calls = max_calls
         self.sleep = sleep
-        self.run_every = qwc.run_every  # the server's [3] replaces it, as in the real scheduler
+        # authenticate [2]/[3] take effect only with Auto-Run on (PG p.62, "IMPORTANT")
+        self.auto_run = auto_run
+        self.run_every = qwc.run_every  # the server's [3] raises it, as in the real scheduler
 
     # -- one session -------------------------------------------------------------------------------------
 
@@ -127,8 +130,10 @@ class WebConnector:
                 if run.quickbooks is not None:
                     run.quickbooks.close()
                     self.log("QBWebConnector: QuickBooks session closed")
-        if report.run_every is not None:
-            self.run_every = report.run_every
+        if report.run_every is not None and self.auto_run:
+            # [3] is a lower bound: QBWC raises Every_Min to it only when Every_Min is smaller (PG p.62–63)
+            if self.run_every is None or self.run_every < report.run_every:
+                self.run_every = report.run_every
         self.log(f"QBWebConnector: update finished: {report.outcome}: {report.status}")
         return report
 
@@ -152,11 +157,21 @@ class WebConnector:
         if len(answer) < 2:
             raise _Stop("error", f"authenticate returned {len(answer)} value(s); at least 2 are required")
         ticket, flag = answer[0], answer[1]
-        run.wait_before_next = _seconds(answer, 2)
-        run.run_every = _seconds(answer, 3)
+        if self.auto_run:
+            run.wait_before_next = _seconds(answer, 2) or None  # "0": nothing postponed
+            run.run_every = _seconds(answer, 3)
         if flag.lower() in STOP_FLAGS:
             self.log(f"QBWebConnector.SOAPWebService.do_authenticate(): {STOP_FLAGS[flag.lower()]}")
+            if flag.lower() in ("none", "nvu"):  # "QBWC will display a message, call closeConnection" (PG 21)
+                self._call(client, run, "closeConnection", ticket=ticket)
+            if run.wait_before_next is not None:
+                raise _Stop("postponed", "Update postponed by application")  # PG p.63, examples 4 and 6
             raise _Stop(flag.lower(), STOP_FLAGS[flag.lower()])
+        if run.wait_before_next is not None:
+            # "the current update process is discontinued and will resume after [2] seconds" (PG p.62);
+            # whether QBWC calls closeConnection then is UNCONFIRMED: it does not here
+            self.log("QBWebConnector.SOAPWebService.do_authenticate(): Update postponed by application")
+            raise _Stop("postponed", "Update postponed by application")
         self.log("QBWebConnector.SOAPWebService.do_authenticate(): Authentication successful")
 
         run.quickbooks = self._open(client, run, ticket, flag or self.company_file)
@@ -170,14 +185,15 @@ class WebConnector:
         elif answer.startswith("E:"):
             raise _Stop("error", answer[2:])
         elif answer.startswith("O:"):
+            # "QBWC always proceeds to call authenticate unless it receives ... 'E:' or ... 'O:'" (PG p.21),
+            # whatever version follows the colon (PG p.66: the server expects a newer QBWC)
             required = answer[2:].strip()
-            if _version_key(required) > _version_key(self.version):
-                raise _Stop("error", f"The web service requires Web Connector {required} or later;"
-                                     f" this is {self.version}")
+            raise _Stop("error", f"The web service requires Web Connector {required}; this is {self.version}")
 
     def _open(self, client: SoapClient, run: _Run, ticket: str, company_file: str) -> QuickBooksSession:
-        """BeginSession; on failure ask connectionError, and retry once with the file it names."""
-        for attempt in (1, 2):
+        """BeginSession; on failure ask connectionError and retry with the file it names, "until the
+        connectionError callback tells it to stop" with ``done`` (PG p.22; the loop guard ends it too)."""
+        while True:
             try:
                 self.log(f"QBWebConnector: opening company file {company_file or '(the open one)'!r}")
                 return self.quickbooks.begin_session(company_file=company_file, app_name=self.qwc.app_name,
@@ -186,20 +202,20 @@ class WebConnector:
                 self.log(f"QBWebConnector: could not open QuickBooks: {exc.hresult} {exc.message}")
                 answer = str(self._call(client, run, "connectionError", ticket=ticket, hresult=exc.hresult,
                                         message=exc.message))
-                if answer.lower() == "done" or attempt == 2:
+                if answer.lower() == "done":
                     raise _Stop("connection_error", f"{exc.hresult}: {exc.message}") from exc
                 company_file = answer
-        raise AssertionError("unreachable")
 
     def _host_query(self, quickbooks: QuickBooksSession) -> tuple[str, int, int]:
-        """What QBWC asks QuickBooks before the first sendRequestXML: host, company and preferences."""
+        """What QBWC asks QuickBooks before the first sendRequestXML: host, company and preferences, with
+        requestIDs 0, 1, 2 as a captured strHCPResponse shows (qbwc/qbwc test/test_helper.rb)."""
         request = (
             '<?xml version="1.0" encoding="utf-8"?>'
             f'<?qbxml version="{HCP_QBXML_VERSION}"?>'
             '<QBXML><QBXMLMsgsRq onError="continueOnError">'
-            '<HostQueryRq requestID="1" />'
-            f'<CompanyQueryRq requestID="2"><OwnerID>{escape(self.qwc.owner_id)}</OwnerID></CompanyQueryRq>'
-            '<PreferencesQueryRq requestID="3" />'
+            '<HostQueryRq requestID="0" />'
+            f'<CompanyQueryRq requestID="1"><OwnerID>{escape(self.qwc.owner_id)}</OwnerID></CompanyQueryRq>'
+            '<PreferencesQueryRq requestID="2" />'
             "</QBXMLMsgsRq></QBXML>"
         )
         try:
@@ -256,9 +272,9 @@ class WebConnector:
     ) -> list[SessionReport]:
         """Run updates on the schedule until ``stop_event`` is set.
 
-        The next update comes after the server's [2] wait if it gave one, otherwise after the run-every
-        interval (the server's [3] if it gave one, else the ``.qwc`` scheduler). With neither, the real QBWC
-        only updates when the user clicks, so this returns after one session.
+        The next update comes after the server's [2] wait if it gave one (the postponed update), otherwise
+        after the run-every interval (the ``.qwc`` scheduler, raised to the server's [3] when that is larger).
+        With neither, the real QBWC only updates when the user clicks, so this returns after one session.
         """
         reports: list[SessionReport] = []
         while not stop_event.is_set():
@@ -294,10 +310,6 @@ def _seconds(values: list[str], index: int) -> timedelta | None:
     if len(values) <= index or not values[index].strip().isdigit():
         return None
     return timedelta(seconds=int(values[index]))
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def _short(value: object, limit: int = 120) -> str:

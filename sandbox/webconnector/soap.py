@@ -61,9 +61,16 @@ class TransportError(SoapError):
     """Connection refused, an HTTP error without a fault, or an answer that is not the expected XML."""
 
 
+# As captured from a real QBWC (consolibyte/quickbooks-php 740d2f8 QuickBooks/dev/quickbooks_log.txt, 2008).
+# A current QBWC on .NET 4 likely says 4.0.30319.x here: UNCONFIRMED. Its ``Expect: 100-continue`` is not
+# sent (the HTTP library here does not wait for the 100 answer, so the header would be a lie).
+USER_AGENT = "Mozilla/4.0 (compatible; MSIE 6.0; MS Web Services Client Protocol 2.0.50727.1433)"
+
+
 def headers(operation: str) -> dict[str, str]:
-    """HTTP headers the .NET client sends with every call."""
-    return {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NAMESPACE}{operation}"'}
+    """HTTP headers the .NET client sends with every call (the capture above)."""
+    return {"User-Agent": USER_AGENT, "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{NAMESPACE}{operation}"'}
 
 
 def envelope(operation: str, params: Mapping[str, str | int]) -> bytes:

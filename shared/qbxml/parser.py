@@ -36,8 +36,14 @@ class Status:
 
     @property
     def is_ok(self) -> bool:
-        """0 (OK) and 1 (query matched nothing) are not failures (§5, §7)."""
+        """The request ran: 0 (OK), 1 (a filter matched nothing), 500 (a lookup found nothing, errata 5)
+        and 530 (an element QuickBooks ignored, errata 7) are not failures (§5, §7)."""
         return not self.is_error
+
+    @property
+    def is_not_found(self) -> bool:
+        """QuickBooks says the record is not there: 1 and 500 for a query (errata 5), 3120 for an id."""
+        return self.code in (1, 500, 3120)
 
 
 @dataclass(frozen=True)

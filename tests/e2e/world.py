@@ -44,7 +44,7 @@ from sandbox.qbport import QuickBooksHost
 from sandbox.quickbooks import SimulatedQuickBooks
 from sandbox.quickbooks.seed import seed_company
 from sandbox.webconnector.connector import SessionReport, WebConnector
-from sandbox.webconnector.qwc import read_qwc
+from sandbox.webconnector.qwc import add_application
 
 from ..cloud_app.harness import CLIENT_ID, SECRET, _Quiet
 from ..local_agent.test_agent import wait
@@ -90,9 +90,10 @@ class Sandbox:
         qwc = (
             (self.home / "qb-bitrix24.qwc")
             .read_text()
-            .replace(":0/qbwc", f":{self.agent.endpoint.port}/qbwc")
+            .replace(":0/", f":{self.agent.endpoint.port}/")
         )
-        return WebConnector(read_qwc(qwc), self.password, quickbooks or self.qb, noop_pause=0, timeout=10)
+        connector = add_application(qwc)  # as QBWC adds it: its rules, the agent's AppSupport page reached
+        return WebConnector(connector, self.password, quickbooks or self.qb, noop_pause=0, timeout=10)
 
     def run_web_connector(self, quickbooks: QuickBooksHost | None = None) -> SessionReport:
         return self.web_connector(quickbooks).run_session()

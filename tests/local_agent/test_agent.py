@@ -14,7 +14,7 @@ from local_agent import config as cfg
 from local_agent.agent import Agent
 from sandbox.qbport import QuickBooksHost, QuickBooksSession
 from sandbox.webconnector.connector import WebConnector
-from sandbox.webconnector.qwc import read_qwc
+from sandbox.webconnector.qwc import add_application
 from shared.qbxml.xml import parse_xml
 
 from .cloud import Cloud
@@ -99,7 +99,8 @@ def start_agent(home: Path) -> Agent:
 
 
 def connector(agent: Agent, home: Path, password: str, qb: QuickBooksHost) -> WebConnector:
-    qwc = read_qwc((home / "qb-bitrix24.qwc").read_text().replace(":0/qbwc", f":{agent.endpoint.port}/qbwc"))
+    # added as the Web Connector adds it: QBWC's rules, and the agent's AppSupport page reached (issue 19)
+    qwc = add_application((home / "qb-bitrix24.qwc").read_text().replace(":0/", f":{agent.endpoint.port}/"))
     return WebConnector(qwc, password, qb, noop_pause=0, timeout=10)
 
 

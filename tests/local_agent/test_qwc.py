@@ -17,7 +17,7 @@ def test_qwc_has_every_required_element_with_a_localhost_url() -> None:
     assert root.tag == "QBWCXML"
     assert [el.tag for el in root] == ORDER
     assert root.findtext("AppURL") == "http://localhost:8799/qbwc"
-    assert root.findtext("AppSupport") == "https://qb.example.com/support"
+    assert root.findtext("AppSupport") == "http://localhost:8799/support"  # one domain with AppURL (QBWC1000)
     assert root.findtext("UserName") == "bk & co"
     assert root.findtext("OwnerID") == config.owner_id and root.findtext("FileID") == config.file_id
     assert root.findtext("QBType") == "QBFS" and root.findtext("IsReadOnly") == "false"

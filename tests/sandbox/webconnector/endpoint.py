@@ -69,6 +69,7 @@ class Endpoint:
     answers: dict[str, list[object]]
     calls: list[Call] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
+    support_hits: int = 0
 
     def script(self, op: str, *answers: object) -> None:
         self.answers[op] = list(answers)
@@ -102,6 +103,15 @@ def serve_endpoint() -> Iterator[Endpoint]:
     holder: list[Endpoint] = []
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the AppSupport page QBWC reaches when the .qwc is added
+            holder[0].support_hits += 1
+            payload = b"<html><body>Support</body></html>"
+            self.send_response(200 if self.path == "/support" else 404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             endpoint = holder[0]
             body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -132,7 +142,7 @@ def serve_endpoint() -> Iterator[Endpoint]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    endpoint = Endpoint(f"http://127.0.0.1:{server.server_address[1]}/qbwc",
+    endpoint = Endpoint(f"http://localhost:{server.server_address[1]}/qbwc",
                         {op: list(values) for op, values in DEFAULTS.items()})
     holder.append(endpoint)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -156,12 +166,12 @@ def hcp_response(versions: list[str]) -> str:
     ok = 'statusCode="0" statusSeverity="Info" statusMessage="Status OK"'
     supported = "".join(f"<SupportedQBXMLVersion>{v}</SupportedQBXMLVersion>" for v in versions)
     return ('<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>'
-            f'<HostQueryRs requestID="1" {ok}><HostRet>'
+            f'<HostQueryRs requestID="0" {ok}><HostRet>'
             f"<ProductName>QuickBooks Enterprise Solutions 24.0</ProductName>{supported}"
             "</HostRet></HostQueryRs>"
-            f'<CompanyQueryRs requestID="2" {ok}>'
+            f'<CompanyQueryRs requestID="1" {ok}>'
             "<CompanyRet><CompanyName>Rock Castle Construction</CompanyName></CompanyRet></CompanyQueryRs>"
-            f'<PreferencesQueryRs requestID="3" {ok}>'
+            f'<PreferencesQueryRs requestID="2" {ok}>'
             "<PreferencesRet /></PreferencesQueryRs></QBXMLMsgsRs></QBXML>")
 
 

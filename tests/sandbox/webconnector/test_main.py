@@ -13,7 +13,8 @@ from tests.sandbox.webconnector.endpoint import Endpoint
 QWC = """<?xml version="1.0"?>
 <QBWCXML>
   <AppName>Bitrix24 sync</AppName><AppID></AppID><AppURL>{url}</AppURL>
-  <AppSupport>https://example.com/support</AppSupport><UserName>agent</UserName>
+  <AppDescription>Keeps Bitrix24 and QuickBooks in step</AppDescription>
+  <AppSupport>{support}</AppSupport><UserName>agent</UserName>
   <OwnerID>{{57F3B9B1-86F1-4FCC-B1EE-566DE1813D20}}</OwnerID>
   <FileID>{{90A44FB5-33D9-4815-AC85-BC87A7E7D1EB}}</FileID><QBType>QBFS</QBType>
 </QBWCXML>"""
@@ -22,7 +23,8 @@ FAKE = "tests.sandbox.webconnector.endpoint:FakeQuickBooks"
 
 def write_qwc(tmp_path: Path, url: str) -> str:
     path = tmp_path / "sync.qwc"
-    path.write_text(QWC.format(url=url), encoding="utf-8")
+    support = url.rsplit("/", 1)[0] + "/support"
+    path.write_text(QWC.format(url=url, support=support), encoding="utf-8")
     return str(path)
 
 
@@ -47,14 +49,23 @@ def test_a_failed_update_exits_non_zero(endpoint: Endpoint, tmp_path: Path) -> N
 def test_a_refused_qwc_exits_2_with_the_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--qwc", write_qwc(tmp_path, "http://sync.example.com/qbwc"), "--password", "pw", "--once"])
     assert code == 2
-    assert "https" in capsys.readouterr().err
+    assert "QBWC1010" in capsys.readouterr().err
 
 
-def test_without_the_quickbooks_simulator_it_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_a_qwc_whose_support_page_cannot_be_reached_is_refused(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """PG Appendix A p.84 (QBWC1004): QBWC reaches AppSupport when the file is added; nothing listens here."""
+    code = main(["--qwc", write_qwc(tmp_path, "http://localhost:9/qbwc"), "--password", "pw", "--once"])
+    assert code == 2
+    assert "QBWC1004" in capsys.readouterr().err
+
+
+def test_without_the_quickbooks_simulator_it_says_so(endpoint: Endpoint, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(sys.modules, "sandbox.quickbooks", None)
     monkeypatch.setitem(sys.modules, "sandbox.quickbooks.host", None)
-    code = main(["--qwc", write_qwc(tmp_path, "http://localhost:8765/qbwc"), "--password", "pw", "--once"])
+    code = main(["--qwc", write_qwc(tmp_path, endpoint.url), "--password", "pw", "--once"])
     assert code == 2
     assert "sandbox.quickbooks" in capsys.readouterr().err
 

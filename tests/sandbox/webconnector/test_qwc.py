@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.webconnector.qwc import QwcError, read_qwc
+from sandbox.webconnector.qwc import QwcError, add_application, read_qwc
 
 GOOD = """<?xml version="1.0"?>
 <QBWCXML>
@@ -63,21 +63,73 @@ def test_run_every_n_seconds_and_no_scheduler() -> None:
     assert read_qwc(unscheduled).run_every is None
 
 
-@pytest.mark.parametrize("url", ["http://localhost:8765/qbwc", "http://127.0.0.1:8765/qbwc",
-                                 "https://sync.example.com/qbwc", "https://localhost/qbwc"])
-def test_https_or_a_local_host_is_accepted(url: str) -> None:
-    assert read_qwc(with_("https://sync.example.com/qbwc", url)).app_url == url
+def with_urls(app_url: str, support: str) -> str:
+    text = with_("https://sync.example.com/qbwc", app_url)
+    return text.replace("https://sync.example.com/support", support)
 
 
-@pytest.mark.parametrize("url", ["http://sync.example.com/qbwc", "http://192.168.1.5/qbwc",
-                                 "ftp://localhost/qbwc", "sync.example.com/qbwc"])
-def test_plain_http_off_the_machine_is_refused(url: str) -> None:
-    with pytest.raises(QwcError, match="AppURL.*https"):
+@pytest.mark.parametrize(("url", "support"), [
+    ("http://localhost:8765/qbwc", "http://localhost:8765/support"),
+    ("https://localhost/qbwc", "http://localhost:8765/support"),
+    ("https://sync.example.com/qbwc", "https://sync.example.com/help"),
+])
+def test_https_or_localhost_on_one_domain_is_accepted(url: str, support: str) -> None:
+    """PG Table 4-1 (p.35): https, or http on localhost; AppURL and AppSupport on one domain."""
+    qwc = read_qwc(with_urls(url, support))
+    assert (qwc.app_url, qwc.app_support) == (url, support)
+
+
+@pytest.mark.parametrize(("url", "support", "code"), [
+    ("http://sync.example.com/qbwc", "https://sync.example.com/support", "QBWC1010"),
+    ("http://192.168.1.5/qbwc", "https://sync.example.com/support", "QBWC1001"),
+    ("http://127.0.0.1:8765/qbwc", "http://localhost:8765/support", "QBWC1001"),
+    ("https://[::1]/qbwc", "http://localhost:8765/support", "QBWC1001"),
+    ("http://localhost:8765/qbwc", "http://127.0.0.1:8765/support", "QBWC1002"),
+    ("https://sync.example.com/qbwc", "https://support.example.org/help", "QBWC1000"),
+    ("http://localhost:8765/qbwc", "https://sync.example.com/support", "QBWC1000"),
+])
+def test_the_web_connectors_own_refusals(url: str, support: str, code: str) -> None:
+    """PG Appendix A (p.83–87): QBWC1000 domains differ, QBWC1001/1002 an IP-address host (127.0.0.1 too;
+    only the name localhost is allowed), QBWC1010 http off localhost."""
+    with pytest.raises(QwcError) as caught:
+        read_qwc(with_urls(url, support))
+    assert caught.value.code == code
+    assert "Bitrix24 sync" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["ftp://localhost/qbwc", "sync.example.com/qbwc"])
+def test_a_url_that_is_not_http_is_refused(url: str) -> None:
+    with pytest.raises(QwcError, match="AppURL"):
         read_qwc(with_("https://sync.example.com/qbwc", url))
 
 
-@pytest.mark.parametrize("element", ["AppName", "AppID", "AppURL", "AppSupport", "UserName", "OwnerID",
-                                     "FileID"])
+def test_adding_the_file_reaches_the_support_page() -> None:
+    """PG p.84: QBWC1003 when AppSupport answers neither 200 nor 202, QBWC1004 when reaching it raises."""
+    asked: list[str] = []
+    assert add_application(GOOD, fetch=lambda url: asked.append(url) or 202).app_name == "Bitrix24 sync"
+    assert asked == ["https://sync.example.com/support"]
+    with pytest.raises(QwcError) as refused:
+        add_application(GOOD, fetch=lambda url: 404)
+    assert refused.value.code == "QBWC1003"
+
+    def unreachable(url: str) -> int:
+        raise OSError("connection refused")
+
+    with pytest.raises(QwcError) as failed:
+        add_application(GOOD, fetch=unreachable)
+    assert failed.value.code == "QBWC1004"
+
+
+def test_with_both_intervals_the_first_in_the_file_wins() -> None:
+    """PG p.37–38: "the web connector will simply pick the first one in the QWC and use that one"."""
+    both = with_("<RunEveryNMinutes>5</RunEveryNMinutes>",
+                 "<RunEveryNSeconds>45</RunEveryNSeconds><RunEveryNMinutes>5</RunEveryNMinutes>")
+    assert read_qwc(both).run_every == timedelta(seconds=45)
+    assert read_qwc(GOOD).run_every == timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("element", ["AppName", "AppID", "AppURL", "AppDescription", "AppSupport", "UserName",
+                                     "OwnerID", "FileID", "QBType"])
 def test_a_missing_required_element_is_named(element: str) -> None:
     lines = [line for line in GOOD.splitlines() if f"<{element}>" not in line]
     with pytest.raises(QwcError, match=element):

@@ -11,6 +11,7 @@ from sandbox.webconnector.connector import WebConnector
 from tests.sandbox.webconnector.endpoint import (
     CANNED_REQUEST,
     CANNED_RESPONSE,
+    FILE,
     Endpoint,
     FakeQuickBooks,
     Fault,
@@ -92,9 +93,11 @@ def test_qbxml_version_is_the_highest_quickbooks_supports(endpoint: Endpoint) ->
 @pytest.mark.parametrize("flag", ["none", "nvu", "busy"])
 def test_none_nvu_busy_stop_before_quickbooks_is_opened(endpoint: Endpoint, quickbooks: FakeQuickBooks,
                                                         flag: str) -> None:
+    """PG p.21: after "none" or "nvu" QBWC "will display a message, call closeConnection, and stop"."""
     endpoint.script("authenticate", ["TICKET-1", flag])
     report = connector(endpoint, quickbooks).run_session()
-    assert endpoint.ops() == ["serverVersion", "clientVersion", "authenticate"]
+    closing = ["closeConnection"] if flag in ("none", "nvu") else []
+    assert endpoint.ops() == ["serverVersion", "clientVersion", "authenticate", *closing]
     assert report.outcome == flag
     assert report.status
     assert quickbooks.opened == []
@@ -151,14 +154,38 @@ def test_connection_error_path_retries_once_with_that_file(endpoint: Endpoint,
     assert report.company_file == OTHER_FILE
 
 
-def test_connection_error_retry_happens_only_once(endpoint: Endpoint, quickbooks: FakeQuickBooks) -> None:
+def test_connection_error_is_asked_again_until_it_answers_done(endpoint: Endpoint,
+                                                                quickbooks: FakeQuickBooks) -> None:
+    """PG p.22: QBWC "uses the pathname string returned from connectionError to retry the connection until
+    the connectionError callback tells it to stop" (errata 3)."""
     failure = ConnectionFailed("0x80040422", "Another application has the file in single-user mode")
     quickbooks.begin_failures = [failure, failure, failure]
-    endpoint.script("connectionError", OTHER_FILE)
+    endpoint.script("connectionError", OTHER_FILE, OTHER_FILE, "done")
     report = connector(endpoint, quickbooks).run_session()
-    assert quickbooks.opened == ["", OTHER_FILE]
-    assert endpoint.ops()[3:] == ["connectionError", "connectionError"]
+    assert quickbooks.opened == ["", OTHER_FILE, OTHER_FILE]
+    assert endpoint.ops()[3:] == ["connectionError"] * 3
     assert report.outcome == "connection_error"
+
+
+def test_a_server_that_never_says_done_is_stopped_by_the_loop_guard(endpoint: Endpoint,
+                                                                    quickbooks: FakeQuickBooks) -> None:
+    failure = ConnectionFailed("0x80040408", "Could not start QuickBooks.")
+    quickbooks.begin_failures = [failure] * 50
+    endpoint.script("connectionError", *[OTHER_FILE] * 50)
+    report = WebConnector(qwc_for(endpoint), "pw", quickbooks, max_calls=12).run_session()
+    assert report.outcome == "error" and "loop guard" in report.status
+
+
+def test_every_call_carries_the_captured_dotnet_headers(endpoint: Endpoint,
+                                                        quickbooks: FakeQuickBooks) -> None:
+    """consolibyte/quickbooks-php 740d2f8 QuickBooks/dev/quickbooks_log.txt (a 2008 QBWC's requests)."""
+    connector(endpoint, quickbooks).run_session()
+    for call in endpoint.calls:
+        assert call.headers["User-Agent"] == (
+            "Mozilla/4.0 (compatible; MSIE 6.0; MS Web Services Client Protocol 2.0.50727.1433)"
+        )
+        assert call.headers["Content-Type"] == "text/xml; charset=utf-8"
+        assert call.headers["SOAPAction"] == f'"http://developer.intuit.com/{call.op}"'
 
 
 def test_authenticate_path_opens_that_company_file(endpoint: Endpoint, quickbooks: FakeQuickBooks) -> None:
@@ -229,9 +256,10 @@ def test_an_endpoint_that_never_finishes_is_cut_off(endpoint: Endpoint, quickboo
 
 @pytest.mark.parametrize(("answer", "goes_on"), [("", True), ("W:Please upgrade soon", True),
                                                  ("E:This version is no longer supported", False),
-                                                 ("O:2.1.0.30", True), ("O:2.4.0.1", False)])
+                                                 ("O:2.1.0.30", False), ("O:2.4.0.1", False)])
 def test_client_version_answers(endpoint: Endpoint, quickbooks: FakeQuickBooks, answer: str,
                                 goes_on: bool) -> None:
+    """PG p.21: QBWC goes on to authenticate unless the answer starts with "E:" or "O:" (errata 2)."""
     endpoint.script("clientVersion", answer)
     report = connector(endpoint, quickbooks).run_session()
     assert ("authenticate" in endpoint.ops()) is goes_on
@@ -272,3 +300,16 @@ def test_a_timeout_before_authenticate_never_opens_quickbooks(endpoint: Endpoint
     assert report.outcome == "timeout"
     assert report.calls == ("serverVersion",)
     assert quickbooks.opened == []
+
+
+def test_the_hcp_response_comes_from_quickbooks_with_request_ids_0_1_2(endpoint: Endpoint) -> None:
+    """qbwc/qbwc test/test_helper.rb (SEND_REQUEST_PARAMS): a real strHCPResponse holds HostQueryRs,
+    CompanyQueryRs and PreferencesQueryRs with requestID 0, 1 and 2; the CompanyRet carries the FileID."""
+    from sandbox.quickbooks import Company, SimulatedQuickBooks
+
+    WebConnector(qwc_for(endpoint), "pw", SimulatedQuickBooks(Company())).run_session()
+    hcp = endpoint.of("sendRequestXML")[0].param("strHCPResponse")
+    for rid, rs in enumerate(("HostQueryRs", "CompanyQueryRs", "PreferencesQueryRs")):
+        assert f'<{rs} requestID="{rid}" statusCode="0"' in hcp
+    stamp = f"<DataExtName>FileID</DataExtName><DataExtType>STR255TYPE</DataExtType><DataExtValue>{FILE}"
+    assert stamp in hcp
