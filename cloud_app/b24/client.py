@@ -224,7 +224,7 @@ class Client:
                         exc.code, f"no answer for {self.clock() - down_since:.0f} s", exc.status, method
                     ) from exc
                 if exc.code == "QUERY_LIMIT_EXCEEDED":
-                    self.pacer.limit_hit(min(attempt, 5))
+                    self.pacer.limit_hit(attempt, self.retry.delay(attempt + 1))
                 elif exc.code == "OPERATION_TIME_LIMIT":
                     self.pacer.operating(method, None)
                 else:
