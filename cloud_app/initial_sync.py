@@ -239,11 +239,11 @@ def _match(services: Services, member_id: str, response: str, job: JobRow | None
         services, member_id, file, [c for c in customers if str(c["ListID"]) not in claimed]
     )
     names = taken | {str(c.get("Name")) for c in customers}
-    counts["vendors_matched"], counts["vendors"] = _vendors(
-        services, member_id, file, vendors, suppliers, review
-    )
     counts["to_create_in_quickbooks"] = _create_in_quickbooks(
         services, member_id, unmatched, records, names, review, job
+    )
+    counts["vendors_matched"], counts["vendors"] = _vendors(
+        services, member_id, file, vendors, suppliers, review
     )
     counts["review"] = len(review)
     services.portals.set_setting(member_id, "initial.review", review)
