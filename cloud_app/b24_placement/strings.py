@@ -158,7 +158,7 @@ EN: dict[str, str] = {
     "health.error": "Last error",
     "health.error_none": "None.",
     "health.portal": "This portal",
-    "health.b24": "Bitrix24",
+    "health.b24": "Bitrix24 connection",
     "health.b24_ok": "Answering.",
     "outage.b24": "Bitrix24 is not answering since {since}; we keep trying. Nothing is lost: what waits is "
     "written when it answers again.",
@@ -380,7 +380,7 @@ RU: dict[str, str] = {
     "health.error": "Последняя ошибка",
     "health.error_none": "Нет.",
     "health.portal": "Этот портал",
-    "health.b24": "Bitrix24",
+    "health.b24": "Связь с Bitrix24",
     "health.b24_ok": "Отвечает.",
     "outage.b24": "Bitrix24 не отвечает с {since}; мы продолжаем попытки. Ничего не потеряно: всё ожидающее "
     "будет записано, когда он снова ответит.",
