@@ -34,6 +34,8 @@ from shared.qbxml.parser import parse_response
 
 from . import offline, qb_deletions, retries
 from .agents.store import JobRow
+from .b24 import origin
+from .b24.once import Create, create_once
 from .links import Link
 from .sync import crm, failures, normalize
 from .sync.fingerprint import fingerprint
@@ -268,20 +270,29 @@ def create_in_bitrix24(
 ) -> int:
     """Customers with a company name become companies, the others contacts; how many were made."""
     now = datetime.now(UTC)
-    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    creates: dict[str, Create] = {}
     kinds: dict[str, tuple[Mapping[str, Any], str]] = {}
     for n, ret in enumerate(customers):
         b24_type = "company" if ret.get("CompanyName") else "contact"
-        update = _update(b24_type, ret, {}, "USD", now)
-        commands[f"q{n}"] = (f"crm.{b24_type}.add", {"fields": update.fields})
+        update = _update(b24_type, ret, {}, "USD", now)  # carries UF_CRM_QB_LIST_ID: our origin key
+        list_id = str(ret["ListID"])
+        creates[f"q{n}"] = Create(
+            f"customer:{list_id}",
+            (f"crm.{b24_type}.add", {"fields": update.fields}),
+            origin.by_list_id(b24_type, list_id),
+            origin.first_id,
+            str,
+        )
         kinds[f"q{n}"] = (ret, b24_type)
-    answer = services.client(member_id).batch_all(commands, what="customer into Bitrix24")
-    for key, new_id in answer.result.items():
+
+    def record(key: str, new_id: str) -> None:
         ret, b24_type = kinds[key]
-        link = Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, str(new_id),
+        link = Link("customer", str(ret["ListID"]), str(ret["FullName"]), b24_type, new_id,
                     fingerprint=state(qb_fields(b24_type, ret), ret))  # fmt: skip
         services.links.link(member_id, file, link)
-    return len(answer.result)
+
+    client = services.client(member_id)
+    return len(create_once(client, services.journal, creates, record, what="customer into Bitrix24"))
 
 
 # -- Bitrix24 → QuickBooks ---------------------------------------------------------------------------

@@ -38,7 +38,9 @@ from shared.qbxml.values import Ref
 
 from . import company_time, qb_changes, retries, sales_reps
 from .agents.store import JobRow
+from .b24 import origin
 from .b24.errors import B24Error
+from .b24.once import Create, create_once
 from .links import DocSync, Link
 from .sync import classes, crm, failures, preconditions, salestax
 from .sync.customers import CustomerDraft, from_company, from_contact
@@ -1016,6 +1018,29 @@ def _resend(services: Services, member_id: str, sync: Any, write_job_id: str) ->
     services.notify(member_id)
 
 
+def _reason(refused: dict[str, Any]) -> str:
+    """Bitrix24's own words for a refused update (its description, else its code)."""
+    return str(refused.get("error_description") or refused.get("error") or "refused")
+
+
+def _comment(services: Services, member_id: str, sync: Any, text: str) -> None:
+    """The deal's timeline comment, once: journaled by the sync, looked for by its text among the deal's
+    comments when its answer was lost (a restart, a 502 after Bitrix24 wrote it)."""
+    create = Create(
+        f"comment:{sync.sync_id}",
+        ("crm.timeline.comment.add", {"fields": {"ENTITY_ID": sync.deal_id, "ENTITY_TYPE": "deal",
+                                                 "COMMENT": text}}),
+        origin.deal_comments(sync.deal_id),
+        origin.comment_with(text),
+        str,
+    )  # fmt: skip
+    try:
+        create_once(services.client(member_id), services.journal, {"note": create}, lambda k, i: None,
+                    what=f"comment on deal {sync.deal_id}")  # fmt: skip
+    except B24Error as exc:  # the deal's fields and the sync's outcome stand; only the note is missing
+        log.warning("deal %s of %s: timeline comment not written: %s", sync.deal_id, member_id, exc.code)
+
+
 def _link_made(services: Services, member_id: str, sync: Any, rets: dict[str, Any]) -> None:
     """Link the customer and items QuickBooks added (even when the document after them failed), so
     nothing is added twice and no orphan comes back as a duplicate record."""
@@ -1055,15 +1080,9 @@ def _apply(services: Services, member_id: str, sync: Any, rets: dict[str, Any]) 
     services.portals.set_setting(member_id, f"doc.{document['TxnID']}.qb", shot)
     client = services.client(member_id)
     fields = crm.deal_update(kind, document, currency, now.date(), now)
-    try:
+    try:  # an update sent twice is one update: an outage is waited out, a lost answer sent again
         written = client.batch_all(
-            {
-                "deal": ("crm.deal.update", {"id": sync.deal_id, "fields": fields}),
-                "note": (
-                    "crm.timeline.comment.add",
-                    {"fields": {"ENTITY_ID": sync.deal_id, "ENTITY_TYPE": "deal", "COMMENT": outcome}},
-                ),
-            },
+            {"deal": ("crm.deal.update", {"id": sync.deal_id, "fields": fields})},
             what=f"deal {sync.deal_id} after {kind}",
         )
         refused = written.errors.get("deal")
@@ -1071,7 +1090,8 @@ def _apply(services: Services, member_id: str, sync: Any, rets: dict[str, Any]) 
         log.warning("deal %s of %s not updated: %s", sync.deal_id, member_id, exc.code)
         refused = {"error": exc.code}
     if refused:
-        outcome += f" (the deal's QuickBooks fields could not be updated: {refused.get('error')})"
+        outcome += f" (the deal's QuickBooks fields could not be updated: {_reason(refused)})"
+    _comment(services, member_id, sync, outcome)
     links.update_sync(
         member_id,
         sync_id,

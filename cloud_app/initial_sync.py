@@ -27,7 +27,9 @@ from shared.qbxml.parser import parse_response
 
 from . import customer_sync, qb_changes, qb_documents, sales_reps
 from .agents.store import JobRow
+from .b24 import origin
 from .b24.errors import B24Error
+from .b24.once import Create, create_once
 from .links import Link
 from .sync import crm
 from .sync.customers import from_company, from_contact
@@ -83,7 +85,7 @@ def _send(
 
 def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     handlers = {
-        READ: _match,
+        READ: lambda s, m, r: _match(s, m, r, job),
         PUSH: _pushed,
         READ_ITEMS: _match_items,
         PUSH_ITEMS: _pushed_items,
@@ -130,13 +132,25 @@ def _rules(services: Services, member_id: str) -> tuple[str, ...]:
     return tuple(services.portals.setting(member_id, "matching.rules", None) or RULES)
 
 
+STAMP = "stamp:"  # journal: a record linked by the first sync whose QuickBooks fields are not written yet
+
+
+def _key(link: Link) -> str:
+    return f"{'CO' if link.b24_type == 'company' else 'C'}_{link.b24_id}"
+
+
 def _b24(key: str) -> tuple[str, str]:
     kind, _, rid = key.partition("_")
     return ("company" if kind == "CO" else "contact"), rid
 
 
-def _match(services: Services, member_id: str, response: str) -> None:
+def _match(services: Services, member_id: str, response: str, job: JobRow | None = None) -> None:
+    """Run again on the same answer after a restart (the result is applied until its hook ends), it
+    carries on: links made stand, stamps journaled and not yet written are written, records created but
+    not linked are found by their origin key, and the push to QuickBooks is not sent twice."""
     links, file = services.links, services.company_file(member_id)
+    journal = services.journal
+    unstamped = {k for k in journal.entries(member_id) if k.startswith(STAMP)}
     customers: list[Mapping[str, Any]] = []
     vendors: list[Mapping[str, Any]] = []
     taken: set[str] = set()
@@ -150,8 +164,13 @@ def _match(services: Services, member_id: str, response: str) -> None:
             if result.header.request_id == "Vendor":
                 vendors = list(result.records)
     qb_changes.seed_watermarks(services, member_id, {"Customer": customers})
-    parties, records, suppliers = _parties(services, member_id)
     by_id = {str(c["ListID"]): c for c in customers}
+    # customers a run before a restart was creating in Bitrix24 (outcome unknown): found by their origin
+    # key and linked first — else the records they made would look like new parties to push to QuickBooks
+    unsure = [by_id[k.removeprefix("customer:")] for k in journal.entries(member_id)
+              if k.startswith("customer:") and k.removeprefix("customer:") in by_id]  # fmt: skip
+    resumed = customer_sync.create_in_bitrix24(services, member_id, file, unsure) if unsure else 0
+    parties, records, suppliers = _parties(services, member_id)
     mapped: dict[str, str] = {}
     for key in parties:
         link = links.by_b24(member_id, file, *_b24(key))
@@ -177,7 +196,12 @@ def _match(services: Services, member_id: str, response: str) -> None:
     for key, outcome in outcomes.items():
         if isinstance(outcome, Matched):
             claimed.add(outcome.list_id)
-            if outcome.by != "mapping" and outcome.list_id in by_id:
+            stamp_key = f"{STAMP}{key}"
+            if outcome.by == "mapping" and stamp_key in unstamped and outcome.list_id in by_id:
+                found = links.by_b24(member_id, file, *_b24(key))
+                if found is not None:  # linked by this sync before a restart, never stamped
+                    stamps.append((found, by_id[outcome.list_id]))
+            elif outcome.by != "mapping" and outcome.list_id in by_id:
                 ret = by_id[outcome.list_id]
                 b24_type, b24_id = _b24(key)
                 qb, b24 = (
@@ -187,6 +211,7 @@ def _match(services: Services, member_id: str, response: str) -> None:
                 # matched, not synced: where they differ (a title, a second phone) each keeps its own
                 link = Link("customer", outcome.list_id, str(ret["FullName"]), b24_type, b24_id,
                             customer_sync.state(qb, ret, b24))  # fmt: skip
+                journal.intend(member_id, {stamp_key: f"crm.{b24_type}.update"})  # before the link
                 links.link(member_id, file, link)
                 stamps.append((link, ret))
                 counts["matched"] += 1
@@ -199,6 +224,9 @@ def _match(services: Services, member_id: str, response: str) -> None:
         else:
             unmatched.append(key)
     customer_sync.stamp(services, member_id, stamps)
+    journal.forget(member_id, [f"{STAMP}{_key(link)}" for link, _ in stamps])
+    # a customer whose create's outcome was unknown, matched now to the record that create made
+    journal.forget(member_id, [f"customer:{i}" for i in claimed])
     # customers linked before this run (a deal's sync, the tab): this read is newer than their links'
     # state and the change query starts after it, so their QuickBooks edits are merged now or never
     earlier = [by_id[i] for i in mapped.values() if i in by_id]
@@ -207,12 +235,12 @@ def _match(services: Services, member_id: str, response: str) -> None:
             customer_sync.from_quickbooks(services, member_id, file, earlier)
         except B24Error as exc:  # the next change of either side merges them again
             log.warning("first sync of %s: linked customers not merged: %s", member_id, exc.code)
-    counts["created_in_bitrix24"] = customer_sync.create_in_bitrix24(
+    counts["created_in_bitrix24"] = resumed + customer_sync.create_in_bitrix24(
         services, member_id, file, [c for c in customers if str(c["ListID"]) not in claimed]
     )
     names = taken | {str(c.get("Name")) for c in customers}
     counts["to_create_in_quickbooks"] = _create_in_quickbooks(
-        services, member_id, unmatched, records, names, review
+        services, member_id, unmatched, records, names, review, job
     )
     counts["vendors_matched"], counts["vendors"] = _vendors(
         services, member_id, file, vendors, suppliers, review
@@ -266,18 +294,29 @@ def _vendors(
                            "reason": outcome.reason + " (vendors)", "kind": "vendor",
                            "names": {i: str(by_id[i].get("Name") or "") for i in outcome.list_ids
                                      if i in by_id}})  # fmt: skip
+    services.journal.forget(member_id, [f"vendor:{i}" for i in claimed])  # matched to what it made
     new = [v for v in vendors if str(v["ListID"]) not in claimed]
     now = datetime.now(UTC)
-    commands = {}
+    creates = {}
     for n, v in enumerate(new):
         fields = crm.contact_update(v, {}, "USD", now).fields
         fields = {k: val for k, val in fields.items() if not k.startswith("UF_CRM_QB_")}  # customers' fields
-        commands[f"v{n}"] = ("crm.contact.add", {"fields": {**fields, "TYPE_ID": "SUPPLIER"}})
-    answer = services.client(member_id).batch_all(commands, what="vendor as a supplier contact")
-    for key, new_id in answer.result.items():
+        fields |= {"TYPE_ID": "SUPPLIER", **origin.vendor_fields(str(v["ListID"]))}  # our origin key
+        creates[f"v{n}"] = Create(
+            f"vendor:{v['ListID']}",
+            ("crm.contact.add", {"fields": fields}),
+            origin.by_vendor(str(v["ListID"])),
+            origin.first_id,
+            str,
+        )
+
+    def record(key: str, new_id: str) -> None:
         v = new[int(key[1:])]
-        links.link(member_id, file, Link("vendor", str(v["ListID"]), str(v["Name"]), "contact", str(new_id)))
-    return matched, len(answer.result)
+        links.link(member_id, file, Link("vendor", str(v["ListID"]), str(v["Name"]), "contact", new_id))
+
+    client = services.client(member_id)
+    made = create_once(client, services.journal, creates, record, what="vendor as a supplier contact")
+    return matched, len(made)
 
 
 def _create_in_quickbooks(
@@ -287,8 +326,10 @@ def _create_in_quickbooks(
     records: dict[str, dict[str, Any]],
     taken: set[str],
     review: list[dict[str, Any]],
+    read: JobRow | None = None,
 ) -> int:
-    """One customer add per record in one message set; a record with no name goes to ``review``."""
+    """One customer add per record in one message set; a record with no name goes to ``review``. Sent
+    once per read: run again on the same read (after a restart), the push already queued stands."""
     requests = []
     views: dict[str, dict[str, Any]] = {}
     used = set(taken)
@@ -312,6 +353,10 @@ def _create_in_quickbooks(
         views[key] = customer_sync.b24_fields(_b24(key)[0], record)
     if not requests:
         return 0
+    if read is not None and read.finished_at and any(
+        j.created_at >= read.finished_at for j in services.agents.jobs(member_id, purpose=PUSH)
+    ):
+        return len(requests)
     # Bitrix24's side of each new pair: a name QuickBooks stores differently (transliterated, shortened,
     # made unique) is a difference they start with, not an edit to send back and forth
     services.portals.set_setting(member_id, "initial.push_views", views)

@@ -66,9 +66,15 @@ MIGRATIONS: list[str] = [
     "CREATE INDEX retries_due ON retries (due)",
     # storage.probe: /healthz writes a page-sized row here and removes it again
     "CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY, pad BLOB)",
+    # b24/journal.py: each Bitrix24 create by its origin key — intended (outcome unknown), then done
+    """CREATE TABLE b24_writes (
+        member_id TEXT NOT NULL, key TEXT NOT NULL, method TEXT NOT NULL, state TEXT NOT NULL,
+        b24_id TEXT, at REAL NOT NULL, PRIMARY KEY (member_id, key))""",
 ]
 # rows removed with the portal on CLEAN=1
-PORTAL_TABLES = ("events", "settings", "mappings", "doc_syncs", "conflicts", "seen_events", "retries")
+PORTAL_TABLES = (
+    "events", "settings", "mappings", "doc_syncs", "conflicts", "seen_events", "retries", "b24_writes"
+)
 
 
 @dataclass(frozen=True)

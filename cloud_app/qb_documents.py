@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from shared.qbxml.values import Ref
 
 from . import sales_reps
+from .b24 import origin
+from .b24.once import Create, create_once
 from .links import Link
 from .sync.invoices import TARGETS, Stages, customer_name, item_fields, stages_from, view
 
@@ -69,7 +71,8 @@ def to_bitrix24(
     """Create or update the records of changed documents; counts of created/updated/unchanged/waiting."""
     links = services.links
     counts = {"created": 0, "updated": 0, "unchanged": 0, "waiting": 0, "failed": 0}
-    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    creates: dict[str, Create] = {}
+    updates: dict[str, tuple[str, dict[str, Any]]] = {}
     pending: dict[str, tuple[str, Mapping[str, Any], str, Link | None]] = {}
     found: Stages | None = None
     for kind in KINDS:
@@ -95,22 +98,69 @@ def to_bitrix24(
             )
             key = f"{kind[0]}{n}"
             if link is None:
-                commands[key] = ("crm.item.add", {"entityTypeId": target.entity_type_id, "fields": fields})
+                creates[key] = _create(services, member_id, file, kind, ret, fields, party)
             else:
                 params = {"entityTypeId": target.entity_type_id, "id": link.b24_id, "fields": fields}
-                commands[key] = ("crm.item.update", params)
+                updates[key] = ("crm.item.update", params)
             pending[key] = (kind, ret, seen, link)
-    answer = services.client(member_id).batch_all(commands, what="QuickBooks document into Bitrix24")
-    for key, (kind, ret, seen, link) in pending.items():
-        made = answer.result.get(key)
-        if key in answer.errors or not isinstance(made, dict):
-            counts["failed"] += 1
-            continue
-        b24_id = link.b24_id if link is not None else str(made.get("item", {}).get("id", ""))
+    client = services.client(member_id)
+
+    def record(key: str, b24_id: str) -> None:
+        kind, ret, seen, link = pending[key]
         label = str(ret.get("RefNumber") or ret["TxnID"])
-        target = TARGETS[kind]
         links.link(  # the view goes with the link: the next unchanged read writes nothing
-            member_id, file, Link(kind.lower(), str(ret["TxnID"]), label, target.b24_type, b24_id, seen)
+            member_id,
+            file,
+            Link(kind.lower(), str(ret["TxnID"]), label, TARGETS[kind].b24_type, b24_id, seen),
         )
         counts["updated" if link is not None else "created"] += 1
+
+    made = create_once(client, services.journal, creates, record, what="QuickBooks document into Bitrix24")
+    answer = client.batch_all(updates, what="QuickBooks document into Bitrix24")  # the same twice is once
+    for key in updates:
+        if key in answer.errors or not isinstance(answer.result.get(key), dict):
+            counts["failed"] += 1
+        else:
+            record(key, pending[key][3].b24_id)  # type: ignore[union-attr]
+    counts["failed"] += len(creates) - len(made)
     return counts
+
+
+def _create(
+    services: Services,
+    member_id: str,
+    file: str,
+    kind: str,
+    ret: Mapping[str, Any],
+    fields: dict[str, Any],
+    party: Link,
+) -> Create:
+    """A smart invoice carries its TxnID in ``xmlId`` and is found by it; a quote (no such field for
+    estimates) is found by its title and customer among the quotes no other estimate is linked to."""
+    target, txn = TARGETS[kind], str(ret["TxnID"])
+    if "xmlId" in fields:
+        find = origin.by_item_field(target.entity_type_id, {"xmlId": fields["xmlId"]})
+
+        def found(rows: Any) -> str | None:
+            return origin.first_id(rows, "id")
+
+    else:
+        owner_field = "companyId" if party.b24_type == "company" else "contactId"
+        find = origin.by_item_field(
+            target.entity_type_id, {"title": fields["title"], owner_field: party.b24_id}
+        )
+
+        def taken(b24_id: str) -> bool:
+            linked = services.links.by_b24(member_id, file, target.b24_type, b24_id)
+            return linked is not None and linked.qb_id != txn
+
+        def found(rows: Any) -> str | None:
+            return origin.first_id(rows, "id", taken)
+
+    return Create(
+        f"{kind}:{txn}",
+        ("crm.item.add", {"entityTypeId": target.entity_type_id, "fields": fields}),
+        find,
+        found,
+        lambda made: str((made or {}).get("item", {}).get("id", "")),
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -109,6 +109,7 @@ class Reconciler:
         self.store, self.client_for, self.minutes, self.after = store, client_for, minutes, after
         self.found = found
         self.supervised: Supervised | None = None
+        self.patience = 120.0  # seconds one portal's outage may hold up a round
 
     def run_once(self) -> dict[str, dict[str, int]]:
         out = {}
@@ -121,9 +122,10 @@ class Reconciler:
                 except Exception:  # noqa: BLE001 - one portal's trouble never stops the loop
                     log.exception("the periodic step for %s failed", portal.domain)
             try:
-                out[portal.member_id] = reconcile(
-                    self.client_for(portal.member_id), self.store, portal.member_id
-                )
+                client = self.client_for(portal.member_id)
+                # a portal that is down is looked at again next round, not waited for here: the others'
+                client.retry = replace(client.retry, patience=self.patience)
+                out[portal.member_id] = reconcile(client, self.store, portal.member_id)
                 if self.found is not None and any(out[portal.member_id].values()):
                     self.found(portal.member_id)
             except B24Error as exc:  # the client already put the portal in needs attention where right

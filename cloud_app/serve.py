@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from waitress.server import create_server
@@ -27,6 +28,7 @@ from .reconcile import Reconciler
 from .web import BX24_JS, create_app, services_of
 
 log = logging.getLogger("qb_cloud")
+REPLAY_EVERY = 60.0  # seconds
 
 
 class Running:
@@ -51,6 +53,7 @@ class Running:
             found=services.worker.kick,
         )
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def start(self) -> Running:
         self._thread = threading.Thread(target=self.http.run, name="http", daemon=True)
@@ -59,9 +62,20 @@ class Running:
             self.reconciler.start()
             assert self.reconciler.supervised is not None
             services_of(self.app).workers.append(self.reconciler.supervised)  # /healthz watches it
+        threading.Thread(target=self._replay, name="replay-results", daemon=True).start()
         return self
 
+    def _replay(self) -> None:
+        """Every minute, results whose hook did not run to its end (it failed: Bitrix24 refused a search,
+        a bug) are applied again — a long job never waits for a restart to carry on."""
+        while not self._stopping.wait(REPLAY_EVERY):
+            try:
+                self.relay.replay(before=datetime.now(UTC) - timedelta(seconds=REPLAY_EVERY))
+            except Exception:  # noqa: BLE001 - the loop outlives one bad round
+                log.exception("applying stored results again failed")
+
     def stop(self) -> None:
+        self._stopping.set()
         self.reconciler.stop()
         for worker in services_of(self.app).workers:
             worker.stop()

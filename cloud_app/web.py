@@ -13,13 +13,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, has_request_context, jsonify, request
 
 from shared import wire
 from shared.qbxml.export import schema_export
@@ -42,10 +42,13 @@ from . import (
 from .agents.http import blueprint as agents_blueprint
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
+from .b24 import outage
 from .b24.client import Client
 from .b24.errors import ATTENTION_TEXT, B24Error, NeedsAttention
 from .b24.form import nested
+from .b24.journal import Journal
 from .b24.pacer import Pacer
+from .b24.retry import OutageTooLong, Retry
 from .b24_placement import shell
 from .b24_placement.in_language import in_language
 from .b24_placement.strings import catalog
@@ -77,6 +80,7 @@ BX24_JS = "https://api.bitrix24.com/api/v1/"
 RECONNECTS = {ATTENTION_TEXT[c] for c in ("INVALID_GRANT", "AUTHORIZATION_ERROR", "USER_ACCESS_ERROR")} | {
     "Bitrix24 no longer accepts this app's authorization. Open the app in Bitrix24 once to reconnect it."
 }  # the words stored by earlier versions
+PAGE_PATIENCE = 20.0  # seconds a page's request waits for a Bitrix24 that does not answer
 APP_VERSION = "b24.app_version"  # the app version (OAuth app.info) the stored application token came with
 
 
@@ -90,6 +94,7 @@ class Services:
     http: requests.Session = field(default_factory=requests.Session)
     worker: EventWorker = field(init=False)  # set by create_app: its handler needs the services
     pacers: dict[str, Pacer] = field(default_factory=dict)  # one leaky bucket per portal, shared
+    retry: Retry = field(default_factory=Retry)  # how a Bitrix24 outage is waited out (tests shorten it)
     _pacers_lock: threading.Lock = field(default_factory=threading.Lock)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the clock retries are timed by
     retries: Retries = field(init=False)  # set by create_app: failed steps that come back by themselves
@@ -109,6 +114,10 @@ class Services:
     def links(self) -> Links:
         return Links(self.portals)
 
+    @property
+    def journal(self) -> Journal:
+        return Journal(self.portals)
+
     def company_file(self, member_id: str) -> str:
         """The QuickBooks company file a portal's links belong to: the one its last Web Connector session
         had open, else the one its agent is pinned to ("" before either is known)."""
@@ -124,7 +133,10 @@ class Services:
             self.relay.notify(member_id)
 
     def client(self, member_id: str) -> Client:
+        """A page's request (a person waiting) waits ``PAGE_PATIENCE`` for a Bitrix24 that is down, then
+        hears why (503); background work waits for as long as it takes."""
         offline = bool(self.portals.setting(member_id, "b24.offline_events", False))
+        retry = replace(self.retry, patience=PAGE_PATIENCE) if has_request_context() else self.retry
         return Client(
             self.portals,
             member_id,
@@ -133,6 +145,7 @@ class Services:
             http=self.http,
             connector=OFFLINE_CONNECTOR if offline else None,
             pacer=self.pacer(member_id),
+            retry=retry,
         )
 
 
@@ -219,6 +232,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     # request bodies: size-capped (413), JSON depth-capped, one object per API call (bodies.py)
     app.json = CappedJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.register_error_handler(OutageTooLong, lambda exc: _bitrix24_down(services, exc))
     app.before_request(refusal)
     app.after_request(secure)
     app.after_request(in_language)  # the page API's messages in the page's language
@@ -696,6 +710,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             currency=services.portals.setting(member_id, f"deal.{deal_id}.currency"),  # the deal's own
             home_currency=party_tab.home_currency(services, member_id),
             refreshing=services.agents.waiting(member_id, qb_changes.PURPOSE),  # QuickBooks is being asked
+            bitrix24_outage=outage.current(services.portals, member_id),
             syncs=[
                 {"sync_id": s.sync_id, "kind": s.kind, "state": s.state, "outcome": s.outcome} for s in syncs
             ],
@@ -738,6 +753,8 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             next_web_connector_run=next_run(session),
             why_waiting=qb_reach.why_waiting(services, member_id, datetime.now(UTC)),
             quickbooks_busy=quickbooks_busy(session),
+
+            bitrix24_outage=outage.current(services.portals, member_id),
         )
 
     @app.post("/api/portals/<member_id>/initial-sync")
@@ -1031,7 +1048,17 @@ def portal_status_of(services: Services, member_id: str) -> dict[str, Any]:
         "events_waiting": len(services.portals.events(member_id)),
         "last_sync": services.portals.settings_with_prefix(member_id, "sync.last."),
         "why_waiting": qb_reach.why_waiting(services, member_id, datetime.now(UTC)),
+        "bitrix24_outage": outage.current(services.portals, member_id),
     }
+
+
+def _bitrix24_down(services: Services, exc: Exception) -> Response:
+    """A page's request that met a Bitrix24 outage: 503 with since when, in the page's language."""
+    _, strings = catalog(request.headers.get("X-Lang", ""))
+    member_id = (request.view_args or {}).get("member_id", "")
+    since = (outage.current(services.portals, member_id) or {}).get("since", "")
+    message = strings["outage.b24"].replace("{since}", str(since).replace("T", " ")[:16] + " UTC")
+    return _json(503, error="bitrix24_down", message=message + " " + strings["outage.again"])
 
 
 def services_of(app: Flask) -> Services:

@@ -24,6 +24,7 @@ class EventWorker:
         self.handle, self.gather, self.retry_after = handle, gather, retry_after
         self._waiting: set[str] = set()
         self._timers = 0  # come-backs scheduled by later()
+        self._running: set[str] = set()  # portals being handled now (each on its own thread)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._supervised: Supervised | None = None  # the thread, started again if it dies
@@ -75,18 +76,34 @@ class EventWorker:
                 self._wake.clear()
                 time.sleep(self.gather)
             self._wake.clear()
-            while True:
-                with self._lock:
-                    if not self._waiting:
-                        if not self._timers:
-                            self.idle.set()
-                        break
-                    member_id = self._waiting.pop()
-                try:
-                    again = self.handle(member_id)
-                except Exception:  # noqa: BLE001 - one portal's trouble must not stop the others
-                    log.exception("handling events of %s failed; tried again in %.0f s", member_id,
-                                  self.retry_after)  # fmt: skip
-                    again = self.retry_after
-                if isinstance(again, int | float) and not isinstance(again, bool) and again > 0:
-                    self.later(member_id, float(again))
+            with self._lock:
+                ready = [m for m in self._waiting if m not in self._running]
+                for member_id in ready:  # a portal being handled is taken again once it is done
+                    self._waiting.discard(member_id)
+                    self._running.add(member_id)
+                    threading.Thread(
+                        target=self._one, args=(member_id,), name=f"events-{member_id[:8]}", daemon=True
+                    ).start()
+                self._settled()
+
+    def _one(self, member_id: str) -> None:
+        """One portal's handling, on its own thread: a portal whose Bitrix24 is down (its client waits
+        the outage out) holds up no other portal."""
+        try:
+            again = self.handle(member_id)
+        except Exception:  # noqa: BLE001 - one portal's trouble must not stop the others
+            log.exception("handling events of %s failed; tried again in %.0f s", member_id,
+                          self.retry_after)  # fmt: skip
+            again = self.retry_after
+        if isinstance(again, int | float) and not isinstance(again, bool) and again > 0:
+            self.later(member_id, float(again))
+        with self._lock:
+            self._running.discard(member_id)
+            if member_id in self._waiting:
+                self._wake.set()  # kicked while it ran: run it again
+            self._settled()
+
+    def _settled(self) -> None:
+        """Under the lock: idle when nothing waits, runs or is due to come back."""
+        if not self._waiting and not self._running and not self._timers:
+            self.idle.set()

@@ -19,8 +19,10 @@ import http
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict
 from datetime import UTC, datetime
+from queue import SimpleQueue
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -71,6 +73,9 @@ class AgentRelay:
         # work" holds bulk jobs here, in the cloud, until it is lifted
         self.offer_limit: Callable[[str], int | None] | None = None
         self.started_at = _now()  # results stored before this were a previous process's (see replay)
+        self._applying: set[str] = set()  # job ids whose hook runs now
+        self._applying_lock = threading.Lock()
+        self._appliers: dict[str, _Lane] = {}  # portal → the one thread its results run on
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -301,8 +306,8 @@ class AgentRelay:
             await self._ack(ws, message.job_id)
             if new and self.on_result is not None:
                 job = self.store.job(portal, message.job_id)
-                if job is not None:
-                    await asyncio.to_thread(self._apply, portal, job)
+                if job is not None:  # on the portal's own thread: a hook waiting out an outage holds
+                    await asyncio.wrap_future(self._applier(portal).submit(self._apply, portal, job))
         elif isinstance(message, wire.WantWork):
             offered = await self._offer(portal, session_id=message.session_id)
             # an offer already on its way (made by notify a moment ago) is work too: no "nothing more"
@@ -335,19 +340,36 @@ class AgentRelay:
         """After the result is stored — and again for a re-sent one, so the agent can forget it."""
         await self._send(ws, wire.ResultAck(job_id=job_id))
 
-    def _apply(self, portal: str, job: JobRow) -> None:
-        if self.on_result is not None and self._hook(self.on_result, portal, job):
-            self.store.mark_applied(portal, job.job_id)
+    def _applier(self, portal: str) -> _Lane:
+        """The portal's own thread for acting on results (in order), so one portal whose hook waits (a
+        Bitrix24 outage, for hours) never takes the shared pool's threads from the others."""
+        with self._applying_lock:
+            if portal not in self._appliers:
+                self._appliers[portal] = _Lane(f"results-{portal[:8]}")
+            return self._appliers[portal]
 
     @property
     def running(self) -> bool:
         """The relay's thread (its event loop) is alive."""
         return self._thread is not None and self._thread.is_alive()
 
+    def _apply(self, portal: str, job: JobRow) -> None:
+        with self._applying_lock:
+            if job.job_id in self._applying:
+                return  # being applied now (a hook waiting out a Bitrix24 outage): not a second time
+            self._applying.add(job.job_id)
+        try:
+            if self.on_result is not None and self._hook(self.on_result, portal, job):
+                self.store.mark_applied(portal, job.job_id)
+        finally:
+            with self._applying_lock:
+                self._applying.discard(job.job_id)
+
     def replay(self, before: datetime | None = None) -> int:
         """Act on the results a stopped process stored but never acted on (it died between storing one
-        and running its hook): a deal's write is then recovered instead of waiting forever. ``before``
-        (default: this process's start): also results whose handling failed here, e.g. on a full disk."""
+        and running its hook): a deal's write is then recovered, a first sync carries on from its last
+        durable step. ``before`` (default: this process's start): also results whose handling failed
+        here (a full disk, a refused search); one being applied now is not applied a second time."""
         jobs = self.store.unapplied(before or self.started_at)
         for job in jobs:
             self._apply(job.portal, job)
@@ -371,6 +393,29 @@ class AgentRelay:
                 self.on_hook_error(exc)
             return False
         return True
+
+
+class _Lane:
+    """One daemon thread running what is submitted, in order (a process stopping never waits for it)."""
+
+    def __init__(self, name: str) -> None:
+        self._todo: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        self._todo.put((done, fn, args))
+        return done
+
+    def _run(self) -> None:
+        while True:
+            done, fn, args = self._todo.get()
+            if not done.set_running_or_notify_cancel():
+                continue
+            try:
+                done.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiter, the lane goes on
+                done.set_exception(exc)
 
 
 def _now() -> datetime:

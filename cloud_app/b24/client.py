@@ -21,12 +21,13 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from ..portals import Credentials, PortalStore
+from . import outage
 from .errors import ATTENTION_TEXT, B24Error, NeedsAttention
 from .pacer import Pacer
+from .retry import NOT_RUN, OutageTooLong, Retry, Unsure, repeatable
 
 log = logging.getLogger(__name__)
 REFRESH_MARGIN = 60.0  # refresh when the access token has less than this left
-READ_SUFFIXES = (".get", ".list", ".fields", "app.info", "profile", "user.current", "feature.get")
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -82,8 +83,10 @@ class Client:
         retries: int = 5,
         timeout: float = 30.0,
         connector: str | None = None,
+        retry: Retry | None = None,
     ) -> None:
-        """``connector``: the ``auth_connector`` our writes carry, so Bitrix24 does not put them in the
+        """``retry``: how outages are waited out (``retries=0``: not at all, for a one-off probe).
+        ``connector``: the ``auth_connector`` our writes carry, so Bitrix24 does not put them in the
         offline queue we read (§4.5): our own changes do not come back to us as someone else's."""
         self.connector = connector
         self.store, self.member_id = store, member_id
@@ -92,6 +95,7 @@ class Client:
         self.clock, self.sleep = clock, sleep
         self.pacer = pacer or Pacer(clock, sleep)
         self.retries, self.timeout = retries, timeout
+        self.retry = retry or Retry()
         self.calls = 0  # HTTP requests made (benchmarks count them)
         self.refreshes = 0
 
@@ -207,9 +211,14 @@ class Client:
         return creds
 
     def _request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send until answered. An outage is waited out (``self.retry``) and recorded for the portal;
+        a write that may have happened is not repeated blindly (:class:`Unsure`); what cannot succeed
+        is raised at once."""
         creds = self._creds()
         refreshed = False
-        for attempt in range(self.retries + 1):
+        again = repeatable(method, params)
+        attempt, down_since = 0, None
+        while True:
             if creds.expires_at - self.clock() < REFRESH_MARGIN and not refreshed:
                 creds, refreshed = self.refresh(creds), True
             self.pacer.before(method)
@@ -231,20 +240,28 @@ class Client:
                     raise NeedsAttention(
                         code, ATTENTION_TEXT.get(code, exc.description), exc.status, method
                     ) from exc
-                if not exc.retryable or attempt == self.retries:
+                if not exc.retryable or self.retries == 0:
                     raise
-                if exc.code == "TIMEOUT" and not method.endswith(READ_SUFFIXES):
-                    raise  # a write may have happened: the caller must check, not blindly repeat it
+                down_since = self.clock() if down_since is None else down_since
+                outage.begin(self.store, self.member_id, exc.code, down_since)
+                if not again and exc.code not in NOT_RUN:  # it may have happened: the caller checks
+                    raise Unsure(exc.code, exc.description, exc.status, method) from exc
+                patience = self.retry.patience
+                if patience is not None and self.clock() - down_since >= patience:
+                    raise OutageTooLong(
+                        exc.code, f"no answer for {self.clock() - down_since:.0f} s", exc.status, method
+                    ) from exc
                 if exc.code == "QUERY_LIMIT_EXCEEDED":
-                    self.pacer.limit_hit(attempt)
+                    self.pacer.limit_hit(attempt, self.retry.delay(attempt + 1))
                 elif exc.code == "OPERATION_TIME_LIMIT":
                     self.pacer.operating(method, None)
                 else:
-                    self.sleep(min(0.5 * 2**attempt, 20.0))
+                    self.sleep(self.retry.delay(attempt))
+                attempt += 1
                 continue
             self.pacer.note(method, body.get("time"))
+            outage.end(self.store, self.member_id)
             return body
-        raise B24Error("RETRIES_EXHAUSTED", f"gave up after {self.retries + 1} attempts", 0, method)
 
     def _post(self, creds: Credentials, method: str, params: dict[str, Any]) -> dict[str, Any]:
         self.calls += 1
@@ -255,16 +272,21 @@ class Client:
             )
         except requests.Timeout as exc:
             raise B24Error("TIMEOUT", str(exc), 0, method) from exc
-        except requests.ConnectionError as exc:
-            raise B24Error("CONNECTION", str(exc), 0, method) from exc
+        except requests.ConnectionError as exc:  # refused: never reached the portal; else: may have
+            code = "CONNECTION_REFUSED" if _never_sent(exc) else "CONNECTION"
+            raise B24Error(code, str(exc), 0, method) from exc
         if answer.status_code in (301, 302, 307, 308):
             self._moved(creds, urljoin(url, answer.headers.get("Location", "")))
             raise B24Error("MOVED", answer.headers.get("Location", ""), answer.status_code, method)
         try:
             body = answer.json()
-        except ValueError as exc:
+        except ValueError as exc:  # a gateway's page: the portal is down (5xx) — or the address is wrong
+            refused = 400 <= answer.status_code < 500 and answer.status_code != 429
             raise B24Error(
-                "NOT_JSON", f"HTTP {answer.status_code}, not JSON", answer.status_code, method
+                "HTTP_4XX_PAGE" if refused else "NOT_JSON",
+                f"HTTP {answer.status_code}, not JSON",
+                answer.status_code,
+                method,
             ) from exc
         if not isinstance(body, dict):
             raise B24Error("NOT_JSON", "answer is not an object", answer.status_code, method)
@@ -368,6 +390,26 @@ class Client:
                 body.get("client_endpoint") or None,
             )
             return self._creds()
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """A connection refused or never made (no request reached the portal)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    todo: list[BaseException] = [exc]
+    visited: set[int] = set()
+    while todo:
+        seen = todo.pop()
+        if id(seen) in visited:
+            continue
+        visited.add(id(seen))
+        if type(seen).__name__ in ("NewConnectionError", "ConnectionRefusedError", "NameResolutionError"):
+            return True
+        reason = getattr(seen, "reason", None)
+        todo += [
+            e for e in (*seen.args, reason, seen.__cause__, seen.__context__) if isinstance(e, BaseException)
+        ]
+    return False
 
 
 def build_query(params: dict[str, Any], prefix: str = "") -> str:

@@ -23,6 +23,7 @@ RETRYABLE = {
     "NOT_JSON",
     "TIMEOUT",
     "CONNECTION",
+    "CONNECTION_REFUSED",
 }
 ATTENTION_TEXT = {
     "INVALID_GRANT": "Bitrix24 no longer accepts this app's authorization. A Bitrix24 administrator opening "

@@ -52,12 +52,13 @@ class Pacer:
         self.waited += seconds
         self.sleep(seconds)
 
-    def limit_hit(self, attempt: int) -> None:
-        """``QUERY_LIMIT_EXCEEDED``: our model was wrong (someone else shares the bucket) — assume it full."""
+    def limit_hit(self, attempt: int, pause: float | None = None) -> None:
+        """``QUERY_LIMIT_EXCEEDED``: our model was wrong (someone else shares the bucket) — assume it full
+        and pause (``pause``, else 1, 2, 4 … 30 s by ``attempt``)."""
         with self._lock:
             self._leak()
             self.level = float(self.capacity)
-            self._pause(min(2.0**attempt, 30.0))
+            self._pause(min(2.0**attempt, 30.0) if pause is None else pause)
 
     def operating(self, method: str, reset_at: float | None) -> None:
         """``OPERATION_TIME_LIMIT`` on ``method``: pause that method (only) until its budget resets."""

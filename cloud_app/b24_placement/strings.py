@@ -189,6 +189,11 @@ EN: dict[str, str] = {
     "health.error": "Last error",
     "health.error_none": "None.",
     "health.portal": "This portal",
+    "health.b24": "Bitrix24 connection",
+    "health.b24_ok": "Answering.",
+    "outage.b24": "Bitrix24 is not answering since {since}; we keep trying. Nothing is lost: what waits is "
+    "written when it answers again.",
+    "outage.again": "Try again in a few minutes.",
     "health.attention": "Needs attention: {reason}",
     "health.ready": "Ready.",
     # why nothing reaches QuickBooks (cloud_app.qb_reach), on Health and on a deal's waiting sync
@@ -457,6 +462,11 @@ RU: dict[str, str] = {
     "health.error": "Последняя ошибка",
     "health.error_none": "Нет.",
     "health.portal": "Этот портал",
+    "health.b24": "Связь с Bitrix24",
+    "health.b24_ok": "Отвечает.",
+    "outage.b24": "Bitrix24 не отвечает с {since}; мы продолжаем попытки. Ничего не потеряно: всё ожидающее "
+    "будет записано, когда он снова ответит.",
+    "outage.again": "Попробуйте ещё раз через несколько минут.",
     "health.attention": "Требует внимания: {reason}",
     "sync.next_try": "Повтор произойдёт сам в {when}; «Повторить» — сейчас.",
     "health.why": "Почему ничего не доходит до QuickBooks",

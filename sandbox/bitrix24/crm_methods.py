@@ -622,6 +622,35 @@ def comment_add(ctx: Ctx) -> int:
     return cid
 
 
+@method("crm.timeline.comment.list", scope="crm")
+def comment_list(ctx: Ctx) -> Listed:
+    """``filter`` must name ``ENTITY_ID`` and ``ENTITY_TYPE``; ``order`` by ``ID``/``CREATED``/``AUTHOR_ID``;
+    50 a page (``api-reference/crm/timeline/comments/crm-timeline-comment-list.md``)."""
+    filt = {str(k).upper(): v for k, v in (as_map(ctx.params.get("filter")) or {}).items()}
+    kinds = {"deal": 2, "contact": 3, "company": 4, "lead": 1, "quote": 7, "dynamic_31": 31}
+    t = kinds.get(str(filt.get("ENTITY_TYPE", "")).lower())
+    if t is None or not str(filt.get("ENTITY_ID") or "").isdigit():
+        raise ApiError("INVALID_ARG_VALUE", "ENTITY_ID and ENTITY_TYPE are required in filter", 400)
+    rows = [c for c in ctx.portal.store.comments
+            if c["ENTITY_TYPE_ID"] == t and c["ENTITY_ID"] == int(filt["ENTITY_ID"])]  # fmt: skip
+    order = {str(k).upper(): str(v).upper() for k, v in (as_map(ctx.params.get("order")) or {}).items()}
+    for name, direction in reversed(list(order.items())):
+        if name not in ("ID", "CREATED", "AUTHOR_ID"):
+            raise ApiError("INVALID_ARG_VALUE", f"Invalid order field {name}", 400)
+        rows = sorted(rows, key=lambda c, n=name: c[n], reverse=direction == "DESC")  # type: ignore[misc]
+    chunk, total, nxt = lists.page(rows, ctx.params.get("start"))
+    select = [str(x).upper() for x in as_list(ctx.params.get("select"))]
+    names = {"ENTITY_TYPE_ID": "ENTITY_TYPE"}
+    out = []
+    for c in chunk:
+        row = {names.get(k, k): str(v) if k in ("ID", "ENTITY_ID", "AUTHOR_ID") else v for k, v in c.items()}
+        row["ENTITY_TYPE"] = next(k for k, v in kinds.items() if v == t)
+        created = row["CREATED"]
+        row["CREATED"] = created.isoformat() if hasattr(created, "isoformat") else str(created)
+        out.append({k: v for k, v in row.items() if not select or k in select})
+    return Listed(out, total, nxt)
+
+
 def normalise_phone(value: str) -> str:
     value = re.split(r"(?i)\s*(?:ext\.?|x|#)\s*\d+$", value.strip())[0]
     return re.sub(r"\D", "", value)

@@ -154,6 +154,12 @@ class Settings:
     wrong_application_token: bool = False
     server_error_next: int = 0  # the next N REST calls answer 500 INTERNAL_SERVER_ERROR
     html_error_next: int = 0  # the next N REST calls answer a 502 HTML page
+    # an outage the test turns on and off: while set, every REST call is answered, without being run, by
+    # "500" (INTERNAL_SERVER_ERROR JSON), "502" (the gateway's HTML page) or "503" (QUERY_LIMIT_EXCEEDED)
+    outage: str = ""
+    outage_answers: int = 0  # how many calls the outage has answered so far (tests wait on it)
+    lose_answers: int = 0  # the next N REST calls run, then their answer is lost (a 502 page instead) …
+    lose_answers_to: tuple[str, ...] = ()  # … only calls to these methods (or batches holding one), if set
     count_unbind_twice: bool = True  # placement.unbind count as documented (found + removed)
     # a list filter condition whose value is an empty array (what ``$result[req][0][ID]`` becomes when
     # ``req`` found nothing, CRestUtil::processBatchElement): "ignored" drops the condition, so the list

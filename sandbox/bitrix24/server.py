@@ -12,7 +12,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -34,6 +34,17 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
 
 
+# What a portal that is down answers (``Settings.outage``): an error of its own (500 JSON), the gateway's
+# page in front of it (502 HTML, not JSON), or the limit's refusal (503 QUERY_LIMIT_EXCEEDED, contract §5)
+OUTAGES: dict[str, Callable[[], Response]] = {
+    "500": lambda: _json(
+        {"error": "INTERNAL_SERVER_ERROR", "error_description": "Internal server error"}, 500
+    ),
+    "502": lambda: Response("<html><body><h1>502 Bad Gateway</h1></body></html>", 502, mimetype="text/html"),
+    "503": lambda: _json({"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}, 503),
+}
+
+
 def request_params() -> dict[str, Any]:
     """Query, form, multipart and JSON parameters, PHP-style (§12.1)."""
     params = parse_pairs(parse_qsl(request.query_string.decode("utf-8", "replace"), keep_blank_values=True))
@@ -47,6 +58,16 @@ def request_params() -> dict[str, Any]:
     elif request.form:
         params.update(parse_pairs(request.form.items(multi=True)))
     return params
+
+
+def _targeted(methods: tuple[str, ...], method_name: str, params: dict[str, Any]) -> bool:
+    """No methods named: every call; else a call to one of them, or a batch with one among its commands."""
+    if not methods:
+        return True
+    if method_name == "batch":
+        commands = as_map(params.get("cmd")) or {}
+        return any(str(c).split("?", 1)[0].lower() in methods for c in commands.values())
+    return method_name in methods
 
 
 class Dispatcher:
@@ -352,14 +373,16 @@ def make_app(emu: Bitrix24) -> Flask:
         portal = find_portal(domain)
         if isinstance(portal, Response):
             return portal
+        down = OUTAGES.get(emu.settings.outage)
+        if down is not None:
+            emu.settings.outage_answers += 1
+            return down()
         if emu.settings.html_error_next > 0:
             emu.settings.html_error_next -= 1
-            return Response("<html><body><h1>502 Bad Gateway</h1></body></html>", 502, mimetype="text/html")
+            return OUTAGES["502"]()
         if emu.settings.server_error_next > 0:
             emu.settings.server_error_next -= 1
-            return _json(
-                {"error": "INTERNAL_SERVER_ERROR", "error_description": "Internal server error"}, 500
-            )
+            return OUTAGES["500"]()
         parts = rest.split("/")
         method_name = parts[-1].removesuffix(".json").lower()
         try:
@@ -390,6 +413,9 @@ def make_app(emu: Bitrix24) -> Flask:
         status, body = dispatcher.call(
             portal, method_name, params, user_id=user_id, client_id=client_id, scopes=scopes
         )
+        if emu.settings.lose_answers > 0 and _targeted(emu.settings.lose_answers_to, method_name, params):
+            emu.settings.lose_answers -= 1  # done, but the answer never reaches the caller
+            return OUTAGES["502"]()
         return _json(body, status)
 
     @app.errorhandler(404)

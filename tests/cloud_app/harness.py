@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,14 @@ class Cloud:
     config: Config
     app: Flask
     url: str
+    _restart: Callable[[], Flask] | None = None
+
+    def restart(self) -> None:
+        """A new cloud process on the same database (the old one dropped without any cleanup, as after a
+        kill): its relay on the same port, so the agent finds it again; results the old one stored but
+        never acted on are applied by the new one, as at any start."""
+        assert self._restart is not None
+        self.app = self._restart()
 
     @property
     def services(self) -> Services:
@@ -83,13 +91,23 @@ def running_cloud(tmp: Path, clock: Clock | None = None, *, relay: bool = False)
         )
         agents = AgentRelay(AgentStore(config.database)).start() if relay else None
         holder["app"] = create_app(config, relay=agents, bx24_js=emu.base_url + "/bx24.js")
+        relays = [agents]
+
+        def restart() -> Flask:
+            old = relays[-1]
+            if old is not None:
+                old.stop()
+            new = AgentRelay(AgentStore(config.database), port=old.port).start() if old else None
+            relays.append(new)
+            holder["app"] = create_app(config, relay=new, bx24_js=emu.base_url + "/bx24.js")
+            return holder["app"]
         emu.register_app(App(CLIENT_ID, SECRET, app_url=url + "/app", installer_url=url + "/install"))
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            yield Cloud(emu, portal, other, config, holder["app"], url)
+            yield Cloud(emu, portal, other, config, holder["app"], url, restart)
         finally:
             server.shutdown()
             server.server_close()
-            if agents is not None:
-                agents.stop()
+            if relays[-1] is not None:
+                relays[-1].stop()

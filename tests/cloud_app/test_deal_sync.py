@@ -295,9 +295,10 @@ def test_a_deal_with_120_product_rows_becomes_one_invoice_with_120_lines(world: 
     assert invoice["Subtotal"] == expected and status["detail"]["subtotal"] == str(expected)
     parts = {str(r["FullName"]) for r in world.qb_query("<ItemNonInventoryQueryRq/>")}
     assert {f"Part {n:02d}" for n in range(30)} <= parts  # 30 distinct items, each created once
-    # one batch reads the deal and its rows, one its client, one writes its fields and a timeline
-    # comment (and the users are read once, to learn the sales reps): not one call per row
-    assert http == ["batch", "batch", "user.get", "batch"]
+    # one batch reads the deal and its rows, one its client, one writes its fields, one its timeline
+    # comment (its own call: an update whose answer is lost is sent again, a comment is looked for
+    # first) and the users are read once, to learn the sales reps: not one call per row
+    assert http == ["batch", "batch", "user.get", "batch", "batch"]
 
 
 def test_a_preview_waits_for_confirmation_then_sends_the_chosen_document(world: World) -> None:

@@ -264,6 +264,10 @@
   }
 
   // -- the deal tab -------------------------------------------------------------------------------------
+  function outageNote(o) {  // Bitrix24 not answering: since when, and that we keep trying
+    return h('span', { class: 'qb-warn' }, t('outage.b24', { since: when(o.since) }));
+  }
+
   // It follows the deal's syncs: a sync made in the slider (or anywhere) shows here when it finishes, no
   // reload; it is drawn again only when what it shows changed.
   function dealTab() {
@@ -299,15 +303,16 @@
       var history = (r.syncs || []).slice().reverse().slice(0, 5).map(function (s) {
         return [t('kind.' + s.kind), stateLabel(s.state), s.outcome || ''];
       });
+      var down = r.bitrix24_outage ? section(null, h('p', {}, outageNote(r.bitrix24_outage))) : null;
       var historyBox = history.length ? section(t('deal.history'), table([t('sync.document'), t('deal.status'), t('log.what')], history, 'qb-history')) : null;
       var customer = c ? facts([[t('party.balance'), money(c.balance, c.currency || r.home_currency)],
         c.credit_limit ? [t('party.credit_limit'), money(c.credit_limit, c.currency || r.home_currency)] : null]) : null;
       if (!doc) {
-        show(section(null, creditWarning(c), h('p', { class: 'qb-muted', id: 'qb-none' }, t('deal.none')), actions), historyBox);
+        show(down, section(null, creditWarning(c), h('p', { class: 'qb-muted', id: 'qb-none' }, t('deal.none')), actions), historyBox);
         return;
       }
       var currency = doc.currency || r.currency || r.home_currency || '';
-      show(section(t('kind.' + doc.kind) + ' ' + (doc.number || ''),
+      show(down, section(t('kind.' + doc.kind) + ' ' + (doc.number || ''),
         creditWarning(c),
         facts([[t('deal.date'), day(doc.date)], doc.due ? [t('deal.due'), day(doc.due)] : null,
           [t('deal.status'), statusBadge(doc.status) || '—'], [t('deal.total'), money(doc.total, currency)],
@@ -486,6 +491,7 @@
         var session = s.last_session || {}, err = s.last_error;
         into(section(null, facts([
           [t('health.portal'), s.state === 'attention' ? h('span', { class: 'qb-warn' }, t('health.attention', { reason: s.attention || '' })) : t('health.ready')],
+          [t('health.b24'), s.bitrix24_outage ? outageNote(s.bitrix24_outage) : t('health.b24_ok')],
           s.why_waiting ? [t('health.why'), why(s.why_waiting)] : null,
           [t('health.agent'), s.agent_online ? h('span', {}, badge(t('setup.online'), 'green'), ' ', t('health.agent_ok')) : h('span', {}, badge(t('setup.offline'), 'red'), ' ', t('health.agent_down'))],
           [t('health.wc'), s.quickbooks_busy ? h('span', {}, badge(t('health.qb_busy'), 'yellow'), ' ', when(session.started_at)) : session.started_at ? when(session.ended_at || session.started_at) + (session.summary ? ' — ' + session.summary : '') : t('health.wc_never')],

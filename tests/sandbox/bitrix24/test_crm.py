@@ -251,3 +251,21 @@ def test_activities_list_by_owner_with_paging_and_strings(world: World) -> None:
     assert one["OWNER_TYPE_ID"] == "2" and one["CREATED"][-6:] in ("+01:00", "+02:00")  # Berlin, DST-aware
     none = world.call("crm.activity.list", {"filter": {"OWNER_ID": 999999}}, hook=True).json()
     assert none["result"] == [] and none["total"] == 0
+
+
+def test_timeline_comments_are_listed_by_their_owner(world: World) -> None:
+    """``crm.timeline.comment.list``: ``filter`` needs ``ENTITY_ID`` and ``ENTITY_TYPE``; order by ``ID``;
+    50 a page (``api-reference/crm/timeline/comments/crm-timeline-comment-list.md``)."""
+    for text in ("first", "second"):
+        fields = {"ENTITY_ID": 2, "ENTITY_TYPE": "deal", "COMMENT": text}
+        added = world.call("crm.timeline.comment.add", {"fields": fields}, hook=True)
+        assert added.status_code == 200, added.text
+    listed = world.call(
+        "crm.timeline.comment.list",
+        {"filter": {"ENTITY_ID": 2, "ENTITY_TYPE": "deal"}, "order": {"ID": "DESC"},
+         "select": ["ID", "COMMENT"]},  # fmt: skip
+        hook=True,
+    ).json()["result"]
+    assert [c["COMMENT"] for c in listed] == ["second", "first"] and set(listed[0]) == {"ID", "COMMENT"}
+    refused = world.call("crm.timeline.comment.list", {"filter": {"ENTITY_ID": 2}}, hook=True)
+    assert refused.status_code == 400

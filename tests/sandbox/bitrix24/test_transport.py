@@ -78,6 +78,33 @@ def test_faults_500_and_html(world: World) -> None:
     assert world.call("crm.deal.list", hook=True).status_code == 200
 
 
+def test_an_outage_answers_every_call_until_it_ends_and_runs_none(world: World) -> None:
+    """A portal that is down (issue 18, case 3, as observed: 500s and the gateway's 502 HTML page for
+    30 s; the 503 ``QUERY_LIMIT_EXCEEDED`` body is the limit's own, contract §5)."""
+    before = len(world.portal.store.records[2])
+    for code, kind in (("500", "application/json"), ("502", "text/html"), ("503", "application/json")):
+        world.emu.settings.outage = code
+        answer = world.call("crm.deal.add", {"fields": {"TITLE": "x"}}, hook=True)
+        assert answer.status_code == int(code) and answer.headers["Content-Type"].startswith(kind)
+    assert world.call("crm.deal.list", hook=True).json()["error"] == "QUERY_LIMIT_EXCEEDED"
+    assert world.emu.settings.outage_answers == 4
+    world.emu.settings.outage = ""
+    assert world.call("crm.deal.list", hook=True).status_code == 200
+    assert len(world.portal.store.records[2]) == before  # nothing ran while it was down
+
+
+def test_a_lost_answer_is_a_502_page_after_the_call_ran(world: World) -> None:
+    """The gateway gives up after the portal did the work (issue 18, case 3: the deal write-back's
+    "NOT_JSON"): the next call to the named method runs, and its caller sees the 502 page."""
+    world.emu.settings.lose_answers_to = ("crm.deal.add",)
+    world.emu.settings.lose_answers = 1
+    assert world.call("crm.deal.list", hook=True).status_code == 200  # not named: answered
+    before = len(world.portal.store.records[2])
+    lost = world.call("batch", {"cmd": {"a": "crm.deal.add?fields[TITLE]=y"}}, hook=True)
+    assert lost.status_code == 502 and lost.headers["Content-Type"].startswith("text/html")
+    assert len(world.portal.store.records[2]) == before + 1 and world.emu.settings.lose_answers == 0
+
+
 def test_a_renamed_portal_answers_302_to_its_new_domain(world: World) -> None:
     old = world.rest
     world.emu.rename_portal(world.portal, "acme-builders.bitrix24.com")
