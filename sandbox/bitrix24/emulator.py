@@ -153,6 +153,13 @@ class Settings:
     wrong_application_token: bool = False
     server_error_next: int = 0  # the next N REST calls answer 500 INTERNAL_SERVER_ERROR
     html_error_next: int = 0  # the next N REST calls answer a 502 HTML page
+    # an outage: until ``outage_until`` (the wall clock, ``time.time()``) every portal REST call answers
+    # ``outage_status``: 500 INTERNAL_SERVER_ERROR, 502 an nginx HTML page, 503 QUERY_LIMIT_EXCEEDED
+    outage_status: int = 0
+    outage_until: float = 0.0
+    # the next REST request naming this method (or a batch holding it) is processed, then its answer held
+    # until released (``sandbox.bitrix24.control``): the caller's "written, answer not read yet" window
+    hold_method: str = ""
     count_unbind_twice: bool = True  # placement.unbind count as documented (found + removed)
 
 

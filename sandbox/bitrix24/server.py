@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 
@@ -21,6 +22,7 @@ from flask import Flask, Response, redirect, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import app_methods, crm_methods  # noqa: F401  (registers the methods)
+from .control import Hold, register_control
 from .emulator import Bitrix24, Call, Portal
 from .errors import ApiError, no_auth
 from .phpquery import as_map, parse_pairs, parse_query, php_json
@@ -220,9 +222,12 @@ def _substitute(query: str, done: dict[str, Any]) -> str:
     return urlencode(out)
 
 
-def make_app(emu: Bitrix24) -> Flask:
+def make_app(emu: Bitrix24, *, control: bool = False, state: Path | None = None) -> Flask:
+    """``control``: the ``/_sandbox/`` door for a test in another process (``control.py``); ``state``: where
+    its ``save`` writes the portals."""
     app = Flask("bitrix24-sandbox")
     dispatcher = Dispatcher(emu)
+    hold = Hold()
 
     # -- OAuth server -----------------------------------------------------------------------------------
 
@@ -315,9 +320,15 @@ def make_app(emu: Bitrix24) -> Flask:
         portal = find_portal(domain)
         if isinstance(portal, Response):
             return portal
+        down = outage(emu)
+        if down is not None:  # recorded: a test sees the caller keep trying
+            name = rest.split("/")[-1].removesuffix(".json").lower()
+            error = "QUERY_LIMIT_EXCEEDED" if down.status_code == 503 else f"HTTP {down.status_code}"
+            emu.calls.append(Call(portal.member_id, None, None, name, {}, down.status_code, error, emu.clock()))
+            return down
         if emu.settings.html_error_next > 0:
             emu.settings.html_error_next -= 1
-            return Response("<html><body><h1>502 Bad Gateway</h1></body></html>", 502, mimetype="text/html")
+            return Response(HTML_502, 502, mimetype="text/html")
         if emu.settings.server_error_next > 0:
             emu.settings.server_error_next -= 1
             return _json(
@@ -353,6 +364,8 @@ def make_app(emu: Bitrix24) -> Flask:
         status, body = dispatcher.call(
             portal, method_name, params, user_id=user_id, client_id=client_id, scopes=scopes
         )
+        if hold.matches(emu, method_name, params):
+            hold.wait()  # done and recorded; the caller has not read the answer yet
         return _json(body, status)
 
     @app.errorhandler(404)
@@ -362,7 +375,24 @@ def make_app(emu: Bitrix24) -> Flask:
     from .pages import register_pages
 
     register_pages(app, emu, find_portal)
+    if control:
+        register_control(app, emu, hold, state)
     return app
+
+
+HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+def outage(emu: Bitrix24) -> Response | None:
+    """The answer every REST call gets while an outage lasts (``Settings.outage_status``), else None."""
+    s = emu.settings
+    if not s.outage_status or time.time() >= s.outage_until:
+        return None
+    if s.outage_status == 502:
+        return Response(HTML_502, 502, mimetype="text/html")
+    if s.outage_status == 503:
+        return _json({"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}, 503)
+    return _json({"error": "INTERNAL_SERVER_ERROR", "error_description": "Internal server error"}, 500)
 
 
 class _Quiet(WSGIRequestHandler):
@@ -371,10 +401,13 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def running(emu: Bitrix24 | None = None, port: int = 0) -> Iterator[Bitrix24]:
+def running(
+    emu: Bitrix24 | None = None, port: int = 0, *, control: bool = False, state: Path | None = None
+) -> Iterator[Bitrix24]:
     """The emulator on a free loopback port for the duration of a ``with`` block (tests, the demo)."""
     emu = emu or Bitrix24()
-    server = make_server("127.0.0.1", port, make_app(emu), threaded=True, request_handler=_Quiet)
+    app = make_app(emu, control=control, state=state)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_Quiet)
     emu.base_url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="bitrix24-sandbox", daemon=True)
     thread.start()
