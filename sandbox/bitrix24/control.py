@@ -66,7 +66,9 @@ def register_control(app: Flask, emu: Bitrix24, hold: Hold, state: Path | None) 
     def install() -> Response:
         p = request.get_json(force=True)
         url = str(p["url"]).rstrip("/")
-        emu.register_app(App(p["client_id"], p["secret"], app_url=url + "/app", installer_url=url + "/install"))
+        emu.register_app(
+            App(p["client_id"], p["secret"], app_url=url + "/app", installer_url=url + "/install")
+        )
         portal = next(iter(emu.portals.values()))
         installed = emu.install(portal, p["client_id"])
         if installed.status_code != 200:

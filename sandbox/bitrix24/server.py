@@ -324,7 +324,9 @@ def make_app(emu: Bitrix24, *, control: bool = False, state: Path | None = None)
         if down is not None:  # recorded: a test sees the caller keep trying
             name = rest.split("/")[-1].removesuffix(".json").lower()
             error = "QUERY_LIMIT_EXCEEDED" if down.status_code == 503 else f"HTTP {down.status_code}"
-            emu.calls.append(Call(portal.member_id, None, None, name, {}, down.status_code, error, emu.clock()))
+            emu.calls.append(
+                Call(portal.member_id, None, None, name, {}, down.status_code, error, emu.clock())
+            )
             return down
         if emu.settings.html_error_next > 0:
             emu.settings.html_error_next -= 1

@@ -83,7 +83,9 @@ def _deals_updated(now: Seen, deals: list[Deal]) -> list[str]:
         }
     store = now.portal.store
     for deal in deals:
-        mine = [txn for txn, xml in docs.items() if truth_of.deal_of(xml) == deal.deal_id and "VOID:" not in xml]
+        mine = [
+            txn for txn, xml in docs.items() if truth_of.deal_of(xml) == deal.deal_id and "VOID:" not in xml
+        ]
         if len(mine) != 1:
             out.append(f"deal {deal.deal_id}: {len(mine)} QuickBooks documents, one was asked for")
             continue
@@ -93,12 +95,18 @@ def _deals_updated(now: Seen, deals: list[Deal]) -> list[str]:
                 f"deal {deal.deal_id} was not updated: it shows QuickBooks document "
                 f"{record.get('UF_CRM_QB_TXN_ID') or 'none'}, QuickBooks has {mine[0]}"
             )
-        notes = [c for c in store.comments if c["ENTITY_TYPE_ID"] == DEAL and str(c["ENTITY_ID"]) == deal.deal_id]
+        notes = [
+            c for c in store.comments if c["ENTITY_TYPE_ID"] == DEAL and str(c["ENTITY_ID"]) == deal.deal_id
+        ]
         if len(notes) != 1:
-            out.append(f"deal {deal.deal_id}: {len(notes)} timeline comments about its document, one expected")
+            out.append(
+                f"deal {deal.deal_id}: {len(notes)} timeline comments about its document, one expected"
+            )
         syncs = now.api("GET", "/syncs", params={"deal": deal.deal_id}).json()["syncs"]
         if not syncs or syncs[0]["state"] != "done":
-            out.append(f"deal {deal.deal_id}: its sync is {syncs[0]['state'] if syncs else 'missing'}, not done")
+            out.append(
+                f"deal {deal.deal_id}: its sync is {syncs[0]['state'] if syncs else 'missing'}, not done"
+            )
     return out
 
 
@@ -116,7 +124,9 @@ def _first_sync_once(p: Product, now: Seen, scenario: Scenario) -> list[str]:
             if r.kind in ("Invoice", "Estimate") and truth_of.deal_of(etree.tostring(r.el).decode()) is None
         ]  # a deal's own document shows on the deal, not as a smart invoice
     store = now.portal.store
-    invoices = Counter(str(f.get("XML_ID") or f.get("xmlId") or "") for f in store.records[SMART_INVOICE].values())
+    invoices = Counter(
+        str(f.get("XML_ID") or f.get("xmlId") or "") for f in store.records[SMART_INVOICE].values()
+    )
     quotes = Counter(str(f.get("TITLE") or f.get("title") or "") for f in store.records[QUOTE].values())
     for kind, txn, number in docs:
         n = invoices[f"QB:{txn}"] if kind == "Invoice" else quotes[f"Estimate {number}"]
@@ -130,8 +140,12 @@ def _first_sync_once(p: Product, now: Seen, scenario: Scenario) -> list[str]:
         for rid, rec in store.records[etype].items()
     }
     unstamped = [  # the first sync stamps what it linked (a person's new record gets its card later)
-        party for party, list_id in links if party not in scenario.person_records and cards.get(party) != list_id
+        party
+        for party, list_id in links
+        if party not in scenario.person_records and cards.get(party) != list_id
     ]
     if unstamped:
-        out.append(f"{len(unstamped)} linked records do not show their QuickBooks customer, e.g. {unstamped[:3]}")
+        out.append(
+            f"{len(unstamped)} linked records do not show their QuickBooks customer, e.g. {unstamped[:3]}"
+        )
     return out

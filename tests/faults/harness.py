@@ -232,8 +232,9 @@ class Product:
         return proc
 
     def start_bitrix24(self) -> None:
-        argv = [PY, "-m", "sandbox", "bitrix24", "--port", str(self.ports["bitrix24"]), "--control",
-                "--state", str(self.home / "bitrix24.state"), "--domain", DOMAIN, "--plan", self.plan]  # fmt: skip
+        port, state = str(self.ports["bitrix24"]), str(self.home / "bitrix24.state")
+        argv = [PY, "-m", "sandbox", "bitrix24", "--port", port, "--control", "--state", state,
+                "--domain", DOMAIN, "--plan", self.plan]  # fmt: skip
         proc = self._proc("bitrix24", argv)
         self.hook = wait(lambda: _found(r"webhook:\s+(\S+)", proc.output()), 30, "the Bitrix24 sandbox")
 
@@ -373,7 +374,9 @@ class Product:
         return int(got["total"])
 
     def calls(self, since: int = 0) -> list[dict[str, Any]]:
-        return list(requests.get(self.b24 + "/_sandbox/calls", params={"since": since}, timeout=30).json()["calls"])
+        return list(
+            requests.get(self.b24 + "/_sandbox/calls", params={"since": since}, timeout=30).json()["calls"]
+        )
 
     # -- durable state ---------------------------------------------------------------------------------
 
@@ -403,7 +406,9 @@ class Product:
     def agent_queue(self) -> dict[str, int]:
         """The agent's queue file: jobs by state and unacknowledged ``results``."""
         path = self.agent_home / "queue.db"
-        out = {str(s): int(n) for s, n in self.rows("select state, count(*) from jobs group by state", path=path)}
+        out = {
+            str(s): int(n) for s, n in self.rows("select state, count(*) from jobs group by state", path=path)
+        }
         results = self.rows("select count(*) from results", path=path)
         out["results"] = int(results[0][0]) if results else 0
         return out
@@ -423,7 +428,9 @@ class Product:
         jobs, queue = self.jobs(), self.agent_queue()
         return bool(jobs.get("queued") or jobs.get("offered") or queue.get("pending"))
 
-    def drive(self, done: Callable[[], bool], timeout: float = 120.0, what: str = "") -> list[WebConnectorRun]:
+    def drive(
+        self, done: Callable[[], bool], timeout: float = 120.0, what: str = ""
+    ) -> list[WebConnectorRun]:
         """The Web Connector's schedule: an update whenever work waits for QuickBooks, until ``done()``."""
         runs: list[WebConnectorRun] = []
         deadline = time.monotonic() + timeout
@@ -450,6 +457,7 @@ class Product:
 
     def _quiet(self, seconds: float) -> bool:
         """Nothing waiting, no Bitrix24 call and no new job for ``seconds``."""
+
         def now() -> tuple[int, int]:
             jobs = self.rows("select count(*) from jobs")
             return self.call_count(), int(jobs[0][0]) if jobs else 0

@@ -22,8 +22,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from sandbox.quickbooks import SimulatedQuickBooks
-from sandbox.quickbooks import persist
+from sandbox.quickbooks import SimulatedQuickBooks, persist
 from sandbox.quickbooks.host import Exchange
 
 ENV = "QBB24_FAULTS_QB"

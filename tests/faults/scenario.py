@@ -18,7 +18,9 @@ def new_deal(p: Product, scenario: Scenario, title: str = "Umbrella Corp") -> De
     """A person makes a company and a deal with products in Bitrix24."""
     company = str(p.rest("crm.company.add", {"fields": {"TITLE": title}}))
     deal_id = str(
-        p.rest("crm.deal.add", {"fields": {"TITLE": f"{title} job", "COMPANY_ID": company, "CURRENCY_ID": "USD"}})
+        p.rest(
+            "crm.deal.add", {"fields": {"TITLE": f"{title} job", "COMPANY_ID": company, "CURRENCY_ID": "USD"}}
+        )
     )
     p.rest("crm.deal.productrows.set", {"id": deal_id, "rows": ROWS})
     deal = Deal(deal_id, ("company", company))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from .checks import assert_whole, scenario_at_start
-from .harness import Product, Proc, wait
+from .harness import Proc, Product, wait
 from .scenario import click_sync, new_deal, queued_in_agent
 
 
@@ -21,7 +21,9 @@ def test_killed_with_the_job_stored_before_quickbooks_saw_it(world: Product) -> 
 
 
 @pytest.mark.faults_fast
-def test_killed_after_quickbooks_committed_the_invoice_before_the_agent_read_the_answer(world: Product) -> None:
+def test_killed_after_quickbooks_committed_the_invoice_before_the_agent_read_the_answer(
+    world: Product,
+) -> None:
     scenario = scenario_at_start(world)
     click_sync(world, new_deal(world, scenario))
     queued_in_agent(world)
