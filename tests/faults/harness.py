@@ -20,6 +20,8 @@ emulator's request log, a stopped Web Connector — never by sleeping.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import re
@@ -52,6 +54,10 @@ SECRET = "faults-client-secret"
 DOMAIN = "acme.bitrix24.com"
 QUIET = 2.0  # seconds without a Bitrix24 call, a new job or anything waiting: settled
 SMALL = SeedSize(customers=6, invoices=4, estimates=2, payments=2)  # a first sync of a few seconds
+
+
+LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class TimedOut(AssertionError):
@@ -88,6 +94,7 @@ class Proc:
         def limits() -> None:  # in the child, before exec: a full disk is EFBIG, not a killing SIGXFSZ
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (soft, resource.RLIM_INFINITY))
+            LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # a test run that dies takes its processes along
 
         # Output through a pipe, written to the log from here: the file-size limit does not touch the log.
         self.proc = subprocess.Popen(

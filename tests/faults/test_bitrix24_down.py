@@ -24,7 +24,7 @@ def test_an_outage_during_the_first_sync_is_waited_out(world: Product, status: i
     world.drive(world.held, 120, "the first sync reading Bitrix24")
     world.outage(status, seconds)  # … which stops answering right then
     world.release()
-    world.drive(lambda: first_sync_done(world) and not world.waiting(), seconds + 240, "the first sync")
+    world.drive(lambda: first_sync_done(world) and not world.waiting(), seconds + 150, "the first sync")
     world.settle()
     assert_whole(world, scenario, first_sync=True)
 
@@ -40,5 +40,5 @@ def test_an_outage_during_a_deals_write_back_is_waited_out(world: Product, statu
     wait(world.held, 60, "the cloud applying QuickBooks' answer")
     world.outage(status, seconds)  # … and Bitrix24 stops answering
     world.release()
-    world.settle(seconds + 240)
+    world.settle(seconds + 150)
     assert_whole(world, scenario)
