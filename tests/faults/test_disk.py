@@ -31,7 +31,8 @@ def test_disk_full_under_the_cloud_then_space_again(world: Product, disk: str) -
         health = requests.get(world.url + "/healthz", timeout=30)
         assert health.status_code != 200, health.text  # an orchestrator sees it
         again = world.api("POST", f"/deals/{deal.deal_id}/sync", json={})
-        assert again.status_code != 500 and again.headers.get("Content-Type", "").startswith("application/json")
+        kind = again.headers.get("Content-Type", "")
+        assert again.status_code != 500 and kind.startswith("application/json"), again.text
         assert again.json().get("message"), again.text  # a clear error, in words
         # A person renames the company meanwhile (its event reaches a cloud that cannot write) …
         company = deal.client[1]

@@ -38,7 +38,7 @@ def test_quickbooks_closed_is_shown_on_the_deal_and_health_then_the_sync_finishe
     assert_whole(world, scenario)
 
 
-def test_the_wrong_company_file_is_named_on_the_deal_and_health_then_the_sync_finishes(world: Product) -> None:
+def test_another_company_file_is_named_on_the_deal_and_health_then_the_sync_finishes(world: Product) -> None:
     scenario = scenario_at_start(world)
     click_sync(world, new_deal(world, scenario, "Initech LLC"))
     world.settle()  # the agent knows its company file now

@@ -88,7 +88,10 @@ def test_save_writes_the_portals_where_state_says(door: tuple[Bitrix24, str, str
     assert again.portal(DOMAIN).store.records[4][int(made.json()["result"])]["TITLE"] == "Saved Inc"
 
 
-def test_install_through_the_door_opens_the_app(door: tuple[Bitrix24, str, str], app_server: AppServer) -> None:
+Door = tuple[Bitrix24, str, str]
+
+
+def test_install_through_the_door_opens_the_app(door: Door, app_server: AppServer) -> None:
     emu, base, _ = door
     answer = requests.post(
         base + "/_sandbox/install",
@@ -103,4 +106,5 @@ def test_install_through_the_door_opens_the_app(door: tuple[Bitrix24, str, str],
 
 def test_the_door_is_shut_unless_asked_for() -> None:
     with running(Bitrix24()) as emu:
-        assert requests.post(emu.base_url + "/_sandbox/outage", json={"status": 503}, timeout=5).status_code == 404
+        shut = requests.post(emu.base_url + "/_sandbox/outage", json={"status": 503}, timeout=5)
+        assert shut.status_code == 404
