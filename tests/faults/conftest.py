@@ -26,7 +26,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if os.environ.get(SWITCH, "").lower() == "all":
         return
     here = Path(__file__).parent
-    chosen, left = [], []
+    chosen: list[pytest.Item] = []
+    left: list[pytest.Item] = []
     for item in items:
         inside = Path(str(item.fspath)).is_relative_to(here)
         (left if inside and item.get_closest_marker("faults_fast") is None else chosen).append(item)
