@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -22,6 +23,7 @@ from flask import Flask, Response, redirect, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import app_methods, crm_methods  # noqa: F401  (registers the methods)
+from .control import Hold, register_control
 from .emulator import Bitrix24, Call, Portal
 from .errors import ApiError, no_auth
 from .phpquery import as_map, parse_pairs, parse_query, php_json
@@ -36,11 +38,12 @@ def _json(body: Any, status: int = 200) -> Response:
 
 # What a portal that is down answers (``Settings.outage``): an error of its own (500 JSON), the gateway's
 # page in front of it (502 HTML, not JSON), or the limit's refusal (503 QUERY_LIMIT_EXCEEDED, contract §5)
+HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"  # what the gateway in front answers
 OUTAGES: dict[str, Callable[[], Response]] = {
     "500": lambda: _json(
         {"error": "INTERNAL_SERVER_ERROR", "error_description": "Internal server error"}, 500
     ),
-    "502": lambda: Response("<html><body><h1>502 Bad Gateway</h1></body></html>", 502, mimetype="text/html"),
+    "502": lambda: Response(HTML_502, 502, mimetype="text/html"),
     "503": lambda: _json({"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}, 503),
 }
 
@@ -278,9 +281,12 @@ def _element(value: str, done: dict[str, dict[str, Any]]) -> Any:
     return out
 
 
-def make_app(emu: Bitrix24) -> Flask:
+def make_app(emu: Bitrix24, *, control: bool = False, state: Path | None = None) -> Flask:
+    """``control``: the ``/_sandbox/`` door for a test in another process (``control.py``); ``state``: where
+    its ``save`` writes the portals."""
     app = Flask("bitrix24-sandbox")
     dispatcher = Dispatcher(emu)
+    hold = Hold()
 
     # -- OAuth server -----------------------------------------------------------------------------------
 
@@ -373,10 +379,18 @@ def make_app(emu: Bitrix24) -> Flask:
         portal = find_portal(domain)
         if isinstance(portal, Response):
             return portal
-        down = OUTAGES.get(emu.settings.outage)
-        if down is not None:
+        scheduled = OUTAGES.get(emu.settings.outage)  # an outage a test turned on
+        if scheduled is not None:
             emu.settings.outage_answers += 1
-            return down()
+            return scheduled()
+        down = outage(emu)  # an outage until a time (the control door)
+        if down is not None:  # recorded: a test sees the caller keep trying
+            name = rest.split("/")[-1].removesuffix(".json").lower()
+            error = "QUERY_LIMIT_EXCEEDED" if down.status_code == 503 else f"HTTP {down.status_code}"
+            emu.calls.append(
+                Call(portal.member_id, None, None, name, {}, down.status_code, error, emu.clock())
+            )
+            return down
         if emu.settings.html_error_next > 0:
             emu.settings.html_error_next -= 1
             return OUTAGES["502"]()
@@ -416,6 +430,8 @@ def make_app(emu: Bitrix24) -> Flask:
         if emu.settings.lose_answers > 0 and _targeted(emu.settings.lose_answers_to, method_name, params):
             emu.settings.lose_answers -= 1  # done, but the answer never reaches the caller
             return OUTAGES["502"]()
+        if hold.matches(emu, method_name, params):
+            hold.wait()  # done and recorded; the caller has not read the answer yet
         return _json(body, status)
 
     @app.errorhandler(404)
@@ -425,7 +441,19 @@ def make_app(emu: Bitrix24) -> Flask:
     from .pages import register_pages
 
     register_pages(app, emu, find_portal)
+    if control:
+        register_control(app, emu, hold, state)
     return app
+
+
+
+
+def outage(emu: Bitrix24) -> Response | None:
+    """The answer every REST call gets while an outage lasts (``Settings.outage_status``), else None."""
+    s = emu.settings
+    if not s.outage_status or time.time() >= s.outage_until:
+        return None
+    return OUTAGES.get(str(s.outage_status), OUTAGES["500"])()
 
 
 class _Quiet(WSGIRequestHandler):
@@ -435,15 +463,20 @@ class _Quiet(WSGIRequestHandler):
 
 @contextmanager
 def running(
-    emu: Bitrix24 | None = None, port: int = 0, *, tls: tuple[str, str] | None = None
+    emu: Bitrix24 | None = None,
+    port: int = 0,
+    *,
+    tls: tuple[str, str] | None = None,
+    control: bool = False,
+    state: Path | None = None,
 ) -> Iterator[Bitrix24]:
     """The emulator on a free loopback port for the duration of a ``with`` block (tests, the demo).
     ``tls``: (certificate file, key file) to answer HTTPS, as every portal does — for clients that
-    only speak ``https://{domain}/rest/`` (the official Python SDK)."""
+    only speak ``https://{domain}/rest/`` (the official Python SDK). ``control``: the ``/_sandbox/``
+    door (outages, held answers, saved state) for tests that run the emulator as its own process."""
     emu = emu or Bitrix24()
-    server = make_server(
-        "127.0.0.1", port, make_app(emu), threaded=True, request_handler=_Quiet, ssl_context=tls
-    )
+    app = make_app(emu, control=control, state=state)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_Quiet, ssl_context=tls)
     emu.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="bitrix24-sandbox", daemon=True)
     thread.start()
