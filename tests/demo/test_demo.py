@@ -88,8 +88,9 @@ def test_the_sync_benchmark_runs_and_every_record_lands_once(tmp_path: Path) -> 
     assert single["click_to_done_median_s"] is not None and burst["click_to_done_max_s"] is not None
     assert figures["parse"]["invoices"] == 2000
     assert [r["records"] for r in figures["parse"]["results"]] == [2000, 2000]  # streamed, then whole
-    # each click: the deal, its client and the result written back — three requests, not one per row
-    assert burst["bitrix24_requests_by_method"].get("batch", 0) <= 3 * 3
+    # each click: the deal, its client, the deal's fields, then its timeline comment through the write
+    # journal (written once however often the answer is lost) — four requests, not one per row
+    assert burst["bitrix24_requests_by_method"].get("batch", 0) <= 4 * 3
     assert initial["records_written"] > 500 and initial["web_connector_round_trips"] >= 1
     # a no-change run: one Web Connector round trip for every entity, nothing written to Bitrix24
     assert quiet["web_connector_round_trips"] == 1 and quiet["records_written"] == 0
