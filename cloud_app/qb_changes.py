@@ -172,7 +172,8 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
         return counts  # watermarks stay: the next poll brings the same records again
     for step in after:
         step()
-    _read_payers(services, member_id, file, received)
+    if marks["ReceivePayment"].modified is not None:  # the first poll brings all history: no news
+        _read_payers(services, member_id, file, received)
     qb_deletions.save_marks(services, member_id, deleted)
     local = _local_offset(marks, by_entity)
     for entity in ENTITIES:

@@ -181,6 +181,11 @@ def test_a_payment_in_quickbooks_updates_the_overdue_and_last_payment_fields_on_
     client = world.cloud.client()
     company = client.call("crm.deal.get", {"id": deal})["COMPANY_ID"]
     txn = client.call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"]
+    member = world.cloud.portal.member_id
+    polls = world.cloud.services.agents.jobs
+    world.api("POST", f"/deals/{deal}/refresh")  # the periodic change poll has run once (the history)
+    world.web_connector_runs()
+    assert wait(lambda: polls(member, purpose="qb-changes")[-1].state == "done")
     today = world.qb.company.now().date()
     world.qb.process(  # an older invoice, long past due, made in QuickBooks itself
         '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
@@ -191,8 +196,7 @@ def test_a_payment_in_quickbooks_updates_the_overdue_and_last_payment_fields_on_
     )
     _pay(world, "Stark Industries", txn, "220.00", "PAY-90")
 
-    assert world.api("POST", f"/deals/{deal}/refresh").json() == {"queued": True}  # the change poll
-    member = world.cloud.portal.member_id
+    assert world.api("POST", f"/deals/{deal}/refresh").json() == {"queued": True}  # the next poll
     world.web_connector_runs()
     jobs = world.cloud.services.agents.jobs
     assert wait(lambda: bool(jobs(member, purpose=f"party-tab:company:{company}")))  # queued by the payment
