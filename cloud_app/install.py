@@ -44,11 +44,12 @@ class UserFieldSpec:
     name: str  # without the UF_CRM_ prefix
     type: str
     label: str
+    label_ru: str = ""
 
 
 # the fields the sync engine writes (cloud_app.sync.crm), one per entity that carries it
 USER_FIELDS = tuple(
-    UserFieldSpec(entity, uf.name.removeprefix("UF_CRM_"), uf.type, uf.label)
+    UserFieldSpec(entity, uf.name.removeprefix("UF_CRM_"), uf.type, uf.label, uf.label_ru or uf.label)
     for uf in SYNC_FIELDS
     for entity in uf.entities
 )
@@ -123,6 +124,7 @@ def set_up(client: Client, public_url: str) -> SetupReport:
             report.already_there += 1
             continue
         full = "UF_CRM_" + spec.name
+        labels = {"en": spec.label, "ru": spec.label_ru or spec.label}
         second[f"a_{n}"] = (
             f"crm.{spec.entity}.userfield.add",
             {
@@ -130,8 +132,9 @@ def set_up(client: Client, public_url: str) -> SetupReport:
                     "FIELD_NAME": spec.name,
                     "USER_TYPE_ID": spec.type,
                     "XML_ID": full,
-                    "EDIT_FORM_LABEL": {"en": spec.label},
-                    "LIST_COLUMN_LABEL": {"en": spec.label},
+                    "EDIT_FORM_LABEL": labels,
+                    "LIST_COLUMN_LABEL": labels,
+                    "LIST_FILTER_LABEL": labels,
                 }
             },
         )

@@ -21,10 +21,11 @@ from shared.qbxml.parser import parse_response
 
 from . import company_time, deal_sync
 from .agents.store import JobRow
+from .b24.errors import B24Error
 from .links import Link
 from .sync import failures
 from .sync.names import ListName, alternatives, choose, fit_name
-from .sync.statement import ESTIMATE_DAYS, RECENT_DAYS, statement
+from .sync.statement import ESTIMATE_DAYS, RECENT_DAYS, card_fields, statement
 from .sync.text import Unstorable
 
 if TYPE_CHECKING:
@@ -220,19 +221,22 @@ def _statement(services: Services, member_id: str, b24_type: str, b24_id: str, j
     customers = found.get("customer") or []
     if not customers:
         return  # the customer is gone from QuickBooks; the link's owner (customer sync) will say so
-    services.portals.set_setting(
-        member_id,
-        f"party.{key}.qb",
-        statement(
-            customers[0],
-            found.get("invoices", []),
-            found.get("payments", []),
-            found.get("estimates", []),
-            company_time.now(services, member_id),  # days overdue and aging by the company's date
-            credits=found.get("credits", []),
-            refunds=found.get("refunds", []),
-        ),
+    shown = statement(
+        customers[0],
+        found.get("invoices", []),
+        found.get("payments", []),
+        found.get("estimates", []),
+        company_time.now(services, member_id),  # days overdue and aging by the company's date
+        credits=found.get("credits", []),
+        refunds=found.get("refunds", []),
     )
+    services.portals.set_setting(member_id, f"party.{key}.qb", shown)
+    # the card's own fields too: the phone app shows no tabs, only ordinary fields (one update)
+    fields = card_fields(shown, home_currency(services, member_id) or "USD")
+    try:
+        services.client(member_id).call(f"crm.{b24_type}.update", {"id": b24_id, "fields": fields})
+    except B24Error as exc:  # the tab has the statement; the card catches up with the next read
+        log.warning("QuickBooks fields of %s %s not written: %s", b24_type, b24_id, exc.code)
 
 
 def _linked(services: Services, member_id: str, b24_type: str, b24_id: str, ret: dict[str, Any]) -> None:

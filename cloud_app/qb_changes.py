@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from shared.qbxml.builder import MessageSet, build
 from shared.qbxml.parser import parse_response
+from shared.qbxml.values import Ref
 
-from . import company_time, customer_sync, qb_deletions, qb_documents
+from . import company_time, customer_sync, party_tab, qb_deletions, qb_documents
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .sync import crm, invoices, payments, voids
@@ -141,7 +142,8 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
             writes[f"d{link.b24_id}"] = ("crm.deal.update", {"id": link.b24_id, "fields": fields})
             services.portals.set_setting(member_id, f"deal.{link.b24_id}.qb", shot)
             counts["documents"] += 1
-    for ret in fresh(marks["ReceivePayment"], by_entity.get("ReceivePayment", [])):
+    received = fresh(marks["ReceivePayment"], by_entity.get("ReceivePayment", []))
+    for ret in received:
         for applied in payments.applied_to(ret):
             if applied.txn_id not in deal_by_txn:
                 link = links.by_qb(member_id, file, "invoice", applied.txn_id)
@@ -170,6 +172,8 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
         return counts  # watermarks stay: the next poll brings the same records again
     for step in after:
         step()
+    if marks["ReceivePayment"].modified is not None:  # the first poll brings all history: no news
+        _read_payers(services, member_id, file, received)
     qb_deletions.save_marks(services, member_id, deleted)
     local = _local_offset(marks, by_entity)
     for entity in ENTITIES:
@@ -178,6 +182,18 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
         mark = advance(marks[entity], by_entity[entity])
         _save(services, member_id, quiet(mark, asked, local) if asked is not None else mark)
     return counts
+
+
+def _read_payers(services: Services, member_id: str, file: str, received: list[Mapping[str, Any]]) -> None:
+    """A payment changes what the customer owes and when they last paid: queue the linked company's or
+    contact's statement read, which writes its balance, overdue and last-payment fields (the overdue
+    amount needs all of the customer's open invoices, which a change query does not bring)."""
+    refs = [ret.get("CustomerRef") for ret in received]
+    payers = {ref.list_id for ref in refs if isinstance(ref, Ref) and ref.list_id}
+    for list_id in sorted(payers):
+        link = services.links.by_qb(member_id, file, "customer", list_id)
+        if link is not None and link.b24_type in party_tab.TYPES:
+            party_tab.refresh(services, member_id, link.b24_type, link.b24_id)
 
 
 def _local_offset(

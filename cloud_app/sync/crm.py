@@ -25,18 +25,31 @@ class UserField:
     type: str  # USER_TYPE_ID
     label: str
     entities: tuple[str, ...]  # deal | contact | company
+    label_ru: str = ""
 
 
+# Only built-in types: the mobile app's CRM card renders a closed set of built-in field types and
+# drops app-registered ones (userfieldtype.add) altogether (bitrix-tools/b24-rest-docs #280); what a rep
+# needs on a phone — balance, overdue, last payment; the deal's invoice and status — is among these.
 USER_FIELDS = (
-    UserField("UF_CRM_QB_LIST_ID", "string", "QuickBooks customer ID", ("contact", "company")),
-    UserField("UF_CRM_QB_BALANCE", "money", "QuickBooks balance", ("contact", "company", "deal")),
-    UserField("UF_CRM_QB_CREDIT_LIMIT", "money", "QuickBooks credit limit", ("contact", "company")),
-    UserField("UF_CRM_QB_TERMS", "string", "QuickBooks terms", ("contact", "company")),
-    UserField("UF_CRM_QB_TXN_ID", "string", "QuickBooks document ID", ("deal",)),
-    UserField("UF_CRM_QB_DOC", "string", "QuickBooks document", ("deal",)),
-    UserField("UF_CRM_QB_STATUS", "string", "QuickBooks status", ("deal",)),
-    UserField("UF_CRM_QB_SYNCED_AT", "datetime", "Synced with QuickBooks", ("contact", "company", "deal")),
-)
+    UserField("UF_CRM_QB_LIST_ID", "string", "QuickBooks customer ID", ("contact", "company"),
+              "ID клиента в QuickBooks"),
+    UserField("UF_CRM_QB_BALANCE", "money", "QuickBooks balance", ("contact", "company", "deal"),
+              "Баланс в QuickBooks"),
+    UserField("UF_CRM_QB_OVERDUE", "money", "QuickBooks overdue", ("contact", "company"),
+              "Просрочено в QuickBooks"),
+    UserField("UF_CRM_QB_LAST_PAYMENT", "string", "QuickBooks last payment", ("contact", "company"),
+              "Последний платёж в QuickBooks"),
+    UserField("UF_CRM_QB_CREDIT_LIMIT", "money", "QuickBooks credit limit", ("contact", "company"),
+              "Кредитный лимит в QuickBooks"),
+    UserField("UF_CRM_QB_TERMS", "string", "QuickBooks terms", ("contact", "company"),
+              "Условия оплаты в QuickBooks"),
+    UserField("UF_CRM_QB_TXN_ID", "string", "QuickBooks document ID", ("deal",), "ID документа в QuickBooks"),
+    UserField("UF_CRM_QB_DOC", "string", "QuickBooks document", ("deal",), "Документ QuickBooks"),
+    UserField("UF_CRM_QB_STATUS", "string", "QuickBooks status", ("deal",), "Статус в QuickBooks"),
+    UserField("UF_CRM_QB_SYNCED_AT", "datetime", "Synced with QuickBooks", ("contact", "company", "deal"),
+              "Синхронизировано с QuickBooks"),
+)  # fmt: skip
 
 
 def money(amount: Decimal | None, currency: str) -> str | None:

@@ -178,3 +178,25 @@ def statement(
         "estimates": quoted,
         "as_of": now.isoformat(timespec="seconds"),
     }
+
+
+def card_fields(shown: Mapping[str, Any], currency: str) -> dict[str, Any]:
+    """The company's or contact's QuickBooks fields a phone shows, from a :func:`statement`: balance,
+    what is overdue (every aging column past ``current``) and the last payment as one line, "220.00 USD
+    on 2026-11-28". No payment in the statement's window: the last-payment field is left as it is."""
+    fields: dict[str, Any] = {}
+    balance = (shown.get("customer") or {}).get("balance")
+    if balance is not None:
+        fields["UF_CRM_QB_BALANCE"] = crm.money(Decimal(balance), currency)
+    aging = shown.get("aging") or {}
+    overdue = sum((Decimal(aging[k]) for k in AGING[1:] if aging.get(k)), Decimal(0))
+    fields["UF_CRM_QB_OVERDUE"] = crm.money(overdue, currency)
+    dated = [p for p in shown.get("payments") or [] if p.get("date") and p.get("amount")]
+    if dated:
+        last = max(dated, key=lambda p: str(p["date"]))  # ISO dates sort as dates
+        fields["UF_CRM_QB_LAST_PAYMENT"] = last_payment(Decimal(last["amount"]), currency, str(last["date"]))
+    return fields
+
+
+def last_payment(amount: Decimal, currency: str, day: str) -> str:
+    return f"{amount.quantize(Decimal('0.01')):,} {currency} on {day}"

@@ -72,3 +72,30 @@ def test_install_sets_everything_up_in_two_batches(cloud: Cloud) -> None:
     cloud.install()
     outer = [c.method for c in cloud.emu.calls if c.member_id == cloud.portal.member_id and not c.in_batch]
     assert outer.count("batch") == 2 and set(outer) <= {"batch", "app.info", "user.admin"}, outer
+
+
+def test_the_fields_a_phone_shows_are_created_once_as_built_in_types_in_both_languages(cloud: Cloud) -> None:
+    """The mobile CRM card drops app-registered field types (bitrix-tools/b24-rest-docs #280): the
+    balance, overdue amount and last payment of a company or contact are built-in ``money``/``string``
+    fields, labelled in English and Russian (``crm.company.userfield.add`` takes a label per language)."""
+    cloud.install()
+    made = {
+        (c.params["fields"]["FIELD_NAME"], c.method): c.params["fields"]
+        for c in cloud.emu.calls
+        if c.method.endswith(".userfield.add") and c.status == 200
+    }
+    for entity in ("company", "contact"):
+        overdue = made[("QB_OVERDUE", f"crm.{entity}.userfield.add")]
+        paid = made[("QB_LAST_PAYMENT", f"crm.{entity}.userfield.add")]
+        assert (overdue["USER_TYPE_ID"], paid["USER_TYPE_ID"]) == ("money", "string")
+        assert overdue["EDIT_FORM_LABEL"] == {"en": "QuickBooks overdue", "ru": "Просрочено в QuickBooks"}
+        assert paid["LIST_COLUMN_LABEL"]["ru"] == "Последний платёж в QuickBooks"
+    assert {(uf.entity_id, uf.field_name) for uf in cloud.portal.store.userfields} >= {
+        ("CRM_COMPANY", "UF_CRM_QB_OVERDUE"), ("CRM_CONTACT", "UF_CRM_QB_LAST_PAYMENT"),
+        ("CRM_DEAL", "UF_CRM_QB_DOC"), ("CRM_DEAL", "UF_CRM_QB_STATUS"),
+    }  # fmt: skip
+    count = len(cloud.portal.store.userfields)
+    added = sum(1 for c in cloud.emu.calls if c.method.endswith(".userfield.add"))
+    cloud.install()  # re-install: the fields are found, none is added again
+    assert len(cloud.portal.store.userfields) == count
+    assert sum(1 for c in cloud.emu.calls if c.method.endswith(".userfield.add")) == added

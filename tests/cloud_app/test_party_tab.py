@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from .product import World, a_deal, settled, wait
@@ -167,3 +168,49 @@ def test_a_created_customer_gets_a_name_without_a_colon(world: World) -> None:
     world.web_connector_runs()
     assert wait(lambda: _tab(world, other)["linked"] is not None), _tab(world, other)
     assert _tab(world, other)["linked"]["name"] == "Baker - South Yard"  # a typed name is fitted too
+
+
+def test_a_payment_in_quickbooks_updates_the_overdue_and_last_payment_fields_on_the_company_card(
+    world: World,
+) -> None:
+    """The phone app shows no tabs: what the rep needs is on the card's own fields, kept by the sync."""
+    deal = a_deal(world, "Stark Industries", [(1, "Labor", "55.00", "10")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    assert settled(world, sync_id)["state"] == "done"
+    client = world.cloud.client()
+    company = client.call("crm.deal.get", {"id": deal})["COMPANY_ID"]
+    txn = client.call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"]
+    member = world.cloud.portal.member_id
+    polls = world.cloud.services.agents.jobs
+    world.api("POST", f"/deals/{deal}/refresh")  # the periodic change poll has run once (the history)
+    world.web_connector_runs()
+    assert wait(lambda: polls(member, purpose="qb-changes")[-1].state == "done")
+    today = world.qb.company.now().date()
+    world.qb.process(  # an older invoice, long past due, made in QuickBooks itself
+        '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">'
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Stark Industries</FullName></CustomerRef>"
+        f"<TxnDate>{today - timedelta(days=75)}</TxnDate><DueDate>{today - timedelta(days=45)}</DueDate>"
+        "<InvoiceLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>4</Quantity>"
+        "<Rate>75.00</Rate></InvoiceLineAdd></InvoiceAdd></InvoiceAddRq></QBXMLMsgsRq></QBXML>"
+    )
+    _pay(world, "Stark Industries", txn, "220.00", "PAY-90")
+
+    assert world.api("POST", f"/deals/{deal}/refresh").json() == {"queued": True}  # the next poll
+    world.web_connector_runs()
+    jobs = world.cloud.services.agents.jobs
+    assert wait(lambda: bool(jobs(member, purpose=f"party-tab:company:{company}")))  # queued by the payment
+
+    def read_or_waiting() -> bool:
+        done = jobs(member, purpose=f"party-tab:company:{company}")[-1].state == "done"
+        return done or world.agent.queue.depth()["pending"] >= 1
+
+    assert wait(read_or_waiting)
+    if jobs(member, purpose=f"party-tab:company:{company}")[-1].state != "done":
+        world.web_connector_runs()  # the statement read missed the first session: the next one runs it
+    card: dict[str, Any] = {}
+    assert wait(lambda: card.update(client.call("crm.company.get", {"id": company})) or bool(
+        card.get("UF_CRM_QB_LAST_PAYMENT")))  # fmt: skip
+    assert card["UF_CRM_QB_LAST_PAYMENT"] == f"220.00 USD on {today.isoformat()}"
+    assert card["UF_CRM_QB_OVERDUE"] == "300.00|USD"  # the old invoice; the deal's is not due yet
+    assert card["UF_CRM_QB_BALANCE"] == "630.00|USD"  # 550 - 220 + 300

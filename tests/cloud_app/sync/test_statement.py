@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from cloud_app.sync.statement import aging_bucket, statement
+from cloud_app.sync.statement import aging_bucket, card_fields, statement
 from shared.qbxml.values import Ref
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
@@ -65,3 +65,29 @@ def test_an_old_open_credit_counts_and_what_the_listed_documents_do_not_explain_
     assert [c["number"] for c in st["credits"]] == ["C1"]  # an old used one is not listed; an open one is
     assert st["balance_check"]["listed"] == "185.00"
     assert st["balance_check"]["not_listed"] == "-5.00"  # e.g. an older unused payment QuickBooks counts
+
+
+def test_the_card_fields_say_what_is_overdue_and_the_last_payment_in_one_line() -> None:
+    now = datetime(2026, 12, 2, 10, tzinfo=UTC)
+    shown = statement(
+        {"ListID": "80-1", "FullName": "Stark", "TotalBalance": Decimal("1630.00")},
+        [
+            {"TxnID": "1", "DueDate": date(2026, 10, 1), "BalanceRemaining": Decimal("300.00")},
+            {"TxnID": "2", "DueDate": date(2026, 11, 20), "BalanceRemaining": Decimal("1000.00")},
+            {"TxnID": "3", "DueDate": date(2026, 12, 20), "BalanceRemaining": Decimal("330.00")},
+        ],
+        [
+            {"TxnID": "p1", "TxnDate": date(2026, 11, 28), "TotalAmount": Decimal("1220.5")},
+            {"TxnID": "p0", "TxnDate": date(2026, 10, 3), "TotalAmount": Decimal("99.00")},
+        ],
+        [],
+        now,
+    )
+    assert card_fields(shown, "USD") == {
+        "UF_CRM_QB_BALANCE": "1630.00|USD",
+        "UF_CRM_QB_OVERDUE": "1300.00|USD",  # what is past due; the invoice due on the 20th is not
+        "UF_CRM_QB_LAST_PAYMENT": "1,220.50 USD on 2026-11-28",
+    }
+    nothing_paid = card_fields(statement({"TotalBalance": Decimal(0)}, [], [], [], now), "EUR")
+    # no payment in the window: the last-payment field keeps what it had
+    assert nothing_paid == {"UF_CRM_QB_BALANCE": "0.00|EUR", "UF_CRM_QB_OVERDUE": "0.00|EUR"}
