@@ -20,7 +20,7 @@ from types import FrameType
 
 from waitress.server import create_server
 
-from . import qb_changes
+from . import offline, qb_changes
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
 from .config import Config
@@ -63,7 +63,20 @@ class Running:
             assert self.reconciler.supervised is not None
             services_of(self.app).workers.append(self.reconciler.supervised)  # /healthz watches it
         threading.Thread(target=self._replay, name="replay-results", daemon=True).start()
+        self._pending_events()
         return self
+
+    def _pending_events(self) -> None:
+        """Events a previous process stored but never handled (it was killed first) are handled now:
+        Bitrix24 sends each event once, and with the offline queue it wakes us up only once until the
+        queue is read — without this nothing would ever come back for them."""
+        services = services_of(self.app)
+        for portal in services.portals.portals():
+            member_id = portal.member_id
+            if portal.state == "active" and (
+                services.portals.events(member_id) or offline.enabled(services, member_id)
+            ):
+                services.worker.kick(member_id)
 
     def _replay(self) -> None:
         """Every minute, results whose hook did not run to its end (it failed: Bitrix24 refused a search,
