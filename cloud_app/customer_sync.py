@@ -502,19 +502,10 @@ def on_linked(
         if link is None or loads(link.fingerprint) is not None:
             continue
         qb, b24 = qb_fields(link.b24_type, ret), None
-        # Read Bitrix24's side now, also for one just created: a person may have edited the record
-        # while its CustomerAdd was on its way (or its answer waited for a full disk); that edit's
-        # event found no link then and was let go, so it is caught here and merged like any other.
-        record = services.client(member_id).call(f"crm.{link.b24_type}.get", {"id": link.b24_id})
-        if not isinstance(record, dict):
-            continue
         if wanted == "CustomerQueryRs":
+            record = services.client(member_id).call(f"crm.{link.b24_type}.get", {"id": link.b24_id})
+            if not isinstance(record, dict):
+                continue
             b24 = b24_fields(link.b24_type, record)
         services.links.set_fingerprint(member_id, file, "customer", link.qb_id, state(qb, ret, b24))
-        if wanted == "CustomerAddRs":
-            fresh = services.links.by_qb(member_id, file, "customer", link.qb_id)
-            if fresh is not None and changed_in_b24(fresh, record):
-                log.info("%s: %s %s edited while it was being created in QuickBooks; merging",
-                         member_id, link.b24_type, link.b24_id)  # fmt: skip
-                _read(services, member_id, fresh)
     return False
