@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from pathlib import Path
+from typing import Self
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
@@ -33,13 +34,10 @@ def fast() -> Iterator[float]:
     return repeat(0.05)
 
 
-class HostileCloud:
-    """Answers the first connection's Hello with ``first`` (any frame), later ones with a Welcome."""
+class LoopbackCloud:
+    """A websockets server on loopback, in its own thread, for a ``with`` block; ``_handler`` is the cloud."""
 
-    def __init__(self, first: str | bytes) -> None:
-        self.first = first
-        self.hellos: list[str | bytes] = []
-        self.errors: list[str] = []
+    def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -48,8 +46,40 @@ class HostileCloud:
             target=self._loop.run_until_complete, args=(self._main(),), daemon=True
         )
 
-    def _run(self) -> None:
-        self._loop.run_until_complete(self._main())
+    async def _handler(self, ws: ServerConnection) -> None:
+        raise NotImplementedError
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        async with serve(self._handler, "127.0.0.1", 0, max_size=None) as server:
+            self.port = next(iter(server.sockets)).getsockname()[1]
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        self._ready.wait(5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(5)
+        self._loop.close()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/agent/ws"
+
+
+class HostileCloud(LoopbackCloud):
+    """Answers the first connection's Hello with ``first`` (any frame), later ones with a Welcome."""
+
+    def __init__(self, first: str | bytes) -> None:
+        super().__init__()
+        self.first = first
+        self.hellos: list[str | bytes] = []
+        self.errors: list[str] = []
 
     async def _handler(self, ws: ServerConnection) -> None:
         self.hellos.append(await ws.recv())
@@ -64,28 +94,6 @@ class HostileCloud:
                     self.errors.append(message["code"])
         except Exception:  # noqa: BLE001 - the agent hung up
             pass
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        async with serve(self._handler, "127.0.0.1", 0, max_size=None) as server:
-            self.port = next(iter(server.sockets)).getsockname()[1]
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> HostileCloud:
-        self._thread.start()
-        self._ready.wait(5)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(5)
-        self._loop.close()
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/agent/ws"
 
 
 def link_to(url: str, tmp_path: Path, **options: object) -> Link:

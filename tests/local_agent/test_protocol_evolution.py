@@ -5,35 +5,27 @@ Tomorrow's cloud is a real websockets server on loopback speaking what a later r
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 
 from shared import wire
 
 from .test_agent import wait
-from .test_link import PORTAL, link_to
+from .test_link import PORTAL, LoopbackCloud, link_to
 
 QBXML = '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">' \
     "<CustomerQueryRq/></QBXMLMsgsRq></QBXML>"  # fmt: skip
 
 
-class TomorrowCloud:
+class TomorrowCloud(LoopbackCloud):
     """Welcomes with fields and features from a later release and offers one job carrying an added field."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.received: list[dict[str, object]] = []
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self.port = 0
-        self._thread = threading.Thread(
-            target=self._loop.run_until_complete, args=(self._main(),), daemon=True
-        )
 
     async def _handler(self, ws: ServerConnection) -> None:
         hello = json.loads(await ws.recv())
@@ -50,31 +42,13 @@ class TomorrowCloud:
         async for raw in ws:
             self.received.append(json.loads(raw))
 
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        async with serve(self._handler, "127.0.0.1", 0) as server:
-            self.port = next(iter(server.sockets)).getsockname()[1]
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> TomorrowCloud:
-        self._thread.start()
-        self._ready.wait(5)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(5)
-        self._loop.close()
-
     def types(self) -> list[object]:
         return [m.get("type") for m in self.received]
 
 
 def test_todays_agent_stores_and_acknowledges_a_job_from_tomorrows_cloud(tmp_path: Path) -> None:
     with TomorrowCloud() as cloud:
-        link = link_to(f"ws://127.0.0.1:{cloud.port}/agent/ws", tmp_path).start()
+        link = link_to(cloud.url, tmp_path).start()
         try:
             assert wait(lambda: "job.ack" in cloud.types()), cloud.received
             hello = cloud.received[0]
