@@ -94,12 +94,21 @@ def cmd_test(args: list[str]) -> None:
     run([str(PY), "-m", "ruff", "check", "."])
     _say("mypy (strict on the pure packages: shared/, cloud_app/sync/)")
     run([str(PY), "-m", "mypy", "shared", "cloud_app/sync"])
-    _say("pytest")
-    code = subprocess.call([str(PY), "-m", "pytest", *args], cwd=ROOT)
-    if code == 5:  # pytest's "no tests collected" is a failure, not green
-        _say("pytest collected no tests: failing")
-        raise SystemExit(1)
-    raise SystemExit(code)
+    # Two pytest processes, not one: over a thousand tests that each start servers leave the one process
+    # holding more than 1,024 descriptors by the end, where select() stops working (a leak to find).
+    groups = [args] if args else [list(FIRST), ["tests", *(f"--ignore={g}" for g in FIRST)]]
+    worst = 0
+    for group in groups:
+        _say("pytest " + " ".join(group))
+        code = subprocess.call([str(PY), "-m", "pytest", *group], cwd=ROOT)
+        if code == 5:  # pytest's "no tests collected" is a failure, not green
+            _say("pytest collected no tests: failing")
+            code = 1
+        worst = worst or code
+    raise SystemExit(worst)
+
+
+FIRST = ("tests/cloud_app", "tests/demo", "tests/deploy", "tests/dev", "tests/e2e", "tests/faults")
 
 
 def cmd_run(args: list[str]) -> None:
