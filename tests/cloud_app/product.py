@@ -5,7 +5,7 @@ QuickBooks simulator's sample company. The ``world`` fixture (registered in ``co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +91,28 @@ def paid_world(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[W
     """The same on a Professional plan: offline events, and our writes carry the auth_connector."""
     with _world(tmp_path, capsys, "professional") as w:
         yield w
+
+
+class Intercepted:
+    """The simulated QuickBooks as the Web Connector meets it, with every exchange of a session passed
+    through ``through(request_xml, process)`` — where a test loses, rewrites or follows an answer."""
+
+    def __init__(self, qb: SimulatedQuickBooks, through: Callable[[str, Callable[[str], str]], str]) -> None:
+        self.qb, self.through = qb, through
+
+    def begin_session(self, **kw: str) -> Any:
+        inner, through = self.qb.begin_session(**kw), self.through
+
+        class Session:
+            company_file = inner.company_file
+
+            def process(self, request_xml: str) -> str:
+                return through(request_xml, inner.process)
+
+            def close(self) -> None:
+                inner.close()
+
+        return Session()
 
 
 def settled(world: World, sync_id: str) -> dict[str, Any]:

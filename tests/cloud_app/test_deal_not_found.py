@@ -5,11 +5,10 @@ for deleted would otherwise be created a second time."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from sandbox.quickbooks import SimulatedQuickBooks
-
-from .product import World, a_deal, connector, settled, wait
+from .product import Intercepted, World, a_deal, connector, settled, wait
 from .test_deal_once import invoices_of
 
 
@@ -51,38 +50,20 @@ def test_a_deleted_invoice_answered_with_3120_is_gone_as_with_500(world: World) 
     assert shown["detail"]["can_send"] is True
 
 
-class LookupFails:
+def lookup_fails(request_xml: str, process: Callable[[str], str]) -> str:
     """QuickBooks answering the deal's document lookup with an internal error (1000), nothing else changed."""
-
-    def __init__(self, qb: SimulatedQuickBooks) -> None:
-        self.qb = qb
-
-    def begin_session(self, **kw: str) -> Any:
-        inner = self.qb.begin_session(**kw)
-
-        class Session:
-            company_file = inner.company_file
-
-            def process(self, request_xml: str) -> str:
-                answer = inner.process(request_xml)
-                return re.sub(
-                    r'(<InvoiceQueryRs requestID="existing-\d+") statusCode="0" statusSeverity="Info"'
-                    r' statusMessage="Status OK">.*?</InvoiceQueryRs>',
-                    r'\1 statusCode="1000" statusSeverity="Error"'
-                    r' statusMessage="An internal error occurred."/>',
-                    answer,
-                    flags=re.S,
-                )
-
-            def close(self) -> None:
-                inner.close()
-
-        return Session()
+    return re.sub(
+        r'(<InvoiceQueryRs requestID="existing-\d+") statusCode="0" statusSeverity="Info"'
+        r' statusMessage="Status OK">.*?</InvoiceQueryRs>',
+        r'\1 statusCode="1000" statusSeverity="Error" statusMessage="An internal error occurred."/>',
+        process(request_xml),
+        flags=re.S,
+    )
 
 
 def test_an_error_on_the_lookup_writes_nothing_rather_than_a_second_invoice(world: World) -> None:
     first = _first_invoice(world, "Oscorp")
-    shown = _preview(world, first["deal"], LookupFails(world.qb))
+    shown = _preview(world, first["deal"], Intercepted(world.qb, lookup_fails))
     assert shown["detail"]["can_send"] is False, shown["detail"]
     assert any("did not say whether" in p for p in shown["detail"]["problems"]), shown["detail"]
     assert len(invoices_of(world, "Oscorp")) == 1

@@ -9,9 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.qbport import RequestFailed
-from sandbox.quickbooks import SimulatedQuickBooks
 
-from .product import World, a_deal, connector, settled, wait
+from .product import Intercepted, World, a_deal, connector, settled, wait
 
 
 def invoices_of(world: World, customer: str) -> list[dict[str, Any]]:
@@ -142,31 +141,19 @@ def test_syncing_a_deal_again_updates_its_invoice_and_a_second_one_is_an_explici
     assert [d["number"] for d in tab["documents"]][1] == invoice["RefNumber"]  # the paid one is still there
 
 
-class AfterTheLostAnswer:
-    """QuickBooks as the Web Connector meets it, with something happening right after the write's answer
-    is lost (QuickBooks closed, another application's message set replacing the saved one)."""
+def after_the_lost_answer(then: Callable[[], None]) -> Callable[[str, Callable[[str], str]], str]:
+    """Something happening right after the write's answer is lost (QuickBooks closed, another
+    application's message set replacing the saved one)."""
 
-    def __init__(self, qb: SimulatedQuickBooks, then: Callable[[], None]) -> None:
-        self.qb, self.then = qb, then
+    def through(request_xml: str, process: Callable[[str], str]) -> str:
+        try:
+            return process(request_xml)
+        except RequestFailed:
+            if "<InvoiceAddRq" in request_xml:
+                then()
+            raise
 
-    def begin_session(self, **kw: str) -> Any:
-        inner, outer = self.qb.begin_session(**kw), self
-
-        class Session:
-            company_file = inner.company_file
-
-            def process(self, request_xml: str) -> str:
-                try:
-                    return inner.process(request_xml)
-                except RequestFailed:
-                    if "<InvoiceAddRq" in request_xml:
-                        outer.then()
-                    raise
-
-            def close(self) -> None:
-                inner.close()
-
-        return Session()
+    return through
 
 
 def test_a_lost_answer_is_recovered_and_retry_never_adds_a_second_invoice(world: World) -> None:
@@ -200,7 +187,7 @@ def test_when_quickbooks_kept_no_outcome_the_marker_decides_and_nothing_is_sent_
     shown = preview(world, deal)
     confirm(world, shown["sync_id"])
     world.qb.lose_response_to = "<InvoiceAddRq"
-    forgets = AfterTheLostAnswer(world.qb, world.qb.processor.saved_sets.clear)
+    forgets = Intercepted(world.qb, after_the_lost_answer(world.qb.processor.saved_sets.clear))
     done = settle_through(world, shown["sync_id"], forgets)
     assert done["state"] == "done", done
     assert invoice_adds(world) == 1  # found by its marker, not sent again
@@ -214,7 +201,7 @@ def test_a_write_that_never_landed_is_sent_again_once(world: World) -> None:
     deal = a_deal(world, "Oscorp", [(1, "Labor", "55.00", "1")])
     shown = preview(world, deal)
     confirm(world, shown["sync_id"])
-    refusing = AfterTheLostAnswer(world.qb, world.qb.processor.saved_sets.clear)
+    refusing = Intercepted(world.qb, after_the_lost_answer(world.qb.processor.saved_sets.clear))
     real = world.qb._process
 
     def not_applied(request_xml: str, state: Any) -> str:  # QuickBooks dropped it before committing
@@ -242,7 +229,7 @@ def test_an_unknown_outcome_stays_unknown_until_quickbooks_answers_and_retry_che
     def close_quickbooks() -> None:
         world.qb.not_running = True
 
-    closing = AfterTheLostAnswer(world.qb, close_quickbooks)
+    closing = Intercepted(world.qb, after_the_lost_answer(close_quickbooks))
     connector(world.agent, world.home, world.password, closing).run_session()  # type: ignore[arg-type]
     failed = settled(world, shown["sync_id"])
     assert failed["state"] == "failed" and failed["detail"]["unresolved"], failed
@@ -329,28 +316,12 @@ def test_a_double_click_and_two_retries_are_one_sync(world: World) -> None:
     assert len(invoices_of(world, "Hooli XYZ")) == 1 and len(invoices_of(world, "Hooli")) == 1
 
 
-class DiesAfterTheWrite:
+def dies_after_the_write(request_xml: str, process: Callable[[str], str]) -> str:
     """The agent's process dies while QuickBooks commits the write: nobody reads the answer."""
-
-    def __init__(self, qb: SimulatedQuickBooks) -> None:
-        self.qb = qb
-
-    def begin_session(self, **kw: str) -> Any:
-        inner = self.qb.begin_session(**kw)
-
-        class Session:
-            company_file = inner.company_file
-
-            def process(self, request_xml: str) -> str:
-                answer = inner.process(request_xml)
-                if "<InvoiceAddRq" in request_xml:
-                    raise AgentDied
-                return answer
-
-            def close(self) -> None:
-                inner.close()
-
-        return Session()
+    answer = process(request_xml)
+    if "<InvoiceAddRq" in request_xml:
+        raise AgentDied
+    return answer
 
 
 class AgentDied(Exception):
@@ -368,7 +339,8 @@ def test_an_agent_restarted_while_quickbooks_held_the_write_recovers_it(world: W
     shown = preview(world, deal)
     confirm(world, shown["sync_id"])
     try:
-        connector(world.agent, world.home, world.password, DiesAfterTheWrite(world.qb)).run_session()  # type: ignore[arg-type]
+        dying = Intercepted(world.qb, dies_after_the_write)
+        connector(world.agent, world.home, world.password, dying).run_session()  # type: ignore[arg-type]
     except AgentDied:
         pass
     world.agent.stop()  # the process is gone; its queue still says the write was in QuickBooks' hands

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
@@ -34,7 +35,7 @@ def fast() -> Iterator[float]:
     return repeat(0.05)
 
 
-class LoopbackCloud:
+class LoopbackCloud(ABC):
     """A websockets server on loopback, in its own thread, for a ``with`` block; ``_handler`` is the cloud."""
 
     def __init__(self) -> None:
@@ -46,8 +47,9 @@ class LoopbackCloud:
             target=self._loop.run_until_complete, args=(self._main(),), daemon=True
         )
 
+    @abstractmethod
     async def _handler(self, ws: ServerConnection) -> None:
-        raise NotImplementedError
+        """What this cloud does with one agent's connection."""
 
     async def _main(self) -> None:
         self._stop = asyncio.Event()
