@@ -102,6 +102,10 @@ class AgentRelay:
             self._loop.call_soon_threadsafe(self._stopped.set)
         if self._thread is not None:
             self._thread.join(timeout=10)
+        with self._applying_lock:
+            lanes, self._appliers = list(self._appliers.values()), {}
+        for lane in lanes:
+            lane.stop()  # after what it holds: a result being applied is finished, not cut
 
     def _run(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -359,6 +363,8 @@ class AgentRelay:
                 return  # being applied now (a hook waiting out a Bitrix24 outage): not a second time
             self._applying.add(job.job_id)
         try:
+            if self.store.is_applied(portal, job.job_id):
+                return  # acted on since it was read (by its lane, or by an earlier replay): not twice
             if self.on_result is not None and self._hook(self.on_result, portal, job):
                 self.store.mark_applied(portal, job.job_id)
         finally:
@@ -371,8 +377,10 @@ class AgentRelay:
         durable step. ``before`` (default: this process's start): also results whose handling failed
         here (a full disk, a refused search); one being applied now is not applied a second time."""
         jobs = self.store.unapplied(before or self.started_at)
-        for job in jobs:
-            self._apply(job.portal, job)
+        # on each portal's own lane, behind what it is doing now: in order, and never beside it
+        waiting = [self._applier(job.portal).submit(self._apply, job.portal, job) for job in jobs]
+        for done in waiting:
+            done.result()
         if jobs:
             log.info("applied %d result(s) stored before a restart", len(jobs))
         return len(jobs)
@@ -395,12 +403,19 @@ class AgentRelay:
         return True
 
 
+_Work = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+
 class _Lane:
     """One daemon thread running what is submitted, in order (a process stopping never waits for it)."""
 
     def __init__(self, name: str) -> None:
-        self._todo: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = SimpleQueue()
+        self._todo: SimpleQueue[_Work | None] = SimpleQueue()
         threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        """The thread ends once what was submitted before has run."""
+        self._todo.put(None)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         done: Future[Any] = Future()
@@ -408,14 +423,14 @@ class _Lane:
         return done
 
     def _run(self) -> None:
-        while True:
-            done, fn, args = self._todo.get()
-            if not done.set_running_or_notify_cancel():
-                continue
-            try:
-                done.set_result(fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiter, the lane goes on
-                done.set_exception(exc)
+        while (item := self._todo.get()) is not None:
+            done, fn, args = item
+            if done.set_running_or_notify_cancel():
+                try:
+                    done.set_result(fn(*args))
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiter, the lane goes on
+                    done.set_exception(exc)
+            del item, done, fn, args  # an idle lane holds nothing of the last job (nor the relay)
 
 
 def _now() -> datetime:

@@ -424,6 +424,13 @@ class AgentStore:
         with self._lock, self.db.conn:
             self.db.execute("update jobs set applied = 1 where portal = ? and job_id = ?", [portal, job_id])
 
+    def is_applied(self, portal: str, job_id: str) -> bool:
+        with self._lock:
+            row = self.db.execute(
+                "select applied from jobs where portal = ? and job_id = ?", [portal, job_id]
+            ).fetchone()
+            return bool(row and row[0])
+
     def unapplied(self, before: datetime) -> list[JobRow]:
         """Results stored before ``before`` that the app never acted on: the process stopped between
         storing (and acknowledging) a result and running what it starts."""
