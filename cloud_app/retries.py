@@ -109,31 +109,41 @@ class Retries:
         self._changed.set()
 
     def run_due(self) -> int:
-        """Run every retry due by ``services.now()``; how many ran. A row is removed before its handler
-        runs: a handler that fails again schedules anew; one that crashes is logged and tried again a
-        minute later."""
+        """Run every retry due by ``services.now()``; how many ran. Before its handler runs, a row is
+        leased a minute ahead (a process dying in the handler leaves it to come back, not lost); a handler
+        that fails again schedules anew, one that crashes is logged and its lease brings it back."""
         with self._lock:
             ran = 0
             store = self.services.portals
             for r in due(store, self.services.now()):
-                cancel(store, r.member_id, r.key)
                 handler = self.handlers.get(r.kind)
                 if handler is None:
                     log.warning("%s: no handler for retry %s (%s)", r.member_id, r.key, r.kind)
+                    cancel(store, r.member_id, r.key)
                     continue
                 portal = store.portal(r.member_id)
                 if portal is None or portal.state == "uninstalled":
+                    cancel(store, r.member_id, r.key)
                     continue
+                lease = self.services.now() + timedelta(minutes=1)
+                schedule(store, r.member_id, r.key, r.kind, lease, attempt=r.attempt, payload=r.payload,
+                         reason=r.reason)  # fmt: skip
                 log.info("%s: retrying %s (attempt %d)", r.member_id, r.key, r.attempt + 1)
                 try:
                     handler(self.services, r.member_id, r.payload, r.attempt)
                 except Exception:  # noqa: BLE001 - one retry's trouble never stops the others
                     log.exception("%s: retrying %s failed; again in a minute", r.member_id, r.key)
-                    again = self.services.now() + timedelta(minutes=1)
-                    schedule(store, r.member_id, r.key, r.kind, again, attempt=r.attempt, payload=r.payload,
-                             reason=r.reason)  # fmt: skip
+                else:
+                    left = scheduled(store, r.member_id, r.key)
+                    untouched = left is not None and abs((left.due - lease).total_seconds()) < 0.001
+                    if untouched:  # the handler did not schedule it anew: done
+                        cancel(store, r.member_id, r.key)
                 ran += 1
             return ran
+
+    def wake(self) -> None:
+        """Look now (a stop is then seen at once, not after the loop's sleep)."""
+        self._changed.set()
 
     def work(self, stop: threading.Event) -> None:
         while not stop.is_set():

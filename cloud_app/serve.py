@@ -90,9 +90,7 @@ class Running:
     def stop(self) -> None:
         self._stopping.set()
         self.reconciler.stop()
-        for worker in services_of(self.app).workers:
-            worker.stop()
-        services_of(self.app).worker.stop()
+        services_of(self.app).stop()
         self.http.close()
         self.relay.stop()
         if self._thread is not None:

@@ -102,6 +102,17 @@ class Services:
     held: health.HeldEvents = field(default_factory=lambda: health.HeldEvents())  # while the disk is full
     watch: health.Watch = field(init=False)  # set by create_app: notices the database writing again
 
+    def stop(self) -> None:
+        """End this app's background loops and its Bitrix24 session (a process stopping, a test's app
+        replaced): nothing of it keeps running or holds sockets after."""
+        for worker in self.workers:
+            worker.stop_event.set()
+        self.retries.wake()
+        for worker in self.workers:
+            worker.stop()
+        self.worker.stop()
+        self.http.close()
+
     def pacer(self, member_id: str) -> Pacer:
         """The portal's request pacer: every client of a portal draws from the same bucket, as Bitrix24
         counts it (one per portal, not one per caller)."""

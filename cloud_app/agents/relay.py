@@ -248,7 +248,11 @@ class AgentRelay:
             raw = await inbox.get()
             try:
                 try:
-                    message = wire.decode(raw)
+                    decoded = wire.decode_full(raw)
+                    message = decoded.message
+                    if decoded.ignored:  # a newer agent's additions: names only, never values
+                        log.debug("%s from agent %s: ignored field(s) %s", message.type, agent.agent_id,
+                                  ", ".join(decoded.ignored))  # fmt: skip
                 except wire.WireError as exc:
                     await self._send(ws, wire.ErrorMessage(code="bad_message", message=exc.reason, ref=None))
                     continue

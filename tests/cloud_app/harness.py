@@ -97,6 +97,7 @@ def running_cloud(tmp: Path, clock: Clock | None = None, *, relay: bool = False)
             old = relays[-1]
             if old is not None:
                 old.stop()
+            services_of(holder["app"]).stop()  # the old process's loops end with it
             new = AgentRelay(AgentStore(config.database), port=old.port).start() if old else None
             relays.append(new)
             holder["app"] = create_app(config, relay=new, bx24_js=emu.base_url + "/bx24.js")
@@ -109,5 +110,6 @@ def running_cloud(tmp: Path, clock: Clock | None = None, *, relay: bool = False)
         finally:
             server.shutdown()
             server.server_close()
+            services_of(holder["app"]).stop()
             if relays[-1] is not None:
                 relays[-1].stop()

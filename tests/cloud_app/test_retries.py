@@ -71,3 +71,33 @@ def test_an_edit_to_a_customer_locked_ten_minutes_reaches_quickbooks_once_it_unl
     mods = [x for x in world.qb.history if "<CustomerModRq" in x.request]
     landed = [x for x in mods if x.response and 'statusCode="0"' in x.response.split("CustomerModRs")[1]]
     assert len(landed) == 1 and len(mods) == tries  # refused while locked, then edited once
+
+
+def test_a_retry_whose_handler_does_not_finish_comes_back_and_one_that_finishes_is_gone(world: World) -> None:
+    """A retry is leased a minute ahead before its handler runs: a process dying (here: the handler
+    failing) in the middle leaves it to come back, never lost; a handler that finished leaves nothing."""
+    services, member = world.cloud.services, world.cloud.portal.member_id
+    clock = Clock()
+    services.now = clock
+    ran: list[str] = []
+
+    def dies(_services: object, _member: str, payload: dict[str, object], _attempt: int) -> None:
+        ran.append(str(payload["n"]))
+        raise RuntimeError("the process went away here")
+
+    def finishes(_services: object, _member: str, payload: dict[str, object], _attempt: int) -> None:
+        ran.append(str(payload["n"]))
+
+    services.retries.handlers.update({"test.dies": dies, "test.finishes": finishes})
+    store = services.portals
+    retries.schedule(store, member, "t:1", "test.dies", clock.at, attempt=1, payload={"n": 1})
+    retries.schedule(store, member, "t:2", "test.finishes", clock.at, attempt=1, payload={"n": 2})
+    services.retries.run_due()
+    assert sorted(ran) == ["1", "2"]
+    back = retries.scheduled(store, member, "t:1")
+    assert back is not None and back.attempt == 1
+    assert abs((back.due - (clock.at + timedelta(minutes=1))).total_seconds()) < 0.001
+    assert retries.scheduled(store, member, "t:2") is None
+    clock.at += timedelta(minutes=1)
+    services.retries.run_due()
+    assert ran.count("1") == 2 and ran.count("2") == 1

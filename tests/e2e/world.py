@@ -113,8 +113,7 @@ class Sandbox:
         # The process is gone: every agent connection with it, and whatever its event worker would still have
         # done (in one Python process its thread cannot be killed; it is told to do nothing from now on).
         self.services.worker.handle = lambda member_id: None
-        for worker in self.services.workers:  # the retry and storage loops die with the process
-            worker.stop()
+        self.services.stop()  # the retry and storage loops die with the process
         self.relay.stop()
         self.relay = AgentRelay(AgentStore(self.config.database), port=self.relay.port).start()
         self._holder["app"] = create_app(
@@ -199,6 +198,7 @@ def sandbox(tmp: Path, *, quickbooks: SimulatedQuickBooks | None = None) -> Iter
                 yield box
             finally:
                 box.stop()
+                box.services.stop()
                 box.relay.stop()
         finally:
             server.shutdown()
