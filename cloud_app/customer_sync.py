@@ -426,10 +426,22 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
     result = parse_response(job.response).results[0]
     status, ret = result.header.status, (result.records[0] if result.records else None)
     if kind + ":" == READ:
-        if not status.is_ok or ret is None:
-            log.warning("customer %s gone from QuickBooks: %s", link.qb_id, status.message)
-        else:
+        if status.is_ok and ret is not None:
             _settle(services, member_id, link, ret, int(attempt))
+        elif status.is_not_found or status.is_ok:
+            log.warning("customer %s gone from QuickBooks: %s", link.qb_id, status.message)
+        else:  # QuickBooks could not read it now (busy, locked): the edit is not dropped
+            failure = failures.from_status(status.code, status.severity, status.message, attempt=int(attempt),
+                                           now=services.now())  # fmt: skip
+            key, payload = f"customer:{b24_type}:{b24_id}", {"type": b24_type, "id": b24_id}
+            if failure.retry_at is not None:
+                retries.schedule(services.portals, member_id, key, RETRY_KIND, failure.retry_at,
+                                 attempt=int(attempt), payload=payload, reason=failure.reason)  # fmt: skip
+                log.warning("customer %s not read yet: %s; again at %s", link.qb_id, failure.reason,
+                            failure.retry_at.isoformat())  # fmt: skip
+            else:
+                log.warning("customer %s could not be read: %s (the edit is not sent)", link.qb_id,
+                            failure.reason)  # fmt: skip
         return True
     known = loads(link.fingerprint)
     # is this the Mod the link waits for (not one a later decision replaced)?

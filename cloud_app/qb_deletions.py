@@ -216,8 +216,13 @@ def _read(services: Services, member_id: str, deal_id: str, txn: str, job: JobRo
         _remember(services, member_id, deal_id, "Invoice", txn, "no_answer", job.message or job.hresult)
         return
     result = parse_response(job.response).results[0]
-    if result.header.status.code != 0 or not result.records:
+    status = result.header.status
+    if status.is_not_found or (status.is_ok and not result.records):
         _remember(services, member_id, deal_id, "Invoice", txn, "gone")
+        return
+    if not status.is_ok:  # QuickBooks could not say (busy, locked): not "gone" — its words are kept
+        log.warning("deleted deal %s: its invoice could not be read: %s", deal_id, status.message)
+        _remember(services, member_id, deal_id, "Invoice", txn, "no_answer", status.message)
         return
     ret = result.records[0]
     decision = voids.decide_void(ret)
