@@ -133,10 +133,10 @@ class Relay:
         if stored is None and self.link is not None and self.link.online:
             self._ask_cloud(session_id)
             stored = self.queue.next_job(self._limit())
+            if stored is None:  # the cloud was asked and had nothing: its request for a session is met
+                self.link.sync_requested.clear()
         if stored is not None and self._plan is None:  # the session's first job decides what it takes on
             self._plan = plan.plan_for(stored.priority, self.monotonic(), bulk_seconds=self.bulk_seconds)
-            if stored is None and self.link is not None:
-                self.link.sync_requested.clear()
         if stored is None:
             return None
         self.queue.mark_sent(stored.job_id, session_id)
