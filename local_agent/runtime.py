@@ -26,7 +26,7 @@ from typing import Any
 from shared import wire
 
 from . import plan
-from .config import private_write
+from .config import AgentConfig, private_write
 from .kick import PERSON, Kicker
 from .link import Link
 from .queue import Queue
@@ -72,7 +72,7 @@ class Relay:
         self.sessions_seen = 0
         self.kicker: Kicker | None = None  # asks the Web Connector to update now (kick.py)
         # what a session takes on (plan.py): people's jobs alone, bulk work in short sessions and hours
-        self.bulk_seconds = plan.BULK_SECONDS
+        self.bulk_seconds = float(AgentConfig.bulk_session_seconds)  # the setting's default, until set
         self.bulk_hours: plan.Hours | None = None
         self.monotonic: Callable[[], float] = time.monotonic
         self._plan: plan.SessionPlan | None = None
