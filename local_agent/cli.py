@@ -156,11 +156,12 @@ def wait_for_pairing(home: Path, config: cfg.AgentConfig, stop: threading.Event)
     from .soap.server import Endpoint
 
     def not_yet(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
-        body = b"Pair the agent first: open http://localhost:%d/" % config.port
+        body = b"Pair the agent first: open http://localhost:%d/" % endpoint.port
         start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
         return [body]
 
-    page = LocalPage(home, pair=lambda h, server, code: pair_here(h, server, code, port=config.port))
+    # the port this page really took (a config's 0 means any): the .qwc and the running agent keep it
+    page = LocalPage(home, pair=lambda h, server, code: pair_here(h, server, code, port=endpoint.port))
     endpoint = Endpoint(not_yet, host=config.host, port=config.port)
     endpoint.server.app = with_page(page, endpoint.server.app)
     endpoint.start()

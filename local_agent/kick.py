@@ -31,11 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from .soap.door import LOOPBACK_HOSTS
+
 log = logging.getLogger(__name__)
 
 PERSON = 2  # job priorities up to this one mean someone is waiting (deal_sync, party_tab: 1)
 SETTLE = 30.0  # seconds a sent kick is given to start its session before another may be sent
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 Opener = Callable[[str], None]  # opens a qbwc:// URL; raises OSError when that did not work
 
@@ -91,7 +92,7 @@ def opener_for(setting: str, *, platform: str = sys.platform) -> Opener | None:
     if value == "auto":
         return windows_opener if platform == "win32" else None
     parts = urlsplit(value)
-    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
         return loopback_opener(value)
     raise KickError(f"kick must be auto, off or a http://127.0.0.1:PORT address, not {setting!r}")
 

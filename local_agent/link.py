@@ -302,7 +302,7 @@ class Link:
     async def _receive(self, ws: ClientConnection) -> None:
         async for raw in ws:
             try:
-                message = wire.decode(raw)
+                decoded = wire.decode_full(raw)
             except wire.WireError as exc:
                 # Tell the cloud why, then hang up: a peer that sends what we cannot read is out of step,
                 # and a fresh connection (Hello, resume) puts both sides back in step.
@@ -310,7 +310,10 @@ class Link:
                 await _quietly(ws.send(self._encode(error)))
                 await ws.close(1007, "bad message")
                 raise _Broken(exc.reason[:200]) from None
-            await self._handle(ws, message)
+            if decoded.ignored:  # a newer cloud's additions: their names only, never their values
+                names = ", ".join(decoded.ignored)
+                log.debug("ignored fields from the cloud in %s: %s", decoded.message.type, names)
+            await self._handle(ws, decoded.message)
 
     async def _handle(self, ws: ClientConnection, message: Any) -> None:
         if isinstance(message, wire.JobOffer):

@@ -1,14 +1,17 @@
 """The agent's own page, ``http://localhost:<port>/``: setup without a command line.
 
 It shows the agent's state, takes the pairing code pasted from the app's setup page (the app page links
-here with the code and the server filled in: ``/?code=…&server=…``), shows the Web Connector password
+here with the code filled in: ``/?code=…&server=…``), shows the Web Connector password
 once, and offers the ``.qwc`` to add to the Web Connector (``/qb-bitrix24.qwc``). The command line stays
 for operators (``qb-agent pair``).
 
 Any web page the bookkeeper visits can reach ``localhost`` too, so the page defends itself: it answers
 only to a loopback ``Host`` (DNS rebinding), a pairing POST must come from this very page (its
 ``Origin`` is this agent's own address, and it carries the page's one-process token), nothing is served
-to frames (``X-Frame-Options``, ``frame-ancestors``), and the page runs no script at all.
+to frames (``X-Frame-Options``, ``frame-ancestors``), and the page runs no script at all. A link fills in
+the code only: the app's address it names is filled in only when it is the one this agent is set up for
+(``server`` in its config), because a link on any web page could otherwise pair this PC's QuickBooks with
+someone else's server in one click. The person types the address shown beside the code.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from urllib.parse import parse_qs
 
 from . import config as cfg
 from .pairing import PairingError
+from .soap.door import LOOPBACK_HOSTS, hostname
 
 PATHS = ("/", "/pair", "/qb-bitrix24.qwc")
-LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]"})
 MAX_FORM = 4096
 HEADERS = [
     ("Cache-Control", "no-store"),
@@ -47,6 +50,7 @@ STYLE = (
     "padding:8px 18px;cursor:pointer;text-decoration:none;display:inline-block}"
     ".ok{background:#f1fbd0;border-left:3px solid #8bc34a;padding:10px 12px}"
     ".err{background:#fff0ef;border-left:3px solid #ff5752;padding:10px 12px}"
+    ".note{background:#fff8e1;border-left:3px solid #ffa900;padding:10px 12px}"
     "code{background:#f5f7f8;padding:2px 6px;border-radius:4px;font-size:17px;word-break:break-all}"
 )
 
@@ -75,7 +79,7 @@ class LocalPage:
 
     def __call__(self, environ: dict[str, Any], start_response: Start) -> Iterable[bytes]:
         host = str(environ.get("HTTP_HOST") or "")
-        if _hostname(host) not in LOOPBACK:
+        if hostname(host) not in LOOPBACK_HOSTS:
             return _answer(
                 start_response, "403 Forbidden", "text/plain", b"This page answers only as localhost."
             )
@@ -86,8 +90,16 @@ class LocalPage:
             return self._post(environ, host, start_response)
         if path == "/" and method == "GET":
             query = parse_qs(environ.get("QUERY_STRING") or "")
-            code, server = (query.get("code") or [""])[0], (query.get("server") or [""])[0]
-            return self._page(start_response, code=code[:64], server=server[:300])
+            code, linked = (query.get("code") or [""])[0], (query.get("server") or [""])[0].strip()
+            config = self._config()
+            known = config.server if config is not None else ""
+            server = linked if linked and _same_server(linked, known) else ""
+            said = "" if server or not linked else (
+                "<p class='note' id='server-note'>The link also named an app address. It was not filled in: "
+                "a link on any web page could send this PC's QuickBooks to someone else's server. Type the "
+                "address shown beside the code on the app's Setup page in Bitrix24.</p>"
+            )  # fmt: skip
+            return self._page(start_response, code=code[:64], server=server[:300], said=said)
         return _answer(start_response, "405 Method Not Allowed", "text/plain", b"Not here.")
 
     # -- the page --------------------------------------------------------------------------------------
@@ -214,10 +226,11 @@ def _answer(start_response: Start, status: str, kind: str, body: bytes) -> Itera
     return [body]
 
 
-def _hostname(host: str) -> str:
-    if host.startswith("["):
-        return host.split("]")[0] + "]"
-    return host.rsplit(":", 1)[0].lower() if ":" in host else host.lower()
+def _same_server(a: str, b: str) -> bool:
+    def norm(url: str) -> str:
+        return url.strip().rstrip("/").lower()
+
+    return bool(norm(b)) and norm(a) == norm(b)
 
 
 def _id(label: str) -> str:

@@ -33,14 +33,20 @@ def check_server(server: str) -> str:
     parts = urlsplit(server)
     local = is_loopback(parts.hostname)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise PairingError(f"{server!r} is not a server address; expected https://…")
+        shown = f"“{server.strip()[:80]}”" if server.strip() else "An empty address"
+        raise PairingError(
+            f"{shown} is not the app's address: copy the https://… address shown beside the pairing code."
+        )
     if parts.scheme == "http" and not local:
-        raise PairingError(f"{server!r} must use https:// (plain http is only for localhost)")
+        raise PairingError(
+            f"The app's address must start with https://, not http://: try https://{parts.netloc}."
+        )
     return server.rstrip("/")
 
 
 def pair(server: str, code: str, agent_version: str, *, verify: bool = True, timeout: float = 15) -> Paired:
     base = check_server(server)
+    host = urlsplit(base).netloc
     code = code.strip()
     if not code:
         raise PairingError("The pairing code is empty; copy it from the app's setup page in Bitrix24.")
@@ -51,8 +57,15 @@ def pair(server: str, code: str, agent_version: str, *, verify: bool = True, tim
             timeout=timeout,
             verify=verify,
         )
+    except requests.exceptions.SSLError as exc:
+        raise PairingError(
+            f"Could not connect securely to {host}: its certificate could not be checked. Check the address; "
+            "if it is right, ask whoever runs your network whether it inspects secure connections."
+        ) from exc
     except requests.RequestException as exc:
-        raise PairingError(f"Could not reach {base}: {exc.__class__.__name__}") from exc
+        raise PairingError(
+            f"Could not reach {host}: check the address and the internet connection, then try again."
+        ) from exc
     try:
         body = resp.json()
     except ValueError:

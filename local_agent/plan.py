@@ -22,8 +22,6 @@ from datetime import datetime
 
 from .kick import PERSON
 
-BULK_SECONDS = 60.0
-
 
 class HoursError(ValueError):
     """``bulk_hours`` is not ``START-END`` in whole hours; the message shows the form."""
@@ -64,7 +62,7 @@ class SessionPlan:
         return None
 
 
-def plan_for(first_priority: int, now: float, *, bulk_seconds: float = BULK_SECONDS) -> SessionPlan:
+def plan_for(first_priority: int, now: float, *, bulk_seconds: float) -> SessionPlan:
     return SessionPlan(person=first_priority <= PERSON, ends_at=now + bulk_seconds)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from .config import AgentConfig
+from .soap.door import LOOPBACK_HOSTS
 from .support import SUPPORT_PATH
 
 APP_NAME = "Bitrix24 CRM Sync"
@@ -29,7 +30,7 @@ class Qwc:
 
 
 def from_config(config: AgentConfig) -> Qwc:
-    host = "localhost" if config.host in ("127.0.0.1", "localhost", "::1") else config.host
+    host = "localhost" if config.host in LOOPBACK_HOSTS else config.host
     # The Web Connector refuses an AppSupport on another domain than AppURL (QBWC1000) and one it cannot
     # reach when the file is added (QBWC1003/1004): the agent serves that page itself (support.py).
     return Qwc(

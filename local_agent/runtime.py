@@ -26,7 +26,7 @@ from typing import Any
 from shared import wire
 
 from . import plan
-from .config import private_write
+from .config import AgentConfig, private_write
 from .kick import PERSON, Kicker
 from .link import Link
 from .queue import Queue
@@ -72,7 +72,7 @@ class Relay:
         self.sessions_seen = 0
         self.kicker: Kicker | None = None  # asks the Web Connector to update now (kick.py)
         # what a session takes on (plan.py): people's jobs alone, bulk work in short sessions and hours
-        self.bulk_seconds = plan.BULK_SECONDS
+        self.bulk_seconds = float(AgentConfig.bulk_session_seconds)  # the setting's default, until set
         self.bulk_hours: plan.Hours | None = None
         self.monotonic: Callable[[], float] = time.monotonic
         self._plan: plan.SessionPlan | None = None
@@ -133,10 +133,10 @@ class Relay:
         if stored is None and self.link is not None and self.link.online:
             self._ask_cloud(session_id)
             stored = self.queue.next_job(self._limit())
+            if stored is None:  # the cloud was asked and had nothing: its request for a session is met
+                self.link.sync_requested.clear()
         if stored is not None and self._plan is None:  # the session's first job decides what it takes on
             self._plan = plan.plan_for(stored.priority, self.monotonic(), bulk_seconds=self.bulk_seconds)
-            if stored is None and self.link is not None:
-                self.link.sync_requested.clear()
         if stored is None:
             return None
         self.queue.mark_sent(stored.job_id, session_id)

@@ -122,7 +122,7 @@ def screen(environ: dict[str, Any], hosts: frozenset[str]) -> tuple[int, str] | 
     fetch = (environ.get("HTTP_SEC_FETCH_MODE"), environ.get("HTTP_SEC_FETCH_SITE"))
     if fetch != (None, None) and not (method == "GET" and fetch == ("navigate", "none")):
         return 403, "Requests from web pages are not accepted."
-    host = _hostname(environ.get("HTTP_HOST"))
+    host = hostname(environ.get("HTTP_HOST"))
     if host is not None and host not in hosts:
         return 403, "This endpoint answers only as localhost."
     if method == "OPTIONS":
@@ -140,7 +140,8 @@ def screen(environ: dict[str, Any], hosts: frozenset[str]) -> tuple[int, str] | 
     return None
 
 
-def _hostname(value: str | None) -> str | None:
+def hostname(value: str | None) -> str | None:
+    """The name in a ``Host`` header, lowercased, without its port or IPv6 brackets; None when absent."""
     if not value:
         return None
     value = value.strip().lower()

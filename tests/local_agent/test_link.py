@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -201,3 +202,60 @@ def test_qb_agent_run_refuses_a_config_with_a_plain_ws_url_to_another_host(
     assert cli.main(["--home", str(home), "run"]) == 1
     err = capsys.readouterr().err
     assert "wss://" in err and "Pair the agent again" in err
+
+
+class AskingCloud(LoopbackCloud):
+    """Welcomes the agent (with a field from a newer release in the welcome), asks it for a session, and
+    answers its WantWork with "no work"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wanted: list[str] = []
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        await ws.recv()  # Hello
+        welcome = wire.Welcome(protocol=1, portal=PORTAL, server_time=datetime.now(UTC))
+        newer = {**json.loads(wire.encode(welcome)), "region_hint": "secret-looking-value"}
+        await ws.send(json.dumps(newer))
+        await ws.send(wire.encode(wire.WantWork(session_id="sync", max_jobs=10)))
+        try:
+            async for raw in ws:
+                message = wire.decode(raw)
+                if isinstance(message, wire.WantWork):
+                    self.wanted.append(message.session_id)
+                    await ws.send(wire.encode(wire.NoWork(session_id=message.session_id)))
+        except Exception:  # noqa: BLE001 - the agent hung up
+            pass
+
+
+def test_once_the_cloud_had_no_work_the_agent_stops_asking_for_sessions(tmp_path: Path) -> None:
+    """The cloud's request for a session was never cleared: every Web Connector run opened a session."""
+    from local_agent.runtime import Relay
+
+    with AskingCloud() as cloud:
+        link = link_to(cloud.url, tmp_path)
+        relay = Relay(link.queue, link, tmp_path / "status.json", follow_up_wait=5)
+        link.on_no_work = relay.no_work
+        link.start()
+        try:
+            assert wait(lambda: link.online and link.sync_requested.is_set())
+            assert relay.wants_session()
+            assert relay.next_job("s1") is None
+            assert cloud.wanted == ["s1"]
+            assert not relay.wants_session()
+        finally:
+            link.stop()
+            link.queue.close()
+
+
+def test_fields_from_a_newer_cloud_are_named_in_the_debug_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="qb_agent"), AskingCloud() as cloud:
+        link = link_to(cloud.url, tmp_path).start()
+        try:
+            assert wait(lambda: "region_hint" in caplog.text)
+        finally:
+            link.stop()
+            link.queue.close()
+    assert "welcome" in caplog.text and "secret-looking-value" not in caplog.text

@@ -53,9 +53,12 @@ def test_pairing_by_pasting_the_code_into_the_agents_own_page(
     try:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 420, "height": 800})
-            # the app's setup page links here with the code and its address filled in
+            # the app's setup page links here with the code filled in; its address is typed (a link
+            # could name any server)
             page.goto(f"http://localhost:{port}/?code={code}&server={cloud.url}")
             expect(page.locator("#code")).to_have_value(code)
+            expect(page.locator("#server")).to_have_value("")
+            page.locator("#server").fill(cloud.url)
             page.locator("#pair").click()
             expect(page.locator("#paired")).to_contain_text(f"Paired with {PORTAL}")
             password = page.locator("#password").inner_text()
@@ -130,3 +133,52 @@ def test_another_web_page_cannot_pair_the_agent(
     finally:
         stop.set()
         thread.join(10)
+
+
+def _page_link(port: int, code: str, server: str) -> str:
+    return requests.get(f"http://127.0.0.1:{port}/", params={"code": code, "server": server}, timeout=5).text
+
+
+def test_a_link_cannot_choose_the_server_the_agent_pairs_with(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Any web page can link here: ``?code=THEIRS&server=https://theirs`` and one click would have paired
+    this PC's QuickBooks with their server. The link's address is filled in only when it is the one this
+    agent is set up for; otherwise the person types it."""
+    home = tmp_path / "agent"
+    thread, stop, _, port = _unpaired(home, capsys)
+    try:
+        shown = _page_link(port, "THEIRCODE1", "https://qb.attacker.example")
+        assert "value='THEIRCODE1'" in shown
+        assert "qb.attacker.example" not in shown
+        assert re.search(r"<input id='server' [^>]*value=''", shown)
+        assert "id='server-note'" in shown and "Type the address shown beside the code" in shown
+        cfg.update(home, server=cloud.url)  # set up for this app (an installer, an earlier pairing)
+        ours = _page_link(port, "OURCODE123", cloud.url + "/")
+        assert f"value='{cloud.url}/'" in ours and "server-note" not in ours
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_pairing_on_the_page_keeps_the_port_the_page_was_served_on(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config's port 0 (any free port) once went into the .qwc as ``localhost:0`` and the agent then
+    ran on another port than the page the person had open."""
+    home = tmp_path / "agent"
+    thread, stop, _, port = _unpaired(home, capsys)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        said = requests.get(url + "/qbwc", timeout=5).text
+        assert said == f"Pair the agent first: open http://localhost:{port}/"
+        shown = requests.get(url + "/", timeout=5).text
+        token = re.search(r"name='token' value='([^']+)'", shown).group(1)  # type: ignore[union-attr]
+        form = {"code": cloud.store.new_pairing_code(PORTAL), "server": cloud.url, "token": token}
+        done = requests.post(url + "/pair", data=form, timeout=15, headers={"Origin": url})
+        assert done.status_code == 200
+    finally:
+        stop.set()
+        thread.join(10)
+    assert cfg.load(home).port == port
+    assert read_qwc((home / "qb-bitrix24.qwc").read_text()).app_url == f"http://localhost:{port}/qbwc"

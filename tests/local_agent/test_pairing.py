@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 
@@ -63,7 +64,7 @@ def test_plain_http_only_for_localhost() -> None:
     assert check_server("http://localhost:8000/") == "http://localhost:8000"
     with pytest.raises(PairingError, match="https"):
         check_server("http://qb.example.com")
-    with pytest.raises(PairingError, match="not a server"):
+    with pytest.raises(PairingError, match="not the app.s address"):
         check_server("qb.example.com")
 
 
@@ -77,3 +78,31 @@ def test_a_plain_ws_link_address_to_another_host_is_refused(cloud: str) -> None:
     cloud_ws_url[0]["value"] = "ws://qb.example.com/agent/ws"
     with pytest.raises(PairingError, match="wss://"):
         pair(cloud, "ABC123", "1.0")
+
+
+def _plain_sentence(message: str) -> None:
+    """What the local page shows: no exception class names, no Python quoting."""
+    assert not re.search(r"[A-Z][a-z]+(Error|Exception)\b|\w+\(|'[^' ]*'", message), message
+
+
+def test_an_unreachable_server_is_said_in_plain_words() -> None:
+    with pytest.raises(PairingError) as caught:
+        pair("http://127.0.0.1:9", "ABC123", "1.0", timeout=2)
+    assert str(caught.value) == (
+        "Could not reach 127.0.0.1:9: check the address and the internet connection, then try again."
+    )
+
+
+def test_a_server_that_does_not_speak_tls_is_said_in_plain_words(cloud: str) -> None:
+    with pytest.raises(PairingError) as caught:
+        pair(cloud.replace("http://", "https://"), "ABC123", "1.0", timeout=5)
+    message = str(caught.value)
+    assert message.startswith("Could not connect securely to 127.0.0.1:") and "Check the address" in message
+    _plain_sentence(message)
+
+
+@pytest.mark.parametrize("server", ["qb.example.com", "", "http://qb.example.com/"])
+def test_a_wrong_address_is_said_in_plain_words(server: str) -> None:
+    with pytest.raises(PairingError) as caught:
+        check_server(server)
+    _plain_sentence(str(caught.value))
