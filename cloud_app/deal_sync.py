@@ -91,11 +91,15 @@ def start(
     preview: bool = False,
     another: bool = False,
     sync_id: str | None = None,
+    attempt: int = 1,
+    confirmed: Mapping[str, Any] | None = None,
 ) -> str:
     """Read the deal and queue the lookup; the sync id the page follows. With ``preview`` the plan stops
     at state ``preview`` (what QuickBooks will get, problems included) until :func:`confirm`. A deal whose
     sync is already on its way answers with that sync (a double click is one intent). ``another``: a new
-    document even though the deal has one of that type (a person's explicit choice)."""
+    document even though the deal has one of that type (a person's explicit choice). A retry passes its
+    ``attempt`` (the backoff grows with it) and, for a sync a person confirmed, what they ``confirmed``:
+    the new plan is sent only if it still is that (:func:`_changed_since`)."""
     if not services.agents.paired(member_id):
         raise Refused("No QuickBooks agent is paired yet. Pair one on the app's setup page first.")
     client = services.client(member_id)
@@ -142,6 +146,8 @@ def start(
         "mapped": sorted(linked),
         "preview_first": preview,
         "another": another,
+        "attempt": attempt,
+        "confirmed_plan": dict(confirmed) if confirmed else None,
         "documents": _documents(links.documents_of_deal(member_id, file, deal_id)),
     }
     if _first_sync_creates(services, member_id, party):
@@ -295,7 +301,7 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
             closed = closing.isoformat() if closing else None
             services.portals.set_setting(member_id, "qb.closing_date", closed)
         if rid.startswith("existing-"):
-            existing.append(_existing(rid, result.header.status, result.records))
+            existing.append(_existing(rid, result.header.status, result.records, detail.get("documents")))
             continue
         if not result.header.status.is_ok or not result.records:
             continue  # 1 / 500 without records: not found — the answer for a name QuickBooks does not have
@@ -368,17 +374,27 @@ def _identify(
     return None, set()  # the name is free now: nothing left to make unique
 
 
-def _existing(rid: str, status: Status, records: Sequence[Any]) -> dict[str, Any]:
+def _existing(
+    rid: str, status: Status, records: Sequence[Any], documents: Sequence[Mapping[str, str]] | None = None
+) -> dict[str, Any]:
     """One of the deal's documents as the lookup found it, or that QuickBooks no longer has it (500, or 1
     or 3120 where a QuickBooks answers so) — or, on any other error, that nobody knows: then nothing is
-    written, since a document taken for deleted would be created a second time."""
+    written, since a document taken for deleted would be created a second time. A credit memo whose
+    credit was used at all (any linked transaction — a refund, an invoice it paid — or less credit left
+    than its total) counts as paid: it is not changed from Bitrix24."""
     index = int(rid.split("-", 1)[1])
     if not records and status.is_not_found:
         return {"index": index, "gone": True}
     if not records or not status.is_ok:
         return {"index": index, "unknown": True}
     ret = records[0]
-    applied = [t for t in ret.get("LinkedTxn") or [] if t.get("TxnType") in ("ReceivePayment", "CreditMemo")]
+    linked = list(ret.get("LinkedTxn") or [])
+    payments = sum(1 for t in linked if t.get("TxnType") in ("ReceivePayment", "CreditMemo"))
+    docs = list(documents or [])
+    if index < len(docs) and docs[index].get("kind") == "creditmemo":
+        left = ret.get("CreditRemaining")
+        used = left is not None and Decimal(str(left)) < Decimal(str(ret.get("TotalAmount") or 0))
+        payments = len(linked) or int(used)
     customer = ret.get("CustomerRef")
     return {
         "index": int(rid.split("-", 1)[1]),
@@ -387,12 +403,17 @@ def _existing(rid: str, status: Status, records: Sequence[Any]) -> dict[str, Any
         "number": str(ret.get("RefNumber") or ""),
         "date": ret["TxnDate"].isoformat() if ret.get("TxnDate") else None,
         "customer": customer.full_name if isinstance(customer, Ref) else None,
-        "payments": len(applied),
+        "payments": payments,
         "paid": bool(ret.get("IsPaid")),
     }
 
 
 # -- confirm, retry ------------------------------------------------------------------------------------
+
+
+def _unconfirmed(detail: Mapping[str, Any]) -> bool:
+    """A preview nobody confirmed: only a person may move it towards QuickBooks."""
+    return bool(detail.get("preview_first")) and not detail.get("confirmed")
 
 
 def confirm(
@@ -426,7 +447,7 @@ def confirm(
         from_states=("preview",),
         to="sending",
         exclusive=True,
-        detail={"another": another},
+        detail={"another": another, "confirmed": True},
     ):
         current = links.sync(member_id, sync_id)
         if current is not None and current.state == "preview":  # another sync of the deal is running
@@ -461,10 +482,12 @@ def _already(state: str) -> str:
     return "This sync is already on its way to QuickBooks."
 
 
-def retry(services: Services, member_id: str, sync_id: str) -> str:
+def retry(services: Services, member_id: str, sync_id: str, *, attempt: int | None = None) -> str:
     """Retry a failed sync. One whose write may have landed (its answer was lost) is checked in QuickBooks
     first — recovery, then the marker — and never sent as new; any other starts again from the deal as it
-    is now. Two Retries at once: the second is told the first is running."""
+    is now: a preview nobody confirmed as a new preview (never a write), a confirmed one sent only if it
+    still is what the person confirmed. Two Retries at once: the second is told the first is running.
+    ``attempt``: a scheduled retry's count (a person's Retry starts counting again)."""
     links = services.links
     old = links.sync(member_id, sync_id)
     if old is None:
@@ -472,7 +495,8 @@ def retry(services: Services, member_id: str, sync_id: str) -> str:
     retries.cancel(services.portals, member_id, f"deal:{sync_id}")  # retried now: not again at its time
     unresolved = old.detail.get("unresolved")
     if unresolved:
-        if not links.move_sync(member_id, sync_id, from_states=("failed",), to="recovering"):
+        counted = {"attempt": attempt} if attempt else None
+        if not links.move_sync(member_id, sync_id, from_states=("failed",), to="recovering", detail=counted):
             raise Running(_already(_state(services, member_id, sync_id)), sync_id)
         _recover(services, member_id, sync_id, str(unresolved))
         return sync_id
@@ -484,21 +508,61 @@ def retry(services: Services, member_id: str, sync_id: str) -> str:
         if current is not None and current.state == "retried":
             raise Running("This sync was already retried.", str(current.detail.get("retried_by") or sync_id))
         raise Refused(f"This sync is {current.state if current else 'gone'}; only failed ones are retried.")
+    confirmed = old.detail.get("confirmed_plan") or (
+        _what_was_confirmed(old.detail, old.kind) if old.detail.get("confirmed") else None
+    )
     try:
         again = start(
             services,
             member_id,
             old.deal_id,
             old.kind,  # type: ignore[arg-type]  # a kind stored from a Kind
+            preview=_unconfirmed(old.detail),
             another=bool(old.detail.get("another")),
             sync_id=new_id,
+            attempt=attempt or 1,
+            confirmed=confirmed,
         )
-    except Refused:
-        links.update_sync(member_id, sync_id, state="failed")  # nothing started: it can be retried later
+    except Refused:  # nothing started: it can be retried later
+        links.move_sync(member_id, sync_id, from_states=("retried",), to="failed")
         raise
     if again != new_id:  # the deal already had a sync on its way: follow that one
-        links.update_sync(member_id, sync_id, state="retried", detail={"retried_by": again})
+        links.move_sync(
+            member_id, sync_id, from_states=("retried",), to="retried", detail={"retried_by": again}
+        )
     return again
+
+
+def _what_was_confirmed(detail: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """The plan a person confirmed, as its preview showed it: the customer, the total, the type."""
+    return {
+        "customer": detail.get("customer"),
+        "customer_id": detail.get("customer_id"),
+        "total": detail.get("total"),
+        "kind": kind,
+    }
+
+
+CHANGED = (
+    "The deal changed since you confirmed it (customer, total or document type). "
+    "Open “Sync to QuickBooks” again to check it and confirm."
+)
+
+
+def _changed_since(
+    confirmed: Mapping[str, Any] | None, customer: str, customer_id: str | None, total: Decimal, kind: str
+) -> bool:
+    """A retry's new plan is not what the person confirmed: another customer, total or document type."""
+    if not confirmed:
+        return False
+    if confirmed.get("kind") != kind or str(confirmed.get("customer") or "") != customer:
+        return True
+    if confirmed.get("customer_id") and customer_id and confirmed["customer_id"] != customer_id:
+        return True
+    try:
+        return Decimal(str(confirmed.get("total"))) != total
+    except InvalidOperation:
+        return True
 
 
 def _new_sync_id() -> str:
@@ -523,11 +587,13 @@ def _failed(
 ) -> None:
     """The sync failed. ``unresolved``: the write job whose outcome QuickBooks could not yet tell us —
     Retry checks it before anything is sent again. ``retryable`` (a ``Failure`` with a ``retry_at``):
-    the same Retry runs by itself after a backoff that grows with each automatic attempt."""
+    the same Retry runs by itself after a backoff that grows with each automatic attempt — never for a
+    preview nobody confirmed (one the person closed must not wake up)."""
     sync = services.links.sync(member_id, sync_id)
-    attempt = int((sync.detail if sync is not None else {}).get("attempt") or 1)
+    detail = sync.detail if sync is not None else {}
+    attempt = int(detail.get("attempt") or 1)
     next_try = None
-    if retryable and attempt < failures.MAX_ATTEMPTS:
+    if retryable and attempt < failures.MAX_ATTEMPTS and not _unconfirmed(detail):
         next_try = services.now() + failures.backoff(attempt)
     services.links.update_sync(
         member_id,
@@ -561,14 +627,10 @@ def retry_due(services: Services, member_id: str, payload: dict[str, Any], attem
     if latest and latest[0].sync_id != failed.sync_id:
         log.info("deal sync %s: not retried, the deal was synced again since", failed.sync_id)
         return
-    try:
-        again = retry(services, member_id, str(payload["sync_id"]))
+    try:  # the attempt travels in the new sync's detail: nothing is patched (or a state written) after
+        retry(services, member_id, str(payload["sync_id"]), attempt=attempt + 1)
     except Refused as exc:  # retried by hand meanwhile, or nothing to start: nothing to do
         log.info("deal sync %s: automatic retry not needed (%s)", payload["sync_id"], exc)
-        return
-    sync = services.links.sync(member_id, again)
-    if sync is not None and sync.state not in ("done", "failed"):
-        services.links.update_sync(member_id, again, state=sync.state, detail={"attempt": attempt + 1})
 
 
 # -- the plan and the write ----------------------------------------------------------------------------
@@ -721,9 +783,14 @@ def _write(
     closed = preconditions.closed_period(closing, date.fromisoformat(dated))
     if closed:
         plan.problems.append(closed)
+    shown = _shown_name(customer, found_customer, customer_info, plan.customer_name)
+    customer_id = customer.list_id if isinstance(customer, Ref) else None
+    if send and _changed_since(d.get("confirmed_plan"), shown, customer_id, plan.total, kind):
+        plan.problems.append(CHANGED)  # a retry sends only what the person confirmed
     created = {r.request_id: _product_of(r.request_id, plan, d) for r in plan.requests if r.request_id}
     preview = {
-        "customer": _shown_name(customer, found_customer, customer_info, plan.customer_name),
+        "customer": shown,
+        "customer_id": customer_id,
         "customer_action": "create" if isinstance(customer, CustomerDraft) else "matched",
         "document_action": "update"
         if target
@@ -868,12 +935,21 @@ def _written(services: Services, member_id: str, sync_id: str, job: JobRow) -> N
         if status.code != 0 and status.severity == "Error":
             _link_made(services, member_id, sync, rets)  # stopOnError: what came before did land
             f = failures.from_status(status.code, status.severity, status.message, attempt=1, now=now)
-            _failed(services, member_id, sync_id, f.reason, f.fix, f.code,
-                    retryable=not f.waits_for_person and not f.needs_requery)  # fmt: skip
+            fix, retryable = f.fix, not f.waits_for_person and not f.needs_requery
+            if status.code in IN_USE and (sync.detail.get("sent") or {}).get("mode") == "update":
+                fix, retryable = EDITING, False  # sent again by itself it would overwrite their edit
+            _failed(services, member_id, sync_id, f.reason, fix, f.code, retryable=retryable)
             return
         if result.records:
             rets[rid] = result.records[0]
     _apply(services, member_id, sync, rets)
+
+
+IN_USE = (3170, 3175, 3176)  # the record is open in QuickBooks (shared.qbxml.status)
+EDITING = (
+    "Someone is editing this document in QuickBooks, so the app does not send the change again by itself "
+    "(it would overwrite their edit). Sync the deal again once they have closed it."
+)
 
 
 def _recover(

@@ -74,6 +74,14 @@ RU: dict[str, str] = {
         "Нажмите «Повторить», когда QuickBooks будет открыт: приложение сначала проверит QuickBooks и не "
         "отправит документ дважды.",
     "The document to resend is gone.": "Документа для повторной отправки больше нет.",
+    "The deal changed since you confirmed it (customer, total or document type). "
+    "Open “Sync to QuickBooks” again to check it and confirm.":
+        "Сделка изменилась после вашего подтверждения (клиент, сумма или тип документа). Откройте "
+        "«Синхронизировать с QuickBooks» снова, чтобы проверить её и подтвердить.",
+    "Someone is editing this document in QuickBooks, so the app does not send the change again by itself "
+    "(it would overwrite their edit). Sync the deal again once they have closed it.":
+        "Кто-то редактирует этот документ в QuickBooks, поэтому приложение не отправляет изменение повторно "
+        "само (оно затёрло бы их правку). Синхронизируйте сделку снова, когда документ закроют.",
     "Start the sync again.": "Запустите синхронизацию снова.",
     "QuickBooks did not return the document.": "QuickBooks не вернул документ.",
     "Try again.": "Попробуйте ещё раз.",

@@ -73,3 +73,46 @@ def test_a_deal_becomes_a_credit_memo_only_when_chosen_in_the_preview(world: Wor
     assert fields["UF_CRM_QB_DOC"] == f"Credit memo {memos[0]['RefNumber']}"
     tab = world.api("GET", f"/deals/{deal}/quickbooks").json()
     assert tab["document"]["kind"] == "CreditMemo" and tab["document"]["remaining"] == "110.00"
+
+
+def test_a_credit_memo_whose_credit_was_refunded_is_not_changed_from_bitrix24(world: World) -> None:
+    """Only ReceivePayment and CreditMemo links counted as payments, so a re-sync modified a credit memo
+    whose credit had been paid back (an ARRefundCreditCard link, refunds.py): its used credit counts too."""
+    deal = a_deal(world, "Refunded Gutters", [(1, "Labor", "55.00", "2")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={"preview": True}).json()["sync_id"]
+    world.web_connector_runs()
+    assert wait(lambda: world.api("GET", f"/syncs/{sync_id}").json()["state"] == "preview")
+    assert world.api("POST", f"/syncs/{sync_id}/confirm", json={"kind": "CreditMemo"}).status_code == 202
+    world.web_connector_runs()
+    assert settled(world, sync_id)["state"] == "done"
+    memos = (
+        "<CreditMemoQueryRq><EntityFilter><FullName>Refunded Gutters</FullName></EntityFilter>"
+        "</CreditMemoQueryRq>"
+    )
+    [memo] = world.qb_query(memos)
+    world.qb.process(QB.format(
+        "<ARRefundCreditCardAddRq><ARRefundCreditCardAdd><CustomerRef><FullName>Refunded Gutters</FullName>"
+        f"</CustomerRef><RefNumber>R-9</RefNumber><RefundAppliedToTxnAdd><TxnID>{memo['TxnID']}</TxnID>"
+        "<RefundAmount>10.00</RefundAmount></RefundAppliedToTxnAdd></ARRefundCreditCardAdd>"
+        "</ARRefundCreditCardAddRq>"))  # fmt: skip
+    [refunded] = world.qb_query(memos)
+    assert refunded["CreditRemaining"] == Decimal("100.00")
+    world.cloud.client().call(
+        "crm.deal.productrows.set",
+        {"id": deal, "rows": [{"PRODUCT_ID": 1, "PRODUCT_NAME": "Labor", "PRICE": "55.00", "QUANTITY": "3"}]},
+    )
+    again = world.api("POST", f"/deals/{deal}/sync", json={"preview": True, "kind": "CreditMemo"}).json()
+    assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)
+    world.web_connector_runs()
+    shown: dict[str, object] = {}
+    assert wait(lambda: shown.update(world.api("GET", f"/syncs/{again['sync_id']}").json())
+                or shown["state"] == "preview")  # fmt: skip
+    detail = shown["detail"]
+    assert isinstance(detail, dict) and detail["can_send"] is False, detail
+    assert any("already has payments" in p for p in detail["problems"]), detail
+    [now] = world.qb_query(memos)
+    confirmed = world.api("POST", f"/syncs/{again['sync_id']}/confirm", json={"kind": "CreditMemo"})
+    assert confirmed.status_code == 202, confirmed.text
+    assert settled(world, again["sync_id"])["state"] == "failed"  # not sent: it says why
+    [now] = world.qb_query(memos)
+    assert (now["TotalAmount"], now["EditSequence"]) == (Decimal("110.00"), refunded["EditSequence"])

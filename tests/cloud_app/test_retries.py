@@ -5,13 +5,23 @@ without anyone pressing Retry. The cloud's retry clock (``Services.now``) is mov
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
 
 from cloud_app import retries
 from cloud_app.reconcile import OVERLAP
+from cloud_app.sync import failures
+from sandbox.qbport import RequestFailed
 
-from .product import World, wait
+from .product import Intercepted, World, a_deal, connector, settled, wait
 from .test_customer_sync import customer, linked_company, queued, quiet
+from .test_deal_once import confirm, customers_named, invoices_of, preview, set_rows
 
 
 class Clock:
@@ -101,3 +111,153 @@ def test_a_retry_whose_handler_does_not_finish_comes_back_and_one_that_finishes_
     clock.at += timedelta(minutes=1)
     services.retries.run_due()
     assert ran.count("1") == 2 and ran.count("2") == 1
+
+def _member(world: World) -> str:
+    return world.cloud.portal.member_id
+
+
+def _scheduled(world: World, sync_id: str) -> retries.Retry | None:
+    return retries.scheduled(world.cloud.services.portals, _member(world), f"deal:{sync_id}")
+
+
+def lookup_lost(request_xml: str, process: Callable[[str], str]) -> str:
+    """QuickBooks could not be reached for the deal's lookup (every lookup asks for the preferences)."""
+    if "<PreferencesQueryRq" in request_xml:
+        raise RequestFailed("0x80040401", "Could not access QuickBooks.")
+    return process(request_xml)
+
+
+def invoice_refused(request_xml: str, process: Callable[[str], str]) -> str:
+    """QuickBooks adds what comes before the invoice (the customer), then answers the InvoiceAdd with an
+    internal error (1000) and saves no invoice — stopOnError, as a real set stops at its failed request."""
+    if "<InvoiceAddRq" not in request_xml:
+        return process(request_xml)
+    rid = re.search(r'<InvoiceAddRq requestID="([^"]*)"', request_xml).group(1)  # type: ignore[union-attr]
+    before = re.sub(r"<InvoiceAddRq\b.*?</InvoiceAddRq>", "", request_xml, flags=re.S)
+    error = (f'<InvoiceAddRs requestID="{rid}" statusCode="1000" statusSeverity="Error" '
+             'statusMessage="There was an internal error when processing the request."/>')  # fmt: skip
+    return process(before).replace("</QBXMLMsgsRs>", error + "</QBXMLMsgsRs>")
+
+
+def test_a_preview_whose_lookup_failed_never_wakes_up_and_its_retry_is_a_new_preview(world: World) -> None:
+    """A person who only opened a preview got a document written minutes later: the failed lookup was
+    scheduled again, and the retry (by itself or the Retry button) started a sync without preview."""
+    clock = _retry_loop_runs_fast(world)
+    deal = a_deal(world, "Initrode Ltd", [(1, "Labor", "55.00", "2")])
+    sync_id = world.api("POST", f"/deals/{deal}/sync", json={"preview": True}).json()["sync_id"]
+    assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)
+    connector(world.agent, world.home, world.password, Intercepted(world.qb, lookup_lost)).run_session()
+    assert settled(world, sync_id)["state"] == "failed"
+    assert _scheduled(world, sync_id) is None  # the person may have closed the preview: it stays asleep
+    clock.at += timedelta(days=1)
+    world.cloud.services.retries.run_due()
+    syncs = world.cloud.services.links.syncs_of_deal(_member(world), str(deal))
+    assert [s.sync_id for s in syncs] == [sync_id]  # nothing started by itself
+    retried = world.api("POST", f"/syncs/{sync_id}/retry")  # the person presses Retry
+    assert retried.status_code == 202, retried.text
+    again = retried.json()["sync_id"]
+    assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)
+    world.web_connector_runs()
+    assert wait(lambda: world.api("GET", f"/syncs/{again}").json()["state"] == "preview")  # to confirm
+    assert invoices_of(world, "Initrode Ltd") == []
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["unchanged", "changed"])
+def test_an_automatic_retry_sends_only_what_the_person_confirmed(world: World, changed: bool) -> None:
+    """A confirmed sync whose write failed was retried from the deal as it is then: rows changed since the
+    confirm reached QuickBooks unseen. Now the retry sends only the confirmed customer, total and type."""
+    clock = _retry_loop_runs_fast(world)
+    deal = a_deal(world, "Vandelay Industries", [(1, "Labor", "55.00", "2")])
+    shown = preview(world, deal)
+    assert shown["detail"]["total"] == "110.00"
+    confirm(world, shown["sync_id"])
+    connector(world.agent, world.home, world.password, Intercepted(world.qb, invoice_refused)).run_session()
+    failed = settled(world, shown["sync_id"])
+    assert failed["state"] == "failed" and failed["detail"]["code"] == "1000", failed
+    due = _scheduled(world, shown["sync_id"])
+    assert due is not None
+    if changed:
+        set_rows(world, deal, [(1, "Labor", "55.00", "5")])
+    clock.at = due.due  # the retry worker starts it again by itself
+    status: dict[str, Any] = {}
+    assert wait(lambda: status.update(world.api("GET", f"/syncs/{shown['sync_id']}").json())
+                or status["state"] == "retried")  # fmt: skip
+    again = status["detail"]["retried_by"]
+    assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)
+    world.web_connector_runs()
+    outcome = settled(world, again)
+    assert customers_named(world, "Vandelay Industries") == ["Vandelay Industries"]  # added once, reused
+    if not changed:
+        assert outcome["state"] == "done", outcome
+        [invoice] = invoices_of(world, "Vandelay Industries")
+        assert invoice["Subtotal"] == Decimal("110.00")
+        return
+    assert outcome["state"] == "failed", outcome
+    assert outcome["outcome"].startswith("Not sent: The deal changed since you confirmed it"), outcome
+    assert invoices_of(world, "Vandelay Industries") == []
+    ru = world.api("GET", f"/syncs/{again}", headers={"X-Lang": "ru"}).json()
+    assert ru["outcome"].startswith("Не отправлено: Сделка изменилась после вашего подтверждения"), ru
+
+
+def test_an_invoice_open_in_quickbooks_is_not_updated_again_by_itself(world: World) -> None:
+    """3175 on an InvoiceMod: the bookkeeper has the invoice open. Sent again by itself later, the Mod
+    would overwrite what they were editing, so it waits for a person (customers keep retrying: their
+    edits go through the three-way merge)."""
+    clock = _retry_loop_runs_fast(world)
+    deal = a_deal(world, "Kramerica", [(1, "Labor", "55.00", "2")])
+    first = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()
+    assert settled(world, first)["state"] == "done"
+    [invoice] = invoices_of(world, "Kramerica")
+    world.qb.lock_record(str(invoice["TxnID"]))  # the bookkeeper opened it
+    set_rows(world, deal, [(1, "Labor", "55.00", "4")])
+    second = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    world.web_connector_runs()  # the lookup; the Mod follows in the same session
+    failed = settled(world, second)
+    assert failed["state"] == "failed" and failed["detail"]["code"] == "3175", failed
+    assert "would overwrite their edit" in failed["detail"]["fix"]
+    ru = world.api("GET", f"/syncs/{second}", headers={"X-Lang": "ru"}).json()
+    assert ru["detail"]["fix"].startswith("Кто-то редактирует этот документ в QuickBooks"), ru
+    assert _scheduled(world, second) is None
+    world.qb.unlock_record(str(invoice["TxnID"]))
+    clock.at += timedelta(days=1)
+    world.cloud.services.retries.run_due()
+    assert world.agent.queue.depth()["pending"] == 0
+    assert invoices_of(world, "Kramerica")[0]["EditSequence"] == invoice["EditSequence"]  # untouched
+
+
+def test_a_scheduled_retry_that_fails_at_once_counts_as_the_next_attempt(world: World) -> None:
+    """The attempt was patched onto the new sync after ``start()`` returned: a lookup failing before that
+    was scheduled as attempt 1 again (the backoff never grew), and the patch wrote back the state it had
+    read. The attempt now travels in the new sync's own detail."""
+    clock = Clock()
+    world.cloud.services.now = clock
+    failing = Intercepted(world.qb, lookup_lost)
+    deal = a_deal(world, "Pendant Publishing", [(1, "Labor", "55.00", "1")])
+    first = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+    assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)
+    connector(world.agent, world.home, world.password, failing).run_session()
+    assert settled(world, first)["state"] == "failed"
+    due = _scheduled(world, first)
+    assert due is not None and due.attempt == 1
+    services, links = world.cloud.services, world.cloud.services.links
+    real_notify, armed = services.notify, threading.Event()
+
+    def the_lookup_fails_before_start_returns(member_id: str) -> None:
+        real_notify(member_id)
+        if armed.is_set():
+            armed.clear()
+            assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)
+            connector(world.agent, world.home, world.password, failing).run_session()
+            newest = lambda: links.syncs_of_deal(member_id, str(deal))[-1]  # noqa: E731
+            assert wait(lambda: newest().sync_id != first and newest().state == "failed")
+
+    services.notify = the_lookup_fails_before_start_returns  # type: ignore[method-assign]
+    armed.set()
+    clock.at = due.due
+    services.retries.run_due()
+    again = links.syncs_of_deal(_member(world), str(deal))[-1]
+    assert again.sync_id != first and again.state == "failed"
+    later = _scheduled(world, again.sync_id)
+    assert later is not None and later.attempt == 2, later
+    assert later.due == clock.at + failures.backoff(2)
