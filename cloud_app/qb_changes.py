@@ -111,6 +111,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     counts = {"documents": 0, "payments": 0}
     marks = {e: _mark(services, member_id, e) for e in ENTITIES}
     deal_by_txn: dict[str, str] = {}
+    snapshots: dict[str, Any] = {}
     paid_stage = services.portals.setting(member_id, "paid_stage")
     paid_stages = services.portals.setting(member_id, "paid_stages") or {}
     for entity in DOCUMENTS:
@@ -128,7 +129,8 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
                                 "COMMENT": voids.voided_text(entity, ret.get("RefNumber"))}},
                 )  # fmt: skip
             shot = with_difference(shot, before.get("bitrix24_total"))
-            services.portals.set_setting(member_id, f"doc.{ret['TxnID']}.qb", shot)  # the deal tab's list
+            # the deal tab's list — kept once Bitrix24 took the writes (a "voided" not yet said stays unsaid)
+            snapshots[f"doc.{ret['TxnID']}.qb"] = shot
             latest = links.documents_of_deal(member_id, file, link.b24_id)[-1:]
             if latest and latest[0].qb_id != link.qb_id:
                 counts["documents"] += 1
@@ -140,7 +142,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
             if stage and entity == "Invoice" and invoices.is_paid(ret):
                 fields["STAGE_ID"] = stage  # the configured stage for a fully paid invoice
             writes[f"d{link.b24_id}"] = ("crm.deal.update", {"id": link.b24_id, "fields": fields})
-            services.portals.set_setting(member_id, f"deal.{link.b24_id}.qb", shot)
+            snapshots[f"deal.{link.b24_id}.qb"] = shot
             counts["documents"] += 1
     received = fresh(marks["ReceivePayment"], by_entity.get("ReceivePayment", []))
     for ret in received:
@@ -170,6 +172,8 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     except B24Error as exc:
         log.warning("changes for %s not written: %s", member_id, exc.code)
         return counts  # watermarks stay: the next poll brings the same records again
+    for key, shot in snapshots.items():
+        services.portals.set_setting(member_id, key, shot)
     for step in after:
         step()
     if marks["ReceivePayment"].modified is not None:  # the first poll brings all history: no news
