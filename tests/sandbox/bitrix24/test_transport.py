@@ -81,13 +81,15 @@ def test_faults_500_and_html(world: World) -> None:
 def test_an_outage_answers_every_call_until_it_ends_and_runs_none(world: World) -> None:
     """A portal that is down (issue 18, case 3, as observed: 500s and the gateway's 502 HTML page for
     30 s; the 503 ``QUERY_LIMIT_EXCEEDED`` body is the limit's own, contract §5)."""
-    before = len(world.portal.store.records[2])
+    before, logged = len(world.portal.store.records[2]), len(world.emu.calls)
     for code, kind in (("500", "application/json"), ("502", "text/html"), ("503", "application/json")):
         world.emu.settings.outage = code
         answer = world.call("crm.deal.add", {"fields": {"TITLE": "x"}}, hook=True)
         assert answer.status_code == int(code) and answer.headers["Content-Type"].startswith(kind)
     assert world.call("crm.deal.list", hook=True).json()["error"] == "QUERY_LIMIT_EXCEEDED"
     assert world.emu.settings.outage_answers == 4
+    errors = ["INTERNAL_SERVER_ERROR", "HTTP 502", "QUERY_LIMIT_EXCEEDED", "QUERY_LIMIT_EXCEEDED"]
+    assert [c.error for c in world.emu.calls[logged:]] == errors  # each try is in the log
     world.emu.settings.outage = ""
     assert world.call("crm.deal.list", hook=True).status_code == 200
     assert len(world.portal.store.records[2]) == before  # nothing ran while it was down
