@@ -624,6 +624,7 @@ def comment_list(ctx: Ctx) -> Listed:
     kinds = {"deal": 2, "contact": 3, "company": 4, "lead": 1, "quote": 7, "dynamic_31": 31}
     t = kinds.get(str(filt.get("ENTITY_TYPE", "")).lower())
     if t is None or not str(filt.get("ENTITY_ID") or "").isdigit():
+        # UNCONFIRMED: code and text are ours — the method's page lists only "Access denied" (code "")
         raise ApiError("INVALID_ARG_VALUE", "ENTITY_ID and ENTITY_TYPE are required in filter", 400)
     rows = [c for c in ctx.portal.store.comments
             if c["ENTITY_TYPE_ID"] == t and c["ENTITY_ID"] == int(filt["ENTITY_ID"])]  # fmt: skip

@@ -255,7 +255,9 @@ def test_activities_list_by_owner_with_paging_and_strings(world: World) -> None:
 
 def test_timeline_comments_are_listed_by_their_owner(world: World) -> None:
     """``crm.timeline.comment.list``: ``filter`` needs ``ENTITY_ID`` and ``ENTITY_TYPE``; order by ``ID``;
-    50 a page (``api-reference/crm/timeline/comments/crm-timeline-comment-list.md``)."""
+    50 a page (``api-reference/crm/timeline/comments/crm-timeline-comment-list.md``). A filter without
+    both is refused with 400 — UNCONFIRMED: its ``INVALID_ARG_VALUE`` code and text are ours (the page lists
+    only "Access denied")."""
     for text in ("first", "second"):
         fields = {"ENTITY_ID": 2, "ENTITY_TYPE": "deal", "COMMENT": text}
         added = world.call("crm.timeline.comment.add", {"fields": fields}, hook=True)
