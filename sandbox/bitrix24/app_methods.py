@@ -141,16 +141,7 @@ def user_get(ctx: Ctx) -> Listed:
     for u in users:
         u.pop("ADMIN")
         u["ACTIVE"] = "Y" if u["ACTIVE"] else "N"
-    rows = [
-        u
-        for u in users
-        if lists.matches(
-            u,
-            filt,
-            lambda n, u=u: n.upper() if n.upper() in u else None,
-            empty=ctx.emu.settings.empty_array_filter,
-        )
-    ]
+    rows = lists.kept(users, filt, empty=ctx.emu.settings.empty_array_filter)
     for u in rows:
         u["ACTIVE"] = u["ACTIVE"] == "Y"
     chunk, total, nxt = lists.page(rows, p.get("start"))
@@ -638,16 +629,7 @@ def _simple_list(ctx: Ctx, rows: Iterable[dict[str, Any]]) -> Listed:
     """Filter by the rows' own (upper-case) field names, page by 50, values as strings (legacy family)."""
     p = lower_keys(ctx.params)
     filt = as_map(p.get("filter")) or {}
-    kept = [
-        r
-        for r in rows
-        if lists.matches(
-            r,
-            filt,
-            lambda n, r=r: n.upper() if n.upper() in r else None,
-            empty=ctx.emu.settings.empty_array_filter,
-        )
-    ]
+    kept = lists.kept(rows, filt, empty=ctx.emu.settings.empty_array_filter)
     chunk, total, nxt = lists.page(kept, p.get("start"))
     return Listed([{k: None if v is None else str(v) for k, v in r.items()} for r in chunk], total, nxt)
 

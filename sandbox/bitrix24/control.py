@@ -7,8 +7,8 @@ Under ``/_sandbox/`` on the emulator's own port, JSON in and out:
   and main page ``url/app``, click Install as the admin, finish the install, open the app page; answers
   ``{"install": status, "page": the app page's HTML}``;
 * ``POST outage`` ``{"status": 500 | 502 | 503, "seconds": s}``: every portal REST call answers that way for
-  ``s`` seconds (0 ends it): 500 ``INTERNAL_SERVER_ERROR``, 502 the HTML page a proxy shows, 503
-  ``QUERY_LIMIT_EXCEEDED`` (``Settings.outage_status``);
+  ``s`` seconds (none or 0: until status 0 ends it): 500 ``INTERNAL_SERVER_ERROR``, 502 the HTML page a
+  proxy shows, 503 ``QUERY_LIMIT_EXCEEDED`` (``Settings.outage`` and ``outage_until``);
 * ``POST hold`` ``{"method"}``: the next REST request naming that method is processed and its answer held
   (``GET hold`` says ``{"held": true}`` once one is); ``POST release`` lets it go;
 * ``GET calls?since=N``: the request log from entry ``N`` on (method, status, error, in a batch) and its
@@ -28,28 +28,44 @@ from flask import Flask, Response, request
 
 from . import persist
 from .emulator import App, Bitrix24
+from .phpquery import as_map
 
 HOLD_LIMIT = 600.0  # seconds a held answer waits for its release at most
 
 
+def targeted(methods: tuple[str, ...], method_name: str, params: dict[str, Any]) -> bool:
+    """No methods named: every call; else a call to one of them, or a batch with one among its commands."""
+    if not methods:
+        return True
+    if method_name == "batch":
+        commands = as_map(params.get("cmd")) or {}
+        return any(str(c).split("?", 1)[0].lower() in methods for c in commands.values())
+    return method_name in methods
+
+
 class Hold:
-    """One held answer at a time: the REST handler waits in :meth:`wait_if_held`."""
+    """One held answer at a time: the REST handler waits in :meth:`wait`."""
 
     def __init__(self) -> None:
         self.held = threading.Event()
         self.released = threading.Event()
 
+    def arm(self, emu: Bitrix24, method: str) -> None:
+        """Hold the next request naming ``method``; a release from now on lets it go, even one that comes
+        before the request is held."""
+        with emu.lock:
+            self.released.clear()
+            emu.settings.hold_method = method.lower()
+
     def matches(self, emu: Bitrix24, method: str, params: dict[str, Any]) -> bool:
-        wanted = emu.settings.hold_method
-        if not wanted:
-            return False
-        found = method == wanted or (method == "batch" and wanted in json.dumps(params, default=str))
-        if found:
-            emu.settings.hold_method = ""  # one request
-        return found
+        with emu.lock:
+            wanted = emu.settings.hold_method
+            found = bool(wanted) and targeted((wanted,), method, params)
+            if found:
+                emu.settings.hold_method = ""  # one request
+            return found
 
     def wait(self) -> None:
-        self.released.clear()
         self.held.set()
         self.released.wait(HOLD_LIMIT)
         self.held.clear()
@@ -83,14 +99,15 @@ def register_control(app: Flask, emu: Bitrix24, hold: Hold, state: Path | None) 
         status, seconds = int(p.get("status") or 0), float(p.get("seconds") or 0)
         if status not in (0, 500, 502, 503):
             return answer({"error": "status is 500, 502 or 503"}, 400)
-        emu.settings.outage_status = status
-        emu.settings.outage_until = time.time() + seconds if status and seconds > 0 else 0.0
-        return answer({"status": status, "until": emu.settings.outage_until})
+        with emu.lock:
+            emu.settings.outage = str(status) if status else ""
+            emu.settings.outage_until = time.time() + seconds if status and seconds > 0 else 0.0
+            return answer({"status": status, "until": emu.settings.outage_until})
 
     @app.route("/_sandbox/hold", methods=["GET", "POST"])
     def hold_method() -> Response:
         if request.method == "POST":
-            emu.settings.hold_method = str(request.get_json(force=True)["method"]).lower()
+            hold.arm(emu, str(request.get_json(force=True)["method"]))
         return answer({"held": hold.held.is_set(), "waiting_for": emu.settings.hold_method})
 
     @app.route("/_sandbox/release", methods=["POST"])

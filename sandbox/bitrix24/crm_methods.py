@@ -207,11 +207,7 @@ def _userfield(entity_type: int, name: str, kind: str) -> None:
             p = lower_keys(ctx.params)
             filt = as_map(p.get("filter")) or {}
             out = [_uf_out(u) for u in ctx.portal.store.userfields if u.entity_id == entity_id]
-            kept = [
-                o
-                for o in out
-                if all(str(o.get(k.upper())) == str(v) for k, v in filt.items() if k.upper() in o)
-            ]
+            kept = lists.kept(out, filt, empty=ctx.emu.settings.empty_array_filter)
             chunk, total, nxt = lists.page(kept, p.get("start"))
             return Listed(chunk, total, nxt)
     elif kind == "update":
@@ -561,23 +557,16 @@ def status_list(ctx: Ctx) -> Listed:
     """Pages by 50 with ``total`` and ``next`` like every list (docs: crm/status/crm-status-list.md)."""
     p = lower_keys(ctx.params)
     filt = {str(k).upper(): v for k, v in (as_map(p.get("filter")) or {}).items()}
-    statuses = sorted(ctx.portal.store.statuses, key=lambda s: s.id)
-    keys = {"ID": "id", "SORT": "sort", "ENTITY_ID": "entity_id", "STATUS_ID": "status_id", "NAME": "name"}
-    order = {str(k).upper(): str(v).upper() for k, v in (as_map(p.get("order")) or {}).items()}
-    for name, direction in reversed(list(order.items())):
-        if name in keys:
-            statuses.sort(key=lambda s, a=keys[name]: getattr(s, a), reverse=direction == "DESC")
-    out = []
-    for s in statuses:
-        row = {
-            "ID": str(s.id),
+    rows = [
+        {
+            "ID": s.id,
             "ENTITY_ID": s.entity_id,
             "STATUS_ID": s.status_id,
             "NAME": s.name,
             "NAME_INIT": s.name,
-            "SORT": str(s.sort),
+            "SORT": s.sort,
             "SYSTEM": "Y" if s.semantics else "N",
-            "CATEGORY_ID": str(s.category_id) if s.category_id is not None else None,
+            "CATEGORY_ID": s.category_id,
             "COLOR": s.color,
             "SEMANTICS": s.semantics,
             "EXTRA": {
@@ -585,8 +574,13 @@ def status_list(ctx: Ctx) -> Listed:
                 "COLOR": s.color,
             },
         }
-        if all(str(row.get(k)) == str(v) for k, v in filt.items()):
-            out.append(row)
+        for s in ctx.portal.store.statuses
+    ]
+    rows = lists.kept(rows, filt, empty=ctx.emu.settings.empty_array_filter)
+    sortable = ("ID", "SORT", "ENTITY_ID", "STATUS_ID", "NAME")
+    order = {str(k).upper(): str(v) for k, v in (as_map(p.get("order")) or {}).items()}
+    rows = lists.ordered(rows, order, lambda n: n if n in sortable else None)
+    out = [r | {k: None if r[k] is None else str(r[k]) for k in ("ID", "SORT", "CATEGORY_ID")} for r in rows]
     chunk, total, nxt = lists.page(out, p.get("start"))
     return Listed(chunk, total, nxt)
 
@@ -630,14 +624,15 @@ def comment_list(ctx: Ctx) -> Listed:
     kinds = {"deal": 2, "contact": 3, "company": 4, "lead": 1, "quote": 7, "dynamic_31": 31}
     t = kinds.get(str(filt.get("ENTITY_TYPE", "")).lower())
     if t is None or not str(filt.get("ENTITY_ID") or "").isdigit():
+        # UNCONFIRMED: code and text are ours — the method's page lists only "Access denied" (code "")
         raise ApiError("INVALID_ARG_VALUE", "ENTITY_ID and ENTITY_TYPE are required in filter", 400)
     rows = [c for c in ctx.portal.store.comments
             if c["ENTITY_TYPE_ID"] == t and c["ENTITY_ID"] == int(filt["ENTITY_ID"])]  # fmt: skip
     order = {str(k).upper(): str(v).upper() for k, v in (as_map(ctx.params.get("order")) or {}).items()}
-    for name, direction in reversed(list(order.items())):
+    for name in reversed(list(order)):
         if name not in ("ID", "CREATED", "AUTHOR_ID"):
             raise ApiError("INVALID_ARG_VALUE", f"Invalid order field {name}", 400)
-        rows = sorted(rows, key=lambda c, n=name: c[n], reverse=direction == "DESC")  # type: ignore[misc]
+    rows = lists.ordered(rows, order, lambda n: n)
     chunk, total, nxt = lists.page(rows, ctx.params.get("start"))
     select = [str(x).upper() for x in as_list(ctx.params.get("select"))]
     names = {"ENTITY_TYPE_ID": "ENTITY_TYPE"}

@@ -155,15 +155,12 @@ class Settings:
     server_error_next: int = 0  # the next N REST calls answer 500 INTERNAL_SERVER_ERROR
     html_error_next: int = 0  # the next N REST calls answer a 502 HTML page
     # an outage the test turns on and off: while set, every REST call is answered, without being run, by
-    # "500" (INTERNAL_SERVER_ERROR JSON), "502" (the gateway's HTML page) or "503" (QUERY_LIMIT_EXCEEDED)
+    # "500" (INTERNAL_SERVER_ERROR JSON), "502" (the gateway's HTML page) or "503" (QUERY_LIMIT_EXCEEDED) …
     outage: str = ""
+    outage_until: float = 0.0  # … until this moment on the wall clock (``time.time()``); 0: until cleared
     outage_answers: int = 0  # how many calls the outage has answered so far (tests wait on it)
     lose_answers: int = 0  # the next N REST calls run, then their answer is lost (a 502 page instead) …
     lose_answers_to: tuple[str, ...] = ()  # … only calls to these methods (or batches holding one), if set
-    # an outage: until ``outage_until`` (the wall clock, ``time.time()``) every portal REST call answers
-    # ``outage_status``: 500 INTERNAL_SERVER_ERROR, 502 an nginx HTML page, 503 QUERY_LIMIT_EXCEEDED
-    outage_status: int = 0
-    outage_until: float = 0.0
     # the next REST request naming this method (or a batch holding it) is processed, then its answer held
     # until released (``sandbox.bitrix24.control``): the caller's "written, answer not read yet" window
     hold_method: str = ""

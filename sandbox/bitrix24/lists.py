@@ -134,6 +134,16 @@ def matches(
     return any(results) if logic == "OR" else all(results)
 
 
+def kept(rows: Iterable[dict[str, Any]], filt: dict[str, Any], *, empty: str) -> list[dict[str, Any]]:
+    """The rows ``filt`` keeps, naming the rows' own (upper-case) fields; a name no row has is skipped.
+    ``empty``: as in :func:`matches`."""
+
+    def own(row: dict[str, Any]) -> Resolve:
+        return lambda n: n.upper() if n.upper() in row else None
+
+    return [r for r in rows if matches(r, filt, own(r), empty=empty)]
+
+
 def ordered(
     records: Iterable[dict[str, Any]], order: dict[str, str], resolve: Resolve
 ) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from flask import Flask, Response, redirect, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import app_methods, crm_methods  # noqa: F401  (registers the methods)
-from .control import Hold, register_control
+from .control import Hold, register_control, targeted
 from .emulator import Bitrix24, Call, Portal
 from .errors import ApiError, no_auth
 from .phpquery import as_map, parse_pairs, parse_query, php_json
@@ -61,16 +61,6 @@ def request_params() -> dict[str, Any]:
     elif request.form:
         params.update(parse_pairs(request.form.items(multi=True)))
     return params
-
-
-def _targeted(methods: tuple[str, ...], method_name: str, params: dict[str, Any]) -> bool:
-    """No methods named: every call; else a call to one of them, or a batch with one among its commands."""
-    if not methods:
-        return True
-    if method_name == "batch":
-        commands = as_map(params.get("cmd")) or {}
-        return any(str(c).split("?", 1)[0].lower() in methods for c in commands.values())
-    return method_name in methods
 
 
 class Dispatcher:
@@ -379,17 +369,8 @@ def make_app(emu: Bitrix24, *, control: bool = False, state: Path | None = None)
         portal = find_portal(domain)
         if isinstance(portal, Response):
             return portal
-        scheduled = OUTAGES.get(emu.settings.outage)  # an outage a test turned on
-        if scheduled is not None:
-            emu.settings.outage_answers += 1
-            return scheduled()
-        down = outage(emu)  # an outage until a time (the control door)
-        if down is not None:  # recorded: a test sees the caller keep trying
-            name = rest.split("/")[-1].removesuffix(".json").lower()
-            error = "QUERY_LIMIT_EXCEEDED" if down.status_code == 503 else f"HTTP {down.status_code}"
-            emu.calls.append(
-                Call(portal.member_id, None, None, name, {}, down.status_code, error, emu.clock())
-            )
+        down = outage_answer(emu, portal, rest.split("/")[-1].removesuffix(".json").lower())
+        if down is not None:  # nothing runs while the portal is down
             return down
         if emu.settings.html_error_next > 0:
             emu.settings.html_error_next -= 1
@@ -427,7 +408,7 @@ def make_app(emu: Bitrix24, *, control: bool = False, state: Path | None = None)
         status, body = dispatcher.call(
             portal, method_name, params, user_id=user_id, client_id=client_id, scopes=scopes
         )
-        if emu.settings.lose_answers > 0 and _targeted(emu.settings.lose_answers_to, method_name, params):
+        if emu.settings.lose_answers > 0 and targeted(emu.settings.lose_answers_to, method_name, params):
             emu.settings.lose_answers -= 1  # done, but the answer never reaches the caller
             return OUTAGES["502"]()
         if hold.matches(emu, method_name, params):
@@ -448,12 +429,25 @@ def make_app(emu: Bitrix24, *, control: bool = False, state: Path | None = None)
 
 
 
-def outage(emu: Bitrix24) -> Response | None:
-    """The answer every REST call gets while an outage lasts (``Settings.outage_status``), else None."""
-    s = emu.settings
-    if not s.outage_status or time.time() >= s.outage_until:
-        return None
-    return OUTAGES.get(str(s.outage_status), OUTAGES["500"])()
+def outage_answer(emu: Bitrix24, portal: Portal, method_name: str) -> Response | None:
+    """What a REST call gets while ``Settings.outage`` lasts (until ``outage_until`` on the wall clock, if
+    set), else None. Each answer is counted (``outage_answers``) and logged with the error its body carries
+    (the 502 page has none: ``HTTP 502``), so a test sees the caller keep trying."""
+    with emu.lock:
+        s = emu.settings
+        if s.outage and s.outage_until and time.time() >= s.outage_until:
+            s.outage, s.outage_until = "", 0.0  # over
+        make = OUTAGES.get(s.outage)
+        if make is None:
+            return None
+        answer = make()
+        body = answer.get_json(silent=True)
+        error = body["error"] if isinstance(body, dict) else f"HTTP {answer.status_code}"
+        s.outage_answers += 1
+        emu.calls.append(
+            Call(portal.member_id, None, None, method_name, {}, answer.status_code, error, emu.clock())
+        )
+        return answer
 
 
 class _Quiet(WSGIRequestHandler):

@@ -24,7 +24,7 @@ KIND = "ARRefundCreditCard"
 
 
 def add(p: Processor, rq: etree._Element, rs: etree._Element, doc: Document, session: SessionState) -> None:
-    from .processor import Failure, _d, _el, _sub
+    from .processor import Failure, _d, _el, _not_found, _sub
 
     src = rq.find(f"{KIND}Add")
     assert src is not None
@@ -34,9 +34,9 @@ def add(p: Processor, rq: etree._Element, rs: etree._Element, doc: Document, ses
     for applied in src.findall("RefundAppliedToTxnAdd"):
         credit = c.get(applied.findtext("TxnID") or "")
         if credit is None or credit.kind != "CreditMemo":
-            raise Failure(
-                3120, f'Object "{applied.findtext("TxnID")}" specified in the request cannot be found.'
-            )
+            raise _not_found(applied.findtext("TxnID") or "")
+        # UNCONFIRMED: the two 3210 texts below are ours (no capture or Intuit page gives QuickBooks' own);
+        # the code is the contract's for a business rule failed (quickbooks-webconnector.md status table)
         if credit.text("CustomerRef/ListID") != customer.id:
             raise Failure(3210, "The credit to refund belongs to another customer.")
         amount = _d(applied.findtext("RefundAmount"))

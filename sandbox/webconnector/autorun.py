@@ -103,7 +103,7 @@ class AutoRun:
 
     def start(self, *, first_in: float | None = None) -> AutoRun:
         """Start the schedule; the first update comes after one interval (or ``first_in`` seconds)."""
-        interval = self._interval(None)
+        interval = self.connector.next_delay(None)
         with self._cond:
             delay = first_in if first_in is not None else interval
             self.next_run = None if delay is None else self.clock.now() + delay
@@ -152,13 +152,6 @@ class AutoRun:
         with self._cond:
             self._cond.notify_all()
 
-    def _interval(self, report: SessionReport | None) -> float | None:
-        """Seconds to the next scheduled update: the server's [2] wait, else the interval in force."""
-        if report is not None and report.wait_before_next is not None:
-            return report.wait_before_next.total_seconds()
-        every = self.connector.run_every
-        return None if every is None else every.total_seconds()
-
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -182,7 +175,7 @@ class AutoRun:
                 self.running = False
                 self.reports.append(report)
                 self.durations.append(time.monotonic() - began)
-                interval = self._interval(report)
+                interval = self.connector.next_delay(report)
                 self.next_run = None if interval is None else self.clock.now() + interval
                 for kick in served:
                     kick.status = f"{report.outcome}: {report.status}"

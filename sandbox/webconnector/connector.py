@@ -282,13 +282,20 @@ class WebConnector:
             reports.append(report)
             if max_sessions is not None and len(reports) >= max_sessions:
                 break
-            delay = report.wait_before_next if report.wait_before_next is not None else self.run_every
+            delay = self.next_delay(report)
             if delay is None:
                 break
-            self.log(f"QBWebConnector: next update in {delay.total_seconds():g} s")
-            if stop_event.wait(delay.total_seconds()):
+            self.log(f"QBWebConnector: next update in {delay:g} s")
+            if stop_event.wait(delay):
                 break
         return reports
+
+    def next_delay(self, report: SessionReport | None) -> float | None:
+        """Seconds to the next scheduled update: the server's [2] wait after ``report`` if it gave one (the
+        postponed update), else the run-every interval in force; None: only when the user clicks."""
+        if report is not None and report.wait_before_next is not None:
+            return report.wait_before_next.total_seconds()
+        return None if self.run_every is None else self.run_every.total_seconds()
 
 
 def highest_version(hcp_response: str) -> tuple[int, int] | None:

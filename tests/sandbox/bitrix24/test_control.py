@@ -4,6 +4,7 @@ own process: outages as Bitrix24 gives them, a held answer, the request log, the
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import requests
 
 from sandbox.bitrix24 import Bitrix24, persist, running, seed_portal
+from sandbox.bitrix24.control import Hold
 
 from .conftest import AppServer
 
@@ -52,8 +54,19 @@ def test_an_outage_answers_each_way_bitrix24_fails_until_it_ends(door: tuple[Bit
     assert requests.post(hook + "crm.deal.list", json={}, timeout=5).status_code == 200
     log = requests.get(base + "/_sandbox/calls", timeout=5).json()
     assert [c["status"] for c in log["calls"]] == [503, 503, 503, 500, 502, 200]
-    assert log["total"] == 6 and log["calls"][0]["error"] == "QUERY_LIMIT_EXCEEDED"
+    errors = ["QUERY_LIMIT_EXCEEDED", "INTERNAL_SERVER_ERROR", "HTTP 502", None]
+    assert [c["error"] for c in log["calls"]][2:] == errors  # each logged with the error its body carries
+    assert log["total"] == 6 and emu.settings.outage_answers == 5
     assert outage(base, 404, 10).status_code == 400  # not an outage Bitrix24 has
+
+
+def test_an_outage_for_some_seconds_ends_by_itself(door: tuple[Bitrix24, str, str]) -> None:
+    emu, base, hook = door
+    outage(base, 500, 600)
+    assert requests.post(hook + "crm.deal.list", json={}, timeout=5).status_code == 500
+    emu.settings.outage_until = time.time() - 1  # its time is up
+    assert requests.post(hook + "crm.deal.list", json={}, timeout=5).status_code == 200
+    assert emu.settings.outage == "" and emu.settings.outage_answers == 1
 
 
 def test_a_held_answer_is_done_before_it_is_held(door: tuple[Bitrix24, str, str]) -> None:
@@ -77,6 +90,28 @@ def test_a_held_answer_is_done_before_it_is_held(door: tuple[Bitrix24, str, str]
     caller.join(30)
     assert got[0].status_code == 200 and int(got[0].json()["result"]) > 0
     assert not requests.get(base + "/_sandbox/hold", timeout=5).json()["held"]
+
+
+def test_a_hold_waits_for_the_method_not_for_its_name_in_a_value(door: tuple[Bitrix24, str, str]) -> None:
+    emu, base, hook = door
+    requests.post(base + "/_sandbox/hold", json={"method": "crm.deal.add"}, timeout=5)
+    named_in_a_value = {"cmd": {"a": "crm.deal.list?filter[TITLE]=crm.deal.add"}}
+    assert requests.post(hook + "batch", json=named_in_a_value, timeout=5).status_code == 200  # not held
+    assert requests.get(base + "/_sandbox/hold", timeout=5).json()["waiting_for"] == "crm.deal.add"
+
+
+def test_a_release_before_the_held_answer_waits_lets_it_go(door: tuple[Bitrix24, str, str]) -> None:
+    """The request is matched, the test releases it, and only then does its handler wait: it is not kept
+    for the hold's limit."""
+    emu, _, _ = door
+    hold = Hold()
+    hold.arm(emu, "crm.deal.add")
+    assert hold.matches(emu, "crm.deal.add", {})
+    hold.release()
+    waiter = threading.Thread(target=hold.wait)
+    waiter.start()
+    waiter.join(30)
+    assert not waiter.is_alive() and not hold.held.is_set()
 
 
 def test_save_writes_the_portals_where_state_says(door: tuple[Bitrix24, str, str], tmp_path: Path) -> None:

@@ -191,6 +191,30 @@ def test_user_fields_names_and_values(world: World) -> None:
     assert original["UF_CRM_QB_TXN_ID"] == "1A2B-1795"
 
 
+def test_status_and_userfield_lists_filter_like_every_list(world: World) -> None:
+    """``crm.status.list`` and ``crm.*.userfield.list`` take ``filter`` and ``order`` like the other lists
+    (docs api-reference/crm/status/crm-status-list.md, crm/deals/user-defined-fields/
+    crm-deal-userfield-list.md). What an empty-array condition does is UNCONFIRMED
+    (``Settings.empty_array_filter``, the same switch as every CRM list)."""
+    by_sort = world.call(
+        "crm.status.list", {"filter": {"ENTITY_ID": "DEAL_STAGE"}, "order": {"SORT": "DESC"}}, hook=True
+    ).json()["result"]
+    sorts = [int(s["SORT"]) for s in by_sort]
+    assert sorts == sorted(sorts, reverse=True) and len(set(sorts)) > 1
+    field = {"FIELD_NAME": "QB_ID", "USER_TYPE_ID": "string"}
+    assert world.call("crm.deal.userfield.add", {"fields": field}, hook=True).status_code == 200
+
+    def total(method: str, filt: dict[str, object]) -> int:
+        return int(world.call(method, {"filter": filt}, hook=True).json()["total"])
+
+    assert total("crm.status.list", {"ENTITY_ID": []}) > 0  # "ignored": the condition drops out
+    assert total("crm.deal.userfield.list", {"FIELD_NAME": []}) == 1
+    assert total("crm.deal.userfield.list", {"%FIELD_NAME": "QB_"}) == 1  # an operator, as in every list
+    world.emu.settings.empty_array_filter = "nothing"
+    assert total("crm.status.list", {"ENTITY_ID": []}) == 0
+    assert total("crm.deal.userfield.list", {"FIELD_NAME": []}) == 0
+
+
 def test_pipelines_stages_timeline_and_duplicates(world: World) -> None:
     cats = world.call("crm.category.list", {"entityTypeId": 2}, hook=True).json()
     assert [c["name"] for c in cats["result"]["categories"]] == [
@@ -255,7 +279,9 @@ def test_activities_list_by_owner_with_paging_and_strings(world: World) -> None:
 
 def test_timeline_comments_are_listed_by_their_owner(world: World) -> None:
     """``crm.timeline.comment.list``: ``filter`` needs ``ENTITY_ID`` and ``ENTITY_TYPE``; order by ``ID``;
-    50 a page (``api-reference/crm/timeline/comments/crm-timeline-comment-list.md``)."""
+    50 a page (``api-reference/crm/timeline/comments/crm-timeline-comment-list.md``). A filter without
+    both is refused with 400 — UNCONFIRMED: its ``INVALID_ARG_VALUE`` code and text are ours (the page lists
+    only "Access denied")."""
     for text in ("first", "second"):
         fields = {"ENTITY_ID": 2, "ENTITY_TYPE": "deal", "COMMENT": text}
         added = world.call("crm.timeline.comment.add", {"fields": fields}, hook=True)

@@ -55,10 +55,11 @@ def test_crm_status_list_pages_at_50_with_total_and_next(world: World) -> None:
 
 
 def test_auth_connector_is_read_from_the_outer_request_not_from_a_sub_command(world: World) -> None:
-    """Server code: ``CRestProvider::methodsBatch`` hands each sub-call the outer request's auth
-    (``setAuthData($server->getAuthData())``) and ``ProviderOffline::getServerAuthData`` reads the
-    connector from there (contract errata 3). A connector written inside a sub-command marks nothing:
-    the write is queued for the connector like anyone's; one on the batch request itself is not."""
+    """``../shared/specs/bitrix24-platform.md`` errata 3 (:33): sub-calls of a batch inherit the outer
+    request's auth and settings, ``auth_connector`` included (as its source, Bitrix24's server code —
+    ``CRestProvider::methodsBatch``, ``ProviderOffline::getServerAuthData`` — reads; no doc page says it:
+    docs settings/how-to-call-rest-api/batch.md is silent). A connector written inside a sub-command marks
+    nothing: the write is queued for the connector like anyone's; one on the batch request itself is not."""
     world.portal.plan = "enterprise"
     token = world.installed()
     bind = {"event": "ONCRMDEALUPDATE", "event_type": "offline", "auth_connector": "qb"}
@@ -79,10 +80,13 @@ def test_auth_connector_is_read_from_the_outer_request_not_from_a_sub_command(wo
 
 
 def test_a_reference_that_reaches_nothing_is_substituted_as_what_it_reached(world: World) -> None:
-    """Server code: ``CRestUtil::processBatchElement`` walks ``$result[key][path]…`` while each step
-    exists and stops at the first that does not; a reference that is the whole value becomes what it
-    reached (here the empty list ``req`` answered), one inside a longer text is replaced only by a
-    number or text and otherwise left as written (contract errata 4)."""
+    """``$result[request_id][response_field]``, a list's row by index (docs
+    settings/how-to-call-rest-api/batch.md, "Subqueries are executed sequentially…" and
+    ``$result[user_by_name][0][ID]``); a reference that is the whole value becomes what it reached (here the
+    empty list ``req`` answered): ``../shared/specs/bitrix24-platform.md`` errata 4 (:36, from
+    ``CRestUtil::processBatchElement``).
+    UNCONFIRMED (no doc says it): one inside a longer text is replaced only by a number or text and
+    otherwise left as written."""
     out = _batch(
         world,
         {
@@ -118,9 +122,11 @@ def test_the_empty_array_switch_can_make_such_a_filter_match_nothing(world: Worl
 
 
 def test_references_reach_total_next_and_error_and_stop_at_the_first_missing_step(world: World) -> None:
-    """Server code: ``CRestProvider::methodsBatch`` keeps ``result``, ``next``, ``total``, ``time`` and
-    ``error`` per command and ``processBatchElement`` resolves ``$next[…]``, ``$total[…]`` … against them;
-    a missing step leaves what was reached so far (the whole answer of ``one``)."""
+    """UNCONFIRMED (docs settings/how-to-call-rest-api/batch.md documents only ``$result[…]``; the rest is
+    read from Bitrix24's server code, ``CRestProvider::methodsBatch`` / ``processBatchElement``, which no
+    spec line records): ``$next[…]``, ``$total[…]`` and ``$error[…]`` reach a command's ``result_next``,
+    ``result_total`` and ``result_error`` (which batch.md does document); a missing step leaves what was
+    reached so far (the whole answer of ``one``)."""
     _batch(
         world,
         {
@@ -137,7 +143,9 @@ def test_references_reach_total_next_and_error_and_stop_at_the_first_missing_ste
 
 
 def test_batch_tries_a_method_name_lowercased(world: World) -> None:
-    """Server code: ``CRestProvider::methodsBatch`` — "try lowercase first, then original"; the official
-    Python SDK sends ``crm.contact.List`` inside its fast list (b24pysdk/api/callers/call_list_fast.py)."""
+    """The official Python SDK sends ``crm.contact.List`` inside its fast list
+    (b24pysdk/api/callers/call_list_fast.py), so a batch must take it. UNCONFIRMED by any doc that the
+    server lowercases the name (docs settings/how-to-call-rest-api/batch.md is silent; Bitrix24's server
+    code ``CRestProvider::methodsBatch`` says "try lowercase first, then original")."""
     out = _batch(world, {"a": "crm.contact.List?select[]=ID&start=-1"})
     assert len(out["result"]["a"]) == 50 and out["result_error"] == []

@@ -193,7 +193,9 @@ def test_the_errors_its_page_lists(world: World, admin_token: str, case: tuple[A
 
 
 def test_a_feature_the_portal_does_not_know_is_not_enabled(world: World, admin_token: str) -> None:
-    """Server code ``CRestProvider::getFeature``: ``isFeatureEnabled(code) ? 'Y' : 'N'`` — no error."""
+    """docs api-reference/common/system/feature-get.md: ``value`` is Y or N. UNCONFIRMED by any doc that a
+    code it does not list answers N rather than an error (Bitrix24's server code
+    ``CRestProvider::getFeature``: ``isFeatureEnabled(code) ? 'Y' : 'N'``)."""
     assert world.call("feature.get", {"CODE": "no_such_feature"}, token=admin_token).json()["result"] == {
         "value": "N"
     }

@@ -35,7 +35,9 @@ def test_a_voided_invoice_keeps_its_record_with_zero_amounts_and_a_void_memo() -
 def test_a_refund_uses_up_credit_and_the_customers_balance_comes_back_up() -> None:
     """qbxmlops140.xml ``ARRefundCreditCardAddRq``: the customer and ``RefundAppliedToTxnAdd`` (credit memo,
     RefundAmount) — no TotalAmount is sent; the Ret's ``RefundAppliedToTxnRet`` says the credit memo's
-    ``CreditRemaining`` after it. The customer's balance counts open invoices less open credit."""
+    ``CreditRemaining`` after it. The customer's balance counts open invoices less open credit. A refund
+    above the credit left is refused with 3210 — UNCONFIRMED: its text is ours, no source gives QuickBooks'
+    own; a credit memo that is not there answers 3120 as captured (qbwc/qbwc ``test/test_helper.rb``)."""
     qb = fresh()
     cid = add_customer(qb, "Ortiz").findtext("ListID")
     invoice(qb, "Ortiz", line("Labor", "4"))  # 220.00
@@ -55,6 +57,12 @@ def test_a_refund_uses_up_credit_and_the_customers_balance_comes_back_up() -> No
         f"<RefundAppliedToTxnAdd><TxnID>{credit.findtext('TxnID')}</TxnID><RefundAmount>60.00</RefundAmount>"
         "</RefundAppliedToTxnAdd></ARRefundCreditCardAdd></ARRefundCreditCardAddRq>"))[0]  # fmt: skip
     assert too_much.get("statusCode") == "3210" and balance() == "165.00"
+    missing = run(qb, doc(
+        "<ARRefundCreditCardAddRq><ARRefundCreditCardAdd><CustomerRef><FullName>Ortiz</FullName></CustomerRef>"
+        "<RefundAppliedToTxnAdd><TxnID>1F-1234567890</TxnID><RefundAmount>1.00</RefundAmount>"
+        "</RefundAppliedToTxnAdd></ARRefundCreditCardAdd></ARRefundCreditCardAddRq>"))[0]  # fmt: skip
+    assert missing.get("statusCode") == "3120"
+    assert "does not exist in the list" in missing.get("statusMessage", "")  # the captured text
     refund = ok(
         run(qb, doc(
         "<ARRefundCreditCardAddRq><ARRefundCreditCardAdd><CustomerRef><FullName>Ortiz</FullName></CustomerRef>"
