@@ -1,8 +1,9 @@
 """What ``/healthz`` reports, what a request meets when the database cannot write, and what happens when
 it can again.
 
-* ``answer``: 200 ``{"ok": true}`` when both database connections take a write (``storage.probe``) and
-  every background worker and the agent relay run; else 503 with a short list of what is broken.
+* ``answer``: 200 ``{"ok": true}`` when both database connections take a write (``storage.probe``, at most
+  once per ``EVERY`` seconds unless a fault is known: ``Watch.storage_fault``) and every background worker
+  and the agent relay run; else 503 with a short list of what is broken.
 * ``refused``: a request that met a full, read-only or locked database gets 503 with ``Retry-After`` and
   the cause in the person's language — JSON for the page API and Bitrix24's events, a page for frames.
 * ``HeldEvents``: a Bitrix24 event that arrives while the database cannot write is held in memory (Bitrix24
@@ -20,6 +21,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -84,12 +86,12 @@ def connections(services: Services) -> list[tuple[sqlite3.Connection, threading.
     return [(portals.db.conn, portals.lock), (agents.db.conn, agents.lock)]
 
 
-def database_fault(services: Services) -> storage.Fault | None:
+def database_fault(services: Services, *, write: bool = True) -> storage.Fault | None:
     path = services.config.database
     on_disk = path != ":memory:" and not path.startswith("file:")
     directory = os.path.dirname(os.path.abspath(path)) if on_disk else None
     for conn, lock in connections(services):
-        fault = storage.probe(conn, lock, directory)
+        fault = storage.probe(conn, lock, directory, write=write)
         if fault is not None:
             return fault
     return None
@@ -97,7 +99,7 @@ def database_fault(services: Services) -> storage.Fault | None:
 
 def problems(services: Services) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    fault = database_fault(services)
+    fault = services.watch.storage_fault()
     if fault is not None:
         found.append({"what": "database", "fault": fault.kind, "says": fault.words, "detail": fault.detail})
     workers = [w.health() for w in services.workers]
@@ -140,6 +142,8 @@ class Watch:
     def __init__(self, services: Services, every: float = EVERY) -> None:
         self.services, self.every = services, every
         self.fault_since: datetime | None = None  # set while writes fail
+        self._probed_at = -float("inf")  # when /healthz last had a write probed (time.monotonic)
+        self._last: storage.Fault | None = None  # what /healthz last found
 
     def saw(self, exc: BaseException) -> None:
         """A request or a result's handling met a storage fault (the probe may not have, yet)."""
@@ -147,6 +151,18 @@ class Watch:
         if fault is not None and self.fault_since is None:
             self.fault_since = datetime.now(UTC)
             log.error("the database cannot write: %s (%s)", fault.words, fault.detail)
+
+    def storage_fault(self) -> storage.Fault | None:
+        """What ``/healthz`` says of the database. While a fault is known: a live probe at each hit (so
+        writing again shows at once). Otherwise the room left is measured at each hit (no transaction:
+        a full disk shows at once) and a write is probed at most once per ``every`` seconds — a check
+        hit often costs no writes; a fault only a write meets (locked, read-only) shows within that."""
+        now = time.monotonic()
+        live = self.fault_since is not None or self._last is not None or now - self._probed_at >= self.every
+        if live:
+            self._probed_at = now
+        self._last = database_fault(self.services, write=live)
+        return self._last
 
     def check(self) -> storage.Fault | None:
         """While a fault was seen (or events are held): probe, and once writes work again carry on what

@@ -36,16 +36,11 @@ PRIORITY = 1  # a person has the settings open
 
 def _users(services: Services, member_id: str) -> list[User]:
     """Every user of the portal (``user.get`` pages by ``start``, 50 a page)."""
-    client, out, start = services.client(member_id), [], 0
-    while True:
-        page = client.call_full("user.get", {"ADMIN_MODE": True, "start": start})
-        out += [
-            User(str(u["ID"]), str(u.get("NAME") or ""), str(u.get("LAST_NAME") or ""), bool(u.get("ACTIVE")))
-            for u in page.get("result") or []
-        ]
-        if "next" not in page:
-            return out
-        start = int(page["next"])
+    rows = services.client(member_id).pages("user.get", {"ADMIN_MODE": True})
+    return [
+        User(str(u["ID"]), str(u.get("NAME") or ""), str(u.get("LAST_NAME") or ""), bool(u.get("ACTIVE")))
+        for u in rows
+    ]
 
 
 def _name(ref: Any) -> str:

@@ -11,10 +11,13 @@ is lost when a probe fails.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 FULL, READ_ONLY, LOCKED, BROKEN = "full", "read-only", "locked", "broken"
 PROBE_TIMEOUT_MS = 1000  # the probe waits this long for another writer (the stores wait 5000)
@@ -78,8 +81,8 @@ def settle(conn: sqlite3.Connection, lock: threading.RLock) -> None:
         if conn.in_transaction:
             try:
                 conn.rollback()
-            except sqlite3.Error:
-                pass  # the disk went away under it: the next write fails and says so
+            except sqlite3.Error as exc:  # the disk went away under it: the next write fails and says so
+                log.warning("database: the failed write's transaction could not be rolled back: %s", exc)
 
 
 def room(conn: sqlite3.Connection, directory: str | None) -> int:
@@ -96,15 +99,20 @@ def room(conn: sqlite3.Connection, directory: str | None) -> int:
     return left
 
 
-def probe(conn: sqlite3.Connection, lock: threading.RLock, directory: str | None = None) -> Fault | None:
+def probe(
+    conn: sqlite3.Connection, lock: threading.RLock, directory: str | None = None, *, write: bool = True
+) -> Fault | None:
     """Is there room to grow (``RESERVE``), and does a write go through? The fault, or None. ``directory``:
-    where the database file lives (its disk's free space counts)."""
+    where the database file lives (its disk's free space counts). ``write=False``: the room only (reads
+    and a ``statvfs``, no transaction)."""
     with lock:
         settle(conn, lock)
         try:
             left = room(conn, directory)
             if left < RESERVE:
                 return Fault(FULL, f"{left} bytes left for the database")
+            if not write:
+                return None
             conn.execute(f"PRAGMA busy_timeout={PROBE_TIMEOUT_MS}")
             with conn:
                 conn.execute("INSERT OR REPLACE INTO health_probe VALUES (1, NULL)")
@@ -116,5 +124,5 @@ def probe(conn: sqlite3.Connection, lock: threading.RLock, directory: str | None
         finally:
             try:
                 conn.execute(f"PRAGMA busy_timeout={STORE_TIMEOUT_MS}")
-            except sqlite3.Error:
-                pass
+            except sqlite3.Error as exc:
+                log.warning("database: the busy timeout could not be set back after the probe: %s", exc)

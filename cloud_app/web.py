@@ -255,7 +255,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         """Bitrix24 refused or did not answer a call a click needed: say so (503), never a 500 page."""
         _, strings = catalog(request.headers.get("X-Lang", "") or request.args.get("LANG", ""))
         attention = isinstance(exc, NeedsAttention) or exc.attention
-        message = strings["b24.attention"] if attention else strings["b24.down"].format(code=exc.code)
+        message = strings["b24.attention"] if attention else strings["b24.down"]  # the code: in the log
         log.warning("%s %s: Bitrix24 %s %s", request.method, request.path, exc.code, exc.description)
         if request.path.startswith("/api/"):
             answer = _json(503, error="needs_attention" if attention else "bitrix24", message=message)
@@ -587,8 +587,10 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
     def document_kind(member_id: str, body: dict[str, Any]) -> str | Response:
         kind = str(body.get("kind") or services.portals.setting(member_id, "document_kind", "Invoice"))
         if kind not in ("Invoice", "Estimate", "SalesOrder", "CreditMemo"):
-            kinds = "Invoice, Estimate, SalesOrder or CreditMemo"
-            return Response(f"kind is {kinds}.", 400, mimetype="text/plain")
+            log.info("deal sync refused: unknown document kind %r", kind)
+            return Response(
+                "Choose an invoice, estimate, sales order or credit memo.", 400, mimetype="text/plain"
+            )
         return kind
 
     @app.post("/api/portals/<member_id>/deals/<deal_id>/sync")
@@ -1068,7 +1070,10 @@ def _bitrix24_down(services: Services, exc: Exception) -> Response:
     _, strings = catalog(request.headers.get("X-Lang", ""))
     member_id = (request.view_args or {}).get("member_id", "")
     since = (outage.current(services.portals, member_id) or {}).get("since", "")
-    message = strings["outage.b24"].replace("{since}", str(since).replace("T", " ")[:16] + " UTC")
+    if since:
+        message = strings["outage.b24"].replace("{since}", str(since).replace("T", " ")[:16] + " UTC")
+    else:  # no outage on record (this call met the first failure): no "since" to say
+        message = strings["outage.b24_now"]
     return _json(503, error="bitrix24_down", message=message + " " + strings["outage.again"])
 
 

@@ -26,6 +26,9 @@ from .errors import ATTENTION_TEXT, B24Error, NeedsAttention
 from .pacer import Pacer
 from .retry import NOT_RUN, OutageTooLong, Retry, Unsure, repeatable
 
+# the portal's limits refusing a request (it answered, it is up): paced, never shown as an outage
+LIMITS = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "OVERLOAD_LIMIT"}
+
 log = logging.getLogger(__name__)
 REFRESH_MARGIN = 60.0  # refresh when the access token has less than this left
 _locks: dict[str, threading.Lock] = {}
@@ -243,7 +246,8 @@ class Client:
                 if not exc.retryable or self.retries == 0:
                     raise
                 down_since = self.clock() if down_since is None else down_since
-                outage.begin(self.store, self.member_id, exc.code, down_since)
+                if exc.code not in LIMITS:  # being paced is not an outage: Health stays quiet
+                    outage.begin(self.store, self.member_id, exc.code, down_since)
                 if not again and exc.code not in NOT_RUN:  # it may have happened: the caller checks
                     raise Unsure(exc.code, exc.description, exc.status, method) from exc
                 patience = self.retry.patience
@@ -270,11 +274,12 @@ class Client:
             answer = self.http.post(
                 url, json={**params, "auth": creds.access_token}, timeout=self.timeout, allow_redirects=False
             )
-        except requests.Timeout as exc:
-            raise B24Error("TIMEOUT", str(exc), 0, method) from exc
-        except requests.ConnectionError as exc:  # refused: never reached the portal; else: may have
+        except requests.ConnectionError as exc:  # refused or never connected (ConnectTimeout is one
+            # too, so this comes before Timeout): never reached the portal; else: may have
             code = "CONNECTION_REFUSED" if _never_sent(exc) else "CONNECTION"
             raise B24Error(code, str(exc), 0, method) from exc
+        except requests.Timeout as exc:  # sent, no answer in time (a read timeout): it may have happened
+            raise B24Error("TIMEOUT", str(exc), 0, method) from exc
         if answer.status_code in (301, 302, 307, 308):
             self._moved(creds, urljoin(url, answer.headers.get("Location", "")))
             raise B24Error("MOVED", answer.headers.get("Location", ""), answer.status_code, method)

@@ -20,7 +20,8 @@ from shared.qbxml.status import CODES, HRESULTS
 
 # the answer's fields that carry words for a person; codes (``error``, ``state``) and data are left alone
 MESSAGE_KEYS = frozenset(
-    {"outcome", "reason", "fix", "problems", "notes", "message", "attention", "what_to_do", "summary"}
+    {"outcome", "reason", "fix", "problems", "notes", "message", "attention", "what_to_do", "summary",
+     "detail"}  # fmt: skip
 )
 
 KINDS_RU = {"Invoice": "Счёт", "Estimate": "Смета", "Sales order": "Заказ", "SalesOrder": "Заказ"}
@@ -48,6 +49,11 @@ RU: dict[str, str] = {
     "Sync the deal again once it has finished (the app page shows its progress).":
         "Синхронизируйте сделку снова, когда она закончится (ход виден на странице приложения).",
     "No such sync.": "Такой синхронизации нет.",
+    "Choose an invoice, estimate, sales order or credit memo.": "Выберите счёт, смету, заказ или кредит-ноту.",
+    "A credit memo is made only from the preview: open “Sync to QuickBooks”, choose Credit memo, check the "
+    "amounts, then confirm.":
+        "Кредит-нота создаётся только из просмотра: откройте «Синхронизировать с QuickBooks», выберите "
+        "«Кредит-нота», проверьте суммы и подтвердите.",
     "This preview is more than 30 minutes old. Open “Sync to QuickBooks” again for a fresh one.":
         "Этому просмотру больше 30 минут. Откройте «Синхронизировать с QuickBooks» снова, чтобы получить свежий.",
     "The deal got a QuickBooks document after this preview was made.":

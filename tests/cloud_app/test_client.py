@@ -3,13 +3,17 @@ inside the bucket, backing off, pausing a method, retries, batch, fast scans, do
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from cloud_app.b24 import outage
 from cloud_app.b24.errors import B24Error, NeedsAttention
+from cloud_app.b24.retry import OutageTooLong, Retry, Unsure
 from sandbox.bitrix24 import Clock
 
 from .harness import CLIENT_ID, Cloud, running_cloud
@@ -94,6 +98,67 @@ def test_operating_limit_pauses_that_method_until_reset(cloud: Cloud) -> None:
     assert [c.status for c in cloud.emu.calls_to("crm.deal.update")].count(429) == 1
     assert client.pacer.blocked["crm.deal.update"] > 0
     assert client.call("crm.deal.get", {"id": 1})["TITLE"] == "t3"
+
+
+def test_being_paced_by_the_limits_is_not_shown_as_an_outage_but_a_500_is(cloud: Cloud) -> None:
+    """A bulk sync meets QUERY_LIMIT_EXCEEDED and OPERATION_TIME_LIMIT all the time: Health must not say
+    "Bitrix24 has not answered" for that, only for a portal that is really down."""
+    seen: list[object] = []
+
+    def sleep(seconds: float) -> None:
+        seen.append(outage.current(cloud.services.portals, cloud.portal.member_id))
+        cloud.emu.clock.advance(seconds)
+
+    client = cloud.client(clock=cloud.emu.clock, sleep=sleep)
+    for _ in range(50):
+        cloud.emu.limits.take(cloud.portal.member_id, cloud.portal.plan, "127.0.0.1")
+    assert client.call("user.current")["ID"] == "1"
+    cloud.emu.limits.costs["crm.deal.update"] = 200.0
+    for i in range(4):
+        client.call("crm.deal.update", {"id": 1, "fields": {"TITLE": f"t{i}"}})
+    statuses = [c.status for c in cloud.emu.calls]
+    assert 503 in statuses and 429 in statuses and seen
+    assert all(s is None for s in seen), seen
+    seen.clear()
+    cloud.emu.settings.server_error_next = 1
+    assert client.call("crm.deal.get", {"id": 2})["ID"] == "2"
+    assert any(isinstance(s, dict) and s["code"] == "INTERNAL_SERVER_ERROR" for s in seen), seen
+
+
+@contextmanager
+def a_portal_that_never_connects() -> Iterator[str]:
+    """A loopback listener whose accept queue is full: a new connection is never made (connect timeout)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port, fillers = listener.getsockname()[1], []
+    try:
+        while True:
+            filler = socket.socket()
+            filler.settimeout(0.3)
+            fillers.append(filler)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except TimeoutError:
+                break
+        yield f"http://127.0.0.1:{port}/rest/"
+    finally:
+        for f in fillers:
+            f.close()
+        listener.close()
+
+
+def test_an_add_that_could_not_connect_is_sent_again_not_looked_for(cloud: Cloud) -> None:
+    """A connect timeout means the request never reached Bitrix24: the add is simply repeated, it is not
+    reported as "may have happened" (which costs a lookup by its origin key)."""
+    store, member = cloud.services.portals, cloud.portal.member_id
+    with a_portal_that_never_connects() as endpoint:
+        store.moved(member, cloud.portal.domain, endpoint)
+        client = cloud.client(**fake_time(cloud), timeout=0.3, retry=Retry(patience=2))
+        with pytest.raises(OutageTooLong) as info:
+            client.call("crm.deal.add", {"fields": {"TITLE": "never sent"}})
+    assert not isinstance(info.value, Unsure) and info.value.code == "CONNECTION_REFUSED"
+    assert client.calls >= 2  # sent again
 
 
 def test_retries_5xx_and_html_but_never_what_cannot_succeed(cloud: Cloud) -> None:

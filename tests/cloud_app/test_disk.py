@@ -164,3 +164,27 @@ def test_healthz_reports_a_database_locked_by_another_process(tmp_path: Path) ->
             other.execute("ROLLBACK")
             other.close()
         assert healthz(cloud.url).status_code == 200
+
+
+def test_healthz_asked_often_probes_a_write_once_per_interval_and_still_sees_a_lock(tmp_path: Path) -> None:
+    """An orchestrator (or anyone: ``/healthz`` is open) asking every second must not cost two write
+    transactions each time: a write is probed once per storage-watch interval, a full disk is still seen
+    at once (test above) and a lock within the interval."""
+    with running_cloud(tmp_path) as cloud:
+        conn = cloud.services.portals.db.conn
+        cloud.services.watch.every = 3600.0  # one interval for the whole test
+        assert healthz(cloud.url).status_code == 200
+        before = conn.total_changes
+        for _ in range(20):
+            assert healthz(cloud.url).json() == {"ok": True}
+        assert conn.total_changes - before < 10, conn.total_changes - before  # a probe: 2 rows each
+        cloud.services.watch.every = 0.2
+        other = sqlite3.connect(cloud.config.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            assert wait(lambda: healthz(cloud.url).status_code == 503, timeout=30)
+            assert healthz(cloud.url).json()["problems"][0]["fault"] == "locked"  # while it lasts: live
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert healthz(cloud.url).status_code == 200  # a known fault is probed live: its end shows at once

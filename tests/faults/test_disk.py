@@ -35,8 +35,9 @@ def test_disk_full_under_the_cloud_then_space_again(world: Product, disk: str) -
     queued_in_agent(world)
     world.cloud.file_size_limit(DISKS[disk])
     try:
-        health = requests.get(world.url + "/healthz", timeout=30)
-        assert health.status_code != 200, health.text  # an orchestrator sees it
+        # an orchestrator sees it (within the storage watch's interval: /healthz probes a write that often)
+        healthz = world.url + "/healthz"
+        wait(lambda: requests.get(healthz, timeout=30).status_code != 200, 30, "/healthz not OK")
         again = world.api("POST", f"/deals/{later.deal_id}/sync", json={})
         kind = again.headers.get("Content-Type", "")
         assert again.status_code != 500 and kind.startswith("application/json"), again.text

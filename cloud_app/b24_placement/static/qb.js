@@ -246,8 +246,13 @@
     }
   }
   function why(w) {  // why nothing reaches QuickBooks (cloud_app/qb_reach.py), with what to do
-    return w ? h('p', { class: 'qb-warn', id: 'qb-why', 'data-cause': w.cause }, t('why.' + w.cause, {
-      machine: w.machine || '?', since: when(w.since), file: w.file || '?', detail: w.detail || '' })) : null;
+    if (!w) return null;
+    var named = {  // the PC and the file by name; words without a name when they are not known
+      on: w.machine ? t('why.on', { machine: w.machine }) : t('why.on_unknown'),
+      with_file: w.file ? t('why.with_file', { file: w.file }) : '',
+      expected: w.file ? t('why.expected', { file: w.file }) : t('why.expected_unknown'),
+      since: when(w.since), detail: w.detail || '' };
+    return h('p', { class: 'qb-warn', id: 'qb-why', 'data-cause': w.cause }, t('why.' + w.cause, named));
   }
   function connectorInfo(s) {
     var lines = [];

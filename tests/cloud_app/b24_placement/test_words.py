@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import requests
 
+from cloud_app import qb_reach, web
 from cloud_app.b24.errors import ATTENTION_TEXT
+from cloud_app.b24.retry import Retry
 from cloud_app.b24_placement import server_words
 from cloud_app.b24_placement.server_words import FIELDS_RU, MISSED, say, status_texts
 from cloud_app.b24_placement.strings import EN, RU
@@ -143,3 +146,62 @@ def test_a_refusal_reaches_a_russian_page_in_russian(world: World) -> None:
     )
     assert answer.status_code == 403
     assert "Запустить первую синхронизацию может только администратор Битрикс24." in answer.text
+
+
+def test_a_wrong_kind_a_credit_memo_without_preview_and_why_nothing_waits_speak_russian(
+    world: World,
+) -> None:
+    """The refusals of a sync's kind, and the Web Connector's block reason on Health, in the page's
+    language — no internal names (``SalesOrder``) and nothing the catalogue misses."""
+    MISSED.clear()
+    ru = {"X-Lang": "ru"}
+    deal = a_deal(world, "Kowalski & Sons", [(1, "Labor", "55.00", "1")])
+    wrong = world.api("POST", f"/deals/{deal}/sync", json={"kind": "Bill"})
+    assert wrong.status_code == 400
+    assert wrong.text == "Choose an invoice, estimate, sales order or credit memo."
+    wrong = world.api("POST", f"/deals/{deal}/sync", json={"kind": "Bill"}, headers=ru)
+    assert wrong.status_code == 400 and wrong.text == "Выберите счёт, смету, заказ или кредит-ноту."
+    credit = world.api("POST", f"/deals/{deal}/sync", json={"kind": "CreditMemo"}, headers=ru)
+    assert credit.status_code == 400
+    assert credit.json()["message"].startswith("Кредит-нота создаётся только из просмотра"), credit.text
+
+    world.cloud.services.portals.set_setting(
+        world.cloud.portal.member_id,
+        qb_reach.BLOCKED,
+        {
+            "cause": "blocked",
+            "since": "2026-12-01T09:00:00+00:00",
+            "at": "2026-12-01T09:00:00+00:00",
+            "hresult": "0x80040410",
+        },
+    )
+    english = world.api("GET", "/status").json()["why_waiting"]["detail"]
+    assert english.startswith("The company file is open in a different mode"), english
+    detail = world.api("GET", "/status", headers=ru).json()["why_waiting"]["detail"]
+    assert detail != english and re.search("[а-яА-Я]", detail), detail
+    assert MISSED == set(), MISSED
+
+
+def test_a_page_told_bitrix24_is_down_hears_no_code_and_no_empty_since(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bitrix24 refusing for a while with its limit (no outage on record): the person is told it is not
+    answering — without "since  UTC" and without QUERY_LIMIT_EXCEEDED — in English and Russian."""
+    monkeypatch.setattr(web, "PAGE_PATIENCE", 0.3)
+    world.cloud.services.retry = Retry(base=0.02, cap=0.1)
+    deal = a_deal(world, "Kowalski & Sons", [(1, "Labor", "55.00", "1")])
+    world.cloud.emu.settings.outage = "503"
+    try:
+        english = world.api("POST", f"/deals/{deal}/sync", json={"preview": True})
+        russian = world.api("POST", f"/deals/{deal}/sync", json={"preview": True}, headers={"X-Lang": "ru"})
+    finally:
+        world.cloud.emu.settings.outage = ""
+    assert english.status_code == 503 and russian.status_code == 503
+    assert english.json()["message"].startswith("Bitrix24 is not answering; we keep trying."), english.text
+    assert russian.json()["message"].startswith("Битрикс24 не отвечает; мы продолжаем попытки."), russian.text
+    for text in (english.json()["message"], russian.json()["message"]):
+        assert "UTC" not in text and "QUERY_LIMIT" not in text
+
+
+def test_russian_strings_call_bitrix24_by_its_russian_name() -> None:
+    assert [k for k, v in RU.items() if "Bitrix24" in v] == []
