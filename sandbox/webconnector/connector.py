@@ -292,7 +292,10 @@ class WebConnector:
 
     def next_delay(self, report: SessionReport | None) -> float | None:
         """Seconds to the next scheduled update: the server's [2] wait after ``report`` if it gave one (the
-        postponed update), else the run-every interval in force; None: only when the user clicks."""
+        postponed update), else the run-every interval in force; None: only when the user clicks — always
+        so with Auto-Run off, where QBWC keeps no schedule for the application (PG p.62–63)."""
+        if not self.auto_run:
+            return None
         if report is not None and report.wait_before_next is not None:
             return report.wait_before_next.total_seconds()
         return None if self.run_every is None else self.run_every.total_seconds()

@@ -122,3 +122,23 @@ def test_the_schedule_still_runs_on_a_simulated_clock(endpoint: Endpoint, quickb
         assert autorun.next_run - clock.now() > 55  # the next one a minute after this one
     finally:
         autorun.stop()
+
+
+def test_with_auto_run_off_nothing_runs_on_the_schedule_only_when_asked(
+    endpoint: Endpoint, quickbooks: FakeQuickBooks
+) -> None:
+    """PG p.62–63: the schedule (and [2]/[3]) act only when the application's Auto-Run box is ticked; with it
+    off an update happens when someone asks for one. Whether UpdateNow serves such an application is
+    UNCONFIRMED: here it does, as "Update Selected" would."""
+    clock = SimulatedTime()
+    web_connector = WebConnector(qwc_for(endpoint, run_every=MINUTE), "pw", quickbooks, auto_run=False)
+    autorun = AutoRun(web_connector, clock=clock).start()
+    try:
+        assert autorun.next_run is None
+        clock.advance(3600)
+        assert autorun.wait_idle() and autorun.reports == []  # an hour on the clock, no update
+        kick = autorun.update_now("Bitrix24 sync")
+        assert kick is not None and kick.done.wait(10)
+        assert [r.outcome for r in autorun.reports] == ["ok"] and autorun.next_run is None
+    finally:
+        autorun.stop()
