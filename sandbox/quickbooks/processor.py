@@ -713,6 +713,8 @@ class Processor:
             raise Failure(3210, "The transaction has payments applied to it; delete or unapply them first.")
         if kind == "ReceivePayment":
             self._unapply(record)
+        if kind == "ARRefundCreditCard":
+            self._unapply(record, applied_tag="RefundAppliedToTxnRet")
         gone = c.remove(record)
         self.refresh_balances()
         for tag, value in (
@@ -723,8 +725,10 @@ class Processor:
         ):
             _sub(rs, tag, value)
 
-    def _unapply(self, payment: Record) -> None:
-        for applied in payment.el.findall("AppliedToTxnRet"):
+    def _unapply(self, payment: Record, *, applied_tag: str = "AppliedToTxnRet") -> None:
+        """Take a payment's (or a refund's) money off what it was applied to: the invoices it paid, the credit
+        memos whose credit it paid back; each gets its balance or credit back."""
+        for applied in payment.el.findall(applied_tag):
             inv = self.company.get(applied.findtext("TxnID") or "")
             if inv is None:
                 continue
@@ -754,6 +758,11 @@ class Processor:
             _put(record.el, "TotalAmount", "0.00", spec)
             _put(record.el, "UnusedPayment", "0.00", spec)
             for applied in record.el.findall("AppliedToTxnRet"):
+                record.el.remove(applied)
+        if kind == "ARRefundCreditCard":  # a voided refund paid nothing back: the credit is owed again
+            self._unapply(record, applied_tag="RefundAppliedToTxnRet")
+            _put(record.el, "TotalAmount", "0.00", spec)
+            for applied in record.el.findall("RefundAppliedToTxnRet"):
                 record.el.remove(applied)
         memo = record.text("Memo") or ""
         _put(record.el, "Memo", "VOID: " + memo if not memo.startswith("VOID:") else memo, spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sandbox.quickbooks import SimulatedQuickBooks
 from shared.qbxml.schema import load
 
 from .helpers import add_customer, doc, fresh, invoice, line, ok, run
@@ -78,3 +79,42 @@ def test_a_refund_uses_up_credit_and_the_customers_balance_comes_back_up() -> No
     )[0])  # fmt: skip
     ids = [r.findtext("TxnID") for r in listed.findall("ARRefundCreditCardRet")]
     assert ids == [refund.findtext("TxnID")]
+
+
+def _credit_and_refund(qb: SimulatedQuickBooks, name: str) -> tuple[str, str, str]:
+    """A customer owed 55.00 of credit, 30.00 refunded: (customer ListID, credit TxnID, refund TxnID)."""
+    cid = add_customer(qb, name).findtext("ListID") or ""
+    credit = ok(run(qb, doc(
+        f"<CreditMemoAddRq><CreditMemoAdd><CustomerRef><FullName>{name}</FullName></CustomerRef>"
+        "<CreditMemoLineAdd><ItemRef><FullName>Labor</FullName></ItemRef><Quantity>1</Quantity>"
+        "</CreditMemoLineAdd></CreditMemoAdd></CreditMemoAddRq>"))[0]).find("CreditMemoRet")  # fmt: skip
+    assert credit is not None
+    refund = ok(run(qb, doc(
+        f"<ARRefundCreditCardAddRq><ARRefundCreditCardAdd><CustomerRef><FullName>{name}</FullName></CustomerRef>"
+        f"<RefundAppliedToTxnAdd><TxnID>{credit.findtext('TxnID')}</TxnID><RefundAmount>30.00</RefundAmount>"
+        "</RefundAppliedToTxnAdd></ARRefundCreditCardAdd></ARRefundCreditCardAddRq>"))[0]
+    ).find("ARRefundCreditCardRet")  # fmt: skip
+    assert refund is not None
+    return cid, credit.findtext("TxnID") or "", refund.findtext("TxnID") or ""
+
+
+def _credit_left(qb: SimulatedQuickBooks, txn: str) -> str | None:
+    got = ok(run(qb, doc(f"<CreditMemoQueryRq><TxnID>{txn}</TxnID></CreditMemoQueryRq>"))[0])
+    return got.findtext("CreditMemoRet/CreditRemaining")
+
+
+def test_a_refund_deleted_or_voided_gives_the_credit_back() -> None:
+    """A deleted transaction leaves no trace in the books and a voided one counts zero (Intuit's TxnDel and
+    TxnVoid references: "Voiding a transaction sets its amount to zero"), so the money a refund paid back
+    against a credit memo is owed to the customer again: the credit memo's CreditRemaining and the customer's
+    balance return to what they were before the refund."""
+    qb = fresh()
+    for verb in ("Del", "Void"):
+        cid, credit, refund = _credit_and_refund(qb, f"Ortiz {verb}")
+        assert _credit_left(qb, credit) == "25.00"
+        ok(run(qb, doc(
+            f"<Txn{verb}Rq><Txn{verb}Type>ARRefundCreditCard</Txn{verb}Type><TxnID>{refund}</TxnID></Txn{verb}Rq>"
+        ))[0])  # fmt: skip
+        assert _credit_left(qb, credit) == "55.00"
+        got = ok(run(qb, doc(f"<CustomerQueryRq><ListID>{cid}</ListID></CustomerQueryRq>"))[0])
+        assert got.findtext("CustomerRet/Balance") == "-55.00"
