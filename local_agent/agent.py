@@ -106,8 +106,9 @@ class Agent:
 
 def _pair_refused(home: Path, server: str, code: str) -> tuple[cfg.AgentConfig, str, Path]:
     from .pairing import PairingError
+    from .words import say
 
-    raise PairingError("This agent is paired already; to pair it again, stop it and run qb-agent pair.")
+    raise PairingError(say("en", "pair.paired_already"), "pair.paired_already")
 
 
 def _version() -> str:

@@ -12,6 +12,8 @@ to frames (``X-Frame-Options``, ``frame-ancestors``), and the page runs no scrip
 the code only: the app's address it names is filled in only when it is the one this agent is set up for
 (``server`` in its config), because a link on any web page could otherwise pair this PC's QuickBooks with
 someone else's server in one click. The person types the address shown beside the code.
+
+It speaks the app's languages (:mod:`local_agent.words`): the link's ``lang``, else the browser's.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from . import config as cfg
+from . import words
 from .pairing import PairingError
 from .soap.door import LOOPBACK_HOSTS, hostname
 
@@ -90,16 +93,15 @@ class LocalPage:
             return self._post(environ, host, start_response)
         if path == "/" and method == "GET":
             query = parse_qs(environ.get("QUERY_STRING") or "")
+            lang = _lang(environ, (query.get("lang") or [""])[0])
             code, linked = (query.get("code") or [""])[0], (query.get("server") or [""])[0].strip()
             config = self._config()
             known = config.server if config is not None else ""
             server = linked if linked and _same_server(linked, known) else ""
             said = "" if server or not linked else (
-                "<p class='note' id='server-note'>The link also named an app address. It was not filled in: "
-                "a link on any web page could send this PC's QuickBooks to someone else's server. Type the "
-                "address shown beside the code on the app's Setup page in Bitrix24.</p>"
+                f"<p class='note' id='server-note'>{words.say(lang, 'server_note')}</p>"
             )  # fmt: skip
-            return self._page(start_response, code=code[:64], server=server[:300], said=said)
+            return self._page(start_response, lang, code=code[:64], server=server[:300], said=said)
         return _answer(start_response, "405 Method Not Allowed", "text/plain", b"Not here.")
 
     # -- the page --------------------------------------------------------------------------------------
@@ -113,6 +115,7 @@ class LocalPage:
     def _page(
         self,
         start_response: Start,
+        lang: str,
         *,
         code: str = "",
         server: str = "",
@@ -121,48 +124,49 @@ class LocalPage:
     ) -> Iterable[bytes]:
         config = self._config()
         e = html.escape
-        parts = [f"<h1>QuickBooks agent for Bitrix24</h1>{said}"]
+
+        def w(key: str) -> str:
+            return words.say(lang, key)
+
+        parts = [f"<h1>{w('title')}</h1>{said}"]
         if config is not None and config.paired:
             state = self._state() if self._state else {}
             file = state.get("company_file") or config.company_file
-            last = str(state.get("last_session_end") or "none yet")
+            last = str(state.get("last_session_end") or w("none_yet"))
             if state.get("last_session_summary"):
                 last += f" — {state['last_session_summary']}"
-            facts = [
-                ("Bitrix24", config.portal),
-                ("Link to the app", _link_words(str(state.get("link") or "starting"))),
-                ("QuickBooks company file", str(file or "not seen yet: it shows after the first run")),
-                ("Last Web Connector run", last),
-                ("Last problem", str(state.get("last_error") or "none")),
+            link = str(state.get("link") or "starting")
+            facts = [  # (id, label, value)
+                ("bitrix24", w("portal"), config.portal),
+                ("link-to-the-app", w("link"), w(f"link.{link}") if f"link.{link}" in words.EN else link),
+                ("quickbooks-company-file", w("company_file"), str(file or w("file_unseen"))),
+                ("last-web-connector-run", w("last_run"), last),
+                ("last-problem", w("last_problem"), str(state.get("last_error") or w("none"))),
             ]
-            shown = "".join(f"<dt>{e(k)}</dt><dd id='{e(_id(k))}'>{e(v)}</dd>" for k, v in facts)
+            shown = "".join(f"<dt>{e(k)}</dt><dd id='state-{i}'>{e(v)}</dd>" for i, k, v in facts)
             parts.append(f"<dl>{shown}</dl>")
             parts.append(
-                "<h2>Add it to the Web Connector</h2><p>Download the file, then in QuickBooks open "
-                "File → Update Web Services, click <b>Add an application</b>, choose the file and allow "
-                "access when QuickBooks asks. Type the password shown at pairing into the Password "
-                "column, tick Auto-Run and set Every_Min to 1–5 minutes.</p>"
-                "<p><a class='btn' id='qwc' href='/qb-bitrix24.qwc' download>Download qb-bitrix24.qwc</a></p>"
-                "<p style='color:#828b95'>To pair with another Bitrix24, stop the agent and run "
-                "<code>qb-agent pair</code>.</p>"
+                f"<h2>{w('add_heading')}</h2><p>{w('add_steps')}</p>"
+                f"<p><a class='btn' id='qwc' href='/qb-bitrix24.qwc' download>{w('download')}</a></p>"
+                f"<p style='color:#828b95'>{w('pair_other')}</p>"
             )
         else:
             parts.append(
-                "<p>This agent is not paired yet. In Bitrix24 open the QuickBooks app's <b>Setup</b> page, "
-                "click <b>Get a pairing code</b>, and paste it here (the link on that page fills it in).</p>"
+                f"<p>{w('unpaired')}</p>"
                 "<form method='post' action='/pair'>"
                 f"<input type='hidden' name='token' value='{e(self.token)}'>"
-                "<label for='code'>Pairing code</label>"
+                f"<input type='hidden' name='lang' value='{e(lang)}'>"
+                f"<label for='code'>{w('code_label')}</label>"
                 f"<input id='code' name='code' autocomplete='off' required maxlength='64' value='{e(code)}'>"
-                "<label for='server'>The app's address (shown beside the code)</label>"
+                f"<label for='server'>{w('server_label')}</label>"
                 f"<input id='server' name='server' required maxlength='300' value='{e(server)}' "
                 "placeholder='https://…'>"
-                "<button type='submit' id='pair'>Pair this agent</button></form>"
+                f"<button type='submit' id='pair'>{w('pair_button')}</button></form>"
             )
         body = (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-            f"<title>QuickBooks agent</title><style>{STYLE}</style></head><body><main>"
+            f"<title>{w('tab_title')}</title><style>{STYLE}</style></head><body><main>"
             + "".join(parts)
             + "</main></body></html>"
         )
@@ -186,28 +190,30 @@ class LocalPage:
             stale = b"This form is out of date: reload the page and paste the code again."
             return _answer(start_response, "403 Forbidden", "text/plain", stale)
         code, server = (form.get("code") or [""])[0].strip(), (form.get("server") or [""])[0].strip()
+        lang = _lang(environ, (form.get("lang") or [""])[0])
         with self._lock:
             config = self._config()
             if config is not None and config.paired:
-                return self._page(start_response, said="<p class='err'>This agent is paired already.</p>",
-                                  status="409 Conflict")  # fmt: skip
+                said = f"<p class='err'>{words.say(lang, 'paired_already')}</p>"
+                return self._page(start_response, lang, said=said, status="409 Conflict")
             try:
                 config, password, _ = self._pair(self.home, server, code)
             except PairingError as exc:
-                said = f"<p class='err' role='alert' id='error'>Pairing failed: {html.escape(str(exc))}</p>"
+                reason = html.escape(words.say(lang, "failed", reason=exc.said(lang)))
+                said = f"<p class='err' role='alert' id='error'>{reason}</p>"
                 return self._page(
-                    start_response, code=code, server=server, said=said, status="400 Bad Request"
+                    start_response, lang, code=code, server=server, said=said, status="400 Bad Request"
                 )
         self.paired.set()
         if self.on_paired is not None:
             self.on_paired(config)
         said = (
-            f"<div class='ok' role='status' id='paired'><p>Paired with {html.escape(config.portal)}.</p>"
-            "<p>The Web Connector password — type it into the Web Connector's Password column. It is "
-            "shown only now; pairing again makes a new one.</p>"
+            "<div class='ok' role='status' id='paired'>"
+            f"<p>{html.escape(words.say(lang, 'paired', portal=config.portal))}</p>"
+            f"<p>{words.say(lang, 'password_once')}</p>"
             f"<p><code id='password'>{html.escape(password)}</code></p></div>"
         )
-        return self._page(start_response, said=said)
+        return self._page(start_response, lang, said=said)
 
     def _qwc(self, start_response: Start) -> Iterable[bytes]:
         path = self.home / "qb-bitrix24.qwc"
@@ -233,17 +239,8 @@ def _same_server(a: str, b: str) -> bool:
     return bool(norm(b)) and norm(a) == norm(b)
 
 
-def _id(label: str) -> str:
-    return "state-" + "-".join(label.lower().split())
-
-
-def _link_words(link: str) -> str:
-    return {
-        "online": "online",
-        "offline": "offline: the app cannot be reached now; the agent keeps trying",
-        "revoked": "revoked in Bitrix24: pair the agent again",
-        "connecting": "connecting…",
-    }.get(link, link)
+def _lang(environ: dict[str, Any], asked: str) -> str:
+    return words.pick(asked, str(environ.get("HTTP_ACCEPT_LANGUAGE") or ""))
 
 
 def with_page(page: LocalPage, other: App) -> App:

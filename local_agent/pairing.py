@@ -14,11 +14,26 @@ from urllib.parse import urlsplit
 
 import requests
 
+from . import words
 from .urls import UrlError, check_ws_url, is_loopback
 
 
 class PairingError(Exception):
-    pass
+    """A pairing refused, in the person's words: ``str()`` is English (the command line); :meth:`said` gives
+    the text in another language the agent's page speaks (``key`` names it in :mod:`local_agent.words`)."""
+
+    def __init__(self, message: str, key: str = "", **holes: str) -> None:
+        super().__init__(message)
+        self.key, self.holes = key, holes
+
+    def said(self, lang: str) -> str:
+        if lang == "en" or not self.key or self.key not in words.EN:
+            return str(self)
+        return words.say(lang, self.key, **self.holes)
+
+
+def _refused(key: str, **holes: str) -> PairingError:
+    return PairingError(words.say("en", key, **holes), key, **holes)
 
 
 @dataclass(frozen=True)
@@ -33,14 +48,11 @@ def check_server(server: str) -> str:
     parts = urlsplit(server)
     local = is_loopback(parts.hostname)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        shown = f"“{server.strip()[:80]}”" if server.strip() else "An empty address"
-        raise PairingError(
-            f"{shown} is not the app's address: copy the https://… address shown beside the pairing code."
-        )
+        if not server.strip():
+            raise _refused("pair.empty_address")
+        raise _refused("pair.not_address", shown=f"“{server.strip()[:80]}”")
     if parts.scheme == "http" and not local:
-        raise PairingError(
-            f"The app's address must start with https://, not http://: try https://{parts.netloc}."
-        )
+        raise _refused("pair.https", netloc=parts.netloc)
     return server.rstrip("/")
 
 
@@ -49,7 +61,7 @@ def pair(server: str, code: str, agent_version: str, *, verify: bool = True, tim
     host = urlsplit(base).netloc
     code = code.strip()
     if not code:
-        raise PairingError("The pairing code is empty; copy it from the app's setup page in Bitrix24.")
+        raise _refused("pair.empty_code")
     try:
         resp = requests.post(
             f"{base}/api/agents/pair",
@@ -58,27 +70,25 @@ def pair(server: str, code: str, agent_version: str, *, verify: bool = True, tim
             verify=verify,
         )
     except requests.exceptions.SSLError as exc:
-        raise PairingError(
-            f"Could not connect securely to {host}: its certificate could not be checked. Check the address; "
-            "if it is right, ask whoever runs your network whether it inspects secure connections."
-        ) from exc
+        raise _refused("pair.certificate", host=host) from exc
     except requests.RequestException as exc:
-        raise PairingError(
-            f"Could not reach {host}: check the address and the internet connection, then try again."
-        ) from exc
+        raise _refused("pair.unreachable", host=host) from exc
     try:
         body = resp.json()
     except ValueError:
         body = None
     if resp.status_code != 200:
         message = body.get("message") if isinstance(body, dict) else None
-        raise PairingError(message or f"The server refused the pairing code (HTTP {resp.status_code}).")
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(message, str) and message and isinstance(error, str):
+            raise PairingError(message, f"pair.server.{error}")  # the cloud's English; its code for the rest
+        raise _refused("pair.refused", status=str(resp.status_code))
     if not isinstance(body, dict) or not all(
         isinstance(body.get(k), str) and body.get(k) for k in ("agent_id", "agent_token", "portal", "ws_url")
     ):
-        raise PairingError("The server's answer to pairing was incomplete; is this the right server address?")
+        raise _refused("pair.incomplete")
     try:
         check_ws_url(body["ws_url"])
     except UrlError as exc:
-        raise PairingError(f"The server gave an unsafe link address: {exc}") from None
+        raise _refused("pair.unsafe_link", reason=str(exc)) from None
     return Paired(body["agent_id"], body["agent_token"], body["portal"], body["ws_url"])

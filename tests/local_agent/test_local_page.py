@@ -182,3 +182,35 @@ def test_pairing_on_the_page_keeps_the_port_the_page_was_served_on(
         thread.join(10)
     assert cfg.load(home).port == port
     assert read_qwc((home / "qb-bitrix24.qwc").read_text()).app_url == f"http://localhost:{port}/qbwc"
+
+
+def test_the_page_speaks_russian_when_the_link_or_the_browser_asks(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app's pages offer English and Russian; the agent's page follows the app's link (``lang=ru``) or
+    the browser's languages, and a refused code is said in Russian too (the cloud's refusal by its code)."""
+    home = tmp_path / "agent"
+    thread, stop, got, port = _unpaired(home, capsys)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        by_link = requests.get(url + "/", params={"code": "ABC", "lang": "ru"}, timeout=5).text
+        assert "Код подключения" in by_link and "<html lang='ru'>" in by_link
+        assert "Pairing code" not in by_link
+        russian = {"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8"}
+        by_browser = requests.get(url + "/", timeout=5, headers=russian)
+        assert "Подключить агент" in by_browser.text
+        english = requests.get(url + "/", timeout=5, headers={"Accept-Language": "de-DE,en;q=0.5"}).text
+        assert "Pair this agent" in english and "<html lang='en'>" in english
+        with chromium() as browser:
+            page = browser.new_page(locale="ru-RU")
+            page.goto(f"http://localhost:{port}/")
+            page.locator("#code").fill("ZZZZZZZZZZ")
+            page.locator("#server").fill(cloud.url)
+            page.locator("#pair").click()
+            expect(page.locator("#error")).to_contain_text("Подключиться не удалось")
+            expect(page.locator("#error")).not_to_contain_text("pairing code")  # no English reason
+        assert not cfg.load(home).paired
+    finally:
+        stop.set()
+        thread.join(10)
+    assert got == [None]

@@ -468,7 +468,7 @@
           h('li', {}, t('setup.step2'), isAdmin ? button(t('setup.code'), function (b) {
             b.disabled = true;
             api('POST', '/pairing-code').then(function (c) {
-              var link = agentPage + '?code=' + encodeURIComponent(c.code) + '&server=' + encodeURIComponent(location.origin);
+              var link = agentPage + '?code=' + encodeURIComponent(c.code) + '&server=' + encodeURIComponent(location.origin) + '&lang=' + encodeURIComponent(lang || 'en');
               code.textContent = '';
               add(code, [h('p', {}, t('setup.paste')),
                 h('pre', { class: 'qb-code', id: 'qb-pairing-code' }, c.code),

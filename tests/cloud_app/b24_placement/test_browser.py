@@ -498,6 +498,7 @@ def test_setup_offers_the_agents_download_and_a_link_to_its_page_with_the_code(
     expect(app.locator("#qb-code")).to_contain_text("Valid for 15 minutes, once.")  # was dropped by add()
     link = app.locator("#qb-agent-link").get_attribute("href") or ""
     assert link.startswith("http://localhost:8765/?code=" + code + "&server=http%3A%2F%2F127.0.0.1"), link
+    assert link.endswith("&lang=en"), link  # the agent's page then speaks the app page's language
 
 def test_a_voided_invoice_shows_voided_on_the_deal_tab_and_an_admin_chooses_what_a_deleted_deal_does(
     site: Site,
