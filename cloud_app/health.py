@@ -182,7 +182,8 @@ class Watch:
             self.fault_since = None
             if services.relay is not None:  # results stored and acknowledged, whose handling failed
                 services.relay.replay(before=datetime.now(UTC))
-            woken |= {p.member_id for p in services.portals.portals() if services.portals.events(p.member_id)}
+            portals = services.portals
+            woken |= {p.member_id for p in portals.portals() if portals.count_events(p.member_id)}
         for member_id in woken:
             services.worker.kick(member_id)
         return None

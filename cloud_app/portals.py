@@ -379,6 +379,14 @@ class PortalStore:
                 "UPDATE events SET state=? WHERE member_id=? AND id=?", [(state, member_id, i) for i in ids]
             )
 
+    def count_events(self, member_id: str, state: str = "new") -> int:
+        """How many events of the portal are in ``state``, without reading their payloads."""
+        with self.lock:
+            row = self.db.conn.execute(
+                "SELECT COUNT(*) FROM events WHERE member_id=? AND state=?", (member_id, state)
+            ).fetchone()
+        return int(row[0])
+
     def events(self, member_id: str, state: str = "new") -> list[dict[str, Any]]:
         with self.lock:
             cur = self.db.conn.execute(

@@ -74,7 +74,7 @@ class Running:
         for portal in services.portals.portals():
             member_id = portal.member_id
             if portal.state == "active" and (
-                services.portals.events(member_id) or offline.enabled(services, member_id)
+                services.portals.count_events(member_id) or offline.enabled(services, member_id)
             ):
                 services.worker.kick(member_id)
 

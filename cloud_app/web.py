@@ -1058,7 +1058,7 @@ def portal_status_of(services: Services, member_id: str) -> dict[str, Any]:
         "last_error": services.portals.setting(member_id, "qb.last_error"),
         "jobs": jobs,
         "queue_depth": sum(n for state, n in jobs.items() if state in ("queued", "offered", "acked")),
-        "events_waiting": len(services.portals.events(member_id)),
+        "events_waiting": services.portals.count_events(member_id),
         "last_sync": services.portals.settings_with_prefix(member_id, "sync.last."),
         "why_waiting": qb_reach.why_waiting(services, member_id, datetime.now(UTC)),
         "bitrix24_outage": outage.current(services.portals, member_id),
