@@ -81,6 +81,7 @@ RECONNECTS = {ATTENTION_TEXT[c] for c in ("INVALID_GRANT", "AUTHORIZATION_ERROR"
     "Bitrix24 no longer accepts this app's authorization. Open the app in Bitrix24 once to reconnect it."
 }  # the words stored by earlier versions
 PAGE_PATIENCE = 20.0  # seconds a page's request waits for a Bitrix24 that does not answer
+OUTAGE_PROBE_EVERY = 15.0  # seconds between a page's checks that Bitrix24 is back (see Services.outage)
 APP_VERSION = "b24.app_version"  # the app version (OAuth app.info) the stored application token came with
 
 
@@ -101,6 +102,7 @@ class Services:
     workers: list[Supervised] = field(default_factory=list)  # background loops /healthz looks at
     held: health.HeldEvents = field(default_factory=lambda: health.HeldEvents())  # while the disk is full
     watch: health.Watch = field(init=False)  # set by create_app: notices the database writing again
+    _outage_probed: dict[str, float] = field(default_factory=dict)  # member_id → monotonic time of last probe
 
     def stop(self) -> None:
         """End this app's background loops and its Bitrix24 session (a process stopping, a test's app
@@ -120,6 +122,26 @@ class Services:
             if member_id not in self.pacers:
                 self.pacers[member_id] = Pacer(time.time, time.sleep)
             return self.pacers[member_id]
+
+    def outage(self, member_id: str) -> dict[str, Any] | None:
+        """The portal's Bitrix24 outage as it is now. The record clears with the first answer, but nothing
+        may be calling Bitrix24 when it comes back (the person's request gave up, no event arrived): so a
+        page that would show it asks Bitrix24 once (``app.info``, no waiting), at most every
+        ``OUTAGE_PROBE_EVERY`` seconds per portal, and shows the note only while that fails too."""
+        down = outage.current(self.portals, member_id)
+        if down is None:
+            return None
+        now = time.monotonic()
+        if now - self._outage_probed.get(member_id, float("-inf")) < OUTAGE_PROBE_EVERY:
+            return down
+        self._outage_probed[member_id] = now
+        client = self.client(member_id)
+        client.retry = replace(client.retry, patience=0.0)
+        try:
+            client.call("app.info")
+        except Exception as exc:  # still down (or any other refusal): the note stays as recorded
+            log.info("Bitrix24 of portal %s still not answering: %s", member_id, type(exc).__name__)
+        return outage.current(self.portals, member_id)
 
     @property
     def links(self) -> Links:
@@ -723,7 +745,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             currency=services.portals.setting(member_id, f"deal.{deal_id}.currency"),  # the deal's own
             home_currency=party_tab.home_currency(services, member_id),
             refreshing=services.agents.waiting(member_id, qb_changes.PURPOSE),  # QuickBooks is being asked
-            bitrix24_outage=outage.current(services.portals, member_id),
+            bitrix24_outage=services.outage(member_id),
             syncs=[
                 {"sync_id": s.sync_id, "kind": s.kind, "state": s.state, "outcome": s.outcome} for s in syncs
             ],
@@ -767,7 +789,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
             why_waiting=qb_reach.why_waiting(services, member_id, datetime.now(UTC)),
             quickbooks_busy=quickbooks_busy(session),
 
-            bitrix24_outage=outage.current(services.portals, member_id),
+            bitrix24_outage=services.outage(member_id),
         )
 
     @app.post("/api/portals/<member_id>/initial-sync")
@@ -1061,7 +1083,7 @@ def portal_status_of(services: Services, member_id: str) -> dict[str, Any]:
         "events_waiting": services.portals.count_events(member_id),
         "last_sync": services.portals.settings_with_prefix(member_id, "sync.last."),
         "why_waiting": qb_reach.why_waiting(services, member_id, datetime.now(UTC)),
-        "bitrix24_outage": outage.current(services.portals, member_id),
+        "bitrix24_outage": services.outage(member_id),
     }
 
 

@@ -116,3 +116,20 @@ def test_a_502_during_the_deal_write_back_is_retried_and_the_comment_written_onc
     assert fields["UF_CRM_QB_TXN_ID"] and fields["UF_CRM_QB_STATUS"] == "open"
     comments = [c["COMMENT"] for c in world.cloud.portal.store.comments if c["ENTITY_ID"] == deal]
     assert comments == [status["outcome"]]
+
+
+def test_health_asks_bitrix24_at_most_every_few_seconds_whether_it_is_back(world: World) -> None:
+    """An outage recorded by a call that then gave up stays on Health only while Bitrix24 still does not
+    answer: /status asks it once (``app.info``, no waiting) — not on every poll of every open page."""
+    world.cloud.emu.settings.outage = "502"
+    impatient = world.cloud.client()
+    impatient.retry = Retry(base=0.01, cap=0.01, patience=0.05)
+    with pytest.raises(OutageTooLong):
+        impatient.call("crm.deal.get", {"id": 2})
+    before = world.cloud.emu.settings.outage_answers
+    for _ in range(3):  # three polls in a row: one probe
+        assert world.api("GET", "/status").json()["bitrix24_outage"]["code"] == "NOT_JSON"
+    assert world.cloud.emu.settings.outage_answers == before + 1
+    world.cloud.emu.settings.outage = ""
+    world.cloud.services._outage_probed.clear()  # the next check is due (15 s later in real time)
+    assert world.api("GET", "/status").json()["bitrix24_outage"] is None

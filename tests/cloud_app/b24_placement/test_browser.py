@@ -349,6 +349,45 @@ def test_health_and_the_deal_show_why_nothing_reaches_quickbooks_and_clear_it_wh
     expect(panel.locator("#qb-panel")).to_contain_text("Online")
 
 
+def test_health_and_the_deal_tab_say_bitrix24_is_not_answering_and_clear_it_when_it_answers(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bitrix24 down (issue 18, case 3): while a call waits it out, Health and the deal's tab say since when
+    and that we keep trying; when Bitrix24 answers again both clear by themselves — even when nothing else
+    happened to call it (the pages ask it once in a while, ``Services.outage``)."""
+    from cloud_app import web
+    from cloud_app.b24.retry import OutageTooLong
+
+    monkeypatch.setattr(web, "OUTAGE_PROBE_EVERY", 1.0)  # the pages' check, every 15 s in production
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Gateway Down Ltd"}}))
+    deal = site.deal_for("COMPANY_ID", company)
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    card = tab(page)
+    expect(card.locator("#qb-none")).to_be_visible()
+    app = site.page()
+    app.goto(site.url(f"marketplace/app/{CLIENT_ID}/"))
+    panel = app.frame_locator("iframe")
+    panel.get_by_role("tab", name="Health").click()
+    expect(panel.locator("#qb-panel")).to_contain_text("Online")
+    settings = site.world.emu.settings
+    settings.outage = "502"  # the gateway's HTML page for every REST call
+    try:
+        background = site.world.services.client(site.world.member_id)
+        background.retry = web.Retry(base=0.01, cap=0.01, patience=0.5)
+        with pytest.raises(OutageTooLong):  # a background call meets the outage (and would wait it out)
+            background.call("crm.deal.get", {"id": deal})
+        expect(panel.get_by_text("Bitrix24 is not answering since")).to_be_visible()
+        expect(card.get_by_text("Bitrix24 is not answering since")).to_be_visible()
+        expect(card.get_by_text("we keep trying")).to_be_visible()
+    finally:
+        settings.outage = ""
+    expect(panel.get_by_text("Bitrix24 is not answering")).to_have_count(0)  # cleared, nobody reloaded
+    expect(card.get_by_text("Bitrix24 is not answering")).to_have_count(0)
+    expect(card.locator("#qb-none")).to_be_visible()
+
+
 def test_cancel_and_close_inside_the_deal_tab_go_back_to_the_tab(site: Site) -> None:
     client = site.world.services.client(site.world.member_id)
     company = int(client.call("crm.company.add", {"fields": {"TITLE": "Browser In-Tab Co"}}))
