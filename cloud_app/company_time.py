@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .sync.company_clock import CompanyClock, company_clock
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from .sync.merge import LinkState, Merge, Side, decided, dumps, given_up, loads,
 from .sync.text import Unstorable, fit
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger("qb_cloud.customer_sync")
 

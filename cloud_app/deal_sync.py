@@ -50,7 +50,7 @@ from .sync.text import Unstorable
 
 if TYPE_CHECKING:
     from .b24.client import BatchResult
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger("qb_cloud.deal_sync")
 

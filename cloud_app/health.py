@@ -33,7 +33,7 @@ from .b24_placement.strings import catalog
 
 if TYPE_CHECKING:
     from .portals import PortalStore
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger("qb_cloud.health")
 

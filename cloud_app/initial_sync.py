@@ -38,7 +38,7 @@ from .sync.matching import RULES, Ambiguous, Candidate, Matched, Party, match_al
 from .sync.names import disambiguate
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger("qb_cloud.initial_sync")
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .install import OFFLINE_CONNECTOR
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 SOURCE = "offline"
 EVERY = 5.0  # seconds between two reads of the queue (a burst of our own writes wakes us 50 times)

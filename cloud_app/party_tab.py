@@ -29,7 +29,7 @@ from .sync.statement import ESTIMATE_DAYS, RECENT_DAYS, card_fields, statement
 from .sync.text import Unstorable
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger("qb_cloud.party_tab")
 

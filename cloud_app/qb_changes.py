@@ -31,7 +31,7 @@ from .sync import crm, invoices, payments, voids
 from .sync.watermarks import Watermark, advance, change_query, fresh, quiet
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger("qb_cloud.qb_changes")
 

@@ -29,7 +29,7 @@ from .sync import voids
 from .sync.watermarks import OVERLAP
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger("qb_cloud.qb_deletions")
 

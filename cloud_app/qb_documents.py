@@ -21,7 +21,7 @@ from .links import Link
 from .sync.invoices import TARGETS, Stages, customer_name, item_fields, stages_from, view
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger("qb_cloud.qb_documents")
 

@@ -18,7 +18,7 @@ from shared import wire
 from shared.qbxml.status import WRONG_FILE, connection_cause, explain_hresult
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 BLOCKED = "qb.blocked"  # the setting: the cause the agent last reported, until a session starts
 LATE = timedelta(minutes=1)  # a run this much overdue counts as "not running"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .portals import PortalStore
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger("qb_cloud.retries")
 

@@ -22,7 +22,7 @@ from .sync import failures, preconditions, salesreps
 from .sync.salesreps import Rep, User
 
 if TYPE_CHECKING:
-    from .web import Services
+    from .services import Services
 
 log = logging.getLogger(__name__)
 

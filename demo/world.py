@@ -28,7 +28,8 @@ import requests
 from cloud_app.b24.pacer import Pacer
 from cloud_app.config import load
 from cloud_app.serve import Running
-from cloud_app.web import Services, services_of
+from cloud_app.services import Services
+from cloud_app.web import services_of
 from local_agent import cli
 from local_agent import config as agent_config
 from local_agent.agent import Agent

@@ -17,7 +17,8 @@ from cloud_app.agents.relay import AgentRelay
 from cloud_app.agents.store import AgentStore
 from cloud_app.b24.client import Client
 from cloud_app.config import Config, load
-from cloud_app.web import Services, create_app, services_of
+from cloud_app.services import Services
+from cloud_app.web import create_app, services_of
 from sandbox.bitrix24 import App, Bitrix24, Clock, Portal, running, seed_portal
 
 CLIENT_ID = "app.66ba434d853c87.18550109"

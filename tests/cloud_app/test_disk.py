@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from cloud_app.web import Services
+from cloud_app.services import Services
 
 from .harness import CLIENT_ID, running_cloud
 from .product import World, a_deal, connector, settled, wait

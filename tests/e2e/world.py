@@ -35,7 +35,8 @@ from cloud_app.agents.relay import AgentRelay
 from cloud_app.agents.store import AgentStore
 from cloud_app.b24.client import Client
 from cloud_app.config import Config, load
-from cloud_app.web import Services, create_app, services_of
+from cloud_app.services import Services
+from cloud_app.web import create_app, services_of
 from local_agent import cli
 from local_agent import config as cfg
 from local_agent.agent import Agent

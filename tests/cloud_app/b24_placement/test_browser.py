@@ -355,10 +355,10 @@ def test_health_and_the_deal_tab_say_bitrix24_is_not_answering_and_clear_it_when
     """Bitrix24 down (issue 18, case 3): while a call waits it out, Health and the deal's tab say since when
     and that we keep trying; when Bitrix24 answers again both clear by themselves — even when nothing else
     happened to call it (the pages ask it once in a while, ``Services.outage``)."""
-    from cloud_app import web
-    from cloud_app.b24.retry import OutageTooLong
+    from cloud_app import services
+    from cloud_app.b24.retry import OutageTooLong, Retry
 
-    monkeypatch.setattr(web, "OUTAGE_PROBE_EVERY", 1.0)  # the pages' check, every 15 s in production
+    monkeypatch.setattr(services, "OUTAGE_PROBE_EVERY", 1.0)  # the pages' check, every 15 s in production
     client = site.world.services.client(site.world.member_id)
     company = int(client.call("crm.company.add", {"fields": {"TITLE": "Gateway Down Ltd"}}))
     deal = site.deal_for("COMPANY_ID", company)
@@ -375,7 +375,7 @@ def test_health_and_the_deal_tab_say_bitrix24_is_not_answering_and_clear_it_when
     settings.outage = "502"  # the gateway's HTML page for every REST call
     try:
         background = site.world.services.client(site.world.member_id)
-        background.retry = web.Retry(base=0.01, cap=0.01, patience=0.5)
+        background.retry = Retry(base=0.01, cap=0.01, patience=0.5)
         with pytest.raises(OutageTooLong):  # a background call meets the outage (and would wait it out)
             background.call("crm.deal.get", {"id": deal})
         expect(panel.get_by_text("Bitrix24 is not answering since")).to_be_visible()
