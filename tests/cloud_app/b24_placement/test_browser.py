@@ -562,7 +562,7 @@ def test_a_voided_invoice_shows_voided_on_the_deal_tab_and_an_admin_chooses_what
     app = page.frame_locator("iframe")
     app.get_by_role("tab", name="Параметры").click()
     expect(app.locator("#set-deal_deleted")).to_have_value("nothing")
-    expect(app.locator("#qb-panel")).to_contain_text("Когда сделку удаляют в Bitrix24")
+    expect(app.locator("#qb-panel")).to_contain_text("Когда сделку удаляют в Битрикс24")
     app.locator("#set-deal_deleted").select_option("void")
     app.get_by_role("button", name="Сохранить").click()
     expect(app.locator(".qb-ok")).to_be_visible()
