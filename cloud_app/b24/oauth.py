@@ -97,6 +97,8 @@ def refresh(
             raise Unreachable(f"could not reach the OAuth server ({type(exc).__name__})") from None
         except ValueError:
             raise Unreachable(f"the OAuth server's answer (HTTP {status}) is not a token") from None
+    if not isinstance(got, dict):  # older authlib hands a JSON list or string through
+        raise Unreachable(f"the OAuth server's answer (HTTP {status}) is not a token")
     access = got.get("access_token")
     if not isinstance(access, str) or not access:
         raise Refused("INVALID_GRANT", status)
