@@ -1062,7 +1062,9 @@ class Processor:
         _sub(ret, "DataExtID", str(len(self.company.data_ext_defs)))
         _sub(ret, "DataExtName", name)
         _sub(ret, "DataExtType", kind)
-        sort_children(ret, self.company.schema.message("DataExtDefAddRs").child("DataExtDefRet"))  # type: ignore[arg-type]
+        spec = self.company.schema.message("DataExtDefAddRs").child("DataExtDefRet")
+        assert spec is not None  # Intuit's catalogue has it
+        sort_children(ret, spec)
 
     def data_ext_add(self, rq: etree._Element, rs: etree._Element, doc: Document, s: SessionState) -> None:
         op = "Add" if rq.tag == "DataExtAddRq" else "Mod"
