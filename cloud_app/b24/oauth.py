@@ -93,10 +93,10 @@ def refresh(
             raise Unreachable(f"the OAuth server answered HTTP {status}") from None
         except requests.Timeout:
             raise Unreachable("the OAuth server did not answer in time") from None
+        except ValueError:  # before RequestException: requests' JSONDecodeError is both
+            raise Unreachable(f"the OAuth server's answer (HTTP {status}) is not a token") from None
         except requests.RequestException as exc:
             raise Unreachable(f"could not reach the OAuth server ({type(exc).__name__})") from None
-        except ValueError:
-            raise Unreachable(f"the OAuth server's answer (HTTP {status}) is not a token") from None
     if not isinstance(got, dict):  # older authlib hands a JSON list or string through
         raise Unreachable(f"the OAuth server's answer (HTTP {status}) is not a token")
     access = got.get("access_token")

@@ -35,11 +35,11 @@ class _Quiet(WSGIRequestHandler):
 @dataclass
 class Front:
     """A second door to the same emulator's OAuth server that notes each request as it arrived; with
-    ``gateway`` a proxy in front of it answers 502 with its own page instead."""
+    ``gateway`` set a proxy in front of it answers that status with its own HTML page instead."""
 
     url: str
     seen: list[dict[str, Any]] = field(default_factory=list)
-    gateway: bool = False
+    gateway: int | None = None
 
 
 @contextmanager
@@ -59,9 +59,9 @@ def oauth_front(cloud: Cloud) -> Iterator[Front]:
                 "authorization": environ.get("HTTP_AUTHORIZATION"),
             }
         )
-        if front.gateway:
-            start_response("502 Bad Gateway", [("Content-Type", "text/html")])
-            return [b"<html><body>502 Bad Gateway</body></html>"]
+        if front.gateway is not None:
+            start_response(f"{front.gateway} Proxy", [("Content-Type", "text/html")])
+            return [b"<html><body>The proxy says no</body></html>"]
         return app(environ, start_response)
 
     server = make_server("127.0.0.1", 0, noting, threaded=True, request_handler=_Quiet)
@@ -173,8 +173,9 @@ def _secret_free(texts: Iterable[str], *secrets: str) -> None:
 def test_no_secret_in_the_message_traceback_or_log_when_the_oauth_server_fails(
     cloud: Cloud, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Down (nothing listening), a gateway's 502 page, and a success: the URL carries the client secret
-    and the refresh token, and reaches neither an exception (nor its causes) nor a log line, DEBUG too."""
+    """Down (nothing listening), a gateway's 502 page, a proxy's page with 200, and a success: the URL
+    carries the client secret and the refresh token, and reaches neither an exception (nor its causes) nor
+    a log line, DEBUG too."""
     caplog.set_level(logging.DEBUG)
     spent = _refresh_token(cloud)
     failures: list[BaseException] = []
@@ -183,12 +184,16 @@ def test_no_secret_in_the_message_traceback_or_log_when_the_oauth_server_fails(
     failures.append(down.value)
     assert "could not reach the OAuth server" in str(down.value)
     with oauth_front(cloud) as front:
-        front.gateway = True
-        with pytest.raises(oauth.Unreachable) as gateway:
-            _refresh(front.url, spent)
-        failures.append(gateway.value)
-        assert str(gateway.value) == "the OAuth server answered HTTP 502"
-        front.gateway = False
+        for status, said in [
+            (502, "the OAuth server answered HTTP 502"),
+            (200, "the OAuth server's answer (HTTP 200) is not a token"),
+        ]:
+            front.gateway = status
+            with pytest.raises(oauth.Unreachable) as page:
+                _refresh(front.url, spent)
+            failures.append(page.value)
+            assert str(page.value) == said
+        front.gateway = None
         token = _refresh(front.url, spent)  # the token was not spent by the failures
     texts = [caplog.text, *("".join(traceback.format_exception(e)) for e in failures)]
     assert "/oauth/token/" in caplog.text  # urllib3 did log the requests, at DEBUG
