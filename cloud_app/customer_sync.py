@@ -251,7 +251,7 @@ def differs(fields: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
     return False
 
 
-def stamp(services: Services, member_id: str, pairs: list[tuple[Link, Mapping[str, Any]]]) -> int:
+def stamp(services: Services, member_id: str, pairs: Iterable[tuple[Link, Mapping[str, Any]]]) -> int:
     """The app's QuickBooks fields (customer ID, balance, credit limit, terms) onto newly linked records,
     50 per call; how many were written."""
     now = datetime.now(UTC)

@@ -121,7 +121,9 @@ def to_bitrix24(
         if key in answer.errors or not isinstance(answer.result.get(key), dict):
             counts["failed"] += 1
         else:
-            record(key, pending[key][3].b24_id)  # type: ignore[union-attr]
+            linked = pending[key][3]
+            assert linked is not None  # an update is for a document already linked
+            record(key, linked.b24_id)
     counts["failed"] += len(creates) - len(made)
     return counts
 

@@ -58,7 +58,8 @@ def reconcile(client: Client, store: PortalStore, member_id: str) -> dict[str, i
             added[entity] = 0
             continue
         since = (datetime.fromisoformat(mark) - OVERLAP).isoformat()
-        newest, count, started = mark, 0, []
+        newest, count = mark, 0
+        started: list[str] = []
         rows = client.scan(
             src.method,
             {

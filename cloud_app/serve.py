@@ -43,7 +43,7 @@ class Running:
         self.http = create_server(
             self.app, host=config.host, port=config.port, threads=threads, ident="qb-cloud"
         )
-        self.port = int(self.http.effective_port)  # type: ignore[union-attr]
+        self.port = int(self.http.effective_port)  # type: ignore[union-attr]  # not in types-waitress
         services = services_of(self.app)
         self.reconciler = Reconciler(
             services.portals,

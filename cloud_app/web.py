@@ -366,13 +366,13 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         payload = nested(request.form.items(multi=False))
         if depth(payload) > 6:  # Bitrix24's deepest is data[FIELDS][ID]
             return refuse("event", "nested too deep")
-        auth = payload.get("auth") if isinstance(payload.get("auth"), dict) else {}
+        auth = a if isinstance(a := payload.get("auth"), dict) else {}
         event = str(payload.get("event", "")).upper()
         member_id = str(auth.get("member_id", ""))
         portal = services.portals.portal(member_id)
         if portal is None or portal.state == "uninstalled" or not event:
             return refuse("event", "unknown portal" if event else "no event name", member_id or None)
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        data = d if isinstance(d := payload.get("data"), dict) else {}
         sent = str(auth.get("application_token", "")).encode()
         matches = hmac.compare_digest(portal.application_token.encode(), sent)
         if event == "ONAPPUNINSTALL":  # no tokens, no freshness: the stored token and Bitrix24's word
@@ -390,7 +390,7 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
                 return rebind(portal, auth)
             return refuse("event", f"application token mismatch on {event}", member_id)
         keep = remember_until(payload.get("ts"), services.portals.clock(), config.event_max_age)
-        fields_ = data.get("FIELDS") if isinstance(data.get("FIELDS"), dict) else {}
+        fields_ = f if isinstance(f := data.get("FIELDS"), dict) else {}
         held = health.Held(member_id, event, str(fields_.get("ID", "")) or None,
                            {"data": data, "ts": payload.get("ts")}, "access_token" in auth)  # fmt: skip
         try:
@@ -997,7 +997,8 @@ def _bitrix24_down(services: Services, exc: Exception) -> Response:
 
 
 def services_of(app: Flask) -> Services:
-    return app.extensions["qb"]  # type: ignore[no-any-return]
+    services: Services = app.extensions["qb"]
+    return services
 
 
 __all__ = ["create_app", "services_of"]

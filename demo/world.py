@@ -140,7 +140,7 @@ class World:
         saved: dict[str, Any] = {}
         if self.resumed:  # the same ports: the cloud stored the portal's URL, the agent the cloud's
             saved = json.loads((self.home / "world.json").read_text())
-            self.ports = tuple(saved["ports"])  # type: ignore[assignment]
+            self.ports = tuple(saved["ports"])
             # only a clean stop writes it again: after a hard kill the folder is not resumed, because the
             # cloud's database would be ahead of the simulators' saved state
             (self.home / "world.json").unlink()

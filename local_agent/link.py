@@ -275,8 +275,9 @@ class Link:
         for task in pending:
             task.cancel()
         for task in done:
-            if task is not stopper and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            failed = task.exception()
+            if task is not stopper and failed is not None:
+                raise failed
         if stopper in done:
             await ws.close()
 

@@ -28,8 +28,8 @@ def blueprint(
         if not isinstance(body, dict) or not isinstance(body.get("code"), str):
             hint = 'Send JSON {"code": "...", "agent_version": "..."}.'
             return jsonify(error="bad_request", message=hint), 400
-        version = body.get("agent_version") if isinstance(body.get("agent_version"), str) else ""
-        hostname = body.get("hostname") if isinstance(body.get("hostname"), str) else ""
+        version = v if isinstance(v := body.get("agent_version"), str) else ""
+        hostname = h if isinstance(h := body.get("hostname"), str) else ""
         try:
             agent_id, token, portal = store.redeem(
                 body["code"],

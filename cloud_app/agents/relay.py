@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from dataclasses import asdict
 from datetime import UTC, datetime
 from queue import SimpleQueue
-from typing import Any
+from typing import Any, Self
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -90,7 +90,7 @@ class AgentRelay:
     def url(self) -> str:
         return f"ws://{self.host}:{self.port}{PATH}"
 
-    def start(self) -> AgentRelay:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self._run, name="agent-relay", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
+from sqlite_utils.db import Table
 
 from ..dbfile import connect
 
@@ -95,11 +96,11 @@ class AgentStore:
     def _schema(self) -> None:
         with self._lock:
             if "pairing_codes" not in self.db.table_names():
-                self.db["pairing_codes"].create(
+                self._table("pairing_codes").create(
                     {"code_hash": str, "portal": str, "expires_at": str, "used_at": str}, pk="code_hash"
                 )
             if "agents" not in self.db.table_names():
-                self.db["agents"].create(
+                self._table("agents").create(
                     {
                         "agent_id": str,
                         "portal": str,
@@ -114,10 +115,10 @@ class AgentStore:
                     },
                     pk="agent_id",
                 )
-                self.db["agents"].create_index(["token_hash"], unique=True)
-                self.db["agents"].create_index(["portal"])
+                self._table("agents").create_index(["token_hash"], unique=True)
+                self._table("agents").create_index(["portal"])
             if "jobs" not in self.db.table_names():
-                self.db["jobs"].create(
+                self._table("jobs").create(
                     {
                         "job_id": str,
                         "portal": str,
@@ -136,16 +137,19 @@ class AgentStore:
                     },
                     pk="job_id",
                 )
-                self.db["jobs"].create_index(["portal", "state"])
+                self._table("jobs").create_index(["portal", "state"])
             if "name" not in self.db["agents"].columns_dict:  # added after the first release
-                self.db["agents"].add_column("name", str)
+                self._table("agents").add_column("name", str)
             if "attempts" not in self.db["jobs"].columns_dict:
-                self.db["jobs"].add_column("attempts", int, not_null_default=0)
-                self.db["jobs"].add_column("sent_at", str)
+                self._table("jobs").add_column("attempts", int, not_null_default=0)
+                self._table("jobs").add_column("sent_at", str)
             if "applied" not in self.db["jobs"].columns_dict:  # results from before were applied then
-                self.db["jobs"].add_column("applied", int, not_null_default=0)
+                self._table("jobs").add_column("applied", int, not_null_default=0)
                 with self.db.conn:
                     self.db.execute("update jobs set applied = 1 where state in ('done', 'failed')")
+
+    def _table(self, name: str) -> Table:
+        return Table(self.db, name)  # ``db[name]`` is typed Table | View; this store has no views
 
     def close(self) -> None:
         self.db.close()
@@ -155,7 +159,7 @@ class AgentStore:
     def new_pairing_code(self, portal: str, ttl: timedelta = CODE_TTL) -> str:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         with self._lock:
-            self.db["pairing_codes"].insert(
+            self._table("pairing_codes").insert(
                 {
                     "code_hash": _digest(code),
                     "portal": portal,
@@ -205,7 +209,7 @@ class AgentStore:
             if datetime.fromisoformat(row["expires_at"]) < now:
                 raise PairingRefused(410, "expired_code", "This pairing code has expired; make a new one.")
             if installed is not None and not installed(row["portal"]):
-                self.db["pairing_codes"].delete(row["code_hash"])
+                self._table("pairing_codes").delete(row["code_hash"])
                 raise PairingRefused(
                     410,
                     "not_installed",
@@ -213,8 +217,8 @@ class AgentStore:
                 )
             agent_id = "ag_" + uuid.uuid4().hex[:20]
             token = "qbt_" + secrets.token_urlsafe(32)
-            self.db["pairing_codes"].update(row["code_hash"], {"used_at": _iso(now)})
-            self.db["agents"].insert(
+            self._table("pairing_codes").update(row["code_hash"], {"used_at": _iso(now)})
+            self._table("agents").insert(
                 {
                     "agent_id": agent_id,
                     "portal": row["portal"],
@@ -256,7 +260,7 @@ class AgentStore:
             rows = list(self.db["agents"].rows_where("portal = ? and agent_id = ?", [portal, agent_id]))
             if not rows:
                 return False
-            self.db["agents"].update(agent_id, {"revoked": 1})
+            self._table("agents").update(agent_id, {"revoked": 1})
             return True
 
     def rename(self, portal: str, agent_id: str, name: str) -> bool:
@@ -264,7 +268,7 @@ class AgentStore:
             rows = list(self.db["agents"].rows_where("portal = ? and agent_id = ?", [portal, agent_id]))
             if not rows:
                 return False
-            self.db["agents"].update(agent_id, {"name": name[:100]})
+            self._table("agents").update(agent_id, {"name": name[:100]})
             return True
 
     def agents(self, portal: str) -> list[AgentRow]:
@@ -280,7 +284,7 @@ class AgentStore:
         if facts.get("company_file"):
             changes["company_file"] = facts["company_file"]
         with self._lock:
-            self.db["agents"].update(agent_id, changes)
+            self._table("agents").update(agent_id, changes)
 
     # -- jobs -----------------------------------------------------------------------------------------
 
@@ -297,7 +301,7 @@ class AgentStore:
         job_id = job_id or "job_" + uuid.uuid4().hex[:24]
         with self._lock:
             seq = (self.db.execute("select coalesce(max(seq), 0) + 1 from jobs").fetchone() or [1])[0]
-            self.db["jobs"].insert(
+            self._table("jobs").insert(
                 {
                     "job_id": job_id,
                     "portal": portal,
@@ -395,7 +399,7 @@ class AgentStore:
             )
             again = [r["job_id"] for r in rows if r["state"] == "offered" or r["job_id"] not in held]
             for job_id in again:
-                self.db["jobs"].update(job_id, {"state": "queued"})
+                self._table("jobs").update(job_id, {"state": "queued"})
             return len(again)
 
     def record_result(
@@ -407,7 +411,7 @@ class AgentStore:
             rows = list(self.db["jobs"].rows_where("portal = ? and job_id = ?", [portal, job_id]))
             if not rows or rows[0]["state"] in ("done", "failed"):
                 return False
-            self.db["jobs"].update(
+            self._table("jobs").update(
                 job_id,
                 {
                     "state": "done" if response is not None else "failed",

@@ -2,10 +2,10 @@
 
 JSON bodies to ``{client_endpoint}{method}`` with ``auth``; the stored ``client_endpoint`` and
 ``server_endpoint`` (recorded at install) are the only URLs it uses: a redirect elsewhere is followed only
-when the OAuth server confirms it as the portal's new endpoint. Expired tokens are refreshed once,
-single-flight per portal: a worker that waited for another's refresh uses the result instead of spending
-the (single-use) refresh token again. Failures that cannot succeed are raised at once; the portal is put in
-"needs attention" when a person must act.
+when the OAuth server confirms it as the portal's new endpoint. Expired tokens are refreshed once
+(:mod:`.oauth`, on authlib), single-flight per portal: a worker that waited for another's refresh uses the
+result instead of spending the (single-use) refresh token again. Failures that cannot succeed are raised
+at once; the portal is put in "needs attention" when a person must act.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from ..portals import Credentials, PortalStore
-from . import outage
+from . import oauth, outage
 from .errors import ATTENTION_TEXT, B24Error, NeedsAttention
 from .pacer import Pacer
 from .retry import NOT_RUN, OutageTooLong, Retry, Unsure, repeatable
@@ -38,13 +38,6 @@ _locks_guard = threading.Lock()
 def _portal_lock(member_id: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(member_id, threading.Lock())
-
-
-def token_url(server_endpoint: str) -> str:
-    """``https://oauth.bitrix.info/rest/`` → ``https://oauth.bitrix.info/oauth/token/`` (§2.3)."""
-    base = server_endpoint.rstrip("/")
-    base = base[: -len("/rest")] if base.endswith("/rest") else base
-    return base + "/oauth/token/"
 
 
 @dataclass
@@ -355,44 +348,38 @@ class Client:
     # -- tokens -----------------------------------------------------------------------------------------
 
     def refresh(self, seen: Credentials) -> Credentials:
-        """One refresh per portal at a time; a worker that waited uses the refresh that happened meanwhile."""
+        """One refresh per portal at a time; a worker that waited uses the refresh that happened meanwhile.
+        The exchange itself is :func:`.oauth.refresh` (authlib)."""
         with _portal_lock(self.member_id):
             current = self._creds()
             if current.version != seen.version:
                 return current
             try:
-                answer = self.http.get(
-                    token_url(current.server_endpoint),
-                    params={
-                        "grant_type": "refresh_token",
-                        "client_id": self.client_id,
-                        "client_secret": self.client_secret,
-                        "refresh_token": current.refresh_token,
-                    },
+                token = oauth.refresh(
+                    oauth.token_url(current.server_endpoint),
+                    self.client_id,
+                    self.client_secret,
+                    current.refresh_token,
+                    now=self.clock(),
                     timeout=self.timeout,
-                    allow_redirects=False,  # the refresh token goes to the recorded OAuth server only
                 )
-                body = answer.json()
-            except (requests.RequestException, ValueError) as exc:
-                raise B24Error("TOKEN_SERVER", f"token refresh failed: {exc}", 0, "oauth/token") from exc
-            self.refreshes += 1
-            if not isinstance(body, dict) or "error" in body or "access_token" not in body:
-                code = str(
-                    body.get("error", "INVALID_GRANT") if isinstance(body, dict) else "INVALID_GRANT"
-                ).upper()
+            except oauth.Unreachable as exc:
+                raise B24Error("TOKEN_SERVER", f"token refresh failed: {exc}", 0, "oauth/token") from None
+            except oauth.Refused as exc:
+                self.refreshes += 1
                 latest = self._creds()
                 if latest.version != current.version:  # refreshed elsewhere (another process) meanwhile
                     return latest
-                text = ATTENTION_TEXT.get(code, f"Token refresh refused: {code}")
+                text = ATTENTION_TEXT.get(exc.code, f"Token refresh refused: {exc.code}")
                 self.store.needs_attention(self.member_id, text)
-                raise NeedsAttention(code, text, answer.status_code, "oauth/token")
-            expires = float(body.get("expires") or self.clock() + float(body.get("expires_in") or 3600))
+                raise NeedsAttention(exc.code, text, exc.status, "oauth/token") from None
+            self.refreshes += 1
             self.store.save_tokens(
                 self.member_id,
-                str(body["access_token"]),
-                str(body["refresh_token"]),
-                expires,
-                body.get("client_endpoint") or None,
+                token.access_token,
+                token.refresh_token,
+                token.expires_at,
+                token.client_endpoint,
             )
             return self._creds()
 

@@ -67,5 +67,6 @@ class Pacer:
             self.blocked[method] = max(until, self.clock() + 1)
 
     def note(self, method: str, time_block: dict[str, object] | None) -> None:
-        if isinstance(time_block, dict) and isinstance(time_block.get("operating_reset_at"), (int, float)):
-            self.reset_at[method] = float(time_block["operating_reset_at"])  # type: ignore[arg-type]
+        reset = time_block.get("operating_reset_at") if isinstance(time_block, dict) else None
+        if isinstance(reset, (int, float)):
+            self.reset_at[method] = float(reset)

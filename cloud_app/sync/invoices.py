@@ -67,8 +67,9 @@ def stages_from(statuses: Sequence[Mapping[str, Any]], category_id: int) -> Stag
 
 def total(ret: Mapping[str, Any]) -> Decimal | None:
     """What the customer is asked to pay: an invoice's subtotal plus sales tax; others say TotalAmount."""
-    if isinstance(ret.get("TotalAmount"), Decimal):
-        return ret["TotalAmount"]  # type: ignore[no-any-return]
+    stated = ret.get("TotalAmount")
+    if isinstance(stated, Decimal):
+        return stated
     sub, tax = ret.get("Subtotal"), ret.get("SalesTaxTotal")
     if not isinstance(sub, Decimal):
         return None

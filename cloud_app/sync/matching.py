@@ -116,13 +116,12 @@ def match_all(
         mapped = mappings.get(p.key)
         out[p.key] = Matched(mapped, "mapping") if mapped else _decide(p, index, rules)
     # two Bitrix24 records must not silently share one QuickBooks customer
-    wanted: dict[str, list[str]] = {}
+    wanted: dict[str, list[tuple[str, str]]] = {}  # ListID → (party key, the rule that matched)
     for key, o in out.items():
         if isinstance(o, Matched) and o.by != "mapping":
-            wanted.setdefault(o.list_id, []).append(key)
+            wanted.setdefault(o.list_id, []).append((key, o.by))
     for list_id, keys in wanted.items():
         if len(keys) > 1:
-            for key in keys:
-                by = out[key].by  # type: ignore[union-attr]
+            for key, by in keys:
                 out[key] = Ambiguous((list_id,), by, f"{len(keys)} Bitrix24 records match the same customer")
     return out

@@ -80,7 +80,8 @@ def closing_date(fresh: Mapping[str, Any] | None, last_known: str | None) -> str
     """The closing date QuickBooks gave in this sync's exchange; the last one known only when QuickBooks
     did not answer the preferences query this time (or the sync never asked: nothing to send)."""
     if fresh is not None and "closing_date" in fresh:
-        return fresh["closing_date"]  # type: ignore[no-any-return]
+        given: str | None = fresh["closing_date"]
+        return given
     return last_known
 
 

@@ -49,22 +49,22 @@ def _s(value: str | None) -> str:
     return value or ""
 
 
-class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]
+class QBWebConnectorSvc(ServiceBase):
     """The operations the Web Connector calls, in the order of Intuit's WSDL."""
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    @rpc(Unicode, _returns=Unicode)
     def serverVersion(ctx, strVersion):  # noqa: N802, N803, N805
         return _call(ctx, lambda s: s.server_version())
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    @rpc(Unicode, _returns=Unicode)
     def clientVersion(ctx, strVersion):  # noqa: N802, N803, N805
         return _call(ctx, lambda s: s.client_version(_s(strVersion)))
 
-    @rpc(Unicode, Unicode, _returns=ArrayOfString)  # type: ignore[misc]
+    @rpc(Unicode, Unicode, _returns=ArrayOfString)
     def authenticate(ctx, strUserName, strPassword):  # noqa: N803, N805
         return _call(ctx, lambda s: s.authenticate(_s(strUserName), _s(strPassword)))
 
-    @rpc(  # type: ignore[misc]
+    @rpc(
         Unicode, Unicode, Unicode, Unicode, Integer32(min_occurs=1), Integer32(min_occurs=1), _returns=Unicode
     )
     def sendRequestXML(  # noqa: N802
@@ -78,38 +78,38 @@ class QBWebConnectorSvc(ServiceBase):  # type: ignore[misc]
             ),
         )  # fmt: skip
 
-    @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Integer32(min_occurs=1))  # type: ignore[misc]
+    @rpc(Unicode, Unicode, Unicode, Unicode, _returns=Integer32(min_occurs=1))
     def receiveResponseXML(ctx, ticket, response, hresult, message):  # noqa: N802, N805
         return _call(
             ctx, lambda s: s.receive_response_xml(_s(ticket), _s(response), _s(hresult), _s(message))
         )
 
-    @rpc(Unicode, Unicode, Unicode, _returns=Unicode)  # type: ignore[misc]
+    @rpc(Unicode, Unicode, Unicode, _returns=Unicode)
     def connectionError(ctx, ticket, hresult, message):  # noqa: N802, N805
         return _call(ctx, lambda s: s.connection_error(_s(ticket), _s(hresult), _s(message)))
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    @rpc(Unicode, _returns=Unicode)
     def getLastError(ctx, ticket):  # noqa: N802, N805
         return _call(ctx, lambda s: s.get_last_error(_s(ticket)))
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    @rpc(Unicode, _returns=Unicode)
     def closeConnection(ctx, ticket):  # noqa: N802, N805
         return _call(ctx, lambda s: s.close_connection(_s(ticket)))
 
-    @rpc(Unicode, Unicode, _returns=Unicode)  # type: ignore[misc]
+    @rpc(Unicode, Unicode, _returns=Unicode)
     def getInteractiveURL(ctx, wcTicket, sessionID):  # noqa: N802, N803, N805
         return _call(ctx, lambda s: s.get_interactive_url(_s(wcTicket), _s(sessionID)))
 
-    @rpc(Unicode, _returns=Unicode)  # type: ignore[misc]
+    @rpc(Unicode, _returns=Unicode)
     def interactiveDone(ctx, wcTicket):  # noqa: N802, N803, N805
         return _call(ctx, lambda s: s.interactive_done(_s(wcTicket)))
 
-    @rpc(Unicode, Unicode, _returns=Unicode)  # type: ignore[misc]
+    @rpc(Unicode, Unicode, _returns=Unicode)
     def interactiveRejected(ctx, wcTicket, reason):  # noqa: N802, N803, N805
         return _call(ctx, lambda s: s.interactive_rejected(_s(wcTicket), _s(reason)))
 
 
-class _Envelope(Soap11):  # type: ignore[misc]
+class _Envelope(Soap11):
     """Soap 1.1 that takes the envelope the door already parsed (streamed and bounded) instead of parsing
     the body again: spyne's own parser holds the whole body, refuses text nodes over 10 MB and logs a body
     it cannot parse, password and all."""

@@ -371,6 +371,11 @@ def _offline_row(e: Any, *, with_state: bool = False) -> dict[str, Any]:
     return row
 
 
+def _known_in(row: dict[str, Any]) -> lists.Resolve:
+    """A filter key as the row names it (any case), or None for a key the row does not have."""
+    return lambda n: n.upper() if n.upper() in row else None
+
+
 def _offline_filter(events: list[Any], filt: dict[str, Any], connector: str) -> list[Any]:
     out = []
     for e in events:
@@ -384,7 +389,7 @@ def _offline_filter(events: list[Any], filt: dict[str, Any], connector: str) -> 
             "PROCESS_ID": e.process_id,
             "ERROR": "1" if e.error else "0",
         }
-        if lists.matches(row, filt, lambda n, row=row: n.upper() if n.upper() in row else None):
+        if lists.matches(row, filt, _known_in(row)):
             out.append(e)
     return out
 

@@ -151,7 +151,8 @@ def register_pages(app: Flask, emu: Bitrix24, find_portal: Callable[[str], Porta
             and v not in (None, "")
         )
         uri = f"/crm/{kind}/details/{rid}/"
-        tabs, toolbar = [], []
+        tabs: list[str] = []
+        toolbar: list[str] = []
         for client_id, install in portal.installs.items():
             if not install.installed:
                 continue  # placements stay hidden until installFinish (§1.2)

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, Response, redirect, request
 from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Response as BaseResponse
 
 from . import app_methods, crm_methods  # noqa: F401  (registers the methods)
 from .control import Hold, register_control, targeted
@@ -339,11 +340,13 @@ def make_app(emu: Bitrix24, *, control: bool = False, state: Path | None = None)
                 return p
             if domain in p.old_domains:
                 target = request.full_path.replace(f"/portal/{domain}/", f"/portal/{p.domain}/", 1)
-                return redirect(emu.base_url + target.rstrip("?"), 302)
+                moved = redirect(emu.base_url + target.rstrip("?"), 302)
+                assert isinstance(moved, Response)  # in a request Flask makes its own response class
+                return moved
         return _json({"error": "NOT_FOUND", "error_description": "Portal not found"}, 404)
 
     @app.route("/portal/<domain>/oauth/authorize/")
-    def authorize(domain: str) -> Response:
+    def authorize(domain: str) -> BaseResponse:
         portal = find_portal(domain)
         if isinstance(portal, Response):
             return portal

@@ -513,12 +513,12 @@ class Processor:
                 targets.append((inv, amount))
                 left -= amount
         for applied in src.findall("AppliedToTxnAdd"):
-            inv = c.get(applied.findtext("TxnID") or "")
-            if inv is None or inv.kind != "Invoice":
+            named = c.get(applied.findtext("TxnID") or "")
+            if named is None or named.kind != "Invoice":
                 raise _not_found(applied.findtext("TxnID"))
-            if inv.text("CustomerRef/ListID") != customer_id:
+            if named.text("CustomerRef/ListID") != customer_id:
                 raise Failure(3210, "The transaction to apply the payment to belongs to another customer.")
-            targets.append((inv, _d(applied.findtext("PaymentAmount"))))
+            targets.append((named, _d(applied.findtext("PaymentAmount"))))
         used = sum((a for _, a in targets), Decimal(0))
         if used > total:
             raise Failure(3210, "The total of the amounts applied is more than the payment amount.")
@@ -1062,7 +1062,9 @@ class Processor:
         _sub(ret, "DataExtID", str(len(self.company.data_ext_defs)))
         _sub(ret, "DataExtName", name)
         _sub(ret, "DataExtType", kind)
-        sort_children(ret, self.company.schema.message("DataExtDefAddRs").child("DataExtDefRet"))  # type: ignore[arg-type]
+        spec = self.company.schema.message("DataExtDefAddRs").child("DataExtDefRet")
+        assert spec is not None  # Intuit's catalogue has it
+        sort_children(ret, spec)
 
     def data_ext_add(self, rq: etree._Element, rs: etree._Element, doc: Document, s: SessionState) -> None:
         op = "Add" if rq.tag == "DataExtAddRq" else "Mod"

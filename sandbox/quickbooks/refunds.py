@@ -29,7 +29,7 @@ def add(p: Processor, rq: etree._Element, rs: etree._Element, doc: Document, ses
     src = rq.find(f"{KIND}Add")
     assert src is not None
     c = p.company
-    customer = p.resolve(src.find("CustomerRef"), KIND, KIND)  # type: ignore[arg-type]
+    customer = p.resolve(src.find("CustomerRef"), KIND, KIND)
     targets = []
     for applied in src.findall("RefundAppliedToTxnAdd"):
         credit = c.get(applied.findtext("TxnID") or "")

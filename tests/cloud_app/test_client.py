@@ -8,10 +8,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cloud_app.b24 import outage
+from cloud_app.b24.client import Client
 from cloud_app.b24.errors import B24Error, NeedsAttention
 from cloud_app.b24.retry import OutageTooLong, Retry, Unsure
 from sandbox.bitrix24 import Clock
@@ -27,7 +29,7 @@ def cloud(tmp_path: Path) -> Iterator[Cloud]:
         yield c
 
 
-def fake_time(cloud: Cloud) -> dict[str, object]:
+def fake_time(cloud: Cloud) -> dict[str, Any]:
     """The client sleeps on the emulator's clock: limits and expiry play out instantly and exactly."""
     return {"clock": cloud.emu.clock, "sleep": cloud.emu.clock.advance}
 
@@ -38,7 +40,7 @@ def test_an_expired_token_is_refreshed_exactly_once_by_concurrent_workers(cloud:
     results: list[object] = []
     start = threading.Barrier(len(clients))
 
-    def work(c):  # type: ignore[no-untyped-def]
+    def work(c: Client) -> None:
         start.wait()
         results.append(c.call("crm.deal.get", {"id": 1})["ID"])
 

@@ -32,7 +32,7 @@ def _evening_in_california(world: World) -> tuple[date, Callable[[], float]]:
     def epoch() -> float:
         return click.timestamp() + (time.time() - began)
 
-    world.cloud.services.portals.clock = epoch  # type: ignore[method-assign]
+    world.cloud.services.portals.clock = epoch
     world.cloud.services.agents.clock = lambda: datetime.fromtimestamp(epoch(), UTC)  # jobs' times
     world.agent.relay.local_clock = lambda: datetime.fromtimestamp(epoch(), LA)
     world.qb.company.clock = lambda: datetime.fromtimestamp(epoch(), UTC)
@@ -110,7 +110,7 @@ def test_the_company_tab_counts_days_overdue_by_californias_date(world: World) -
         tab = f"/parties/company/{company}/quickbooks"
 
         def shown() -> dict[str, Any]:
-            return world.api("GET", tab).json()["statement"] or {}  # type: ignore[no-any-return]
+            return world.api("GET", tab).json()["statement"] or {}
 
         assert wait(lambda: (shown().get("open_invoices") or [{}])[0].get("due") == day.isoformat())
         return shown()

@@ -139,7 +139,7 @@ def test_a_stale_edit_sequence_is_decided_again_on_the_record_it_carries_and_app
     )
     quiet(world)
     qb = EditsInBetween(world, ret["ListID"])
-    report = connector(world.agent, world.home, world.password, qb).run_session()  # type: ignore[arg-type]
+    report = connector(world.agent, world.home, world.password, qb).run_session()
     # read, Mod (3200, with the customer as it is now: errata 8), Mod — no second read
     assert report.status == "3 requests, 0 errors"
     now = customer(world, "Tyrell Corp")
@@ -330,7 +330,11 @@ def test_issue_17_case_5_the_same_field_changed_on_both_sides_goes_to_the_winner
         quiet(world)
         any_session(world)
         won = in_qb if winner == "qb" else in_b24
-        assert wait(lambda won=won: customer(world, "Hooli")["CompanyName"] == won)
+
+        def arrived(won: str = won) -> bool:
+            return bool(customer(world, "Hooli")["CompanyName"] == won)
+
+        assert wait(arrived)
         quiet(world)
         assert client.call("crm.company.get", {"id": company})["TITLE"] == won
         logged = world.api("GET", "/conflicts").json()["conflicts"][0]
@@ -432,7 +436,7 @@ def test_a_mod_whose_answer_was_lost_is_decided_again_on_quickbooks_as_it_is_and
     world.cloud.client().call("crm.company.update", {"id": company, "fields": {"TITLE": "Soylent Green"}})
     quiet(world)
     qb = LosesTheModsAnswer(world, ret["ListID"])
-    connector(world.agent, world.home, world.password, qb).run_session()  # type: ignore[arg-type]
+    connector(world.agent, world.home, world.password, qb).run_session()
     assert customer(world, "Soylent")["CompanyName"] == "Soylent Green"  # it landed; we were not told
     assert wait(lambda: jobs_of(world, "customer-read") == 2)  # so QuickBooks is read again …
     any_session(world)

@@ -230,7 +230,7 @@ def test_an_unknown_outcome_stays_unknown_until_quickbooks_answers_and_retry_che
         world.qb.not_running = True
 
     closing = Intercepted(world.qb, after_the_lost_answer(close_quickbooks))
-    connector(world.agent, world.home, world.password, closing).run_session()  # type: ignore[arg-type]
+    connector(world.agent, world.home, world.password, closing).run_session()
     failed = settled(world, shown["sync_id"])
     assert failed["state"] == "failed" and failed["detail"]["unresolved"], failed
     assert "never sends the document twice" in failed["detail"]["fix"]
@@ -340,7 +340,7 @@ def test_an_agent_restarted_while_quickbooks_held_the_write_recovers_it(world: W
     confirm(world, shown["sync_id"])
     try:
         dying = Intercepted(world.qb, dies_after_the_write)
-        connector(world.agent, world.home, world.password, dying).run_session()  # type: ignore[arg-type]
+        connector(world.agent, world.home, world.password, dying).run_session()
     except AgentDied:
         pass
     world.agent.stop()  # the process is gone; its queue still says the write was in QuickBooks' hands

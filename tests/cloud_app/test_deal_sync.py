@@ -152,7 +152,7 @@ def test_a_lost_answer_is_recovered_from_quickbooks_not_sent_twice(world: World)
     sync_id = world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
     with pytest.raises(WebConnectorDied):
         dying = DiesAfterTheInvoice(world.qb)
-        connector(world.agent, world.home, world.password, dying).run_session()  # type: ignore[arg-type]
+        connector(world.agent, world.home, world.password, dying).run_session()
     umbrella = (
         "<InvoiceQueryRq><EntityFilter><FullName>Umbrella Corp</FullName></EntityFilter></InvoiceQueryRq>"
     )
@@ -319,9 +319,9 @@ def test_a_preview_waits_for_confirmation_then_sends_the_chosen_document(world: 
 
     store = world.cloud.services.portals
     real = store.clock
-    store.clock = lambda: real() + 31 * 60  # type: ignore[method-assign]
+    store.clock = lambda: real() + 31 * 60
     stale = world.api("POST", f"/syncs/{sync_id}/confirm", json={})
-    store.clock = real  # type: ignore[method-assign]
+    store.clock = real
     assert stale.status_code == 409 and "more than 30 minutes old" in stale.json()["message"]
     confirmed = world.api("POST", f"/syncs/{sync_id}/confirm", json={"kind": "Estimate"})
     assert confirmed.status_code == 202, confirmed.text

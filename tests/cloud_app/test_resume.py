@@ -20,7 +20,7 @@ FAST = Retry(base=0.02, cap=0.2)  # an outage waited out in tests at a few polls
 
 
 def state(world: World) -> dict[str, Any]:
-    return world.api("GET", "/initial-sync").json()  # type: ignore[no-any-return]
+    return world.api("GET", "/initial-sync").json()
 
 
 def finished(world: World) -> bool:

@@ -9,7 +9,7 @@ from .product import World, a_deal, settled, wait
 
 
 def _reps(world: World, **params: str) -> dict[str, Any]:
-    return world.api("GET", "/sales-reps", params=params).json()  # type: ignore[no-any-return]
+    return world.api("GET", "/sales-reps", params=params).json()
 
 
 def test_the_default_sales_rep_is_chosen_from_quickbooks_and_nothing_else_is_saved(world: World) -> None:

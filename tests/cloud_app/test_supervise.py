@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from cloud_app.portals import PortalRow
 from cloud_app.reconcile import Reconciler
 from cloud_app.supervise import BROKEN_AFTER, Supervised
 
@@ -70,7 +71,7 @@ def test_the_reconciler_survives_a_pass_that_raises(tmp_path: Path) -> None:
         passes: list[int] = []
         real = services.portals.portals
 
-        def portals():  # type: ignore[no-untyped-def]
+        def portals() -> list[PortalRow]:
             passes.append(1)
             if len(passes) == 1:
                 raise sqlite3.OperationalError("database or disk is full")

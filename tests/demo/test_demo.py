@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from demo.__main__ import main as demo_main
+from demo.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +21,7 @@ def test_the_demo_reaches_its_summary_with_no_errors_and_the_deal_page_has_the_a
 ) -> None:
     pages: list[str] = []
 
-    def keep_pages(world: object) -> None:
+    def keep_pages(world: World) -> None:
         original(world)
         out = capsys.readouterr().out
         print(out)

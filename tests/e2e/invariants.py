@@ -199,7 +199,7 @@ def _one_document(view: _View) -> Iterable[Violation]:
 def _on_the_customer_shown(view: _View) -> Iterable[Violation]:
     latest = {s.txn_id: s for s in view.truth.syncs if s.txn_id}  # a later sync may update the document
     for s in latest.values():
-        doc = view.documents.get(s.txn_id)
+        doc = view.documents.get(s.txn_id or "")
         if doc is None:
             yield Violation(
                 "b",
@@ -241,10 +241,10 @@ def _on_the_customer_shown(view: _View) -> Iterable[Violation]:
 
 def _one_to_one(view: _View) -> Iterable[Violation]:
     truth = view.truth
-    for party, found in sorted(view.customers_of.items()):
+    for linked_party, found in sorted(view.customers_of.items()):
         if len(found) > 1:
             names = ", ".join(sorted(view.customer(x) for x in found))
-            yield Violation("c", f"{view.record(party)} is linked to {len(found)} customers: {names}")
+            yield Violation("c", f"{view.record(linked_party)} is linked to {len(found)} customers: {names}")
     cards: dict[str, set[Party]] = defaultdict(set)  # what the records' own cards say
     for r in truth.records:
         if r.qb_list_id:
@@ -293,13 +293,13 @@ def _one_to_one(view: _View) -> Iterable[Violation]:
     for r in truth.records:
         if r.origin != APP or r.party in truth.other_links:
             continue
-        list_id = r.qb_list_id or view.linked(r.party)
+        list_id = r.qb_list_id or view.linked(r.party) or ""
         if not list_id:
             yield Violation("c", f"the app created {view.record(r.party)} in Bitrix24, linked to no customer")
             continue
         app_records[list_id].append(r)
-        c = view.customers.get(list_id)
-        source = view.made_for(c) if c is not None and c.origin == APP else None
+        made_by = view.customers.get(list_id)
+        source = view.made_for(made_by) if made_by is not None and made_by.origin == APP else None
         if source is not None and source != r.party:
             yield Violation(
                 "c",

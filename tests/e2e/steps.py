@@ -274,7 +274,7 @@ class WebConnectorDies:
     def run(self, run: Run) -> str:
         dying = _Dying(run.box, self.after)
         try:
-            report = run.box.run_web_connector(dying)  # type: ignore[arg-type]
+            report = run.box.run_web_connector(dying)
         except WebConnectorDied:
             run.box.web_connector_stopped_answering()
             return "died after QuickBooks applied it; the agent's session expired"

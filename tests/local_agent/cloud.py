@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
 from werkzeug.serving import make_server
 
 from cloud_app.agents.http import blueprint
@@ -26,13 +28,13 @@ class HoldingRelay(AgentRelay):
     drop_acks = False
     refuse_handshakes = 0
 
-    def _check(self, connection, request):  # type: ignore[no-untyped-def]
+    def _check(self, connection: ServerConnection, request: Request) -> Response | None:
         if self.refuse_handshakes > 0:
             self.refuse_handshakes -= 1
             return connection.respond(http.HTTPStatus.UNAUTHORIZED, "Unknown or revoked agent token\n")
         return super()._check(connection, request)
 
-    async def _ack(self, ws, job_id):  # type: ignore[no-untyped-def]
+    async def _ack(self, ws: ServerConnection, job_id: str) -> None:
         if not self.drop_acks:
             await super()._ack(ws, job_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ def pair(cloud: Cloud, home: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return match.group(1)
 
 
-def wait(predicate, timeout: float = 10) -> bool:  # type: ignore[no-untyped-def]
+def wait(predicate: Callable[[], object], timeout: float = 10) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():

@@ -25,7 +25,7 @@ from .test_agent import wait
 
 def _unpaired(
     home: Path, capsys: pytest.CaptureFixture[str]
-) -> tuple[threading.Thread, threading.Event, list[object], int]:
+) -> tuple[threading.Thread, threading.Event, list[cfg.AgentConfig | None], int]:
     config = cfg.update(home, port=0)
     stop, got = threading.Event(), []
     thread = threading.Thread(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.serving import make_server
 
 from local_agent.pairing import PairingError, check_server, pair
@@ -23,7 +24,7 @@ def cloud() -> Iterator[str]:
     app.config["ws_url"] = ws_url
 
     @app.post("/api/agents/pair")
-    def pair_route():  # type: ignore[no-untyped-def]
+    def pair_route() -> ResponseReturnValue:
         body = request.get_json(silent=True) or {}
         code = body.get("code", "")
         if not code.isalnum():

@@ -19,7 +19,7 @@ from .test_agent import wait
 def _status(home: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     capsys.readouterr()
     assert cli.main(["--home", str(home), "status", "--json"]) == 0
-    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+    return json.loads(capsys.readouterr().out)
 
 
 def test_a_running_agent_is_running_and_online(

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.sync.connection import Connection
 
 from cloud_app.agents.relay import AgentRelay
-from cloud_app.agents.store import AgentStore
+from cloud_app.agents.store import AgentStore, JobRow
 from shared import wire
 
 A, B = "acme.bitrix24.com", "globex.bitrix24.com"
@@ -44,17 +45,17 @@ def agent(
     return ws
 
 
-def receive(ws: ClientConnection, timeout: float = 5) -> wire.Message:
+def receive(ws: Connection, timeout: float = 5) -> wire.Message:
     return wire.decode(ws.recv(timeout=timeout))
 
 
-def welcome(ws: ClientConnection) -> wire.Welcome:
+def welcome(ws: Connection) -> wire.Welcome:
     message = receive(ws)
     assert isinstance(message, wire.Welcome), message
     return message
 
 
-def offered(ws: ClientConnection, job_id: str, *, ack: bool = False) -> None:
+def offered(ws: Connection, job_id: str, *, ack: bool = False) -> None:
     """The next message is the offer of ``job_id`` (acknowledged, as a real agent does once stored)."""
     offer = receive(ws)
     assert isinstance(offer, wire.JobOffer) and offer.job_id == job_id, offer
@@ -62,7 +63,7 @@ def offered(ws: ClientConnection, job_id: str, *, ack: bool = False) -> None:
         ws.send(wire.encode(wire.JobAck(job_id=job_id)))
 
 
-def offers_until_no_work(ws: ClientConnection) -> list[str]:
+def offers_until_no_work(ws: Connection) -> list[str]:
     """Ask for work and collect the offers up to the cloud's "nothing more" (which never comes while an
     offer is unacknowledged: it may still be on its way)."""
     ws.send(wire.encode(wire.WantWork(session_id="s", max_jobs=10)))
@@ -261,7 +262,11 @@ def test_a_slow_result_handler_does_not_stop_the_pongs_that_keep_the_agent_conne
     import threading
 
     release = threading.Event()
-    relay.on_result = lambda portal, job: release.wait(20)
+
+    def slow(portal: str, job: JobRow) -> None:
+        release.wait(20)
+
+    relay.on_result = slow
     token = paired(relay.store, A)
     jobs = [relay.store.enqueue(A, QBXML, purpose="sync") for _ in range(3)]
     try:
@@ -284,7 +289,7 @@ def test_a_slow_result_handler_does_not_stop_the_pongs_that_keep_the_agent_conne
 # -- evolution: tomorrow's agent, today's cloud ----------------------------------------------------------
 
 
-def tomorrows_hello(ws: ClientConnection, **fields: object) -> None:
+def tomorrows_hello(ws: Connection, **fields: object) -> None:
     body = {"v": 1, "type": "hello", "protocol": 2, "min_protocol": 1, "agent_version": "9.0",
             "agent_id": "x", "resume": [], "features": ["stream", "kick"], "os": "Windows 11"}  # fmt: skip
     ws.send(json.dumps({**body, **fields}))

@@ -425,9 +425,11 @@ def test_every_page_is_usable_at_a_phones_width_without_sideways_scrolling(site:
     deals = [site.deal_for("COMPANY_ID", company), site.deal_for("CONTACT_ID", contact)]
     for deal in deals:
         sync_id = site.world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
-        assert site.world.until(
-            lambda s=sync_id: site.world.api("GET", f"/syncs/{s}").json()["state"] == "done", timeout=60
-        )
+
+        def done(s: str = sync_id) -> bool:
+            return bool(site.world.api("GET", f"/syncs/{s}").json()["state"] == "done")
+
+        assert site.world.until(done, timeout=60)
     page = site.page(width=420)
     page.goto(site.url(f"crm/deal/details/{deals[0]}/"))
     expect(tab(page).locator("#qb-balance")).to_be_visible()

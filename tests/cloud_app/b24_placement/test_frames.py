@@ -44,7 +44,7 @@ def test_every_page_refuses_forged_frames_with_an_error_page_and_no_data(
 ) -> None:
     good = _frame(cloud, placement)
     assert good.status_code == 200 and "data-session=" in good.text
-    forged = {
+    forged: dict[str, dict[str, str | None]] = {
         "a made-up AUTH_ID": {"AUTH_ID": "f" * 32},
         "another portal's member_id": {"member_id": cloud.other.member_id},
         "no APPLICATION_TOKEN": {"APPLICATION_TOKEN": None},

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cloud_app.sync.classes import choose
 
-ROWS = [{"PRODUCT_ID": 1}, {"PRODUCT_ID": 7}, {"PRODUCT_ID": 0, "PRODUCT_NAME": "free text"}]
+ROWS: list[dict[str, Any]] = [
+    {"PRODUCT_ID": 1}, {"PRODUCT_ID": 7}, {"PRODUCT_ID": 0, "PRODUCT_NAME": "free text"}
+]  # fmt: skip
 FRESH = {"classes": [{"name": "Remodel", "active": True}, {"name": "Remodel:Kitchens", "active": True},
                      {"name": "Old Jobs", "active": False}]}  # fmt: skip
 

@@ -2,11 +2,20 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from lxml import etree
 
 from cloud_app.sync.customers import CustomerDraft
-from cloud_app.sync.documents import Settings, item_lookups, item_name, marker, plan_document, row_key
+from cloud_app.sync.documents import (
+    DocumentPlan,
+    Settings,
+    item_lookups,
+    item_name,
+    marker,
+    plan_document,
+    row_key,
+)
 from shared.qbxml.builder import build
 from shared.qbxml.values import Ref
 
@@ -19,9 +28,11 @@ ROWS = [
 ]  # fmt: skip
 
 
-def plan(**kw):  # type: ignore[no-untyped-def]
-    args = dict(kind="Invoice", deal=DEAL, rows=ROWS, customer=Ref("80000001-1", "Ruiz, Anna"),
-                items={"P450": "Labor:Framing"}, today=date(2026, 11, 25), job_id="job-1")
+def plan(**kw: Any) -> DocumentPlan:
+    args: dict[str, Any] = dict(
+        kind="Invoice", deal=DEAL, rows=ROWS, customer=Ref("80000001-1", "Ruiz, Anna"),
+        items={"P450": "Labor:Framing"}, today=date(2026, 11, 25), job_id="job-1",
+    )  # fmt: skip
     args.update(kw)
     return plan_document(**args)
 

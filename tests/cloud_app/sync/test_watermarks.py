@@ -43,6 +43,7 @@ def test_nothing_applied_leaves_the_mark_where_it_was() -> None:
     assert advance(mark, []) == mark
     newer = {"TxnID": "y", "EditSequence": "2", "TimeModified": datetime(2026, 1, 2, tzinfo=PST)}
     later = advance(mark, [newer])
+    assert later.modified is not None and mark.modified is not None
     assert ("x", "1") not in later.seen and later.modified - OVERLAP > mark.modified
 
 

@@ -71,7 +71,7 @@ def test_a_first_page_with_nothing_left_comes_back_as_it_was() -> None:
     assert iterate.pending(first) == []
     merged = etree.fromstring(iterate.Pages(first).text().encode())
     assert [c.findtext("ListID") for c in merged.iter("CustomerRet")] == ["C0"]
-    assert merged.find("QBXMLMsgsRs/CustomerQueryRs").get("retCount") == "1"  # type: ignore[union-attr]
+    assert merged.find("QBXMLMsgsRs/CustomerQueryRs").get("retCount") == "1"
 
 
 def test_pending_reads_only_the_responses_and_refuses_what_is_not_qbxml() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sandbox.quickbooks import SimulatedQuickBooks
 from sandbox.quickbooks.processor import SessionState
 
 from .helpers import add_customer, doc, fresh, ok, run
@@ -65,7 +66,7 @@ def test_meta_data_only_counts() -> None:
     assert rs.get("retCount") == "3" and len(rs) == 0
 
 
-def _many(qb, n: int) -> None:  # type: ignore[no-untyped-def]
+def _many(qb: SimulatedQuickBooks, n: int) -> None:
     body = "".join(
         f"<CustomerAddRq><CustomerAdd><Name>Customer {i:04d}</Name></CustomerAdd></CustomerAddRq>"
         for i in range(n)

@@ -106,7 +106,12 @@ def test_a_url_that_is_not_http_is_refused(url: str) -> None:
 def test_adding_the_file_reaches_the_support_page() -> None:
     """PG p.84: QBWC1003 when AppSupport answers neither 200 nor 202, QBWC1004 when reaching it raises."""
     asked: list[str] = []
-    assert add_application(GOOD, fetch=lambda url: asked.append(url) or 202).app_name == "Bitrix24 sync"
+
+    def support(url: str) -> int:
+        asked.append(url)
+        return 202
+
+    assert add_application(GOOD, fetch=support).app_name == "Bitrix24 sync"
     assert asked == ["https://sync.example.com/support"]
     with pytest.raises(QwcError) as refused:
         add_application(GOOD, fetch=lambda url: 404)

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from shared.qbxml.cli import main
 from shared.qbxml.export import CORE_ENTITIES, schema_export
 
@@ -18,7 +20,7 @@ def test_export_covers_the_core_entities_with_hundreds_of_fields() -> None:
     assert doc["entities"]["Invoice"]["operations"] == ["Add", "Mod", "Query"]
 
 
-def test_cli_prints_json_and_refuses_unknown_entities(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_prints_json_and_refuses_unknown_entities(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "SalesRep"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert list(doc["entities"]) == ["SalesRep"]

@@ -55,7 +55,8 @@ def test_parses_back() -> None:
     assert parse_value("AMTTYPE", "-0.50") == Decimal("-0.50")
     assert parse_value("BOOLTYPE", "1") is True
     assert parse_value("TIMEINTERVALTYPE", "PT1H0M5S") == timedelta(hours=1, seconds=5)
-    assert parse_value("DATETIMETYPE", "2026-11-01T01:30:00-08:00").utcoffset() == timedelta(hours=-8)
+    moment = parse_value("DATETIMETYPE", "2026-11-01T01:30:00-08:00")
+    assert isinstance(moment, datetime) and moment.utcoffset() == timedelta(hours=-8)
     with pytest.raises(ValueProblem):
         parse_value("DATETYPE", "31/12/2026")
     with pytest.raises(ValueProblem):
