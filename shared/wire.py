@@ -18,21 +18,34 @@ and must be timezone-aware.
   this side does not speak is refused.
 * *Features* are named capabilities (``hello.features`` / ``welcome.features``): the cloud answers with the
   ones both sides have, and a feature is used only when both said so.
+
+**Chunked results** (feature :data:`CHUNKED_RESULTS`, issue 23): a large answer goes as ``result.chunk``
+messages — its text in order, piece ``index`` 0, 1, 2, … — and a ``result.end`` that says how many pieces,
+how many UTF-8 bytes and their SHA-256; the cloud stores the answer (as it stores ``job.result``) and
+acknowledges it with ``result.ack`` only then. A piece 0 starts the answer again (the agent resends from the
+start after a reconnect). :func:`chunked` cuts an answer into those messages and :class:`Reassembly` checks
+and puts them back together; both are pure. Without the feature, the whole answer goes in ``job.result``.
 """
 
 from __future__ import annotations
 
+import codecs
+import hashlib
 import json
 import types
 import typing
+from collections.abc import Iterable, Iterator
 from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar, Union
 
 PROTOCOL_VERSION = 1  # the newest version this side speaks
 MIN_PROTOCOL_VERSION = 1  # the oldest version this side still speaks
-FEATURES: tuple[str, ...] = ()  # the optional capabilities this side has (none yet)
+CHUNKED_RESULTS = "result.chunks"  # large answers go as result.chunk … result.end (see above)
+FEATURES: tuple[str, ...] = (CHUNKED_RESULTS,)  # the optional capabilities this side has
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a 20,000-invoice query answer is ~45 MB
+CHUNK_BYTES = 256 * 1024  # the UTF-8 bytes of one result.chunk's text, at most
+MAX_RESULT_BYTES = MAX_MESSAGE_BYTES  # a chunked answer's size the cloud accepts by default (as whole)
 MAX_ID_LENGTH = 64
 
 # A job.result ``hresult`` meaning: QuickBooks had the document but its answer never reached the agent
@@ -176,6 +189,41 @@ class ResultAck:
 
 
 @dataclass(frozen=True)
+class ResultChunk:
+    """Agent → cloud, with :data:`CHUNKED_RESULTS`: the ``index``-th piece (from 0) of a job's answer text.
+    Piece 0 starts the answer (again, if pieces of it came before)."""
+
+    type: ClassVar[str] = "result.chunk"
+    job_id: str
+    index: int
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.index < 0:
+            raise WireError("result.chunk: index must not be negative")
+
+
+@dataclass(frozen=True)
+class ResultEnd:
+    """Agent → cloud, after a chunked answer's pieces: how many there were, the answer's size in UTF-8
+    bytes and its SHA-256 (hex). The cloud stores the answer only when all three match."""
+
+    type: ClassVar[str] = "result.end"
+    job_id: str
+    chunks: int
+    size: int
+    sha256: str
+    received_at: datetime
+    processed_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.chunks < 1 or self.size < 0:
+            raise WireError("result.end: an answer has one piece or more and no negative size")
+        if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
+            raise WireError("result.end: sha256 must be 64 lowercase hex digits")
+
+
+@dataclass(frozen=True)
 class WantWork:
     """Agent → cloud during a Web Connector session: anything more? (cloud → agent: please run a session)."""
 
@@ -206,7 +254,7 @@ class ErrorMessage:
 
 Message = Union[  # noqa: UP007 - a runtime value: the decoder walks it
     Hello, Welcome, SessionStarted, SessionEnded, QuickBooksUnreachable, JobOffer, JobAck, JobSent, JobResult,
-    ResultAck, WantWork, NoWork, Heartbeat, ErrorMessage,
+    ResultAck, WantWork, NoWork, Heartbeat, ErrorMessage, ResultChunk, ResultEnd,
 ]  # fmt: skip
 
 TYPES: dict[str, type[Any]] = {cls.type: cls for cls in typing.get_args(Message)}
@@ -349,3 +397,102 @@ def decode_full(text: str | bytes) -> Decoded:
         values[f.name] = _value(kind, f.name, hints[f.name], body[f.name])
     message: Message = cls(**values)
     return Decoded(message, version, ignored)
+
+
+# -- chunked results ----------------------------------------------------------------------------------
+
+
+def chunked(
+    job_id: str,
+    blocks: Iterable[bytes],
+    *,
+    received_at: datetime,
+    processed_at: datetime,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[ResultChunk | ResultEnd]:
+    """An answer's UTF-8 ``blocks`` (any sizes, cut anywhere) as ``result.chunk`` pieces of at most
+    ``chunk_bytes`` bytes each — never a character cut in two — and the ``result.end`` that closes them.
+    Lazy: one piece in memory at a time. Bytes that are not UTF-8 raise :class:`WireError`."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    digest, size, index = hashlib.sha256(), 0, 0
+    pending = bytearray()
+
+    def text(data: bytes, final: bool) -> str:
+        try:
+            return str(decoder.decode(data, final))
+        except UnicodeDecodeError as exc:
+            raise WireError(f"the answer of {job_id} is not UTF-8 at byte {size + exc.start}") from None
+
+    for block in blocks:
+        digest.update(block)
+        pending.extend(block)
+        while len(pending) > chunk_bytes:  # a byte past the cut tells whether it splits a character
+            cut = _boundary(pending, chunk_bytes)
+            yield ResultChunk(job_id=job_id, index=index, text=text(bytes(pending[:cut]), False))
+            index, size = index + 1, size + cut
+            del pending[:cut]
+    if pending or index == 0:  # the rest; an empty answer is one empty piece
+        yield ResultChunk(job_id=job_id, index=index, text=text(bytes(pending), True))
+        index, size = index + 1, size + len(pending)
+    else:
+        text(b"", True)  # the answer must not end inside a character
+    yield ResultEnd(job_id=job_id, chunks=index, size=size, sha256=digest.hexdigest(),
+                    received_at=received_at, processed_at=processed_at)  # fmt: skip
+
+
+def _boundary(data: bytearray, limit: int) -> int:
+    """The largest cut at or below ``limit`` that does not split a UTF-8 character (continuation bytes
+    are 0b10xxxxxx); ``limit`` itself when the bytes there are not UTF-8 (the decoder then says so)."""
+    cut = limit
+    while cut > limit - 4 and cut > 0 and (data[cut] & 0xC0) == 0x80:
+        cut -= 1
+    return cut if cut > 0 else limit
+
+
+class ChunkError(WireError):
+    """A chunked answer that cannot be put together: out of order, a piece missing, or not what its
+    ``result.end`` says. ``too_large``: it is over the receiver's size limit (no resending helps)."""
+
+    def __init__(self, reason: str, *, too_large: bool = False) -> None:
+        super().__init__(reason)
+        self.too_large = too_large
+
+
+class Reassembly:
+    """One chunked answer arriving (pure: the receiver writes what :meth:`add` returns where it keeps it).
+
+    Pieces must come in order from 0; the size is checked against ``max_bytes`` as they come, and
+    :meth:`finish` checks the count, size and SHA-256 the ``result.end`` declares."""
+
+    def __init__(self, job_id: str, *, max_bytes: int = MAX_RESULT_BYTES) -> None:
+        self.job_id = job_id
+        self.max_bytes = max_bytes
+        self.next = 0
+        self.size = 0
+        self._digest = hashlib.sha256()
+
+    def add(self, chunk: ResultChunk) -> bytes:
+        """The piece's bytes, once checked."""
+        if chunk.job_id != self.job_id:
+            raise ChunkError(f"a piece of {chunk.job_id} arrived inside the answer of {self.job_id}")
+        if chunk.index != self.next:
+            raise ChunkError(
+                f"the answer of {self.job_id}: piece {chunk.index} arrived where piece {self.next} was due"
+            )
+        data = chunk.text.encode("utf-8")
+        self.next += 1
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise ChunkError(
+                f"the answer of {self.job_id} is larger than the {self.max_bytes // (1024 * 1024)} MB "
+                "accepted", too_large=True)  # fmt: skip
+        self._digest.update(data)
+        return data
+
+    def finish(self, end: ResultEnd) -> None:
+        if end.job_id != self.job_id:
+            raise ChunkError(f"the end of {end.job_id} arrived inside the answer of {self.job_id}")
+        if end.chunks != self.next:
+            raise ChunkError(f"the answer of {self.job_id} has {self.next} of its {end.chunks} pieces")
+        if end.size != self.size or end.sha256 != self._digest.hexdigest():
+            raise ChunkError(f"the answer of {self.job_id} is not what was sent (size or SHA-256 differ)")

@@ -58,6 +58,8 @@ EXAMPLES: list[wire.Message] = [
     wire.NoWork(session_id="s1"),
     wire.Heartbeat(sent_at=T),
     wire.ErrorMessage(code="bad_message", message="unknown message type", ref=None),
+    wire.ResultChunk(job_id="job_1", index=0, text="<QBXML>é\n"),
+    wire.ResultEnd(job_id="job_1", chunks=3, size=1200, sha256="ab" * 32, received_at=T, processed_at=T),
 ]
 
 
@@ -201,3 +203,103 @@ def test_an_older_hello_without_the_new_fields_still_reads() -> None:
     old = '{"v":1,"type":"hello","protocol":1,"agent_version":"1.0","agent_id":"a","resume":[]}'
     hello = wire.decode(old)
     assert isinstance(hello, wire.Hello) and hello.min_protocol is None and hello.features == ()
+
+
+# -- chunked results (issue 23) ---------------------------------------------------------------------------
+
+
+def pieces_of(answer: str, *, block: int, chunk: int) -> list[wire.ResultChunk | wire.ResultEnd]:
+    data = answer.encode()
+    blocks = [data[i : i + block] for i in range(0, len(data), block)]
+    return list(wire.chunked("job_1", blocks, received_at=T, processed_at=T, chunk_bytes=chunk))
+
+
+def reassembled(messages: list[wire.ResultChunk | wire.ResultEnd], max_bytes: int = 10**9) -> str:
+    into = wire.Reassembly("job_1", max_bytes=max_bytes)
+    out = bytearray()
+    for m in messages:
+        if isinstance(m, wire.ResultChunk):
+            out += into.add(wire.decode(wire.encode(m)))  # type: ignore[arg-type]
+        else:
+            into.finish(m)
+    return out.decode()
+
+
+@given(
+    answer=st.text(alphabet=st.sampled_from("<>&\"\\\né€𝄞QBXML "), max_size=400),
+    block=st.integers(1, 50),
+    chunk=st.integers(4, 60),
+)
+def test_an_answer_cut_into_pieces_anywhere_comes_back_exactly(answer: str, block: int, chunk: int) -> None:
+    messages = pieces_of(answer, block=block, chunk=chunk)
+    *chunks, end = messages
+    assert isinstance(end, wire.ResultEnd) and end.chunks == len(chunks) >= 1
+    assert end.size == len(answer.encode())
+    assert [c.index for c in chunks if isinstance(c, wire.ResultChunk)] == list(range(len(chunks)))
+    assert all(isinstance(c, wire.ResultChunk) and len(c.text.encode()) <= chunk for c in chunks)
+    assert reassembled(messages) == answer
+
+
+def test_an_empty_answer_is_one_empty_piece() -> None:
+    messages = pieces_of("", block=10, chunk=10)
+    assert [type(m) for m in messages] == [wire.ResultChunk, wire.ResultEnd]
+    assert reassembled(messages) == ""
+
+
+def test_pieces_out_of_order_or_missing_are_refused() -> None:
+    messages = pieces_of("<QBXML>" + "x" * 100 + "</QBXML>", block=7, chunk=10)
+    swapped = [messages[1], messages[0], *messages[2:]]
+    with pytest.raises(wire.ChunkError, match="piece 1 arrived where piece 0 was due"):
+        reassembled(swapped)
+    with pytest.raises(wire.ChunkError, match="piece 3 arrived where piece 2 was due"):
+        reassembled(messages[:2] + messages[3:])
+    n = len(messages) - 1  # the pieces, then the end
+    assert n == 12  # 115 bytes in pieces of at most 10
+    with pytest.raises(wire.ChunkError, match=f"has {n - 1} of its {n} pieces") as missing:
+        reassembled(messages[:-2] + messages[-1:])
+    assert not missing.value.too_large
+
+
+def test_an_answer_that_is_not_what_its_end_says_is_refused() -> None:
+    *chunks, end = pieces_of("<QBXML>" + "x" * 30 + "</QBXML>", block=7, chunk=10)
+    assert isinstance(end, wire.ResultEnd)
+    other = wire.ResultEnd(job_id="job_1", chunks=end.chunks, size=end.size, sha256="0" * 64,
+                           received_at=T, processed_at=T)  # fmt: skip
+    with pytest.raises(wire.ChunkError, match="not what was sent"):
+        reassembled([*chunks, other])
+
+
+def test_an_answer_over_the_limit_is_refused_as_too_large_while_it_arrives() -> None:
+    messages = pieces_of("x" * 100, block=100, chunk=10)
+    with pytest.raises(wire.ChunkError, match="larger than") as refused:
+        reassembled(messages, max_bytes=55)
+    assert refused.value.too_large
+
+
+def test_bytes_that_are_not_utf8_cannot_be_sent_as_text() -> None:
+    with pytest.raises(wire.WireError, match="not UTF-8"):
+        list(wire.chunked("job_1", [b"<QBXML>\xff</QBXML>"], received_at=T, processed_at=T))
+    with pytest.raises(wire.WireError, match="not UTF-8"):
+        list(wire.chunked("job_1", ["<QBXML>é".encode()[:-1]], received_at=T, processed_at=T))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"type": "result.chunk", "job_id": "j", "index": -1, "text": ""}, "index must not be negative"),
+        ({"type": "result.chunk", "job_id": "j", "index": 0, "text": 5}, "text must be a string"),
+        ({"type": "result.end", "job_id": "j", "chunks": 0, "size": 0, "sha256": "a" * 64,
+          "received_at": T.isoformat(), "processed_at": T.isoformat()}, "one piece or more"),
+        ({"type": "result.end", "job_id": "j", "chunks": 1, "size": 0, "sha256": "XYZ",
+          "received_at": T.isoformat(), "processed_at": T.isoformat()}, "64 lowercase hex"),
+    ],
+)  # fmt: skip
+def test_malformed_pieces_are_refused_with_a_reason(body: dict[str, object], reason: str) -> None:
+    with pytest.raises(wire.WireError, match=reason):
+        wire.decode(json.dumps({"v": 1, **body}))
+
+
+def test_this_side_offers_chunked_results() -> None:
+    assert wire.CHUNKED_RESULTS in wire.FEATURES
+    assert wire.common_features((wire.CHUNKED_RESULTS,)) == (wire.CHUNKED_RESULTS,)
+    assert wire.common_features(()) == ()  # an older peer: whole answers
