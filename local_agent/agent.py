@@ -18,6 +18,7 @@ from .soap.door import LOOPBACK_HOSTS, screen
 from .soap.server import Endpoint
 from .soap.service import make_app
 from .soap.session import Sessions, Settings
+from .spool import FileSpool
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class Agent:
             Settings(user_name=config.user_name, password_hash=config.password_hash,
                      company_file=config.company_file),
             self.relay,
+            spool=lambda: FileSpool(self.home),  # an iterator read's pages wait on disk, not in memory
         )  # fmt: skip
         app = make_app(self.sessions, max_body=config.max_request_mb * 1024 * 1024,
                        log_payloads=config.log_payloads, hosts=(config.host,))  # fmt: skip

@@ -12,6 +12,11 @@ Whatever the cloud sends cannot leave the link half-dead (issue 20): a frame ove
 is not JSON, nested too deeply or not a message we know, and any failure while handling one, closes the
 connection; the link says so, backs off and dials again.
 
+Answers stream from disk (issue 23): when the cloud offers the ``result.chunks`` feature, an answer larger
+than one piece goes as ``result.chunk`` messages read part by part from the queue, and a ``result.end``
+(:func:`shared.wire.chunked`); an older cloud gets ``job.result`` whole, as before. One answer is sent at a
+time, each once per connection; after a reconnect every unacknowledged one goes again from its start.
+
 The link runs its asyncio loop in one background thread; the SOAP side talks to it through thread-safe
 methods (:meth:`send`, :meth:`results_ready`, :meth:`want_work`).
 """
@@ -32,7 +37,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from shared import wire
 
-from .queue import Queue
+from .queue import AnswerGone, Queue, StoredResult
 from .retry import REVOKED_CLOSE_CODE, Refusals, backoff
 from .urls import check_ws_url
 
@@ -75,6 +80,7 @@ class Link:
         delays: Callable[[], Iterator[float]] = backoff,
         refusals: Refusals | None = None,
         max_message: int = wire.MAX_MESSAGE_BYTES,
+        chunk_bytes: int = wire.CHUNK_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.url = check_ws_url(url)
@@ -90,6 +96,7 @@ class Link:
         self.delays = delays
         self.refusals = refusals or Refusals()
         self.max_message = max_message
+        self.chunk_bytes = chunk_bytes  # an answer larger than this goes in pieces of this size
         self.clock = clock
         self.status = LinkState()
         self.wire_version: int = wire.MIN_PROTOCOL_VERSION  # negotiated at each connection's welcome
@@ -99,6 +106,8 @@ class Link:
         self._ws: ClientConnection | None = None
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
+        self._sending: asyncio.Lock | None = None  # one answer's messages at a time, never interleaved
+        self._sent: set[str] = set()  # results sent on this connection (not sent again on it)
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
 
@@ -195,7 +204,7 @@ class Link:
                 log.exception("could not record the link's state")
 
     async def _main(self) -> None:
-        self._wake, self._stop = asyncio.Event(), asyncio.Event()
+        self._wake, self._stop, self._sending = asyncio.Event(), asyncio.Event(), asyncio.Lock()
         self._ready.set()
         delays = self.delays()
         while not self._stop.is_set():
@@ -259,6 +268,7 @@ class Link:
         assert self._stop is not None and self._wake is not None
         held = tuple(j.job_id for j in self.queue.held_jobs())
         self.wire_version, self.wire_features = wire.MIN_PROTOCOL_VERSION, ()  # until the cloud's welcome
+        self._sent = set()  # a new connection: every unacknowledged result goes again
         await ws.send(wire.encode(wire.Hello(
             protocol=wire.PROTOCOL_VERSION, min_protocol=wire.MIN_PROTOCOL_VERSION,
             agent_version=self.agent_version, agent_id=self.agent_id, resume=held,
@@ -289,11 +299,41 @@ class Link:
             await self._send_results(ws)
 
     async def _send_results(self, ws: ClientConnection) -> None:
-        """The unacknowledged results, one in memory at a time (an answer can be megabytes)."""
-        for job_id in await asyncio.to_thread(self.queue.pending_result_ids):
-            result = await asyncio.to_thread(self.queue.pending_result, job_id)
-            if result is not None:
-                await ws.send(self._encode(result))
+        """The unacknowledged results not yet sent on this connection, one at a time, each answer read
+        from disk (an answer can be megabytes): in pieces when the cloud takes them, whole otherwise."""
+        assert self._sending is not None
+        async with self._sending:
+            for job_id in await asyncio.to_thread(self.queue.pending_result_ids):
+                if job_id in self._sent:
+                    continue  # the cloud has it, or closes the connection and it goes again
+                stored = await asyncio.to_thread(self.queue.stored_result, job_id)
+                if stored is None:
+                    continue  # acknowledged meanwhile
+                chunked = wire.CHUNKED_RESULTS in self.wire_features
+                if chunked and stored.size is not None and stored.size > self.chunk_bytes:
+                    if not await self._stream(ws, stored):
+                        continue
+                else:
+                    result = await asyncio.to_thread(self.queue.pending_result, job_id)
+                    if result is None:
+                        continue
+                    await ws.send(self._encode(result))
+                self._sent.add(job_id)
+
+    async def _stream(self, ws: ClientConnection, stored: StoredResult) -> bool:
+        """One answer as result.chunk … result.end, each piece read from the queue as it goes out; False
+        when it was acknowledged (deleted) meanwhile, the rest unsent."""
+        messages = wire.chunked(stored.job_id, self.queue.answer_blocks(stored.job_id),
+                                received_at=stored.received_at, processed_at=stored.processed_at,
+                                chunk_bytes=self.chunk_bytes)  # fmt: skip
+        while True:
+            try:
+                message = await asyncio.to_thread(next, messages, None)
+            except AnswerGone:
+                return False
+            if message is None:
+                return True
+            await ws.send(self._encode(message))
 
     async def _heartbeat(self, ws: ClientConnection) -> None:
         while True:
@@ -327,6 +367,7 @@ class Link:
             self._wake.set()  # an offer for a job already done: its result goes out again
         elif isinstance(message, wire.ResultAck):
             await asyncio.to_thread(self.queue.ack_result, message.job_id)
+            self._sent.discard(message.job_id)
         elif isinstance(message, wire.Welcome):
             self.status.portal = message.portal
             # from now on both sides speak the version the cloud chose (one this agent offered)

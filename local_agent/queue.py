@@ -8,6 +8,9 @@ The rules that make "nothing lost, nothing done twice" true across crashes:
 * A job moves ``pending → sent`` when it is handed to QuickBooks and ``sent → done`` in **the same
   transaction** that writes its result to the outbox.
 * A result is deleted only when the cloud acknowledged it; until then every (re)connect sends it again.
+* An answer is kept **on disk**, never whole in memory: it is written in parts of at most
+  :data:`PART_CHARS` characters (``result_parts``) in the transaction that finishes the job, and read back
+  part by part (:meth:`Queue.answer_blocks`) while it is streamed to the cloud (issue 23).
 * A job sent to QuickBooks whose answer never came back is not run again blindly: read-only jobs go back
   to ``pending`` (reading twice is harmless); a job that writes gets the result ``hresult`` =
   :data:`shared.wire.ANSWER_LOST`, and the cloud uses qbXML error recovery (or its marker) to learn
@@ -22,14 +25,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shared.wire import ANSWER_LOST, ANSWER_LOST_MESSAGE, JobOffer, JobResult
+from shared.wire import ANSWER_LOST, ANSWER_LOST_MESSAGE, CHUNK_BYTES, JobOffer, JobResult
 
 TOMBSTONE_DAYS = 30
+PART_CHARS = CHUNK_BYTES // 4  # a part of an answer: at most this many characters (≤ CHUNK_BYTES in UTF-8)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,23 @@ class StoredJob:
     state: str  # pending | sent | done
     received_at: datetime
     session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A result in the outbox without its answer, which stays on disk (``size``: its UTF-8 bytes; None
+    when QuickBooks refused the document and ``hresult`` says why)."""
+
+    job_id: str
+    hresult: str | None
+    message: str | None
+    received_at: datetime
+    processed_at: datetime
+    size: int | None
+
+
+class AnswerGone(Exception):
+    """The answer being read was deleted meanwhile (the cloud acknowledged it): stop sending it."""
 
 
 def _create_private(path: str) -> None:
@@ -78,7 +99,15 @@ create table if not exists results (
     received_at text not null,
     processed_at text not null
 );
+create table if not exists result_parts (
+    job_id text not null,
+    seq integer not null,
+    data blob not null,
+    primary key (job_id, seq)
+);
 """
+# columns added after the first release (an older agent's database gets them on open)
+_ADDED = {"results": [("size", "integer"), ("parts", "integer")]}
 
 
 class Queue:
@@ -89,6 +118,11 @@ class Queue:
         self._lock = threading.Lock()
         _create_private(self.path)
         self._db().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+        for table, columns in _ADDED.items():
+            have = {r[1] for r in self._db().execute(f"pragma table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    self._db().execute(f"alter table {table} add column {name} {kind}")
 
     # -- plumbing -------------------------------------------------------------------------------------
 
@@ -193,9 +227,9 @@ class Queue:
                 [job_id],
             )
 
-    def answer_lost(self, job_id: str) -> JobResult:
+    def answer_lost(self, job_id: str) -> None:
         """A job that writes and whose answer was lost: never run it again; tell the cloud it is unknown."""
-        return self.record_result(job_id, response=None, hresult=ANSWER_LOST, message=ANSWER_LOST_MESSAGE)
+        self.record_result(job_id, response=None, hresult=ANSWER_LOST, message=ANSWER_LOST_MESSAGE)
 
     def recover(self, read_only: Callable[[str], bool]) -> tuple[int, int]:
         """After a restart: jobs left ``sent`` were in QuickBooks' hands when the agent stopped.
@@ -219,27 +253,30 @@ class Queue:
     # -- outbox ---------------------------------------------------------------------------------------
 
     def record_result(
-        self, job_id: str, *, response: str | None, hresult: str | None, message: str | None
-    ) -> JobResult:
-        """Finish a job and put its result in the outbox, atomically."""
+        self, job_id: str, *, response: str | Iterable[str] | None, hresult: str | None, message: str | None
+    ) -> None:
+        """Finish a job and put its result in the outbox, atomically. ``response``: the answer whole, or
+        its text in pieces (an iterator read's pages merged from their spool); written in parts as it
+        comes, so it is never held whole here."""
         now = _now()
         with self._tx() as db:
             row = db.execute("select * from jobs where job_id = ?", [job_id]).fetchone()
             if row is None:
                 raise KeyError(f"no job {job_id!r} in the queue")
             received = datetime.fromisoformat(row["received_at"])
-            result = JobResult(job_id=job_id, response=response, hresult=hresult, message=message,
-                               received_at=received, processed_at=now)  # fmt: skip
+            db.execute("delete from result_parts where job_id = ?", [job_id])
+            size = parts = None
+            if response is not None:
+                size, parts = _write_parts(db, job_id, [response] if isinstance(response, str) else response)
             db.execute(
-                "insert or replace into results"
-                " (job_id, response, hresult, message, received_at, processed_at) values (?, ?, ?, ?, ?, ?)",
-                [job_id, response, hresult, message, received.isoformat(), now.isoformat()],
+                "insert or replace into results (job_id, response, hresult, message, received_at,"
+                " processed_at, size, parts) values (?, null, ?, ?, ?, ?, ?, ?)",
+                [job_id, hresult, message, received.isoformat(), now.isoformat(), size, parts],
             )
             db.execute(
                 "update jobs set state = 'done', finished_at = ?, qbxml = '' where job_id = ?",
                 [now.isoformat(), job_id],
             )
-            return result
 
     def pending_results(self) -> list[JobResult]:
         """Every result the cloud has not acknowledged (all in memory: for tests and status)."""
@@ -247,22 +284,61 @@ class Queue:
 
     def pending_result_ids(self) -> list[str]:
         """The unacknowledged results, oldest first — without their answers, which may be megabytes each:
-        the link reads and sends them one at a time (:meth:`pending_result`)."""
+        the link reads and sends them one at a time (:meth:`stored_result`, :meth:`answer_blocks`)."""
         rows = self._db().execute("select job_id from results order by processed_at").fetchall()
         return [str(r["job_id"]) for r in rows]
 
-    def pending_result(self, job_id: str) -> JobResult | None:
-        r = self._db().execute("select * from results where job_id = ?", [job_id]).fetchone()
+    def stored_result(self, job_id: str) -> StoredResult | None:
+        """An unacknowledged result without its answer; None once acknowledged."""
+        r = self._db().execute(
+            "select job_id, hresult, message, received_at, processed_at, size, response is not null legacy,"
+            " length(cast(response as blob)) legacy_size from results where job_id = ?", [job_id]
+        ).fetchone()  # fmt: skip
         if r is None:
-            return None  # acknowledged meanwhile
-        return JobResult(job_id=r["job_id"], response=r["response"], hresult=r["hresult"],
-                         message=r["message"], received_at=datetime.fromisoformat(r["received_at"]),
-                         processed_at=datetime.fromisoformat(r["processed_at"]))  # fmt: skip
+            return None
+        size = r["legacy_size"] if r["legacy"] else r["size"]
+        return StoredResult(job_id=r["job_id"], hresult=r["hresult"], message=r["message"],
+                            received_at=datetime.fromisoformat(r["received_at"]),
+                            processed_at=datetime.fromisoformat(r["processed_at"]), size=size)  # fmt: skip
+
+    def answer_blocks(self, job_id: str) -> Iterator[bytes]:
+        """The answer's UTF-8 bytes, one part at a time, each read by its own query (so each step may run
+        on another thread). Raises :class:`AnswerGone` when the result is acknowledged meanwhile."""
+        first = self._db().execute(
+            "select parts, cast(response as blob) legacy from results where job_id = ?", [job_id]
+        ).fetchone()
+        if first is None:
+            raise AnswerGone(job_id)
+        if first["legacy"] is not None:  # stored whole by an agent before parts
+            yield bytes(first["legacy"])
+            return
+        for seq in range(int(first["parts"] or 0)):
+            row = self._db().execute(
+                "select data from result_parts where job_id = ? and seq = ?", [job_id, seq]
+            ).fetchone()
+            if row is None:
+                raise AnswerGone(job_id)
+            yield bytes(row["data"])
+
+    def pending_result(self, job_id: str) -> JobResult | None:
+        """A result with its answer whole in memory (an older cloud takes it so; tests; status)."""
+        meta = self.stored_result(job_id)
+        if meta is None:
+            return None
+        response = None
+        if meta.size is not None:
+            try:
+                response = b"".join(self.answer_blocks(job_id)).decode("utf-8")
+            except AnswerGone:
+                return None  # acknowledged meanwhile
+        return JobResult(job_id=meta.job_id, response=response, hresult=meta.hresult, message=meta.message,
+                         received_at=meta.received_at, processed_at=meta.processed_at)  # fmt: skip
 
     def ack_result(self, job_id: str) -> None:
         """The cloud stored the result: forget it (the job row stays as a tombstone)."""
         with self._tx() as db:
             db.execute("delete from results where job_id = ?", [job_id])
+            db.execute("delete from result_parts where job_id = ?", [job_id])
             cutoff = (_now() - timedelta(days=TOMBSTONE_DAYS)).isoformat()
             db.execute(
                 "delete from jobs where state = 'done' and finished_at < ? "
@@ -279,6 +355,33 @@ class Queue:
 
 
 _NO_LIMIT = 2**62
+
+
+def _write_parts(db: sqlite3.Connection, job_id: str, pieces: Iterable[str]) -> tuple[int, int]:
+    """Write ``pieces`` as parts of at most :data:`PART_CHARS` characters (small pieces gathered into one
+    part, a large one cut); the answer's UTF-8 size and the number of parts."""
+    size = seq = 0
+    held: list[str] = []
+    held_chars = 0
+
+    def flush() -> None:
+        nonlocal size, seq, held, held_chars
+        data = "".join(held).encode("utf-8")
+        db.execute("insert into result_parts (job_id, seq, data) values (?, ?, ?)", [job_id, seq, data])
+        size, seq, held, held_chars = size + len(data), seq + 1, [], 0
+
+    for piece in pieces:
+        start = 0
+        while start < len(piece):
+            take = piece[start : start + PART_CHARS - held_chars]
+            held.append(take)
+            held_chars += len(take)
+            start += len(take)
+            if held_chars >= PART_CHARS:
+                flush()
+    if held or seq == 0:  # an empty answer is one empty part
+        flush()
+    return size, seq
 
 
 def _job(row: sqlite3.Row) -> StoredJob:

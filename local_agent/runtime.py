@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,7 +150,9 @@ class Relay:
         """Jobs this session would still take (what is left for later does not hold it open)."""
         return self.queue.pending(self._limit())
 
-    def deliver(self, job_id: str, *, response: str | None, hresult: str | None, message: str | None) -> None:
+    def deliver(
+        self, job_id: str, *, response: str | Iterable[str] | None, hresult: str | None, message: str | None
+    ) -> None:
         self.queue.record_result(job_id, response=response, hresult=hresult, message=message)
         if self.link is not None:
             self.link.results_ready()

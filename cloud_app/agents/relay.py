@@ -8,6 +8,13 @@ again so the agent can drop it); ``WantWork`` during a Web Connector session get
 ``NoWork``. Everything is scoped to the agent's portal: an agent can neither see nor answer another
 portal's jobs.
 
+Large answers arrive in pieces when both sides have the ``result.chunks`` feature (issue 23): each
+connection puts an answer back together in a temporary file (:class:`shared.wire.Reassembly` checks the
+order, the size limit and the SHA-256), stores it as a ``job.result`` is stored, and acknowledges only then.
+Pieces out of order or missing close the connection (the agent reconnects and sends the answer again from
+its start; nothing is stored or acted on from a broken one); an answer over ``max_result_bytes`` fails its
+job with words that say so, once. A partly received answer is dropped when its connection ends.
+
 Runs its own asyncio loop in a thread (``start``/``stop``); the web app calls :meth:`notify` after
 queueing jobs.
 """
@@ -17,13 +24,14 @@ from __future__ import annotations
 import asyncio
 import http
 import logging
+import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import asdict
 from datetime import UTC, datetime
 from queue import SimpleQueue
-from typing import Any, Self
+from typing import IO, Any, Self
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -43,6 +51,17 @@ HELLO_TIMEOUT = 10.0
 OFFER_BATCH = 20
 PROTOCOL = wire.PROTOCOL_VERSION
 MIN_PROTOCOL = wire.MIN_PROTOCOL_VERSION  # the oldest agent protocol still served (see shared/wire.py)
+OUT_OF_STEP = 1002  # close code: an answer's pieces came out of order; the agent sends it again from 0
+MAX_OPEN_ANSWERS = 4  # answers arriving in pieces at once on one connection (the agent sends one at a time)
+TOO_LARGE = "cloud:answer-too-large"  # the hresult of a job whose answer was over the size limit
+
+
+def too_large_message(limit: int) -> str:
+    return (
+        f"QuickBooks' answer was larger than the {limit // (1024 * 1024)} MB this app takes in one piece, "
+        "so it was not used. Nothing was changed; ask for less at a time (the app's operator can raise "
+        "the limit)."
+    )
 
 ResultHook = Callable[[str, JobRow], None]
 EventHook = Callable[[str, wire.Message], None]
@@ -63,8 +82,14 @@ class AgentRelay:
         port: int = 0,
         on_result: ResultHook | None = None,
         on_event: EventHook | None = None,
+        features: tuple[str, ...] = wire.FEATURES,
+        max_result_bytes: int = wire.MAX_RESULT_BYTES,
+        spool_dir: str | None = None,
     ) -> None:
         self.store = store
+        self.features = features  # what this cloud offers agents (() : today's whole answers only)
+        self.max_result_bytes = max_result_bytes
+        self.spool_dir = spool_dir  # where answers arriving in pieces are put together (None: the temp dir)
         self.host, self.port = host, port
         self.on_result = on_result
         self.on_event = on_event
@@ -215,8 +240,10 @@ class AgentRelay:
         self._connections[portal], self._agents[portal] = ws, agent
         await asyncio.to_thread(self.store.seen, agent.agent_id)
         await asyncio.to_thread(self.store.reconnected, portal, hello.resume)
-        features = wire.common_features(hello.features)
+        features = wire.common_features(hello.features, self.features)
         ws.wire_version, ws.wire_features = version, features  # type: ignore[attr-defined]
+        answers: dict[str, _Answer] = {}  # job id → its answer arriving in pieces on this connection
+        ws.answers = answers  # type: ignore[attr-defined]
         welcome = wire.Welcome(protocol=version, portal=portal, server_time=_now(), features=features)
         await self._send(ws, welcome)
         await self._offer(portal)
@@ -234,6 +261,9 @@ class AgentRelay:
             pass
         finally:
             consumer.cancel()  # an unhandled result is not acknowledged: the agent sends it again
+            for answer in answers.values():
+                answer.close()  # a partly received answer is dropped: the agent sends it again whole
+            answers.clear()
             if self._connections.get(portal) is ws:
                 del self._connections[portal]
                 self._agents.pop(portal, None)
@@ -303,19 +333,40 @@ class AgentRelay:
         elif isinstance(message, wire.JobSent):
             await asyncio.to_thread(self.store.mark, portal, message.job_id, "sent")
         elif isinstance(message, wire.JobResult):
-            new = await asyncio.to_thread(
-                self.store.record_result,
-                portal,
-                message.job_id,
-                response=message.response,
-                hresult=message.hresult,
-                message=message.message,
-            )
-            await self._ack(ws, message.job_id)
-            if new and self.on_result is not None:
-                job = self.store.job(portal, message.job_id)
-                if job is not None:  # on the portal's own thread: a hook waiting out an outage holds
-                    await asyncio.wrap_future(self._applier(portal).submit(self._apply, portal, job))
+            await self._store_result(ws, portal, message.job_id, message.response, message.hresult,
+                                     message.message)  # fmt: skip
+        elif isinstance(message, wire.ResultChunk | wire.ResultEnd):
+            if wire.CHUNKED_RESULTS not in getattr(ws, "wire_features", ()):
+                await self._send(ws, wire.ErrorMessage(
+                    code="unexpected", message="answers in pieces were not agreed on this connection",
+                    ref=message.job_id))  # fmt: skip
+                return
+            answers: dict[str, _Answer] = ws.answers  # type: ignore[attr-defined]
+            try:
+                if isinstance(message, wire.ResultChunk):
+                    await asyncio.to_thread(self._piece, answers, message)
+                    return
+                answer = answers.pop(message.job_id, None)
+                if answer is None:
+                    raise wire.ChunkError(f"the end of {message.job_id} arrived without its pieces")
+                try:
+                    text = await asyncio.to_thread(answer.finish, message)
+                finally:
+                    answer.close()
+            except wire.ChunkError as exc:
+                log.warning("agent %s of %s: %s; closing so that it sends the answer again", agent.agent_id,
+                            portal, exc.reason)  # fmt: skip
+                await self._send(ws, wire.ErrorMessage(code="result_out_of_step", message=exc.reason,
+                                                       ref=message.job_id))  # fmt: skip
+                await ws.close(OUT_OF_STEP, "an answer's pieces came out of order; send it again")
+                return
+            if text is None:  # over the limit: the job fails, once, with words that say why
+                log.warning("agent %s of %s: the answer of %s was over %d bytes; its job fails",
+                            agent.agent_id, portal, message.job_id, self.max_result_bytes)  # fmt: skip
+                await self._store_result(ws, portal, message.job_id, None, TOO_LARGE,
+                                         too_large_message(self.max_result_bytes))  # fmt: skip
+            else:
+                await self._store_result(ws, portal, message.job_id, text, None, None)
         elif isinstance(message, wire.WantWork):
             offered = await self._offer(portal, session_id=message.session_id)
             # an offer already on its way (made by notify a moment ago) is work too: no "nothing more"
@@ -343,6 +394,40 @@ class AgentRelay:
                     code="unexpected", message=f"the cloud does not accept {type(message).__name__}", ref=None
                 ),
             )
+
+    async def _store_result(
+        self, ws: ServerConnection, portal: str, job_id: str, response: str | None, hresult: str | None,
+        message: str | None,
+    ) -> None:
+        """Store a result once, acknowledge it (again, when re-sent), then act on it once."""
+        new = await asyncio.to_thread(self.store.record_result, portal, job_id, response=response,
+                                      hresult=hresult, message=message)  # fmt: skip
+        await self._ack(ws, job_id)
+        if new and self.on_result is not None:
+            job = self.store.job(portal, job_id)
+            if job is not None:  # on the portal's own thread: a hook waiting out an outage holds
+                await asyncio.wrap_future(self._applier(portal).submit(self._apply, portal, job))
+
+    def _piece(self, answers: dict[str, _Answer], chunk: wire.ResultChunk) -> None:
+        """One piece, written where its answer is put together; piece 0 starts it (again)."""
+        if chunk.index == 0:
+            old = answers.pop(chunk.job_id, None)
+            if old is not None:
+                old.close()  # sent again from the start (the agent reconnected, or re-sent it)
+            while len(answers) >= MAX_OPEN_ANSWERS:
+                answers.pop(next(iter(answers))).close()  # the oldest, abandoned by the agent
+            answers[chunk.job_id] = _Answer(chunk.job_id, self.max_result_bytes, self.spool_dir)
+        answer = answers.get(chunk.job_id)
+        if answer is None:
+            raise wire.ChunkError(
+                f"piece {chunk.index} of {chunk.job_id} arrived without the pieces before it"
+            )
+        try:
+            answer.add(chunk)
+        except wire.ChunkError:
+            answers.pop(chunk.job_id, None)
+            answer.close()
+            raise
 
     async def _ack(self, ws: ServerConnection, job_id: str) -> None:
         """After the result is stored — and again for a re-sent one, so the agent can forget it."""
@@ -405,6 +490,50 @@ class AgentRelay:
                 self.on_hook_error(exc)
             return False
         return True
+
+
+class _Answer:
+    """One answer arriving in pieces, put together in a temporary file (deleted when closed)."""
+
+    def __init__(self, job_id: str, max_bytes: int, folder: str | None) -> None:
+        self.check = wire.Reassembly(job_id, max_bytes=max_bytes)
+        self.too_large = False
+        self._file: IO[bytes] | None = tempfile.TemporaryFile(dir=folder, prefix="answer-")
+
+    def add(self, chunk: wire.ResultChunk) -> None:
+        if self.too_large:  # the rest is not kept, only counted and checked
+            if chunk.index != self.check.next:
+                raise wire.ChunkError(f"the answer of {chunk.job_id}: piece {chunk.index} arrived where "
+                                      f"piece {self.check.next} was due")  # fmt: skip
+            self.check.next += 1
+            return
+        try:
+            data = self.check.add(chunk)
+        except wire.ChunkError as exc:
+            if not exc.too_large:
+                raise
+            self.too_large = True
+            self.close()
+            return
+        assert self._file is not None
+        self._file.write(data)
+
+    def finish(self, end: wire.ResultEnd) -> str | None:
+        """The whole answer's text, or None when it was over the limit."""
+        if self.too_large:
+            if end.chunks != self.check.next:
+                raise wire.ChunkError(f"the answer of {end.job_id} has {self.check.next} of its "
+                                      f"{end.chunks} pieces")  # fmt: skip
+            return None
+        self.check.finish(end)
+        assert self._file is not None
+        self._file.seek(0)
+        return self._file.read().decode("utf-8")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 _Work = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]

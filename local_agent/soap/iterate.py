@@ -6,14 +6,18 @@ it to ask for the next page: by then the id may be dead. Instead the agent conti
 in the same session, and gives the cloud one response document holding all the pages — exactly what the
 cloud asked for, as if ``MaxReturned`` had been unlimited.
 
-Pure: documents in, documents out (lxml trees and text); no I/O.
+Pure: documents in, documents out (lxml trees and text); no I/O. Where an iterator read's records wait
+until the last page is in is a :class:`Spool` the caller gives — in memory by default; the agent keeps them
+in temporary files (``local_agent.spool``), so a 3,000-invoice read never sits in memory whole (issue 23).
 """
 
 from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from lxml import etree
 
@@ -86,23 +90,56 @@ def continuation(request_xml: str | bytes, waiting: list[Pending]) -> str:
     return _serialise(root)
 
 
+class Spool(Protocol):
+    """Where an iterator read's records wait, per request (its position in the document), in order."""
+
+    def append(self, index: int, text: str) -> None: ...
+
+    def read(self, index: int) -> Iterator[str]:
+        """The request's records as written, in pieces of any size."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class MemorySpool:
+    """A :class:`Spool` in memory (tests; an agent without a place on disk)."""
+
+    records: dict[int, list[str]] = field(default_factory=dict)
+
+    def append(self, index: int, text: str) -> None:
+        self.records.setdefault(index, []).append(text)
+
+    def read(self, index: int) -> Iterator[str]:
+        yield from self.records.get(index, [])
+
+    def close(self) -> None:
+        self.records.clear()
+
+
 class Pages:
     """An iterator read's pages, merged as they come without ever holding the whole answer as a tree.
 
     The first page is kept as a small skeleton (the envelope and each ``…Rs`` element with its attributes,
-    emptied); every page's records are kept as text, in order. :meth:`text` puts them back into the
-    skeleton once, at the end. Memory stays near the size of the answer's text, not of its parsed tree
-    (a 3,000-invoice read: about a third of the peak of re-parsing the merged document per page).
+    emptied); every page's records go to the ``spool`` as text, in order. :meth:`pieces` puts them back
+    into the skeleton once, at the end, as a stream of text. Memory stays near one page's tree, not the
+    whole answer's (its text waits in the spool).
     """
 
-    def __init__(self, first_xml: str | bytes) -> None:
+    def __init__(self, first_xml: str | bytes, spool: Spool | None = None) -> None:
         self._root = parse_xml(first_xml)
-        self._chunks: list[list[str]] = []
-        for rs in _requests(self._root, "QBXMLMsgsRs"):
-            self._chunks.append(_records(rs))
+        self.spool: Spool = spool if spool is not None else MemorySpool()
+        for n, rs in enumerate(_requests(self._root, "QBXMLMsgsRs")):
+            self._keep(n, rs)
             for child in list(rs):
                 rs.remove(child)
             rs.text = None
+
+    def _keep(self, index: int, rs: etree._Element) -> None:
+        records = _records(rs)
+        if records:
+            self.spool.append(index, "".join(records))
 
     def add(self, page_xml: str | bytes, waiting: list[Pending]) -> None:
         """One continuation page: ``waiting`` is the list it was asked with (its n-th response answers
@@ -111,7 +148,7 @@ class Pages:
         targets = _requests(self._root, "QBXMLMsgsRs")
         for want, rs in zip(waiting, _requests(page, "QBXMLMsgsRs"), strict=False):
             target = targets[want.index]
-            self._chunks[want.index].extend(_records(rs))
+            self._keep(want.index, rs)
             for attr in (
                 "iteratorRemainingCount",
                 "iteratorID",
@@ -125,12 +162,23 @@ class Pages:
             if count is not None and rs.get("retCount") is not None:
                 target.set("retCount", str(int(count) + int(rs.get("retCount") or 0)))
 
-    def text(self) -> str:
-        """The one response document, as if ``MaxReturned`` had been unlimited."""
+    def pieces(self) -> Iterator[str]:
+        """The one response document, as if ``MaxReturned`` had been unlimited, in pieces of text."""
         for n, rs in enumerate(_requests(self._root, "QBXMLMsgsRs")):
             rs.text = f"{_MARK}{n}{_MARK}"  # a private-use character: never in the skeleton otherwise
-        pieces = re.split(f"{_MARK}(\\d+){_MARK}", _serialise(self._root))  # odd pieces: a response's number
-        return "".join("".join(self._chunks[int(p)]) if n % 2 else p for n, p in enumerate(pieces))
+        parts = re.split(f"{_MARK}(\\d+){_MARK}", _serialise(self._root))  # odd parts: a response's number
+        for n, part in enumerate(parts):
+            if n % 2:
+                yield from self.spool.read(int(part))
+            elif part:
+                yield part
+
+    def text(self) -> str:
+        """The one response document whole (tests; small answers)."""
+        return "".join(self.pieces())
+
+    def close(self) -> None:
+        self.spool.close()
 
 
 _MARK = "\ue000"

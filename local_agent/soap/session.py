@@ -14,7 +14,9 @@ translates envelopes into calls on :class:`Sessions`; the queue and the cloud li
   While another session is active the answer is ``busy``. With nothing queued
   the answer is ``none`` — except when the agent has never seen this QuickBooks (it needs the host and
   company facts that only a session's first ``sendRequestXML`` carries), or when the cloud says to sync.
-* Iterators are continued inside the session (``iterate.py``) and their pages merged into one result.
+* Iterators are continued inside the session (``iterate.py``) and their pages merged into one result;
+  the pages wait in the spool the agent gives (temporary files) and the merged answer reaches the queue as
+  a stream of text, never whole in memory.
 * The company file is pinned on first use; a session on another file does nothing and says why.
 * Every call but ``authenticate`` needs a ticket it handed out: an unknown or expired one gets the
   documented answer (``""``, ``-1``, ``"done"``, a fixed text) and changes nothing — no last error, no word
@@ -28,7 +30,7 @@ import hmac
 import os
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -130,8 +132,11 @@ class Work(Protocol):
         """Nothing is waiting: ask the cloud (briefly) whether the answer just delivered brings more."""
         ...
 
-    def deliver(self, job_id: str, *, response: str | None, hresult: str | None, message: str | None) -> None:
-        """The job's outcome: exactly one of response / hresult."""
+    def deliver(
+        self, job_id: str, *, response: str | Iterable[str] | None, hresult: str | None, message: str | None
+    ) -> None:
+        """The job's outcome: exactly one of response (whole, or its text in pieces to store as they
+        come) / hresult."""
         ...
 
     def abandon(self, job_id: str, session_id: str) -> None:
@@ -196,8 +201,10 @@ class Sessions:
         *,
         clock: Callable[[], datetime] | None = None,
         throttle: Throttle | None = None,
+        spool: Callable[[], iterate.Spool] = iterate.MemorySpool,
     ) -> None:
         self.settings = settings
+        self.spool = spool  # where an iterator read's pages wait (the agent: temporary files)
         self.work = work
         self.clock = clock or (lambda: datetime.now(UTC))
         self.throttle = throttle or Throttle()
@@ -229,7 +236,13 @@ class Sessions:
         self._expire()
         return next((s for s in self._sessions.values() if not s.closed), None)
 
+    def _drop_pages(self, s: _Session) -> None:
+        if s.merged is not None:
+            s.merged.close()
+            s.merged = None
+
     def _finish(self, s: _Session, error: str | None = None) -> str:
+        self._drop_pages(s)
         if s.job is not None:
             self.work.abandon(s.job.job_id, s.ticket)
             s.job = None
@@ -334,7 +347,8 @@ class Sessions:
             s.noops += 1
             return ""
         s.noops = 0
-        s.job, s.sent_xml, s.merged, s.waiting = job, job.qbxml, None, []
+        self._drop_pages(s)
+        s.job, s.sent_xml, s.waiting = job, job.qbxml, []
         s.requests += 1
         return job.qbxml
 
@@ -351,6 +365,7 @@ class Sessions:
             s.errors += 1
             s.last_error = f"{meaning} ({hresult}): {message}".strip()
             s.job, s.waiting = None, []
+            self._drop_pages(s)
             self.work.deliver(job.job_id, response=None, hresult=hresult, message=message or meaning)
             s.done += 1
             return self._progress(s)
@@ -360,20 +375,23 @@ class Sessions:
             if pages is not None:
                 pages.add(response, s.waiting)
             elif more:  # the first page of an iterator read: the rest follow in this session
-                pages = iterate.Pages(response)
-            if not more:  # the whole answer: one page, or every page merged
-                merged = pages.text() if pages is not None else response
+                pages = s.merged = iterate.Pages(response, self.spool())
         except (QbxmlError, ValueError) as exc:
             s.errors += 1
             s.job, s.waiting = None, []
+            self._drop_pages(s)
             self.work.deliver(job.job_id, response=None, hresult="agent-unreadable", message=str(exc))
             s.done += 1
             return self._progress(s)
         if more:
             s.merged, s.waiting = pages, more
             return self._progress(s)
-        s.job, s.merged, s.waiting = None, None, []
-        self.work.deliver(job.job_id, response=merged, hresult=None, message=None)
+        s.job, s.waiting = None, []
+        try:  # the whole answer: one page, or every page merged (streamed from the spool)
+            self.work.deliver(job.job_id, response=response if pages is None else pages.pieces(),
+                              hresult=None, message=None)  # fmt: skip
+        finally:
+            self._drop_pages(s)
         s.done += 1
         return self._progress(s)
 

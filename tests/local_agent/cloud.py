@@ -22,11 +22,28 @@ from shared import wire
 
 
 class HoldingRelay(AgentRelay):
-    """The real relay, except that it can stop acknowledging results (a cloud that fell over) and refuse
-    the next few handshakes with 401 whatever the token (a cloud mid-deploy, a proxy restarting)."""
+    """The real relay, except that it can stop acknowledging results (a cloud that fell over), refuse
+    the next few handshakes with 401 whatever the token (a cloud mid-deploy, a proxy restarting), and stop
+    reading at piece ``hold_at_piece`` of an answer until that connection closes (``held`` is set then).
+    ``seen``: the type of every message it handled, in order."""
 
     drop_acks = False
     refuse_handshakes = 0
+    hold_at_piece: int | None = None
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.seen: list[str] = []
+        self.held = threading.Event()
+
+    async def _handle(self, ws, agent, message):  # type: ignore[no-untyped-def]
+        self.seen.append(message.type)
+        if isinstance(message, wire.ResultChunk) and message.index == self.hold_at_piece:
+            self.hold_at_piece = None
+            self.held.set()
+            await ws.wait_closed()  # what the agent sends meanwhile waits unread, then is dropped
+            return
+        await super()._handle(ws, agent, message)
 
     def _check(self, connection: ServerConnection, request: Request) -> Response | None:
         if self.refuse_handshakes > 0:
@@ -48,12 +65,16 @@ class Cloud:
     events: list[wire.Message] = field(default_factory=list)
     got_result: threading.Condition = field(default_factory=threading.Condition)
 
-    def restart_relay(self, down_for: float = 0.0, refuse_handshakes: int = 0) -> None:
-        """The cloud process goes away and comes back on the same port, with the same store."""
+    def restart_relay(
+        self, down_for: float = 0.0, refuse_handshakes: int = 0, features: tuple[str, ...] | None = None
+    ) -> None:
+        """The cloud process goes away and comes back on the same port, with the same store (and, given
+        ``features``, as another release: ``()`` is a cloud from before any feature)."""
         port, hooks = self.relay.port, (self.relay.on_result, self.relay.on_event)
+        features = self.relay.features if features is None else features
         self.relay.stop()
         time.sleep(down_for)
-        relay = HoldingRelay(self.store, port=port, on_result=hooks[0], on_event=hooks[1])
+        relay = HoldingRelay(self.store, port=port, on_result=hooks[0], on_event=hooks[1], features=features)
         relay.refuse_handshakes = refuse_handshakes
         self.relay = relay.start()
 

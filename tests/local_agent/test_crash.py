@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from local_agent.queue import Queue
+from sandbox.quickbooks.host import SimulatedQuickBooks
+from sandbox.quickbooks.seed import SeedSize, seed_company
 from sandbox.webconnector.connector import WebConnector
 from sandbox.webconnector.qwc import read_qwc
 
@@ -101,5 +103,39 @@ def test_killed_as_the_cloud_offered_a_job(
         assert session(agent, home, password, qb) == "1 request, 0 errors"
         assert [r.job_id for r in cloud.wait_results(1)] == [job]
         assert sum("InvoiceAddRq" in x for x in qb.seen) == 1
+    finally:
+        agent.kill()
+
+
+def test_killed_in_the_middle_of_a_streamed_answer(
+    cloud: Cloud, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The answer is on disk: the restarted agent sends it again from its start; stored and acted on once,
+    and QuickBooks is not asked again (issue 23)."""
+    home = tmp_path / "agent"
+    password = pair(cloud, home, capsys)
+    qb = SimulatedQuickBooks(seed_company(sized=SeedSize(customers=400, invoices=0, estimates=0, payments=0)))
+    agent = AgentProcess(home)
+    job = cloud.store.enqueue(PORTAL, qbxml('<CustomerQueryRq requestID="1" iterator="Start"><MaxReturned>100'
+                                            "</MaxReturned></CustomerQueryRq>"), purpose="t")  # fmt: skip
+    cloud.relay.notify(PORTAL)
+    assert wait(lambda: cloud.store.job(PORTAL, job).state == "acked")  # type: ignore[union-attr]
+    cloud.relay.hold_at_piece = 1
+    qwc = read_qwc((home / "qb-bitrix24.qwc").read_text().replace("http://localhost:0/qbwc", agent.url))
+    assert WebConnector(qwc, password, qb, noop_pause=0, timeout=10).run_session().outcome == "ok"
+    assert cloud.relay.held.wait(10)  # pieces 0 and 1 are in the cloud, the rest on their way
+    agent.kill()
+    assert not cloud.results  # nothing stored from half an answer
+    asked = len(qb.history)
+    agent = AgentProcess(home)
+    try:
+        [stored] = cloud.wait_results(1, timeout=20)
+        assert stored.job_id == job and stored.response is not None
+        assert stored.response.count("<CustomerRet>") == sum(1 for _ in qb.company.of_kind("Customer"))
+        queue = Queue(home / "queue.db")
+        assert wait(lambda: queue.depth()["results"] == 0)
+        queue.close()
+        assert len(cloud.results) == 1 and cloud.store.counts(PORTAL) == {"done": 1}
+        assert len(qb.history) == asked  # answered from disk, not read from QuickBooks again
     finally:
         agent.kill()

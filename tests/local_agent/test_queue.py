@@ -59,9 +59,11 @@ def test_results_stay_until_acknowledged(tmp_path: Path) -> None:
     q = Queue(tmp_path / "queue.db")
     q.store_job(offer("a"))
     q.mark_sent("a", "s1")
-    result = q.record_result("a", response=None, hresult="0x80040400", message="parse error")
+    q.record_result("a", response=None, hresult="0x80040400", message="parse error")
     q = reopen(q)
-    assert q.pending_results() == [result]
+    [result] = q.pending_results()
+    assert (result.job_id, result.response, result.hresult, result.message) == (
+        "a", None, "0x80040400", "parse error")  # fmt: skip
     assert q.depth()["results"] == 1 and q.depth()["done"] == 1
     q.ack_result("a")
     q = reopen(q)

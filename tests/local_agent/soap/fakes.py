@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from local_agent.soap.session import HostInfo, Job
@@ -34,8 +35,12 @@ class MemoryWork:
             return True
         return False
 
-    def deliver(self, job_id: str, *, response: str | None, hresult: str | None, message: str | None) -> None:
-        self.delivered.append((job_id, response, hresult, message))
+    def deliver(
+        self, job_id: str, *, response: str | Iterable[str] | None, hresult: str | None, message: str | None
+    ) -> None:
+        # an iterator read's merged answer comes as pieces of text, as the queue takes it
+        whole = response if response is None or isinstance(response, str) else "".join(response)
+        self.delivered.append((job_id, whole, hresult, message))
 
     def abandon(self, job_id: str, session_id: str) -> None:
         self.abandoned.append(job_id)
