@@ -342,15 +342,15 @@ class AgentRelay:
                     ref=message.job_id))  # fmt: skip
                 return
             answers: dict[str, _Answer] = ws.answers  # type: ignore[attr-defined]
-            try:
+            try:  # on the loop itself (a piece is a small write to a temporary file): no race with the close
                 if isinstance(message, wire.ResultChunk):
-                    await asyncio.to_thread(self._piece, answers, message)
+                    self._piece(answers, message)
                     return
                 answer = answers.pop(message.job_id, None)
                 if answer is None:
                     raise wire.ChunkError(f"the end of {message.job_id} arrived without its pieces")
                 try:
-                    text = await asyncio.to_thread(answer.finish, message)
+                    text = answer.finish(message)
                 finally:
                     answer.close()
             except wire.ChunkError as exc:
@@ -406,7 +406,9 @@ class AgentRelay:
         if new and self.on_result is not None:
             job = self.store.job(portal, job_id)
             if job is not None:  # on the portal's own thread: a hook waiting out an outage holds
-                await asyncio.wrap_future(self._applier(portal).submit(self._apply, portal, job))
+                applying = self._applier(portal).submit(self._apply, portal, job)
+                # shielded: the agent hanging up right after the acknowledgement must not cancel it
+                await asyncio.shield(asyncio.wrap_future(applying))
 
     def _piece(self, answers: dict[str, _Answer], chunk: wire.ResultChunk) -> None:
         """One piece, written where its answer is put together; piece 0 starts it (again)."""

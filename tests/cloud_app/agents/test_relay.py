@@ -4,9 +4,11 @@ protocol negotiation, one connection per agent, and jobs that survive a dropped 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -323,3 +325,209 @@ def test_an_agent_that_no_longer_speaks_this_clouds_versions_is_told_to_update(r
         assert isinstance(message, wire.ErrorMessage) and message.code == "unsupported_protocol"
         assert "newer than the cloud app" in message.message
     assert not relay.online(A)
+
+
+# -- answers in pieces (issue 23) --------------------------------------------------------------------------
+
+ANSWER = '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs><CustomerQueryRs requestID="1" statusCode="0">' + "".join(
+    f"<CustomerRet><Name>Кузнецов &amp; Sons {i}</Name></CustomerRet>" for i in range(300)
+) + "</CustomerQueryRs></QBXMLMsgsRs></QBXML>"  # fmt: skip
+
+
+@pytest.fixture
+def acting(tmp_path: Path) -> Iterator[tuple[AgentRelay, list[str]]]:
+    """A relay whose result hook records the answers it acted on."""
+    store = AgentStore(str(tmp_path / "cloud.db"))
+    acted: list[str] = []
+    relay = AgentRelay(store, on_result=lambda portal, job: acted.append(job.response or job.hresult or ""),
+                       max_result_bytes=len(ANSWER.encode()) + 10).start()  # fmt: skip
+    try:
+        yield relay, acted
+    finally:
+        relay.stop()
+        store.close()
+
+
+def streaming_agent(relay: AgentRelay, token: str) -> ClientConnection:
+    ws = connect(relay.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5)
+    ws.send(wire.encode(wire.Hello(protocol=1, agent_version="2.0", agent_id="x",
+                                   features=(wire.CHUNKED_RESULTS,))))  # fmt: skip
+    assert welcome(ws).features == (wire.CHUNKED_RESULTS,)
+    return ws
+
+
+def pieces(job_id: str, answer: str = ANSWER) -> list[wire.ResultChunk | wire.ResultEnd]:
+    now = datetime.now(UTC)
+    data = answer.encode()
+    return list(wire.chunked(job_id, [data], received_at=now, processed_at=now, chunk_bytes=1024))
+
+
+def send(ws: ClientConnection, messages: list[wire.ResultChunk | wire.ResultEnd]) -> None:
+    for m in messages:
+        ws.send(wire.encode(m))
+
+
+def said(ws: ClientConnection) -> wire.Message:
+    """The relay's next word about results (the offers of the job it makes on each connection aside)."""
+    while isinstance(message := receive(ws), wire.JobOffer):
+        pass
+    return message
+
+
+def next_after_heartbeat(ws: ClientConnection) -> wire.Message:
+    """What the relay says after the messages sent so far (it handles one connection's in order)."""
+    ws.send(wire.encode(wire.Heartbeat(sent_at=datetime.now(UTC))))
+    return said(ws)
+
+
+def wait_for(predicate: Any, timeout: float = 10) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def with_job(relay: AgentRelay) -> tuple[str, str]:
+    token = paired(relay.store, A)
+    return token, relay.store.enqueue(A, QBXML, purpose="sync")
+
+
+def test_an_answer_in_pieces_is_acknowledged_only_when_whole_and_acted_on_once(
+    acting: tuple[AgentRelay, list[str]],
+) -> None:
+    relay, acted = acting
+    token, job_id = with_job(relay)
+    *chunks, end = pieces(job_id)
+    assert len(chunks) > 10
+    with streaming_agent(relay, token) as ws:
+        offered(ws, job_id, ack=True)
+        send(ws, chunks)
+        assert isinstance(next_after_heartbeat(ws), wire.Heartbeat)  # all pieces in: not acknowledged yet
+        assert relay.store.job(A, job_id).state == "acked"  # type: ignore[union-attr]
+        send(ws, [end])
+        ack = said(ws)
+        assert isinstance(ack, wire.ResultAck) and ack.job_id == job_id
+        send(ws, pieces(job_id))  # sent again (the acknowledgement was lost): acknowledged, not acted on
+        assert isinstance(said(ws), wire.ResultAck)
+    job = relay.store.job(A, job_id)
+    assert job is not None and job.state == "done" and job.response == ANSWER
+    assert wait_for(lambda: acted == [ANSWER])  # acted on after the acknowledgement, once
+
+
+def test_an_answer_started_again_from_its_first_piece_is_put_together_from_the_new_start(
+    acting: tuple[AgentRelay, list[str]],
+) -> None:
+    relay, acted = acting
+    token, job_id = with_job(relay)
+    with streaming_agent(relay, token) as ws:
+        send(ws, pieces(job_id)[:5])  # then the agent restarted and sends it all again
+        send(ws, pieces(job_id))
+        assert isinstance(said(ws), wire.ResultAck)
+    assert wait_for(lambda: acted == [ANSWER])  # acted on after the acknowledgement, once
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param(lambda p: [p[1], p[0], *p[2:]], id="out of order"),
+        pytest.param(lambda p: p[:3] + p[4:], id="a piece missing"),
+        pytest.param(lambda p: p[3:], id="no start"),
+        pytest.param(lambda p: [*p[:-1], wire.ResultEnd(
+            job_id=p[-1].job_id, chunks=p[-1].chunks, size=p[-1].size, sha256="0" * 64,
+            received_at=p[-1].received_at, processed_at=p[-1].processed_at)], id="not what was sent"),
+    ],
+)  # fmt: skip
+def test_pieces_out_of_step_are_refused_the_link_closes_and_the_answer_sent_again_is_kept_once(
+    acting: tuple[AgentRelay, list[str]], broken: Any
+) -> None:
+    relay, acted = acting
+    token, job_id = with_job(relay)
+    ws = streaming_agent(relay, token)
+    try:
+        send(ws, broken(pieces(job_id)))
+    except ConnectionClosed:
+        pass  # the relay hung up while the rest was still being sent
+    refused = said(ws)
+    assert isinstance(refused, wire.ErrorMessage) and refused.code == "result_out_of_step"
+    assert refused.ref == job_id
+    with pytest.raises(ConnectionClosed):
+        while True:  # whatever it still had in flight, then the close
+            said(ws)
+    assert relay.store.job(A, job_id).state != "done" and acted == []  # type: ignore[union-attr]
+    assert wait_for(lambda: not relay.online(A))
+    with streaming_agent(relay, token) as ws:  # the agent reconnects and sends it from the start
+        send(ws, pieces(job_id))
+        assert isinstance(said(ws), wire.ResultAck)
+    assert wait_for(lambda: acted == [ANSWER])  # acted on after the acknowledgement, once
+
+
+def test_an_answer_over_the_limit_fails_its_job_once_with_words_that_say_so(
+    acting: tuple[AgentRelay, list[str]],
+) -> None:
+    relay, acted = acting
+    token, job_id = with_job(relay)
+    too_big = ANSWER.replace("</QBXML>", "<!--" + "x" * 100 + "--></QBXML>")
+    with streaming_agent(relay, token) as ws:
+        send(ws, pieces(job_id, too_big))
+        assert isinstance(said(ws), wire.ResultAck)  # the agent may forget it: resending cannot help
+        send(ws, pieces(job_id, too_big))
+        assert isinstance(said(ws), wire.ResultAck)
+    job = relay.store.job(A, job_id)
+    assert job is not None and job.state == "failed" and job.response is None
+    assert job.hresult == "cloud:answer-too-large"
+    assert job.message is not None and "larger than" in job.message and "ask for less" in job.message
+    assert wait_for(lambda: acted == ["cloud:answer-too-large"])  # acted on once
+
+
+def test_a_partly_sent_answer_is_dropped_with_its_connection_and_nothing_is_kept(
+    acting: tuple[AgentRelay, list[str]],
+) -> None:
+    relay, acted = acting
+    token, job_id = with_job(relay)
+    ws = streaming_agent(relay, token)
+    send(ws, pieces(job_id)[:-1])  # everything but the end
+    assert isinstance(next_after_heartbeat(ws), wire.Heartbeat)  # all of it read by the relay
+    ws.close_socket()  # then the link drops
+    assert wait_for(lambda: not relay.online(A))  # the agent dials again after its back-off
+    ws = streaming_agent(relay, token)
+    assert isinstance(next_after_heartbeat(ws), wire.Heartbeat)
+    send(ws, [pieces(job_id)[-1]])  # an end without its pieces on this connection
+    refused = said(ws)
+    assert isinstance(refused, wire.ErrorMessage) and refused.code == "result_out_of_step"
+    ws.close_socket()
+    assert relay.store.job(A, job_id).state != "done" and acted == []  # type: ignore[union-attr]
+
+
+def test_an_agent_without_the_feature_sends_whole_answers_and_pieces_are_not_taken_from_it(
+    acting: tuple[AgentRelay, list[str]],
+) -> None:
+    relay, acted = acting
+    token, job_id = with_job(relay)
+    with agent(relay, token) as ws:  # today's agent before pieces: no features in its hello
+        assert welcome(ws).features == ()
+        send(ws, pieces(job_id)[:1])
+        refused = said(ws)
+        assert isinstance(refused, wire.ErrorMessage) and refused.code == "unexpected"
+        ws.send(result(job_id))
+        assert isinstance(said(ws), wire.ResultAck)
+    assert wait_for(lambda: acted == ["<QBXML/>"])
+
+
+def test_a_cloud_without_the_feature_does_not_offer_it(tmp_path: Path) -> None:
+    store = AgentStore(str(tmp_path / "cloud.db"))
+    relay = AgentRelay(store, features=()).start()  # an older cloud, as far as the agent can tell
+    try:
+        with streaming_agent_to_old(relay, paired(store, A)) as ws:
+            assert welcome(ws).features == ()
+    finally:
+        relay.stop()
+        store.close()
+
+
+def streaming_agent_to_old(relay: AgentRelay, token: str) -> ClientConnection:
+    ws = connect(relay.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5)
+    ws.send(wire.encode(wire.Hello(protocol=1, agent_version="2.0", agent_id="x",
+                                   features=(wire.CHUNKED_RESULTS,))))  # fmt: skip
+    return ws
