@@ -14,7 +14,8 @@ connection; the link says so, backs off and dials again.
 
 Answers stream from disk (issue 23): when the cloud offers the ``result.chunks`` feature, an answer larger
 than one piece goes as ``result.chunk`` messages read part by part from the queue, and a ``result.end``
-(:func:`shared.wire.chunked`); an older cloud gets ``job.result`` whole, as before. One answer is sent at a
+(:func:`shared.wire.chunked`); an older cloud gets ``job.result`` whole, as before — one message, sent in
+WebSocket fragments as it is read (:func:`shared.wire.encode_result_in_pieces`). One answer is sent at a
 time, each once per connection; after a reconnect every unacknowledged one goes again from its start.
 
 The link runs its asyncio loop in one background thread; the SOAP side talks to it through thread-safe
@@ -27,7 +28,7 @@ import asyncio
 import logging
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -313,12 +314,24 @@ class Link:
                 if chunked and stored.size is not None and stored.size > self.chunk_bytes:
                     if not await self._stream(ws, stored):
                         continue
+                elif stored.size is not None and stored.size > self.chunk_bytes:
+                    await ws.send(self._fragments(stored))  # an older cloud: one message, in fragments
                 else:
                     result = await asyncio.to_thread(self.queue.pending_result, job_id)
                     if result is None:
                         continue
                     await ws.send(self._encode(result))
                 self._sent.add(job_id)
+
+    async def _fragments(self, stored: StoredResult) -> AsyncIterator[str]:
+        """The whole job.result of a large answer, written as it is read from the queue: an older cloud
+        reads one message; this side holds one piece of it at a time."""
+        pieces = wire.encode_result_in_pieces(
+            stored.job_id, self.queue.answer_blocks(stored.job_id), received_at=stored.received_at,
+            processed_at=stored.processed_at, version=self.wire_version, chunk_bytes=self.chunk_bytes,
+        )  # fmt: skip
+        while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+            yield piece
 
     async def _stream(self, ws: ClientConnection, stored: StoredResult) -> bool:
         """One answer as result.chunk … result.end, each piece read from the queue as it goes out; False

@@ -496,3 +496,28 @@ class Reassembly:
             raise ChunkError(f"the answer of {self.job_id} has {self.next} of its {end.chunks} pieces")
         if end.size != self.size or end.sha256 != self._digest.hexdigest():
             raise ChunkError(f"the answer of {self.job_id} is not what was sent (size or SHA-256 differ)")
+
+
+def encode_result_in_pieces(
+    job_id: str,
+    blocks: Iterable[bytes],
+    *,
+    received_at: datetime,
+    processed_at: datetime,
+    version: int | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[str]:
+    """The ``job.result`` of an answer given as UTF-8 ``blocks``, as JSON text in pieces — joined, exactly
+    what :func:`encode` writes for it whole. For a peer without :data:`CHUNKED_RESULTS`: it gets one
+    message (sent as WebSocket fragments) while this side holds one piece of the answer at a time."""
+    mark = "\ue000"  # a private-use character stands for the answer in the envelope
+    envelope = JobResult(job_id=job_id, response=mark, hresult=None, message=None,
+                         received_at=received_at, processed_at=processed_at)  # fmt: skip
+    whole = encode(envelope, version=version)
+    head, tail = whole.split(json.dumps(mark, ensure_ascii=False))
+    yield head + '"'
+    for piece in chunked(job_id, blocks, received_at=received_at, processed_at=processed_at,
+                         chunk_bytes=chunk_bytes):  # fmt: skip
+        if isinstance(piece, ResultChunk) and piece.text:
+            yield json.dumps(piece.text, ensure_ascii=False)[1:-1]
+    yield '"' + tail

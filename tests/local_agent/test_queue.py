@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from local_agent.queue import Queue
 from local_agent.runtime import read_only
 from shared.wire import ANSWER_LOST, JobOffer
@@ -95,6 +97,8 @@ def test_read_only_detection() -> None:
 CHILD = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
+import pytest
+
 from local_agent.queue import Queue
 from shared.wire import JobOffer
 q = Queue({db!r})
@@ -162,4 +166,46 @@ def test_calls_from_short_lived_threads_do_not_keep_files_open(tmp_path: Path) -
         t.start()
         t.join()
     assert open_files() <= before + 2  # one thread's connection at most, not 200
+    q.close()
+
+
+def test_an_answer_is_kept_on_disk_in_parts_and_read_back_exactly(tmp_path: Path) -> None:
+    from local_agent.queue import PART_CHARS, AnswerGone
+
+    answer = "<QBXML>" + "Кузнецов & Sons € 𝄞 " * (PART_CHARS // 5) + "</QBXML>"
+    q = Queue(tmp_path / "queue.db")
+    in_pieces = iter([answer[:10], answer[10:70000], answer[70000:]])  # an iterator read's merged pages
+    for job_id, given in (("whole", answer), ("pieces", in_pieces)):
+        q.store_job(offer(job_id))
+        q.mark_sent(job_id, "s1")
+        q.record_result(job_id, response=given, hresult=None, message=None)
+    q = reopen(q)
+    for job_id in ("whole", "pieces"):
+        stored = q.stored_result(job_id)
+        assert stored is not None and stored.size == len(answer.encode())
+        blocks = list(q.answer_blocks(job_id))
+        assert len(blocks) == -(-len(answer) // PART_CHARS) and max(map(len, blocks)) <= 4 * PART_CHARS
+        assert b"".join(blocks).decode() == answer
+        assert q.pending_result(job_id).response == answer  # type: ignore[union-attr]
+    reading = q.answer_blocks("whole")
+    next(reading)
+    q.ack_result("whole")  # the cloud acknowledged it meanwhile
+    with pytest.raises(AnswerGone):
+        next(reading)
+    assert q.stored_result("whole") is None and q.depth()["results"] == 1
+    q.close()
+
+
+def test_an_answer_an_older_agent_stored_whole_is_still_sent(tmp_path: Path) -> None:
+    q = Queue(tmp_path / "queue.db")
+    q.store_job(offer("old"))
+    q._db().execute(  # as the agent before parts wrote it
+        "insert into results (job_id, response, hresult, message, received_at, processed_at)"
+        " values ('old', '<QBXML>é</QBXML>', null, null, '2026-12-01T10:00:00+00:00',"
+        " '2026-12-01T10:00:01+00:00')"
+    )
+    q = reopen(q)
+    assert q.stored_result("old").size == len("<QBXML>é</QBXML>".encode())  # type: ignore[union-attr]
+    assert list(q.answer_blocks("old")) == ["<QBXML>é</QBXML>".encode()]
+    assert q.pending_result("old").response == "<QBXML>é</QBXML>"  # type: ignore[union-attr]
     q.close()

@@ -303,3 +303,18 @@ def test_this_side_offers_chunked_results() -> None:
     assert wire.CHUNKED_RESULTS in wire.FEATURES
     assert wire.common_features((wire.CHUNKED_RESULTS,)) == (wire.CHUNKED_RESULTS,)
     assert wire.common_features(()) == ()  # an older peer: whole answers
+
+
+@given(answer=st.text(max_size=300), block=st.integers(1, 40), chunk=st.integers(4, 50))
+def test_a_whole_result_written_in_pieces_is_the_same_text_as_written_at_once(
+    answer: str, block: int, chunk: int
+) -> None:
+    data = answer.encode()
+    blocks = [data[i : i + block] for i in range(0, len(data), block)]
+    pieces = list(
+        wire.encode_result_in_pieces("job_1", blocks, received_at=T, processed_at=T, chunk_bytes=chunk)
+    )
+    whole = wire.JobResult(job_id="job_1", response=answer, hresult=None, message=None, received_at=T,
+                           processed_at=T)  # fmt: skip
+    assert "".join(pieces) == wire.encode(whole)
+    assert wire.decode("".join(pieces)) == whole
