@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import config as cfg
 from . import qwc
+from .memory import give_back_large_blocks
 from .pairing import PairingError, pair
 from .soap.session import hash_password, new_password
 from .urls import UrlError, check_ws_url
@@ -201,6 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config.log_payloads:  # the switch, and only it, lets request summaries (secrets hidden) through
         logging.getLogger("local_agent.soap.door").setLevel(logging.DEBUG)
+    give_back_large_blocks()  # the process's peak memory stays near one page of an answer (memory.py)
     agent = Agent(home, config).start()
     print(f"Web Connector endpoint: {agent.endpoint_url}  (cloud: {config.server})", flush=True)
     try:
