@@ -34,7 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.sync import FULL, first_sync, landed_once  # noqa: E402
+from sync import FULL, first_sync, landed_once  # noqa: E402  (bench/, this script's folder)
+
 from cloud_app import serve  # noqa: E402
 from cloud_app.agents.relay import AgentRelay  # noqa: E402
 from demo.world import Sizes, World  # noqa: E402
@@ -43,7 +44,7 @@ from sandbox.quickbooks.seed import size  # noqa: E402
 
 def run(mode: str, small: bool) -> dict[str, Any]:
     # ``whole``: the cloud as it was before answers in pieces (it offers no feature)
-    serve.AgentRelay = functools.partial(AgentRelay, features=()) if mode == "whole" else AgentRelay  # type: ignore[misc]
+    serve.AgentRelay = functools.partial(AgentRelay, features=()) if mode == "whole" else AgentRelay  # type: ignore[misc,assignment]
     qb_size = size(1) if small else FULL
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()

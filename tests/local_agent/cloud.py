@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from websockets.asyncio.server import ServerConnection
@@ -17,7 +18,7 @@ from werkzeug.serving import make_server
 
 from cloud_app.agents.http import blueprint
 from cloud_app.agents.relay import AgentRelay
-from cloud_app.agents.store import AgentStore, JobRow
+from cloud_app.agents.store import AgentRow, AgentStore, JobRow
 from shared import wire
 
 
@@ -31,12 +32,12 @@ class HoldingRelay(AgentRelay):
     refuse_handshakes = 0
     hold_at_piece: int | None = None
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.seen: list[str] = []
         self.held = threading.Event()
 
-    async def _handle(self, ws, agent, message):  # type: ignore[no-untyped-def]
+    async def _handle(self, ws: ServerConnection, agent: AgentRow, message: wire.Message) -> None:
         self.seen.append(message.type)
         if isinstance(message, wire.ResultChunk) and message.index == self.hold_at_piece:
             self.hold_at_piece = None

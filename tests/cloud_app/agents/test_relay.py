@@ -362,19 +362,19 @@ def pieces(job_id: str, answer: str = ANSWER) -> list[wire.ResultChunk | wire.Re
     return list(wire.chunked(job_id, [data], received_at=now, processed_at=now, chunk_bytes=1024))
 
 
-def send(ws: ClientConnection, messages: list[wire.ResultChunk | wire.ResultEnd]) -> None:
+def send(ws: Connection, messages: list[wire.ResultChunk | wire.ResultEnd]) -> None:
     for m in messages:
         ws.send(wire.encode(m))
 
 
-def said(ws: ClientConnection) -> wire.Message:
+def said(ws: Connection) -> wire.Message:
     """The relay's next word about results (the offers of the job it makes on each connection aside)."""
     while isinstance(message := receive(ws), wire.JobOffer):
         pass
     return message
 
 
-def next_after_heartbeat(ws: ClientConnection) -> wire.Message:
+def next_after_heartbeat(ws: Connection) -> wire.Message:
     """What the relay says after the messages sent so far (it handles one connection's in order)."""
     ws.send(wire.encode(wire.Heartbeat(sent_at=datetime.now(UTC))))
     return said(ws)
@@ -444,7 +444,7 @@ def test_pieces_out_of_step_are_refused_the_link_closes_and_the_answer_sent_agai
 ) -> None:
     relay, acted = acting
     token, job_id = with_job(relay)
-    ws = streaming_agent(relay, token)
+    ws: Connection = streaming_agent(relay, token)
     try:
         send(ws, broken(pieces(job_id)))
     except ConnectionClosed:
