@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from cloud_app import qb_reach, web
+from cloud_app import qb_reach
+from cloud_app import services as services_module
 from cloud_app.b24.errors import ATTENTION_TEXT
 from cloud_app.b24.retry import Retry
 from cloud_app.b24_placement import server_words
@@ -187,7 +188,7 @@ def test_a_page_told_bitrix24_is_down_hears_no_code_and_no_empty_since(
 ) -> None:
     """Bitrix24 refusing for a while with its limit (no outage on record): the person is told it is not
     answering — without "since  UTC" and without QUERY_LIMIT_EXCEEDED — in English and Russian."""
-    monkeypatch.setattr(web, "PAGE_PATIENCE", 0.3)
+    monkeypatch.setattr(services_module, "PAGE_PATIENCE", 0.3)
     world.cloud.services.retry = Retry(base=0.02, cap=0.1)
     deal = a_deal(world, "Kowalski & Sons", [(1, "Labor", "55.00", "1")])
     world.cloud.emu.settings.outage = "503"
