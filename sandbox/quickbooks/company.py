@@ -176,6 +176,10 @@ class Company:
         # OwnerID → the FileID the Web Connector stamped on its first connection (PG Table 4-1; errata 9)
         self.file_ids: dict[str, str] = {}
         self.closing_date: date | None = None  # Company → Set Closing Date (shown in PreferencesRet)
+        # Edit → Preferences → Multiple Currencies (``currencies.turn_on``): off in a new file; once on,
+        # never off again; ``home_currency`` is the ListID of the home currency's CurrencyRet
+        self.multi_currency = False
+        self.home_currency: str | None = None
 
     # -- time and identity ----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from lxml import etree
 
 from shared.qbxml.schema import Element, version_key
 
-from . import refunds
+from . import currencies, refunds
 from .company import (
     ITEM_ENTITIES,
     LIST_ENTITIES,
@@ -269,6 +269,8 @@ class Processor:
         kind = rq.tag[: -len("AddRq")]
         src = rq.find(f"{kind}Add")
         assert src is not None
+        if src.find("CurrencyRef") is not None:
+            self._currency_allowed()
         spec = self.company.ret_spec(kind)
         ret = self.convert(src, spec, kind, kind)
         now, c = self.company.stamp(), self.company
@@ -325,6 +327,10 @@ class Processor:
                 tax = c.by_name(("SalesTaxCode",), "Tax")
                 if tax is not None:
                     insert_ordered(ret, self._ref_el("SalesTaxCodeRef", tax), spec)
+        if kind in ("Customer", "Vendor") and c.multi_currency and ret.find("CurrencyRef") is None:
+            home = currencies.home(c)  # a new name is in the home currency unless told otherwise
+            if home is not None:
+                insert_ordered(ret, self._ref_el("CurrencyRef", home), spec)
         if kind in ("Vendor",) and spec.child("Balance") is not None:
             insert_ordered(ret, _el("Balance", money(_d(src.findtext("OpenBalance")))), spec)
 
@@ -374,6 +380,52 @@ class Processor:
                 raise Failure(3250, "Group item lines are not supported by this QuickBooks sandbox.")
         if kind == "ReceivePayment":
             self._apply_payment(src, ret, spec)
+        if c.multi_currency and customer is not None:
+            self._in_currency(kind, src, ret, spec, customer)
+
+    def _currency_allowed(self) -> None:
+        """A currency named in a file without multicurrency: the feature is off (3250, contract §7 names
+        multi-currency; the message as the processor words every disabled feature — UNCONFIRMED)."""
+        if not self.company.multi_currency:
+            raise Failure(
+                3250,
+                "This feature is not enabled or not available in this version of QuickBooks: "
+                "multicurrency.",
+            )
+
+    def _in_currency(
+        self, kind: str, src: etree._Element, ret: etree._Element, spec: Element, customer: Record
+    ) -> None:
+        """A document in a multicurrency file is in its customer's currency (Intuit, ``currencies``): it
+        carries that CurrencyRef, an ExchangeRate (the request's, else the currency list's) and posts to
+        an A/R account in that currency."""
+        c = self.company
+        currency = currencies.currency_of(c, customer)
+        if currency is None:
+            return
+        for old in ret.findall("CurrencyRef"):
+            ret.remove(old)
+        insert_ordered(ret, self._ref_el("CurrencyRef", currency), spec)
+        given = src.findtext("ExchangeRate")
+        home = currencies.home(c)
+        rate = currencies.rate(currency, home) if given is None or currency is home else Decimal(given)
+        _put(ret, "ExchangeRate", f"{rate.normalize():f}", spec)
+        if spec.child("ARAccountRef") is None:
+            return
+        account = c.get(ret.findtext("ARAccountRef/ListID") or "")
+        if account is not None:
+            mine = currencies.currency_of(c, account)
+            if account.text("AccountType") != "AccountsReceivable" or mine is None or mine.id != currency.id:
+                # UNCONFIRMED text and code: Intuit says only that a document posts to an A/R account in
+                # its customer's currency
+                raise Failure(
+                    3210,
+                    f'The account "{account.full_name}" cannot be used: its currency is not the currency '
+                    f'of customer "{customer.full_name}" ({currency.full_name}).',
+                )
+            return
+        account = currencies.receivable(c, currency, self)
+        insert_ordered(ret, self._ref_el("ARAccountRef", account), spec)
 
     def _line(self, kind: str, src: etree._Element, line_spec: Element) -> etree._Element:
         line = self.convert(src, line_spec, kind, kind)
@@ -486,6 +538,14 @@ class Processor:
             balance = total + applied
             _put(ret, "BalanceRemaining", money(balance), spec)
             _put(ret, "IsPaid", "true" if balance <= 0 and total > 0 or (total == 0) else "false", spec)
+        rate_text = ret.findtext("ExchangeRate")
+        if rate_text:
+            rate = Decimal(rate_text)
+            if spec.child("TotalAmountInHomeCurrency") is not None:
+                _put(ret, "TotalAmountInHomeCurrency", money(_round(total * rate)), spec)
+            if kind == "Invoice" and spec.child("BalanceRemainingInHomeCurrency") is not None:
+                left = _d(ret.findtext("BalanceRemaining"))
+                _put(ret, "BalanceRemainingInHomeCurrency", money(_round(left * rate)), spec)
         if kind == "CreditMemo" and spec.child("CreditRemaining") is not None:
             used = sum((-_d(t.findtext("Amount")) for t in ret.findall("LinkedTxn")), Decimal(0))
             _put(ret, "CreditRemaining", money(total - used), spec)
@@ -603,6 +663,9 @@ class Processor:
             raise Failure(3200, f'The provided edit sequence "{sent}" is out-of-date.', ret=current)
         if kind in LIST_ENTITIES and src.findtext("Name") is not None:
             _refuse_colon(kind, src.findtext("Name") or "")
+        if src.find("CurrencyRef") is not None:
+            self._currency_allowed()
+            self._currency_kept(record, src)
         spec = c.ret_spec(kind)
         before = _copy(record.el)
         line_tag = TXN_LINES.get(kind)
@@ -674,6 +737,21 @@ class Processor:
             self.recalculate(record)
             self.refresh_balances()
         rs.append(self._answer(record, include_lines=True, include_linked=False))
+
+    def _currency_kept(self, record: Record, src: etree._Element) -> None:
+        """A name's currency "can't be changed for names that already have transactions recorded against
+        them" (Intuit, community.intuit.com/articles/1501407). The code and text QuickBooks answers with
+        are UNCONFIRMED: 3210 (a business rule) with Intuit's own sentence."""
+        c = self.company
+        asked = self.resolve(src.find("CurrencyRef"), record.kind, record.kind)  # type: ignore[arg-type]
+        now = currencies.currency_of(c, record)
+        if now is not None and asked.id != now.id and currencies.has_transactions(c, record):
+            raise Failure(
+                3210,
+                f'There was an error when modifying a {readable(record.kind)} list element, "{record.id}". '
+                "QuickBooks error message: The currency can't be changed for names that already have "
+                "transactions recorded against them.",
+            )
 
     # -- Del / Void -----------------------------------------------------------------------------------
 
@@ -888,7 +966,10 @@ class Processor:
         name_filter = rq.find("NameFilter")
         name_range = rq.find("NameRangeFilter")
         ref_filter = rq.find("RefNumberFilter")
+        account_types = {e.text for e in rq.findall("AccountType")}  # AccountQueryRq, may repeat
         for r in candidates:
+            if account_types and r.kind == "Account" and r.text("AccountType") not in account_types:
+                continue
             if (
                 r.is_list
                 and status != "All"
@@ -1185,6 +1266,11 @@ class Processor:
             node = _sub(ret, block)
             for tag, value in fields:
                 _sub(node, tag, value)
+        multi = _sub(ret, "MultiCurrencyPreferences")  # Edit → Preferences → Multiple Currencies
+        _sub(multi, "IsMultiCurrencyOn", "true" if self.company.multi_currency else "false")
+        home = currencies.home(self.company)
+        if home is not None:
+            multi.append(self._ref_el("HomeCurrencyRef", home))
         self._trim_to_version(ret, "PreferencesQueryRs", "PreferencesRet", doc.version)
 
     def _trim_to_version(self, ret: etree._Element, rs_name: str, ret_name: str, version: str) -> None:
