@@ -40,6 +40,7 @@ class Currency:
     rate: Decimal | None = None  # home units per unit of ``code``
     ar_account: str | None = None  # the A/R account in that currency (ListID), when QuickBooks has one
     ar_name: str | None = None
+    receivable: bool = False  # the document posts to an A/R account (invoices, credit memos)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -55,6 +56,7 @@ class Currency:
             "rate": f"{self.rate.normalize():f}" if self.rate is not None else None,
             "home_total": f"{home_total}" if home_total is not None else None,
             "ar_account": self.ar_name,
+            "receivable": self.receivable,
         }
 
 
@@ -129,8 +131,8 @@ def choose(code: str, fresh: Mapping[str, Any] | None, edition_home: str, *, rec
             f"Currency: QuickBooks has no A/R account in {code} yet; it makes one with this first document."
         )
     chosen = account if receivable else None
-    return Currency(code, home, True, list_id, name, rate,
-                    (chosen or {}).get("list_id"), (chosen or {}).get("name"), notes=notes)  # fmt: skip
+    return Currency(code, home, True, list_id, name, rate, (chosen or {}).get("list_id"),
+                    (chosen or {}).get("name"), receivable, notes=notes)  # fmt: skip
 
 
 def customer_problem(currency: Currency, customer: str, theirs: str | None) -> str | None:

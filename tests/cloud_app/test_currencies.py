@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloud_app.b24_placement.server_words import MISSED
 from sandbox.quickbooks import currencies
 
 from .product import World, a_deal, settled, wait
@@ -63,7 +64,7 @@ def test_a_deal_in_another_currency_goes_to_the_clients_customer_in_that_currenc
     assert detail["customer"] == "Acme Euro Ltd (EUR)" and detail["customer_action"] == "create"
     assert detail["currency"] == {  # the preview says what will be set
         "code": "EUR", "name": "Euro", "home": "USD", "rate": "1.08", "home_total": "324.00",
-        "ar_account": None,
+        "ar_account": None, "receivable": True,
     }  # fmt: skip
     assert any("makes one with this first document" in n for n in detail["notes"])
     with world.qb.lock:  # the bookkeeper updates the rate after the preview: the preview's rate is sent
@@ -89,7 +90,10 @@ def test_a_deal_in_another_currency_goes_to_the_clients_customer_in_that_currenc
         {"PRODUCT_ID": 1, "PRODUCT_NAME": "Labor", "PRICE": "10.00", "QUANTITY": "1"}]})  # fmt: skip
     sync_id, detail = previewed(world, again)
     assert detail["customer"] == "Acme Euro Ltd (EUR)" and detail["customer_action"] == "matched"
-    assert detail["currency"]["rate"] == "1.2" and detail["currency"]["ar_account"] == "Accounts Receivable - EUR"
+    assert (
+        detail["currency"]["rate"] == "1.2"
+        and detail["currency"]["ar_account"] == "Accounts Receivable - EUR"
+    )
     synced(world, sync_id)
     assert len(invoices_of(world, "Acme Euro Ltd (EUR)")) == 2
     assert len(invoices_of(world, "Acme Euro Ltd")) == 1  # the USD one stays alone on the home customer
@@ -145,3 +149,24 @@ def test_a_name_taken_by_a_customer_in_another_currency_is_not_the_deals(world: 
     [invoice] = invoices_of(world, detail["customer"])
     assert invoice["CurrencyRef"].full_name == "Euro"
     assert wait(lambda: invoices_of(world, "Beta GmbH (EUR)") == [])
+
+
+def test_a_russian_page_reads_the_currency_refusals_and_notes_in_russian(world: World) -> None:
+    MISSED.clear()
+    ru = {"X-Lang": "ru"}
+    deal = a_deal(world, "Rouble Partners", [(1, "Labor", "55.00", "1")])
+    in_currency(world, deal, "EUR")
+    sync_id, _ = previewed(world, deal)  # multicurrency off
+    problems = world.api("GET", f"/syncs/{sync_id}", headers=ru).json()["detail"]["problems"]
+    assert any(p.startswith("Валюта: сделка в EUR") and "мультивалютность" in p for p in problems), problems
+    multicurrency(world)
+    sync_id, _ = previewed(world, deal)
+    detail = world.api("GET", f"/syncs/{sync_id}", headers=ru).json()["detail"]
+    assert any(n.startswith("Валюта: документ в валюте «Euro» (EUR)") for n in detail["notes"]), detail[
+        "notes"
+    ]
+    in_currency(world, deal, "RUB")
+    sync_id, _ = previewed(world, deal)
+    problems = world.api("GET", f"/syncs/{sync_id}", headers=ru).json()["detail"]["problems"]
+    assert any("неактивна в QuickBooks" in p for p in problems), problems
+    assert MISSED == set(), MISSED

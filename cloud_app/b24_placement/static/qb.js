@@ -199,7 +199,14 @@
               d.customer_action === 'create' ? 'blue' : 'green'))],
           [t('sync.document'), updating ? h('span', {}, select, ' ', badge(t('sync.document_update', { document: docName }), 'blue')) : select],
           d.sales_rep ? [t('sync.sales_rep'), d.sales_rep] : null,
-          d['class'] ? [t('sync.class'), h('span', { id: 'qb-class' }, d['class'])] : null
+          d['class'] ? [t('sync.class'), h('span', { id: 'qb-class' }, d['class'])] : null,
+          // another currency than QuickBooks' home one: the rate that will be sent and the A/R account
+          d.currency ? [t('sync.currency'), h('span', { id: 'qb-currency' },
+            t('sync.currency_rate', { name: d.currency.name || d.currency.code, code: d.currency.code, rate: d.currency.rate,
+              home: d.currency.home, home_total: d.currency.home_total }),
+            d.currency.receivable ? [h('br'), h('span', { class: 'qb-muted', id: 'qb-currency-ar' }, d.currency.ar_account
+              ? t('sync.currency_ar', { account: d.currency.ar_account })
+              : t('sync.currency_ar_new', { code: d.currency.code }))] : null)] : null
         ]),
         h('div', { class: 'qb-scroll' }, table([t('sync.line'), t('sync.item'), t('sync.qty'), t('sync.rate'), t('sync.amount')], lines)),
         h('dl', { class: 'qb-facts qb-totals' },
