@@ -166,6 +166,7 @@ class Company:
         self._names: dict[str, set[str]] = {}
         self.deleted: list[Deleted] = []
         self.data_ext_defs: list[tuple[str, str, str]] = []  # owner, name, type
+        self.data_ext_objects: dict[str, list[str]] = {}  # "owner|name" → AssignToObject (custom_fields)
         self.default_tax_item: str | None = None
         self._list_counter = 0x80000000
         self._txn_counter = 0x10000

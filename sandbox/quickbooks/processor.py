@@ -18,7 +18,7 @@ from lxml import etree
 
 from shared.qbxml.schema import Element, version_key
 
-from . import currencies, refunds
+from . import currencies, custom_fields, refunds
 from .company import (
     ITEM_ENTITIES,
     LIST_ENTITIES,
@@ -206,6 +206,7 @@ class Processor:
             "ItemQuery": self.query,
             "TermsQuery": self.query,
             "DataExtDefAdd": self.data_ext_def_add,
+            "DataExtDefQuery": self.data_ext_def_query,
             "DataExtAdd": self.data_ext_add,
             "DataExtMod": self.data_ext_add,
             "ARRefundCreditCardAdd": lambda rq, rs, doc, s: refunds.add(self, rq, rs, doc, s),
@@ -1074,7 +1075,7 @@ class Processor:
                 el.remove(ln)
         if owners:
             spec = self.company.ret_spec(record.kind)
-            for owner, ext_name, ext_type, value in record.data_ext:
+            for owner, ext_name, ext_type, value in custom_fields.in_name_order(record.data_ext):
                 if owner in owners:
                     node = etree.Element("DataExtRet")
                     _sub(node, "OwnerID", owner)
@@ -1137,15 +1138,40 @@ class Processor:
         )
         if any(o == owner and n.casefold() == name.casefold() for o, n, _ in self.company.data_ext_defs):
             raise Failure(3100, f'The name "{name}" of the list element is already in use.')
+        objects = [e.text or "" for e in src.findall("AssignToObject")]
+        if owner == custom_fields.PUBLIC:
+            full = custom_fields.room_for(self.company, objects)
+            if full is not None:  # UNCONFIRMED code and text (custom_fields)
+                raise Failure(
+                    3180,
+                    f'There was an error when saving a data extension definition named "{name}". '
+                    f"QuickBooks error message: {full}",
+                )
         self.company.data_ext_defs.append((owner, name, kind))
-        ret = _sub(rs, "DataExtDefRet")
-        _sub(ret, "OwnerID", owner)
-        _sub(ret, "DataExtID", str(len(self.company.data_ext_defs)))
-        _sub(ret, "DataExtName", name)
-        _sub(ret, "DataExtType", kind)
+        self.company.data_ext_objects[f"{owner}|{name.casefold()}"] = objects
+        ret = custom_fields.def_ret(self.company, rs, len(self.company.data_ext_defs) - 1)
         spec = self.company.schema.message("DataExtDefAddRs").child("DataExtDefRet")
         assert spec is not None  # Intuit's catalogue has it
         sort_children(ret, spec)
+        self._trim_to_version(ret, "DataExtDefAddRs", "DataExtDefRet", doc.version if doc else "16.0")
+
+    def data_ext_def_query(
+        self, rq: etree._Element, rs: etree._Element, doc: Document, s: SessionState
+    ) -> None:
+        owners = {e.text or "" for e in rq.findall("OwnerID")}
+        objects = {e.text or "" for e in rq.findall("AssignToObject")}
+        spec = self.company.schema.message("DataExtDefQueryRs").child("DataExtDefRet")
+        assert spec is not None
+        for n, (owner, name, _) in enumerate(self.company.data_ext_defs):
+            if owners and owner not in owners:
+                continue
+            if objects and not objects & set(custom_fields.assigned(self.company, owner, name)):
+                continue
+            ret = custom_fields.def_ret(self.company, rs, n)
+            sort_children(ret, spec)
+            self._trim_to_version(ret, "DataExtDefQueryRs", "DataExtDefRet", doc.version)
+        if not len(rs):
+            _status(rs, 1, "Info", "A query request did not find a matching object in QuickBooks")
 
     def data_ext_add(self, rq: etree._Element, rs: etree._Element, doc: Document, s: SessionState) -> None:
         op = "Add" if rq.tag == "DataExtAddRq" else "Mod"
@@ -1174,6 +1200,9 @@ class Processor:
             record = self.company.by_name(LIST_ENTITIES, src.findtext("ListObjRef/FullName") or "")
         if record is None:
             raise _not_found(target)
+        limit = custom_fields.STRING_LIMITS.get(definition[2])
+        if limit is not None and len(value) > limit:  # contract §7: 3070 (its exact text UNCONFIRMED)
+            raise Failure(3070, f'The string "{value}" in the field "DataExtValue" is too long.')
         record.data_ext = [
             d for d in record.data_ext if not (d[0] == owner and d[1].casefold() == name.casefold())
         ]
