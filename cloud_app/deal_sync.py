@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from shared.qbxml.builder import MessageSet, build, query
+from shared.qbxml.builder import MessageSet, build, query, validate
 from shared.qbxml.parser import Status, parse_response
 from shared.qbxml.values import Ref
 
@@ -42,7 +42,7 @@ from .b24 import origin
 from .b24.errors import B24Error
 from .b24.once import Create, create_once
 from .links import DocSync, Link
-from .sync import classes, crm, currency, failures, preconditions, salestax
+from .sync import classes, crm, currency, custom_fields, failures, preconditions, salestax
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Existing, Kind, item_lookups, marker, plan_document, row_key, row_name
 from .sync.names import ListName, alternatives, choose, disambiguate
@@ -251,7 +251,9 @@ def customer_for(
         named = currency.customer_name(str(draft.fields["Name"]), link_currency)
         draft.fields["Name"], shortened = named.value, shortened or named.shortened
     shown = {"name": str(draft.fields.get("Name", "")), "fields": draft.fields, "notes": draft.notes}
-    return {**shown, "shortened": shortened}, party
+    mapped = services.portals.setting(member_id, "custom.fields") or {}
+    custom = {code: record.get(code) for code in mapped if record.get(code) not in (None, "", [])}
+    return {**shown, "shortened": shortened, "custom": custom}, party
 
 
 def _requisite_addresses(got: BatchResult) -> list[dict[str, Any]]:
@@ -799,6 +801,20 @@ def _write(
         ar_account=money_in.ar_account,
     )
     plan.notes += [n for n in (calendar.note, rep_note) if n]
+    custom = custom_fields.CustomFields()
+    if isinstance(customer, CustomerDraft) and plan.customer_name:  # a new customer gets its custom fields
+        custom = custom_fields.choose(
+            customer_info.get("custom") or {},
+            services.portals.setting(member_id, "custom.fields") or {},
+            fresh,
+        )
+        extra = custom.requests(plan.customer_name)
+        at = next((n + 1 for n, r in enumerate(plan.requests) if r.request_id == "customer"), 0)
+        plan.requests[at:at] = extra  # after the CustomerAdd, before the items and the document
+        plan.problems += [f"{p.path.split('/', 1)[-1]}: {p.message}"
+                          for p in validate(MessageSet(extra), version=VERSION)]  # fmt: skip
+        plan.problems += custom.problems  # over QuickBooks' limits: refused here, before anything is sent
+        plan.notes += custom.notes
     plan.problems += chosen.problems  # a class QuickBooks lacks: refused here, not by QuickBooks
     plan.problems += taxed.problems  # a VAT rate with no mapping, or a code or item QuickBooks lacks
     plan.problems += money_in.problems  # multicurrency off, a currency QuickBooks lacks: refused here
@@ -880,6 +896,7 @@ def _write(
         "class": chosen.document,  # the pipeline's class on the document
         "tax_item": taxed.item,  # the mapping's tax item: QuickBooks computes the tax with it
         "currency": money_in.shown(plan.total),  # another currency: its rate, the home amount, A/R
+        "custom_fields": custom.shown(),  # the new customer's custom fields, each with its value
         "subtotal": plan.subtotal,
         "tax": plan.tax,
         "total": plan.total,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .sync import salestax
+from .sync import custom_fields, salestax
 
 SIDES = ("qb", "b24")
 SYNCED_FIELDS = ("title", "phones", "emails")
@@ -154,6 +154,11 @@ CHOICES: dict[str, Choice] = {
         {},
         "per Bitrix24 VAT rate, the QuickBooks sales tax code and tax item (none: rate > 0 is taxable)",
         salestax.check_mapping,
+    ),  # fmt: skip
+    "custom.fields": Choice(
+        {},
+        "per company/contact field (UF_CRM_…), the QuickBooks custom field a new customer gets its value in",
+        custom_fields.check_mapping,
     ),  # fmt: skip
     "deal_deleted": Choice(
         "nothing",

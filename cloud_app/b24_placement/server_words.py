@@ -151,6 +151,37 @@ RU: dict[str, str] = {
     "then sync again.": "Валюта: клиент QuickBooks «{customer}» ведётся в валюте «{theirs}», а сделка в {code}, и у клиента "
     "QuickBooks может быть только одна валюта. Смените валюту сделки в Битрикс24 на валюту клиента, затем "
     "синхронизируйте снова.",
+    # deal sync: the new customer's custom fields (cloud_app.sync.custom_fields)
+    "Custom fields: QuickBooks did not say which custom fields it has, so the customer is not created. Run "
+    "the sync again in a minute.":
+        "Дополнительные поля: QuickBooks не сообщил, какие дополнительные поля в нём есть, поэтому клиент не "
+        "создан. Запустите синхронизацию снова через минуту.",
+    "Custom field “{name}”: QuickBooks has no such custom field and already keeps {n}, the most it can. "
+    "Choose one it has in the app's Settings, or remove one in QuickBooks (open a customer in QuickBooks → "
+    "Additional Info → Define Fields).":
+        "Дополнительное поле «{name}»: такого поля в QuickBooks нет, а полей там уже {n} — больше QuickBooks "
+        "не хранит. Выберите существующее поле в параметрах приложения или удалите одно в QuickBooks (откройте "
+        "клиента в QuickBooks → Additional Info → Define Fields).",
+    "Custom field “{name}”: QuickBooks has no such custom field and already keeps {n} for customers, the "
+    "most it can. Choose one it has in the app's Settings, or remove one in QuickBooks (open a customer in "
+    "QuickBooks → Additional Info → Define Fields).":
+        "Дополнительное поле «{name}»: такого поля в QuickBooks нет, а полей для клиентов там уже {n} — "
+        "больше QuickBooks не хранит. Выберите существующее поле в параметрах приложения или удалите одно в "
+        "QuickBooks (откройте клиента в QuickBooks → Additional Info → Define Fields).",
+    "Custom field “{name}” is added to QuickBooks' custom fields for customers.":
+        "Дополнительное поле «{name}» будет добавлено в дополнительные поля клиентов QuickBooks.",
+    "Custom field “{name}”: QuickBooks has it, but not for customers. Tick it for customers in QuickBooks "
+    "(open a customer in QuickBooks → Additional Info → Define Fields), or choose another in the app's "
+    "Settings.":
+        "Дополнительное поле «{name}»: в QuickBooks оно есть, но не для клиентов. Отметьте его для клиентов "
+        "в QuickBooks (откройте клиента в QuickBooks → Additional Info → Define Fields) или выберите другое "
+        "в параметрах приложения.",
+    "Custom field “{name}”: the value from Bitrix24 is {n} characters, and QuickBooks keeps at most {limit} "
+    "in a custom field. Shorten it in Bitrix24, then sync again.":
+        "Дополнительное поле «{name}»: значение из Битрикс24 длиной {n} символов, а QuickBooks хранит в "
+        "дополнительном поле не больше {limit}. Сократите его в Битрикс24, затем синхронизируйте снова.",
+    "Custom field “{name}”: written in Latin letters ({value}).":
+        "Дополнительное поле «{name}»: записано латиницей ({value}).",
     "is inactive in QuickBooks": "неактивен в QuickBooks",
     "is no longer in QuickBooks": "больше не существует в QuickBooks",
     # names and texts made to fit QuickBooks (cloud_app.sync.text, .names, .customers)

@@ -10,7 +10,8 @@ queries, and the plan is checked against their answers:
 * ``SalesTaxCodeQuery``, ``ItemSalesTaxQuery``, ``ItemSalesTaxGroupQuery``: what the VAT mapping names
   (``salestax``);
 * ``PreferencesQuery``'s ``MultiCurrencyPreferences``, ``CurrencyQuery`` (all, inactive too) and the A/R
-  accounts: the document's currency, rate and A/R account (``currency``).
+  accounts: the document's currency, rate and A/R account (``currency``);
+* ``DataExtDefQuery`` (``OwnerID`` 0): the custom fields a new customer may get (``custom_fields``).
 
 The answers are kept on the sync as plain JSON (:func:`read`) so a confirmed preview is checked against
 the same answers its person saw.
@@ -24,11 +25,12 @@ from typing import Any
 
 from shared.qbxml.builder import Request, query
 
-from . import classes, currency
+from . import classes, currency, custom_fields
 
 PREFERENCES, SALES_REPS, CLASSES = "preferences", "salesreps", "classes"
 TAX_CODES, TAX_ITEMS, TAX_GROUPS = "taxcodes", "taxitems", "taxgroups"
 CURRENCIES, RECEIVABLES, LINKED = "currencies", "receivables", "linked-customer"
+CUSTOM_FIELDS = "customfields"
 
 
 def requests() -> list[Request]:
@@ -44,6 +46,7 @@ def requests() -> list[Request]:
         query(
             "Account", {"ActiveStatus": "All", "AccountType": "AccountsReceivable"}, request_id=RECEIVABLES
         ),  # fmt: skip
+        query("DataExtDef", {"OwnerID": "0"}, request_id=CUSTOM_FIELDS),
     ]
 
 
@@ -81,6 +84,8 @@ def read(results: Iterable[Any]) -> dict[str, Any]:
             out["currencies"] = [currency.currency_of(r) for r in result.records]
         elif rid == RECEIVABLES and code in (0, 1):
             out["receivables"] = [currency.receivable_of(r) for r in result.records]
+        elif rid == CUSTOM_FIELDS and code in (0, 1):  # 1: no custom fields yet
+            out["custom_fields"] = [custom_fields.definition_of(r) for r in result.records]
         elif rid == LINKED and code == 0 and result.records:
             out["linked_currency"] = _name(result.records[0].get("CurrencyRef")) or None
         elif rid == SALES_REPS and result.header.status.is_ok:  # 1: QuickBooks has no sales reps at all

@@ -206,7 +206,13 @@
               home: d.currency.home, home_total: d.currency.home_total }),
             d.currency.receivable ? [h('br'), h('span', { class: 'qb-muted', id: 'qb-currency-ar' }, d.currency.ar_account
               ? t('sync.currency_ar', { account: d.currency.ar_account })
-              : t('sync.currency_ar_new', { code: d.currency.code }))] : null)] : null
+              : t('sync.currency_ar_new', { code: d.currency.code }))] : null)] : null,
+          // the new customer's custom fields, each with the value it gets
+          (d.custom_fields || []).length ? [t('sync.custom_fields'), h('ul', { id: 'qb-custom-fields' },
+            d.custom_fields.map(function (f) {
+              return h('li', {}, f.name + ': ' + f.value,
+                f['new'] ? [' ', badge(t('sync.custom_field_new'), 'blue')] : null);
+            }))] : null
         ]),
         h('div', { class: 'qb-scroll' }, table([t('sync.line'), t('sync.item'), t('sync.qty'), t('sync.rate'), t('sync.amount')], lines)),
         h('dl', { class: 'qb-facts qb-totals' },
