@@ -612,6 +612,35 @@ def test_a_credit_memo_is_chosen_in_the_preview_and_shows_on_the_companys_tab_in
     expect(card.locator("#qb-not-listed")).to_have_count(0)
 
 
+def test_the_preview_lists_the_new_customers_custom_fields_and_they_reach_quickbooks(site: Site) -> None:
+    client = site.world.services.client(site.world.member_id)
+    client.call(
+        "crm.company.userfield.add", {"fields": {"FIELD_NAME": "BROWSER_REGION", "USER_TYPE_ID": "string"}}
+    )
+    changed = site.world.api("POST", "/settings", json={"custom.fields": {"UF_CRM_BROWSER_REGION": "Region"}})
+    assert changed.status_code == 200, changed.text
+    record = {"TITLE": "Custom Browser Co", "UF_CRM_BROWSER_REGION": "Bay Area"}
+    company = int(client.call("crm.company.add", {"fields": record}))
+    deal = site.deal_for("COMPANY_ID", company)
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    frame = slider(page)
+    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    fields = frame.locator("#qb-custom-fields li")
+    expect(fields).to_have_count(1)
+    expect(fields.first).to_contain_text("Region: Bay Area")
+    expect(fields.first).to_contain_text("new custom field in QuickBooks")  # QuickBooks has none yet
+    frame.locator("#qb-confirm").click()
+    expect(frame.locator("#qb-status")).to_have_attribute("data-state", "done")
+    [customer] = site.qb(
+        "<CustomerQueryRq><FullName>Custom Browser Co</FullName><OwnerID>0</OwnerID></CustomerQueryRq>"
+    )
+    exts = customer["DataExtRet"] if isinstance(customer["DataExtRet"], list) else [customer["DataExtRet"]]
+    assert [(e["DataExtName"], e["DataExtValue"]) for e in exts] == [("Region", "Bay Area")]
+    site.world.api("POST", "/settings", json={"custom.fields": {}})  # the module's other tests
+
+
 def test_a_deal_in_euros_previews_its_own_euro_customer_rate_and_ar_account(site: Site) -> None:
     """Last in the module: multicurrency, once on in a company file, stays on (Intuit)."""
     with site.world.qb.lock:  # the bookkeeper turns multicurrency on
