@@ -50,6 +50,8 @@ OTHER_LISTS = (
     "Currency",
     "PriceLevel",
     "CustomerMsg",
+    "InventorySite",
+    "UnitOfMeasureSet",
 )
 LIST_ENTITIES = NAME_ENTITIES + ITEM_ENTITIES + TERMS_ENTITIES + OTHER_LISTS
 TXN_ENTITIES = ("Invoice", "Estimate", "SalesOrder", "CreditMemo", "ReceivePayment", "ARRefundCreditCard")
@@ -79,6 +81,10 @@ REF_TARGETS: dict[str, tuple[str, ...]] = {
     "PriceLevelRef": ("PriceLevel",),
     "CurrencyRef": ("Currency",),
     "CustomerMsgRef": ("CustomerMsg",),
+    "InventorySiteRef": ("InventorySite",),
+    "ParentSiteRef": ("InventorySite",),
+    "UnitOfMeasureSetRef": ("UnitOfMeasureSet",),
+    "OverrideUOMSetRef": ("UnitOfMeasureSet",),
 }
 
 
@@ -180,6 +186,8 @@ class Company:
         # Edit → Preferences → Multiple Currencies (``currencies.turn_on``): off in a new file; once on,
         # never off again; ``home_currency`` is the ListID of the home currency's CurrencyRet
         self.multi_currency = False
+        # Advanced Inventory's multiple locations (Enterprise): lines may name an inventory site
+        self.multi_location = False
         self.home_currency: str | None = None
 
     # -- time and identity ----------------------------------------------------------------------------

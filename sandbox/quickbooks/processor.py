@@ -429,6 +429,7 @@ class Processor:
         insert_ordered(ret, self._ref_el("ARAccountRef", account), spec)
 
     def _line(self, kind: str, src: etree._Element, line_spec: Element) -> etree._Element:
+        self._site_and_unit(src)
         line = self.convert(src, line_spec, kind, kind)
         for stale in line.findall("TxnLineID"):  # "-1" in a line Mod means "new line"
             line.remove(stale)
@@ -436,6 +437,33 @@ class Processor:
         self._line_defaults(line, line_spec)
         sort_children(line, line_spec)
         return line
+
+    def _site_and_unit(self, src: etree._Element) -> None:
+        """A line's inventory site needs Advanced Inventory's multiple locations on (a feature not enabled:
+        3250, contract §7); its unit must be one of its item's unit of measure set (base or related unit,
+        by name or abbreviation — qbxmlops140.xml UnitOfMeasureSetRet). Codes and texts UNCONFIRMED."""
+        if src.find("InventorySiteRef") is not None and not self.company.multi_location:
+            raise Failure(
+                3250,
+                "This feature is not enabled or not available in this version of QuickBooks: "
+                "multiple inventory sites.",
+            )
+        unit = src.findtext("UnitOfMeasure")
+        if unit is None:
+            return
+        item = self.resolve(src.find("ItemRef"), "Item", "Item") if src.find("ItemRef") is not None else None
+        uom = self.company.get(item.el.findtext("UnitOfMeasureSetRef/ListID") or "") if item else None
+        units = {
+            (u.findtext(tag) or "").casefold()
+            for u in (uom.el.findall("BaseUnit") + uom.el.findall("RelatedUnit") if uom else [])
+            for tag in ("Name", "Abbreviation")
+        }
+        if unit.casefold() not in units:
+            raise Failure(
+                3210,
+                f'The unit of measure "{unit}" is not one of the units of item '
+                f'"{item.full_name if item else ""}".',
+            )
 
     def _line_defaults(self, line: etree._Element, line_spec: Element) -> None:
         item = self.company.get(line.findtext("ItemRef/ListID") or "")
@@ -1295,6 +1323,9 @@ class Processor:
             node = _sub(ret, block)
             for tag, value in fields:
                 _sub(node, tag, value)
+        sites = _sub(ret, "MultiLocationInventoryPreferences")  # Enterprise's Advanced Inventory
+        _sub(sites, "IsMultiLocationInventoryAvailable", "true")
+        _sub(sites, "IsMultiLocationInventoryEnabled", "true" if self.company.multi_location else "false")
         multi = _sub(ret, "MultiCurrencyPreferences")  # Edit → Preferences → Multiple Currencies
         _sub(multi, "IsMultiCurrencyOn", "true" if self.company.multi_currency else "false")
         home = currencies.home(self.company)
