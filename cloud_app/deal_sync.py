@@ -42,7 +42,7 @@ from .b24 import origin
 from .b24.errors import B24Error
 from .b24.once import Create, create_once
 from .links import DocSync, Link
-from .sync import classes, crm, currency, custom_fields, failures, preconditions, salestax
+from .sync import classes, crm, currency, custom_fields, failures, inventory, preconditions, salestax
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Existing, Kind, item_lookups, marker, plan_document, row_key, row_name
 from .sync.names import ListName, alternatives, choose, disambiguate
@@ -189,6 +189,11 @@ def start(
         return sync_id
     # always asked, linked or not: the closing date and the sales reps as QuickBooks has them now
     requests += preconditions.requests()
+    settings = services.portals
+    if linked and (
+        settings.setting(member_id, "site.pipelines") or settings.setting(member_id, "units.measures")
+    ):
+        requests.append(preconditions.linked_items(sorted({products[p] for p in linked})))
     job_id = services.agents.enqueue(
         member_id,
         build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
@@ -782,6 +787,14 @@ def _write(
         services.portals.setting(member_id, "tax.rates") or {},
         fresh,
     )
+    placed = inventory.choose(
+        str(d["deal"].get("CATEGORY_ID") or "0"),
+        d["rows"],
+        {n: items.get(row_key(r)) for n, r in enumerate(d["rows"], 1)},
+        services.portals.setting(member_id, "site.pipelines") or {},
+        services.portals.setting(member_id, "units.measures") or {},
+        fresh,
+    )
     plan = plan_document(
         kind=kind,
         deal=d["deal"],
@@ -799,6 +812,8 @@ def _write(
         tax_item=taxed.item,
         exchange_rate=money_in.rate if money_in.foreign else None,
         ar_account=money_in.ar_account,
+        line_sites=placed.sites,
+        line_units=placed.units,
     )
     plan.notes += [n for n in (calendar.note, rep_note) if n]
     custom = custom_fields.CustomFields()
@@ -817,6 +832,8 @@ def _write(
         plan.notes += custom.notes
     plan.problems += chosen.problems  # a class QuickBooks lacks: refused here, not by QuickBooks
     plan.problems += taxed.problems  # a VAT rate with no mapping, or a code or item QuickBooks lacks
+    plan.problems += placed.problems  # a site or unit QuickBooks would refuse: refused here
+    plan.notes += placed.notes
     plan.problems += money_in.problems  # multicurrency off, a currency QuickBooks lacks: refused here
     plan.notes += money_in.notes
     if not money_in.problems and money_in.foreign != bool(in_currency):
@@ -890,6 +907,8 @@ def _write(
                 "problem": ln.problem,
                 "account": ln.account,  # an item to create posts to it: the preview says so
                 "class": chosen.lines.get(n),  # the product's own class on this line
+                "site": placed.sites.get(n),  # the pipeline's inventory site, on inventory lines
+                "unit": placed.units.get(n),  # the row's unit of measure, as QuickBooks names it
             }
             for n, ln in enumerate(plan.lines, 1)
         ],  # fmt: skip

@@ -182,6 +182,34 @@ RU: dict[str, str] = {
         "дополнительном поле не больше {limit}. Сократите его в Битрикс24, затем синхронизируйте снова.",
     "Custom field “{name}”: written in Latin letters ({value}).":
         "Дополнительное поле «{name}»: записано латиницей ({value}).",
+    # deal sync: inventory sites and units of measure (cloud_app.sync.inventory)
+    "Inventory site: QuickBooks did not say whether it keeps inventory by site, so nothing is sent. Run the "
+    "sync again in a minute.":
+        "Склад: QuickBooks не сообщил, ведёт ли он запасы по складам, поэтому ничего не отправлено. Запустите "
+        "синхронизацию снова через минуту.",
+    "Inventory site: QuickBooks does not keep inventory by site (multiple locations are off), so the site "
+    "“{site}” cannot be set. Turn them on in QuickBooks (Edit → Preferences → Items & Inventory → Advanced "
+    "Inventory Settings), or remove the pipeline's site in the app's Settings.":
+        "Склад: QuickBooks не ведёт запасы по складам (несколько складов выключено), поэтому склад «{site}» "
+        "указать нельзя. Включите их в QuickBooks (Edit → Preferences → Items & Inventory → Advanced "
+        "Inventory Settings) или уберите склад воронки в параметрах приложения.",
+    "Inventory site: QuickBooks has no inventory site “{site}”. Add it in QuickBooks (Lists → Inventory Site "
+    "List), or choose another in the app's Settings.":
+        "Склад: в QuickBooks нет склада «{site}». Добавьте его в QuickBooks (Lists → Inventory Site List) или "
+        "выберите другой в параметрах приложения.",
+    "Inventory site: the site “{site}” is inactive in QuickBooks. Make it active there (Lists → Inventory "
+    "Site List), or choose another in the app's Settings.":
+        "Склад: склад «{site}» неактивен в QuickBooks. Сделайте его активным (Lists → Inventory Site List) "
+        "или выберите другой в параметрах приложения.",
+    "Inventory site: no line is an inventory item in QuickBooks, so “{site}” is not set.":
+        "Склад: ни одна строка не является складским товаром в QuickBooks, поэтому склад «{site}» не указан.",
+    "Row {n}: the item “{item}” has no unit of measure in QuickBooks, so the line goes without one.":
+        "Строка {n}: у товара «{item}» в QuickBooks нет единиц измерения, поэтому строка уйдёт без единицы.",
+    "Row {n}: “{unit}” is not one of the units of the item “{item}” in QuickBooks (its set “{kept}”: "
+    "{units}). Choose another in the app's Settings, or add it to the set in QuickBooks (Lists → U/M Set "
+    "List).":
+        "Строка {n}: «{unit}» не входит в единицы товара «{item}» в QuickBooks (его набор «{kept}»: {units}). "
+        "Выберите другую в параметрах приложения или добавьте её в набор в QuickBooks (Lists → U/M Set List).",
     "is inactive in QuickBooks": "неактивен в QuickBooks",
     "is no longer in QuickBooks": "больше не существует в QuickBooks",
     # names and texts made to fit QuickBooks (cloud_app.sync.text, .names, .customers)

@@ -156,6 +156,8 @@ def plan_document(
     tax_item: str | None = None,
     exchange_rate: Decimal | None = None,
     ar_account: str | None = None,
+    line_sites: Mapping[int, str] | None = None,
+    line_units: Mapping[int, str] | None = None,
 ) -> DocumentPlan:
     """``sales_rep`` is a rep's ListID or None. With ``update`` the deal's existing document is changed
     (a ``…Mod`` with its current EditSequence, every line replaced by the deal's rows as they are now, its
@@ -166,7 +168,8 @@ def plan_document(
     document, ``line_classes`` (1-based row → class) on those lines (``classes``); ``tax_codes`` (row →
     sales tax code) and ``tax_item`` come from the VAT mapping (``salestax``) when one is set.
     ``exchange_rate`` and ``ar_account`` (a ListID) are a document in another currency's (``currency``):
-    the rate the preview showed, the A/R account in that currency (invoices and credit memos only)."""
+    the rate the preview showed, the A/R account in that currency (invoices and credit memos only).
+    ``line_sites`` and ``line_units`` (row → name): the lines' inventory sites and units (``inventory``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     deal_id = str(deal.get("ID", ""))
@@ -201,6 +204,10 @@ def plan_document(
                 line_fields["SalesTaxCodeRef"] = (tax_codes or {})[n]
             if (line_classes or {}).get(n):
                 line_fields["ClassRef"] = Ref(full_name=(line_classes or {})[n])
+            if (line_units or {}).get(n):
+                line_fields["UnitOfMeasure"] = (line_units or {})[n]
+            if (line_sites or {}).get(n):
+                line_fields["InventorySiteRef"] = Ref(full_name=(line_sites or {})[n])
             doc_lines.append(line_fields)
 
     doc: dict[str, Any] = {"CustomerRef": customer_ref, "Memo": _memo(deal, plan)}

@@ -11,7 +11,9 @@ queries, and the plan is checked against their answers:
   (``salestax``);
 * ``PreferencesQuery``'s ``MultiCurrencyPreferences``, ``CurrencyQuery`` (all, inactive too) and the A/R
   accounts: the document's currency, rate and A/R account (``currency``);
-* ``DataExtDefQuery`` (``OwnerID`` 0): the custom fields a new customer may get (``custom_fields``).
+* ``DataExtDefQuery`` (``OwnerID`` 0): the custom fields a new customer may get (``custom_fields``);
+* ``MultiLocationInventoryPreferences``, ``InventorySiteQuery``, ``UnitOfMeasureSetQuery`` and the items'
+  own records: the lines' inventory sites and units (``inventory``).
 
 The answers are kept on the sync as plain JSON (:func:`read`) so a confirmed preview is checked against
 the same answers its person saw.
@@ -25,12 +27,12 @@ from typing import Any
 
 from shared.qbxml.builder import Request, query
 
-from . import classes, currency, custom_fields
+from . import classes, currency, custom_fields, inventory
 
 PREFERENCES, SALES_REPS, CLASSES = "preferences", "salesreps", "classes"
 TAX_CODES, TAX_ITEMS, TAX_GROUPS = "taxcodes", "taxitems", "taxgroups"
 CURRENCIES, RECEIVABLES, LINKED = "currencies", "receivables", "linked-customer"
-CUSTOM_FIELDS = "customfields"
+CUSTOM_FIELDS, SITES, UNIT_SETS, ITEM_FACTS = "customfields", "sites", "unitsets", "linked-items"
 
 
 def requests() -> list[Request]:
@@ -47,7 +49,14 @@ def requests() -> list[Request]:
             "Account", {"ActiveStatus": "All", "AccountType": "AccountsReceivable"}, request_id=RECEIVABLES
         ),  # fmt: skip
         query("DataExtDef", {"OwnerID": "0"}, request_id=CUSTOM_FIELDS),
+        query("InventorySite", {"ActiveStatus": "All"}, request_id=SITES),
+        query("UnitOfMeasureSet", {"ActiveStatus": "All"}, request_id=UNIT_SETS),
     ]
+
+
+def linked_items(names: list[str]) -> Request:
+    """Linked products' items, read for what sites and units need (inventory? its unit of measure set)."""
+    return query("Item", {"FullName": names}, request_id=ITEM_FACTS)
 
 
 def linked_customer(list_id: str) -> Request:
@@ -80,10 +89,23 @@ def read(results: Iterable[Any]) -> dict[str, Any]:
             multi = result.records[0].get("MultiCurrencyPreferences") or {}
             out["multi_currency"] = str(multi.get("IsMultiCurrencyOn", "false")).lower() == "true"
             out["home_currency_name"] = _name(multi.get("HomeCurrencyRef")) or None
+            located = result.records[0].get("MultiLocationInventoryPreferences") or {}
+            out["multi_location"] = (
+                str(located.get("IsMultiLocationInventoryEnabled", "false")).lower() == "true"
+            )
         elif rid == CURRENCIES and code in (0, 1):  # 1: a file without multicurrency lists none
             out["currencies"] = [currency.currency_of(r) for r in result.records]
         elif rid == RECEIVABLES and code in (0, 1):
             out["receivables"] = [currency.receivable_of(r) for r in result.records]
+        elif rid == SITES and code in (0, 1):
+            out["sites"] = [inventory.site_of(r) for r in result.records]
+        elif rid == UNIT_SETS and code in (0, 1):
+            out["unit_sets"] = [inventory.unit_set_of(r) for r in result.records]
+        elif (rid == ITEM_FACTS or rid.startswith(("item-", "text-"))) and result.records:
+            items = out.setdefault("items", {})
+            items.update(
+                {str(r.get("FullName") or "").casefold(): inventory.item_facts(r) for r in result.records}
+            )
         elif rid == CUSTOM_FIELDS and code in (0, 1):  # 1: no custom fields yet
             out["custom_fields"] = [custom_fields.definition_of(r) for r in result.records]
         elif rid == LINKED and code == 0 and result.records:

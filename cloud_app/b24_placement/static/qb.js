@@ -174,7 +174,9 @@
         // an item to create says which income account it will post to
         var said = action === 'create' && ln.account ? t('sync.action.create_item', { account: ln.account }) : t('sync.action.' + action);
         return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(said, kinds[action]),
-          ln['class'] ? h('span', { class: 'qb-muted qb-line-class' }, ' ' + t('sync.class_of_line', { name: ln['class'] })) : null),
+          ln['class'] ? h('span', { class: 'qb-muted qb-line-class' }, ' ' + t('sync.class_of_line', { name: ln['class'] })) : null,
+          ln.site ? h('span', { class: 'qb-muted qb-line-site' }, ' ' + t('sync.site_of_line', { name: ln.site })) : null,
+          ln.unit ? h('span', { class: 'qb-muted qb-line-unit' }, ' ' + t('sync.unit_of_line', { name: ln.unit })) : null),
           qty(ln.quantity), money(ln.rate), money(ln.amount, cur)];
       });
       var problems = (d.problems || []);
