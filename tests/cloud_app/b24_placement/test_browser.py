@@ -641,6 +641,54 @@ def test_the_preview_lists_the_new_customers_custom_fields_and_they_reach_quickb
     site.world.api("POST", "/settings", json={"custom.fields": {}})  # the module's other tests
 
 
+def test_the_preview_says_each_lines_inventory_site_and_unit(site: Site) -> None:
+    qb = site.world.qb
+    uom = (
+        "<UnitOfMeasureSetAddRq><UnitOfMeasureSetAdd><Name>Count</Name><UnitOfMeasureType>Count"
+        "</UnitOfMeasureType><BaseUnit><Name>each</Name><Abbreviation>ea</Abbreviation></BaseUnit>"
+        "<RelatedUnit><Name>box</Name><Abbreviation>bx</Abbreviation><ConversionRatio>10</ConversionRatio>"
+        "</RelatedUnit></UnitOfMeasureSetAdd></UnitOfMeasureSetAddRq><InventorySiteAddRq><InventorySiteAdd>"
+        "<Name>Main Warehouse</Name></InventorySiteAdd></InventorySiteAddRq>"
+    )
+    site.qb(uom)
+    [tile] = site.qb("<ItemInventoryQueryRq><FullName>Tile</FullName></ItemInventoryQueryRq>")
+    site.qb(
+        f"<ItemInventoryModRq><ItemInventoryMod><ListID>{tile['ListID']}</ListID><EditSequence>"
+        f"{tile['EditSequence']}</EditSequence><UnitOfMeasureSetRef><FullName>Count</FullName>"
+        "</UnitOfMeasureSetRef></ItemInventoryMod></ItemInventoryModRq>"
+    )
+    with qb.lock:
+        qb.company.multi_location = True
+    chosen = {"site.pipelines": {"0": "Main Warehouse"}, "units.measures": {"778": "box"}}
+    assert site.world.api("POST", "/settings", json=chosen).status_code == 200
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Tiled Rooms LLC"}}))
+    deal = int(client.call("crm.deal.add", {"fields": {"TITLE": "Tiles", "COMPANY_ID": company,
+                                                       "CURRENCY_ID": "USD"}}))  # fmt: skip
+    client.call("crm.deal.productrows.set", {"id": deal, "rows": [
+        {"PRODUCT_NAME": "Tile", "PRICE": "6.75", "QUANTITY": "4", "MEASURE_CODE": 778}]})  # fmt: skip
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    frame = slider(page)
+    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    expect(frame.locator(".qb-line-site")).to_have_text(" site Main Warehouse")
+    expect(frame.locator(".qb-line-unit")).to_have_text(" unit box")
+    frame.locator("#qb-confirm").click()
+    expect(frame.locator("#qb-status")).to_have_attribute("data-state", "done")
+    [invoice] = site.qb(
+        "<InvoiceQueryRq><EntityFilter><FullName>Tiled Rooms LLC</FullName></EntityFilter>"
+        "<IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"
+    )
+    line = (
+        invoice["InvoiceLineRet"][0]
+        if isinstance(invoice["InvoiceLineRet"], list)
+        else invoice["InvoiceLineRet"]
+    )
+    assert line["InventorySiteRef"].full_name == "Main Warehouse" and line["UnitOfMeasure"] == "box"
+    site.world.api("POST", "/settings", json={"site.pipelines": {}, "units.measures": {}})  # the other tests
+
+
 def test_a_deal_in_euros_previews_its_own_euro_customer_rate_and_ar_account(site: Site) -> None:
     """Last in the module: multicurrency, once on in a company file, stays on (Intuit)."""
     with site.world.qb.lock:  # the bookkeeper turns multicurrency on
