@@ -390,8 +390,7 @@ class Processor:
         if not self.company.multi_currency:
             raise Failure(
                 3250,
-                "This feature is not enabled or not available in this version of QuickBooks: "
-                "multicurrency.",
+                "This feature is not enabled or not available in this version of QuickBooks: multicurrency.",
             )
 
     def _in_currency(
