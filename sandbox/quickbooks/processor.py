@@ -771,7 +771,9 @@ class Processor:
         them" (Intuit, community.intuit.com/articles/1501407). The code and text QuickBooks answers with
         are UNCONFIRMED: 3210 (a business rule) with Intuit's own sentence."""
         c = self.company
-        asked = self.resolve(src.find("CurrencyRef"), record.kind, record.kind)  # type: ignore[arg-type]
+        ref = src.find("CurrencyRef")
+        assert ref is not None  # the caller found one
+        asked = self.resolve(ref, record.kind, record.kind)
         now = currencies.currency_of(c, record)
         if now is not None and asked.id != now.id and currencies.has_transactions(c, record):
             raise Failure(
