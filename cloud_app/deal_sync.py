@@ -189,9 +189,9 @@ def start(
         return sync_id
     # always asked, linked or not: the closing date and the sales reps as QuickBooks has them now
     requests += preconditions.requests()
-    settings = services.portals
+    portals = services.portals  # sites and units need the linked products' items as QuickBooks has them
     if linked and (
-        settings.setting(member_id, "site.pipelines") or settings.setting(member_id, "units.measures")
+        portals.setting(member_id, "site.pipelines") or portals.setting(member_id, "units.measures")
     ):
         requests.append(preconditions.linked_items(sorted({products[p] for p in linked})))
     job_id = services.agents.enqueue(
