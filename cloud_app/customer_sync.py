@@ -215,7 +215,13 @@ def from_quickbooks(services: Services, member_id: str, file: str, customers: li
     records were written in Bitrix24."""
     links = services.links
     linked = [(links.by_qb(member_id, file, "customer", str(c["ListID"])), c) for c in customers]
-    pairs = [(link, c) for link, c in linked if link is not None and not unchanged_in_qb(link, c)]
+    # a client's customer in another currency ("Acme Ltd (EUR)") is not its record's source: the name
+    # carries the currency, and the home currency's customer speaks for the client
+    pairs = [
+        (link, c)
+        for link, c in linked
+        if link is not None and not link.currency and not unchanged_in_qb(link, c)
+    ]
     if not pairs:
         return 0
     client = services.client(member_id)

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from shared.qbxml.builder import MessageSet, build, query
+from shared.qbxml.builder import MessageSet, build, query, validate
 from shared.qbxml.parser import Status, parse_response
 from shared.qbxml.values import Ref
 
@@ -42,7 +42,7 @@ from .b24 import origin
 from .b24.errors import B24Error
 from .b24.once import Create, create_once
 from .links import DocSync, Link
-from .sync import classes, crm, failures, preconditions, salestax
+from .sync import classes, crm, currency, custom_fields, failures, inventory, preconditions, salestax
 from .sync.customers import CustomerDraft, from_company, from_contact
 from .sync.documents import Existing, Kind, item_lookups, marker, plan_document, row_key, row_name
 from .sync.names import ListName, alternatives, choose, disambiguate
@@ -111,7 +111,9 @@ def start(
     deal = got.result["deal"]
     rows = list(got.result.get("rows") or [])
     links, file = services.links, services.company_file(member_id)
-    customer, party = customer_for(services, member_id, file, deal)
+    # a deal in another currency than the home one (as last known) goes to the client's customer in it
+    link_currency = currency.key(str(deal.get("CURRENCY_ID") or ""), _home(services, member_id))
+    customer, party = customer_for(services, member_id, file, deal, link_currency)
     sync_id = sync_id or _new_sync_id()
     products: dict[str, str] = {}  # product id → its QuickBooks item, or the name to look for
     texts: dict[str, str] = {}  # a free-text row's key → the item name to look for
@@ -144,6 +146,7 @@ def start(
         "texts": texts,
         "lookups": lookups,
         "mapped": sorted(linked),
+        "link_currency": link_currency,
         "preview_first": preview,
         "another": another,
         "attempt": attempt,
@@ -169,6 +172,8 @@ def start(
         asked = {"FullName": alternatives(name)}
         requests.append(query("Customer", asked, request_id="customer"))
         requests += [query(k, asked, request_id=k.lower()) for k in OTHER_LISTS]
+    elif customer.get("list_id"):  # its currency: QuickBooks keeps one per customer
+        requests.append(preconditions.linked_customer(str(customer["list_id"])))
     for n, (pid, item) in enumerate(sorted(products.items())):
         if pid not in detail["mapped"] and item:
             asked = {"FullName": lookups.get(f"P{pid}") or [item]}
@@ -184,6 +189,11 @@ def start(
         return sync_id
     # always asked, linked or not: the closing date and the sales reps as QuickBooks has them now
     requests += preconditions.requests()
+    portals = services.portals  # sites and units need the linked products' items as QuickBooks has them
+    if linked and (
+        portals.setting(member_id, "site.pipelines") or portals.setting(member_id, "units.measures")
+    ):
+        requests.append(preconditions.linked_items(sorted({products[p] for p in linked})))
     job_id = services.agents.enqueue(
         member_id,
         build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
@@ -195,10 +205,22 @@ def start(
     return sync_id
 
 
+def _edition(services: Services, member_id: str) -> str:
+    """The home currency of the QuickBooks edition the Web Connector reported (US: USD)."""
+    session = services.portals.setting(member_id, "qb.session") or {}
+    return currency.EDITION_HOME.get(str(session.get("country") or "").upper(), "USD")
+
+
+def _home(services: Services, member_id: str) -> str:
+    """The company file's home currency as last known (a deal's lookup, else the edition's)."""
+    return str(services.portals.setting(member_id, "qb.home_currency") or _edition(services, member_id))
+
+
 def customer_for(
-    services: Services, member_id: str, file: str, deal: dict[str, Any]
+    services: Services, member_id: str, file: str, deal: dict[str, Any], link_currency: str = ""
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The QuickBooks customer for the deal: a linked one, or a draft from its company (else contact)."""
+    """The QuickBooks customer for the deal: a linked one, or a draft from its company (else contact) —
+    in another currency (``link_currency``), the client's customer in it, or a draft named for it."""
     links = services.links
     company_id = str(deal.get("COMPANY_ID") or "0")
     contact_id = str(deal.get("CONTACT_ID") or "0")
@@ -206,7 +228,7 @@ def customer_for(
     party = {"type": b24_type, "id": b24_id}
     if b24_id == "0":
         return {"name": "", "fields": {}, "notes": []}, party
-    linked = links.by_b24(member_id, file, b24_type, b24_id)
+    linked = links.by_b24(member_id, file, b24_type, b24_id, link_currency)
     if linked is not None:
         return {"name": linked.qb_name, "list_id": linked.qb_id}, party
     client = services.client(member_id)
@@ -229,8 +251,14 @@ def customer_for(
         if b24_type == "company"
         else from_contact(record, addresses=addresses, version=VERSION)
     )
+    shortened = draft.shortened
+    if link_currency and draft.fields.get("Name"):  # "Acme Ltd (EUR)": one customer per currency
+        named = currency.customer_name(str(draft.fields["Name"]), link_currency)
+        draft.fields["Name"], shortened = named.value, shortened or named.shortened
     shown = {"name": str(draft.fields.get("Name", "")), "fields": draft.fields, "notes": draft.notes}
-    return {**shown, "shortened": draft.shortened}, party
+    mapped = services.portals.setting(member_id, "custom.fields") or {}
+    custom = {code: record.get(code) for code in mapped if record.get(code) not in (None, "", [])}
+    return {**shown, "shortened": shortened, "custom": custom}, party
 
 
 def _requisite_addresses(got: BatchResult) -> list[dict[str, Any]]:
@@ -292,6 +320,11 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
     detail = sync.detail if sync is not None else {}
     texts = sorted((detail.get("texts") or {}).items())
     ours = str((detail.get("draft") or {}).get("name") or "").casefold()
+    fresh = preconditions.read(parse_response(job.response).results)
+    if "multi_currency" in fresh:  # what QuickBooks said its home currency is, for the next deal's start
+        home = currency.home_of(fresh, _edition(services, member_id))
+        services.portals.set_setting(member_id, "qb.home_currency", home)
+    in_currency = _currency_name(detail, fresh)
     for result in parse_response(job.response).results:
         rid = result.header.request_id or ""
         if rid == preconditions.SALES_REPS and result.header.status.is_ok:  # 1: QuickBooks has none
@@ -309,9 +342,9 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
             taken |= {str(r["FullName"]) for r in result.records}
             found_customer = next(
                 ({"list_id": str(r["ListID"]), "name": str(r["FullName"])} for r in result.records
-                 if str(r["FullName"]).casefold() == ours),
+                 if str(r["FullName"]).casefold() == ours and _in(r, in_currency)),
                 None,
-            )  # fmt: skip
+            )  # fmt: skip  # one of our name in another currency is not the deal's: its name is taken
         elif rid in ("vendor", "employee", "othername"):
             taken |= {str(r.get("Name") or r.get("FullName") or "") for r in result.records}
         elif rid.startswith("item-"):
@@ -330,8 +363,25 @@ def _looked_up(services: Services, member_id: str, sync_id: str, job: JobRow) ->
         found_items=found_items,
         taken=taken,
         existing=existing,
-        fresh=preconditions.read(parse_response(job.response).results),
+        fresh=fresh,
     )
+
+
+def _currency_name(detail: Mapping[str, Any], fresh: Mapping[str, Any]) -> str | None:
+    """QuickBooks' name of the currency the deal's customer must be in (None: a file without
+    multicurrency, where customers have none)."""
+    if not fresh.get("multi_currency"):
+        return None
+    code = str(detail.get("link_currency") or "")
+    if not code:
+        return str(fresh.get("home_currency_name") or "") or None
+    found = next((c for c in fresh.get("currencies") or [] if c.get("code") == code), None)
+    return str(found["name"]) if found else code
+
+
+def _in(record: Mapping[str, Any], currency_name: str | None) -> bool:
+    ref = record.get("CurrencyRef")
+    return currency_name is None or getattr(ref, "full_name", None) in (None, currency_name)
 
 
 def _preferred(records: Sequence[Mapping[str, Any]], names: list[str] | None) -> tuple[str, str]:
@@ -656,7 +706,10 @@ def _write(
     d = sync.detail
     file, party = services.company_file(member_id), d["party"]  # the file the session had open
     customer_info = d.get("draft") or d["customer"]  # "customer": syncs started before 0.9
-    linked_now = links.by_b24(member_id, file, party["type"], party["id"]) if party["id"] != "0" else None
+    in_currency = str(d.get("link_currency") or "")  # a client's customer in another currency
+    linked_now = (
+        links.by_b24(member_id, file, party["type"], party["id"], in_currency) if party["id"] != "0" else None
+    )
     if linked_now is not None and found_customer is None and not customer_info.get("list_id"):
         # linked since the click (the first sync, the tab): that customer, not a second one
         customer_info = {"name": linked_now.qb_name, "list_id": linked_now.qb_id}
@@ -664,8 +717,9 @@ def _write(
         holder = links.claim(
             member_id,
             file,
-            Link("customer", found_customer["list_id"], found_customer["name"], party["type"], party["id"]),
-        )
+            Link("customer", found_customer["list_id"], found_customer["name"], party["type"], party["id"],
+                 currency=in_currency),
+        )  # fmt: skip
         if holder is not None:  # linked to another record since the preview: never take it over
             _failed(
                 services,
@@ -705,6 +759,12 @@ def _write(
     for key in d.get("texts") or {}:  # free-text rows: the item QuickBooks has by that name, or a new one
         items[key] = found_items[key][1] if key in found_items else None
     kind: Kind = sync.kind  # type: ignore[assignment]
+    money_in = currency.choose(
+        str(d["deal"].get("CURRENCY_ID") or ""), fresh, _edition(services, member_id),
+        receivable=kind in ("Invoice", "CreditMemo"),
+    )  # fmt: skip
+    if isinstance(customer, CustomerDraft) and money_in.foreign and money_in.list_id:
+        customer.fields["CurrencyRef"] = Ref(list_id=money_in.list_id)  # made in the deal's currency
     another = bool(d.get("another"))
     target, gone = _target(kind, d.get("documents") or [], existing, another)
     job_id = "job_" + uuid.uuid4().hex[:24]
@@ -727,6 +787,14 @@ def _write(
         services.portals.setting(member_id, "tax.rates") or {},
         fresh,
     )
+    placed = inventory.choose(
+        str(d["deal"].get("CATEGORY_ID") or "0"),
+        d["rows"],
+        {n: items.get(row_key(r)) for n, r in enumerate(d["rows"], 1)},
+        services.portals.setting(member_id, "site.pipelines") or {},
+        services.portals.setting(member_id, "units.measures") or {},
+        fresh,
+    )
     plan = plan_document(
         kind=kind,
         deal=d["deal"],
@@ -742,10 +810,38 @@ def _write(
         line_classes=chosen.lines,
         tax_codes=taxed.codes if taxed.mapped else None,
         tax_item=taxed.item,
+        exchange_rate=money_in.rate if money_in.foreign else None,
+        ar_account=money_in.ar_account,
+        line_sites=placed.sites,
+        line_units=placed.units,
     )
     plan.notes += [n for n in (calendar.note, rep_note) if n]
+    custom = custom_fields.CustomFields()
+    if isinstance(customer, CustomerDraft) and plan.customer_name:  # a new customer gets its custom fields
+        custom = custom_fields.choose(
+            customer_info.get("custom") or {},
+            services.portals.setting(member_id, "custom.fields") or {},
+            fresh,
+        )
+        extra = custom.requests(plan.customer_name)
+        at = next((n + 1 for n, r in enumerate(plan.requests) if r.request_id == "customer"), 0)
+        plan.requests[at:at] = extra  # after the CustomerAdd, before the items and the document
+        plan.problems += [f"{p.path.split('/', 1)[-1]}: {p.message}"
+                          for p in validate(MessageSet(extra), version=VERSION)]  # fmt: skip
+        plan.problems += custom.problems  # over QuickBooks' limits: refused here, before anything is sent
+        plan.notes += custom.notes
     plan.problems += chosen.problems  # a class QuickBooks lacks: refused here, not by QuickBooks
     plan.problems += taxed.problems  # a VAT rate with no mapping, or a code or item QuickBooks lacks
+    plan.problems += placed.problems  # a site or unit QuickBooks would refuse: refused here
+    plan.notes += placed.notes
+    plan.problems += money_in.problems  # multicurrency off, a currency QuickBooks lacks: refused here
+    plan.notes += money_in.notes
+    if not money_in.problems and money_in.foreign != bool(in_currency):
+        # the customer was chosen for a home currency QuickBooks has just said is another
+        plan.problems.append(
+            f"Currency: QuickBooks' home currency is {money_in.home}, not what the app knew when this sync "
+            "started. Open “Sync to QuickBooks” again."
+        )
     label = _label(kind)
     dated = (
         target["date"] if target and target.get("date") else now.date().isoformat()
@@ -785,6 +881,10 @@ def _write(
         plan.problems.append(closed)
     shown = _shown_name(customer, found_customer, customer_info, plan.customer_name)
     customer_id = customer.list_id if isinstance(customer, Ref) else None
+    if customer_id and found_customer is None:  # a linked customer QuickBooks keeps in another currency
+        theirs = currency.customer_problem(money_in, shown, (fresh or {}).get("linked_currency"))
+        if theirs:
+            plan.problems.append(theirs)
     if send and _changed_since(d.get("confirmed_plan"), shown, customer_id, plan.total, kind):
         plan.problems.append(CHANGED)  # a retry sends only what the person confirmed
     created = {r.request_id: _product_of(r.request_id, plan, d) for r in plan.requests if r.request_id}
@@ -807,11 +907,15 @@ def _write(
                 "problem": ln.problem,
                 "account": ln.account,  # an item to create posts to it: the preview says so
                 "class": chosen.lines.get(n),  # the product's own class on this line
+                "site": placed.sites.get(n),  # the pipeline's inventory site, on inventory lines
+                "unit": placed.units.get(n),  # the row's unit of measure, as QuickBooks names it
             }
             for n, ln in enumerate(plan.lines, 1)
         ],  # fmt: skip
         "class": chosen.document,  # the pipeline's class on the document
         "tax_item": taxed.item,  # the mapping's tax item: QuickBooks computes the tax with it
+        "currency": money_in.shown(plan.total),  # another currency: its rate, the home amount, A/R
+        "custom_fields": custom.shown(),  # the new customer's custom fields, each with its value
         "subtotal": plan.subtotal,
         "tax": plan.tax,
         "total": plan.total,
@@ -1125,7 +1229,8 @@ def _link_made(services: Services, member_id: str, sync: Any, rets: dict[str, An
     for rid, ret in rets.items():
         if rid == "customer" and ret.get("ListID"):
             links.link(member_id, file, Link("customer", str(ret["ListID"]), str(ret["FullName"]),
-                                             party["type"], party["id"]))  # fmt: skip
+                                             party["type"], party["id"],
+                                             currency=str(d.get("link_currency") or "")))  # fmt: skip
         elif rid.startswith("item-") and d.get("created_by_request", {}).get(rid) and ret.get("ListID"):
             links.link(member_id, file, Link("item", str(ret["ListID"]), str(ret["FullName"]), "product",
                                              d["created_by_request"][rid]))  # fmt: skip

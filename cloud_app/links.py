@@ -2,7 +2,9 @@
 
 Mappings are keyed by (portal, company file, kind, QuickBooks id) — the same Bitrix24 portal may keep
 books in more than one company file — with the Bitrix24 side as (type, id): ``company``/``contact`` for
-customers, ``product`` for items, ``deal`` for documents. Every query names its portal.
+customers, ``product`` for items, ``deal`` for documents. Every query names its portal. A client billed
+in another currency than the company file's home currency has a customer of its own for it (QuickBooks
+keeps one currency per customer): its link carries that ``currency``; every other link has ``""``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from .portals import PortalStore
 
-COLUMNS = "kind, qb_id, qb_name, b24_type, b24_id, fingerprint"
+COLUMNS = "kind, qb_id, qb_name, b24_type, b24_id, fingerprint, currency"
 # a sync in these states may still send (or has sent) its write: no second one for the same deal
 ACTIVE = ("looking_up", "sending", "queued", "recovering")
 
@@ -30,6 +32,7 @@ class Link:
     b24_type: str
     b24_id: str
     fingerprint: str | None = None  # the synced fields as they stand on both sides (echo detection)
+    currency: str = ""  # a client's customer in another currency: its code ("" the home currency's)
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,12 @@ class Links:
         with self.store.lock, self.store.db.conn:
             self.store.db.conn.execute(
                 """INSERT INTO mappings (member_id, company_file, kind, qb_id, qb_name, b24_type, b24_id,
-                   fingerprint, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   fingerprint, updated_at, currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (member_id, company_file, kind, qb_id) DO UPDATE SET qb_name=excluded.qb_name,
                    b24_type=excluded.b24_type, b24_id=excluded.b24_id, updated_at=excluded.updated_at,
-                   fingerprint=coalesce(excluded.fingerprint, fingerprint)""",
+                   fingerprint=coalesce(excluded.fingerprint, fingerprint), currency=excluded.currency""",
                 (member_id, company_file, item.kind, item.qb_id, item.qb_name, item.b24_type, item.b24_id,
-                 item.fingerprint, self.store.clock()),
+                 item.fingerprint, self.store.clock(), item.currency),
             )  # fmt: skip
 
     def claim(self, member_id: str, company_file: str, item: Link) -> Link | None:
@@ -71,12 +74,15 @@ class Links:
             self.link(member_id, company_file, item)
         return None
 
-    def by_b24(self, member_id: str, company_file: str, b24_type: str, b24_id: str) -> Link | None:
+    def by_b24(
+        self, member_id: str, company_file: str, b24_type: str, b24_id: str, currency: str = ""
+    ) -> Link | None:
+        """The record's link — for a client, its customer in ``currency`` ("" the home currency's)."""
         with self.store.lock:
             row = self.store.db.conn.execute(
-                f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND "
-                "company_file=? AND b24_type=? AND b24_id=? ORDER BY updated_at DESC LIMIT 1",
-                (member_id, company_file, b24_type, str(b24_id)),
+                f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND company_file=? AND b24_type=? "
+                "AND b24_id=? AND currency=? ORDER BY updated_at DESC LIMIT 1",
+                (member_id, company_file, b24_type, str(b24_id), currency),
             ).fetchone()
         return Link(*row) if row else None
 

@@ -23,7 +23,7 @@ from . import company_time, deal_sync
 from .agents.store import JobRow
 from .b24.errors import B24Error
 from .links import Link
-from .sync import failures
+from .sync import currency, failures
 from .sync.names import ListName, alternatives, choose, fit_name
 from .sync.statement import ESTIMATE_DAYS, RECENT_DAYS, card_fields, statement
 from .sync.text import Unstorable
@@ -63,14 +63,13 @@ def view(services: Services, member_id: str, b24_type: str, b24_id: str) -> dict
     }
 
 
-HOME_CURRENCY = {"US": "USD", "CA": "CAD", "UK": "GBP", "GB": "GBP", "AU": "AUD"}  # QuickBooks editions
-
-
 def home_currency(services: Services, member_id: str) -> str:
-    """The company file's own currency: its edition's country, as the Web Connector session reported it
-    (a customer without a CurrencyRef is in it); empty when not known yet."""
+    """The company file's own currency: the home currency QuickBooks named in a deal's lookup
+    (multicurrency on), else its edition's country, as the Web Connector session reported it (a customer
+    without a CurrencyRef is in it); empty when not known yet."""
     session = services.portals.setting(member_id, "qb.session") or {}
-    return HOME_CURRENCY.get(str(session.get("country") or "").upper(), "")
+    known = services.portals.setting(member_id, "qb.home_currency")
+    return str(known or currency.EDITION_HOME.get(str(session.get("country") or "").upper(), ""))
 
 
 def credit(statement: dict[str, Any] | None) -> dict[str, Any] | None:

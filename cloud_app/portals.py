@@ -70,6 +70,9 @@ MIGRATIONS: list[str] = [
     """CREATE TABLE b24_writes (
         member_id TEXT NOT NULL, key TEXT NOT NULL, method TEXT NOT NULL, state TEXT NOT NULL,
         b24_id TEXT, at REAL NOT NULL, PRIMARY KEY (member_id, key))""",
+    # links.py: a client's customer in another currency than the home one (QuickBooks keeps one currency
+    # per customer): "" for the home currency's
+    "ALTER TABLE mappings ADD COLUMN currency TEXT NOT NULL DEFAULT ''",
 ]
 # rows removed with the portal on CLEAN=1
 PORTAL_TABLES = (

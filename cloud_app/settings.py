@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .sync import salestax
+from .sync import custom_fields, inventory, salestax
 
 SIDES = ("qb", "b24")
 SYNCED_FIELDS = ("title", "phones", "emails")
@@ -154,6 +154,21 @@ CHOICES: dict[str, Choice] = {
         {},
         "per Bitrix24 VAT rate, the QuickBooks sales tax code and tax item (none: rate > 0 is taxable)",
         salestax.check_mapping,
+    ),  # fmt: skip
+    "site.pipelines": Choice(
+        {},
+        "per pipeline, the QuickBooks inventory site of its documents' inventory lines",
+        inventory.check_names("pipeline id → inventory site", '{"0": "Main Warehouse"}'),
+    ),  # fmt: skip
+    "units.measures": Choice(
+        {},
+        "per Bitrix24 unit of measure (its code), the QuickBooks unit a line gets when its item has it",
+        inventory.check_names("Bitrix24 measure code → QuickBooks unit", '{"796": "each"}'),
+    ),  # fmt: skip
+    "custom.fields": Choice(
+        {},
+        "per company/contact field (UF_CRM_…), the QuickBooks custom field a new customer gets its value in",
+        custom_fields.check_mapping,
     ),  # fmt: skip
     "deal_deleted": Choice(
         "nothing",

@@ -136,6 +136,103 @@ RU: dict[str, str] = {
     "Choose another in the app's Settings.":
         "Менеджер: выбранный для сделки менеджер {t_why}, поэтому документ уйдёт без менеджера. Выберите "
         "другого в параметрах приложения.",
+    # deal sync: the document's currency (cloud_app.sync.currency)
+    "Currency: QuickBooks did not say which currencies it keeps, so a deal in {code} is not sent. Run the "
+    "sync again in a minute.":
+        "Валюта: QuickBooks не сообщил, какие валюты в нём ведутся, поэтому сделка в {code} не отправлена. "
+        "Запустите синхронизацию снова через минуту.",
+    "Currency: this deal is in {code}, but this QuickBooks company file keeps its books in {home} only "
+    "(multicurrency is off). Turn multicurrency on in QuickBooks (Edit → Preferences → Multiple Currencies "
+    "→ Company Preferences), or change the deal's currency to {home2} in Bitrix24, then sync again.":
+        "Валюта: сделка в {code}, а этот файл компании QuickBooks ведёт учёт только в {home} (мультивалютность "
+        "выключена). Включите её в QuickBooks (Edit → Preferences → Multiple Currencies → Company "
+        "Preferences) или смените валюту сделки в Битрикс24 на {home2}, затем синхронизируйте снова.",
+    "Currency: QuickBooks has no currency {code}. Add it in QuickBooks (Company → Manage Currency → Currency "
+    "List), or change the deal's currency in Bitrix24, then sync again.":
+        "Валюта: в QuickBooks нет валюты {code}. Добавьте её в QuickBooks (Company → Manage Currency → "
+        "Currency List) или смените валюту сделки в Битрикс24, затем синхронизируйте снова.",
+    "Currency: the currency {name} ({code}) is inactive in QuickBooks. Make it active there (Company → "
+    "Manage Currency → Currency List), then sync again.":
+        "Валюта: валюта «{name}» ({code}) неактивна в QuickBooks. Сделайте её активной (Company → Manage "
+        "Currency → Currency List), затем синхронизируйте снова.",
+    "Currency: QuickBooks has no exchange rate for {name} ({code}). Enter one in QuickBooks (Company → "
+    "Manage Currency → Currency List), then sync again.":
+        "Валюта: в QuickBooks нет курса для «{name}» ({code}). Введите его в QuickBooks (Company → Manage "
+        "Currency → Currency List), затем синхронизируйте снова.",
+    "Currency: the document is in {name} ({code}), at QuickBooks' rate of {rate} {home} per {code2}.":
+        "Валюта: документ в валюте «{name}» ({code}) по курсу QuickBooks {rate} {home} за 1 {code2}.",
+    "Currency: QuickBooks has no A/R account in {code} yet; it makes one with this first document.":
+        "Валюта: в QuickBooks ещё нет счёта дебиторской задолженности в {code}; он будет создан с этим первым "
+        "документом.",
+    "Currency: QuickBooks' home currency is {home}, not what the app knew when this sync started. Open "
+    "“Sync to QuickBooks” again.":
+        "Валюта: основная валюта QuickBooks — {home}, а не та, что приложение знало при начале синхронизации. "
+        "Откройте «Синхронизировать с QuickBooks» снова.",
+    "Currency: the QuickBooks customer “{customer}” is in {theirs}, but this deal is in {code}, and "
+    "QuickBooks keeps one currency per customer. Change the deal's currency in Bitrix24 to the customer's, "
+    "then sync again.":
+        "Валюта: клиент QuickBooks «{customer}» ведётся в валюте «{theirs}», а сделка в {code}, и у клиента "
+        "QuickBooks может быть только одна валюта. Смените валюту сделки в Битрикс24 на валюту клиента, затем "
+        "синхронизируйте снова.",
+    # deal sync: the new customer's custom fields (cloud_app.sync.custom_fields)
+    "Custom fields: QuickBooks did not say which custom fields it has, so the customer is not created. Run "
+    "the sync again in a minute.":
+        "Дополнительные поля: QuickBooks не сообщил, какие дополнительные поля в нём есть, поэтому клиент не "
+        "создан. Запустите синхронизацию снова через минуту.",
+    "Custom field “{name}”: QuickBooks has no such custom field and already keeps {n}, the most it can. "
+    "Choose one it has in the app's Settings, or remove one in QuickBooks (open a customer in QuickBooks → "
+    "Additional Info → Define Fields).":
+        "Дополнительное поле «{name}»: такого поля в QuickBooks нет, а полей там уже {n} — больше QuickBooks "
+        "не хранит. Выберите существующее поле в параметрах приложения или удалите одно в QuickBooks (откройте "
+        "клиента в QuickBooks → Additional Info → Define Fields).",
+    "Custom field “{name}”: QuickBooks has no such custom field and already keeps {n} for customers, the "
+    "most it can. Choose one it has in the app's Settings, or remove one in QuickBooks (open a customer in "
+    "QuickBooks → Additional Info → Define Fields).":
+        "Дополнительное поле «{name}»: такого поля в QuickBooks нет, а полей для клиентов там уже {n} — "
+        "больше QuickBooks не хранит. Выберите существующее поле в параметрах приложения или удалите одно в "
+        "QuickBooks (откройте клиента в QuickBooks → Additional Info → Define Fields).",
+    "Custom field “{name}” is added to QuickBooks' custom fields for customers.":
+        "Дополнительное поле «{name}» будет добавлено в дополнительные поля клиентов QuickBooks.",
+    "Custom field “{name}”: QuickBooks has it, but not for customers. Tick it for customers in QuickBooks "
+    "(open a customer in QuickBooks → Additional Info → Define Fields), or choose another in the app's "
+    "Settings.":
+        "Дополнительное поле «{name}»: в QuickBooks оно есть, но не для клиентов. Отметьте его для клиентов "
+        "в QuickBooks (откройте клиента в QuickBooks → Additional Info → Define Fields) или выберите другое "
+        "в параметрах приложения.",
+    "Custom field “{name}”: the value from Bitrix24 is {n} characters, and QuickBooks keeps at most {limit} "
+    "in a custom field. Shorten it in Bitrix24, then sync again.":
+        "Дополнительное поле «{name}»: значение из Битрикс24 длиной {n} символов, а QuickBooks хранит в "
+        "дополнительном поле не больше {limit}. Сократите его в Битрикс24, затем синхронизируйте снова.",
+    "Custom field “{name}”: written in Latin letters ({value}).":
+        "Дополнительное поле «{name}»: записано латиницей ({value}).",
+    # deal sync: inventory sites and units of measure (cloud_app.sync.inventory)
+    "Inventory site: QuickBooks did not say whether it keeps inventory by site, so nothing is sent. Run the "
+    "sync again in a minute.":
+        "Склад: QuickBooks не сообщил, ведёт ли он запасы по складам, поэтому ничего не отправлено. Запустите "
+        "синхронизацию снова через минуту.",
+    "Inventory site: QuickBooks does not keep inventory by site (multiple locations are off), so the site "
+    "“{site}” cannot be set. Turn them on in QuickBooks (Edit → Preferences → Items & Inventory → Advanced "
+    "Inventory Settings), or remove the pipeline's site in the app's Settings.":
+        "Склад: QuickBooks не ведёт запасы по складам (несколько складов выключено), поэтому склад «{site}» "
+        "указать нельзя. Включите их в QuickBooks (Edit → Preferences → Items & Inventory → Advanced "
+        "Inventory Settings) или уберите склад воронки в параметрах приложения.",
+    "Inventory site: QuickBooks has no inventory site “{site}”. Add it in QuickBooks (Lists → Inventory Site "
+    "List), or choose another in the app's Settings.":
+        "Склад: в QuickBooks нет склада «{site}». Добавьте его в QuickBooks (Lists → Inventory Site List) или "
+        "выберите другой в параметрах приложения.",
+    "Inventory site: the site “{site}” is inactive in QuickBooks. Make it active there (Lists → Inventory "
+    "Site List), or choose another in the app's Settings.":
+        "Склад: склад «{site}» неактивен в QuickBooks. Сделайте его активным (Lists → Inventory Site List) "
+        "или выберите другой в параметрах приложения.",
+    "Inventory site: no line is an inventory item in QuickBooks, so “{site}” is not set.":
+        "Склад: ни одна строка не является складским товаром в QuickBooks, поэтому склад «{site}» не указан.",
+    "Row {n}: the item “{item}” has no unit of measure in QuickBooks, so the line goes without one.":
+        "Строка {n}: у товара «{item}» в QuickBooks нет единиц измерения, поэтому строка уйдёт без единицы.",
+    "Row {n}: “{unit}” is not one of the units of the item “{item}” in QuickBooks (its set “{kept}”: "
+    "{units}). Choose another in the app's Settings, or add it to the set in QuickBooks (Lists → U/M Set "
+    "List).":
+        "Строка {n}: «{unit}» не входит в единицы товара «{item}» в QuickBooks (его набор «{kept}»: {units}). "
+        "Выберите другую в параметрах приложения или добавьте её в набор в QuickBooks (Lists → U/M Set List).",
     "is inactive in QuickBooks": "неактивен в QuickBooks",
     "is no longer in QuickBooks": "больше не существует в QuickBooks",
     # names and texts made to fit QuickBooks (cloud_app.sync.text, .names, .customers)

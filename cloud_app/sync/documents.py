@@ -154,6 +154,10 @@ def plan_document(
     line_classes: Mapping[int, str] | None = None,
     tax_codes: Mapping[int, str] | None = None,
     tax_item: str | None = None,
+    exchange_rate: Decimal | None = None,
+    ar_account: str | None = None,
+    line_sites: Mapping[int, str] | None = None,
+    line_units: Mapping[int, str] | None = None,
 ) -> DocumentPlan:
     """``sales_rep`` is a rep's ListID or None. With ``update`` the deal's existing document is changed
     (a ``…Mod`` with its current EditSequence, every line replaced by the deal's rows as they are now, its
@@ -162,7 +166,10 @@ def plan_document(
     ``items`` maps a product key (``"P<id>"``, or ``"N<name>"`` for free-text rows) to a QuickBooks
     item FullName, or None when the product has no QuickBooks item yet. ``class_name`` goes on the
     document, ``line_classes`` (1-based row → class) on those lines (``classes``); ``tax_codes`` (row →
-    sales tax code) and ``tax_item`` come from the VAT mapping (``salestax``) when one is set."""
+    sales tax code) and ``tax_item`` come from the VAT mapping (``salestax``) when one is set.
+    ``exchange_rate`` and ``ar_account`` (a ListID) are a document in another currency's (``currency``):
+    the rate the preview showed, the A/R account in that currency (invoices and credit memos only).
+    ``line_sites`` and ``line_units`` (row → name): the lines' inventory sites and units (``inventory``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     deal_id = str(deal.get("ID", ""))
@@ -197,6 +204,10 @@ def plan_document(
                 line_fields["SalesTaxCodeRef"] = (tax_codes or {})[n]
             if (line_classes or {}).get(n):
                 line_fields["ClassRef"] = Ref(full_name=(line_classes or {})[n])
+            if (line_units or {}).get(n):
+                line_fields["UnitOfMeasure"] = (line_units or {})[n]
+            if (line_sites or {}).get(n):
+                line_fields["InventorySiteRef"] = Ref(full_name=(line_sites or {})[n])
             doc_lines.append(line_fields)
 
     doc: dict[str, Any] = {"CustomerRef": customer_ref, "Memo": _memo(deal, plan)}
@@ -204,6 +215,10 @@ def plan_document(
         doc["ClassRef"] = Ref(full_name=class_name)
     if tax_item:
         doc["ItemSalesTaxRef"] = Ref(full_name=tax_item)
+    if ar_account and kind in ("Invoice", "CreditMemo"):
+        doc["ARAccountRef"] = Ref(list_id=ar_account)
+    if exchange_rate is not None:
+        doc["ExchangeRate"] = exchange_rate
     if update is None:
         doc["TxnDate"] = today
         doc[f"{kind}LineAdd"] = doc_lines

@@ -8,7 +8,12 @@ queries, and the plan is checked against their answers:
 * ``SalesRepQuery`` (all, inactive too): the reps a document may name;
 * ``ClassQuery`` (all, inactive too): the classes the settings put on documents (``classes``);
 * ``SalesTaxCodeQuery``, ``ItemSalesTaxQuery``, ``ItemSalesTaxGroupQuery``: what the VAT mapping names
-  (``salestax``).
+  (``salestax``);
+* ``PreferencesQuery``'s ``MultiCurrencyPreferences``, ``CurrencyQuery`` (all, inactive too) and the A/R
+  accounts: the document's currency, rate and A/R account (``currency``);
+* ``DataExtDefQuery`` (``OwnerID`` 0): the custom fields a new customer may get (``custom_fields``);
+* ``MultiLocationInventoryPreferences``, ``InventorySiteQuery``, ``UnitOfMeasureSetQuery`` and the items'
+  own records: the lines' inventory sites and units (``inventory``).
 
 The answers are kept on the sync as plain JSON (:func:`read`) so a confirmed preview is checked against
 the same answers its person saw.
@@ -22,10 +27,12 @@ from typing import Any
 
 from shared.qbxml.builder import Request, query
 
-from . import classes
+from . import classes, currency, custom_fields, inventory
 
 PREFERENCES, SALES_REPS, CLASSES = "preferences", "salesreps", "classes"
 TAX_CODES, TAX_ITEMS, TAX_GROUPS = "taxcodes", "taxitems", "taxgroups"
+CURRENCIES, RECEIVABLES, LINKED = "currencies", "receivables", "linked-customer"
+CUSTOM_FIELDS, SITES, UNIT_SETS, ITEM_FACTS = "customfields", "sites", "unitsets", "linked-items"
 
 
 def requests() -> list[Request]:
@@ -37,7 +44,24 @@ def requests() -> list[Request]:
         query("SalesTaxCode", {"ActiveStatus": "ActiveOnly"}, request_id=TAX_CODES),
         query("ItemSalesTax", {"ActiveStatus": "ActiveOnly"}, request_id=TAX_ITEMS),
         query("ItemSalesTaxGroup", {"ActiveStatus": "ActiveOnly"}, request_id=TAX_GROUPS),
+        query("Currency", {"ActiveStatus": "All"}, request_id=CURRENCIES),
+        query(
+            "Account", {"ActiveStatus": "All", "AccountType": "AccountsReceivable"}, request_id=RECEIVABLES
+        ),  # fmt: skip
+        query("DataExtDef", {"OwnerID": "0"}, request_id=CUSTOM_FIELDS),
+        query("InventorySite", {"ActiveStatus": "All"}, request_id=SITES),
+        query("UnitOfMeasureSet", {"ActiveStatus": "All"}, request_id=UNIT_SETS),
     ]
+
+
+def linked_items(names: list[str]) -> Request:
+    """Linked products' items, read for what sites and units need (inventory? its unit of measure set)."""
+    return query("Item", {"FullName": names}, request_id=ITEM_FACTS)
+
+
+def linked_customer(list_id: str) -> Request:
+    """The deal's linked customer, read for its currency (QuickBooks keeps one per customer)."""
+    return query("Customer", {"ListID": list_id}, request_id=LINKED)
 
 
 def _name(ref: Any) -> str:
@@ -62,6 +86,30 @@ def read(results: Iterable[Any]) -> dict[str, Any]:
         if rid == PREFERENCES and code == 0 and result.records:
             closing = (result.records[0].get("AccountingPreferences") or {}).get("ClosingDate")
             out["closing_date"] = closing.isoformat() if isinstance(closing, date) else None
+            multi = result.records[0].get("MultiCurrencyPreferences") or {}
+            out["multi_currency"] = str(multi.get("IsMultiCurrencyOn", "false")).lower() == "true"
+            out["home_currency_name"] = _name(multi.get("HomeCurrencyRef")) or None
+            located = result.records[0].get("MultiLocationInventoryPreferences") or {}
+            out["multi_location"] = (
+                str(located.get("IsMultiLocationInventoryEnabled", "false")).lower() == "true"
+            )
+        elif rid == CURRENCIES and code in (0, 1):  # 1: a file without multicurrency lists none
+            out["currencies"] = [currency.currency_of(r) for r in result.records]
+        elif rid == RECEIVABLES and code in (0, 1):
+            out["receivables"] = [currency.receivable_of(r) for r in result.records]
+        elif rid == SITES and code in (0, 1):
+            out["sites"] = [inventory.site_of(r) for r in result.records]
+        elif rid == UNIT_SETS and code in (0, 1):
+            out["unit_sets"] = [inventory.unit_set_of(r) for r in result.records]
+        elif (rid == ITEM_FACTS or rid.startswith(("item-", "text-"))) and result.records:
+            items = out.setdefault("items", {})
+            items.update(
+                {str(r.get("FullName") or "").casefold(): inventory.item_facts(r) for r in result.records}
+            )
+        elif rid == CUSTOM_FIELDS and code in (0, 1):  # 1: no custom fields yet
+            out["custom_fields"] = [custom_fields.definition_of(r) for r in result.records]
+        elif rid == LINKED and code == 0 and result.records:
+            out["linked_currency"] = _name(result.records[0].get("CurrencyRef")) or None
         elif rid == SALES_REPS and result.header.status.is_ok:  # 1: QuickBooks has no sales reps at all
             out["sales_reps"] = [rep_of(r) for r in result.records]
         elif rid == CLASSES and code in (0, 1):  # 1: the company has no classes

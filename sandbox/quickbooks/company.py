@@ -50,6 +50,8 @@ OTHER_LISTS = (
     "Currency",
     "PriceLevel",
     "CustomerMsg",
+    "InventorySite",
+    "UnitOfMeasureSet",
 )
 LIST_ENTITIES = NAME_ENTITIES + ITEM_ENTITIES + TERMS_ENTITIES + OTHER_LISTS
 TXN_ENTITIES = ("Invoice", "Estimate", "SalesOrder", "CreditMemo", "ReceivePayment", "ARRefundCreditCard")
@@ -79,6 +81,10 @@ REF_TARGETS: dict[str, tuple[str, ...]] = {
     "PriceLevelRef": ("PriceLevel",),
     "CurrencyRef": ("Currency",),
     "CustomerMsgRef": ("CustomerMsg",),
+    "InventorySiteRef": ("InventorySite",),
+    "ParentSiteRef": ("InventorySite",),
+    "UnitOfMeasureSetRef": ("UnitOfMeasureSet",),
+    "OverrideUOMSetRef": ("UnitOfMeasureSet",),
 }
 
 
@@ -166,6 +172,7 @@ class Company:
         self._names: dict[str, set[str]] = {}
         self.deleted: list[Deleted] = []
         self.data_ext_defs: list[tuple[str, str, str]] = []  # owner, name, type
+        self.data_ext_objects: dict[str, list[str]] = {}  # "owner|name" → AssignToObject (custom_fields)
         self.default_tax_item: str | None = None
         self._list_counter = 0x80000000
         self._txn_counter = 0x10000
@@ -176,6 +183,12 @@ class Company:
         # OwnerID → the FileID the Web Connector stamped on its first connection (PG Table 4-1; errata 9)
         self.file_ids: dict[str, str] = {}
         self.closing_date: date | None = None  # Company → Set Closing Date (shown in PreferencesRet)
+        # Edit → Preferences → Multiple Currencies (``currencies.turn_on``): off in a new file; once on,
+        # never off again; ``home_currency`` is the ListID of the home currency's CurrencyRet
+        self.multi_currency = False
+        # Advanced Inventory's multiple locations (Enterprise): lines may name an inventory site
+        self.multi_location = False
+        self.home_currency: str | None = None
 
     # -- time and identity ----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from lxml import etree
 
 from shared.qbxml.schema import Element, version_key
 
-from . import refunds
+from . import currencies, custom_fields, refunds
 from .company import (
     ITEM_ENTITIES,
     LIST_ENTITIES,
@@ -206,6 +206,7 @@ class Processor:
             "ItemQuery": self.query,
             "TermsQuery": self.query,
             "DataExtDefAdd": self.data_ext_def_add,
+            "DataExtDefQuery": self.data_ext_def_query,
             "DataExtAdd": self.data_ext_add,
             "DataExtMod": self.data_ext_add,
             "ARRefundCreditCardAdd": lambda rq, rs, doc, s: refunds.add(self, rq, rs, doc, s),
@@ -269,6 +270,8 @@ class Processor:
         kind = rq.tag[: -len("AddRq")]
         src = rq.find(f"{kind}Add")
         assert src is not None
+        if src.find("CurrencyRef") is not None:
+            self._currency_allowed()
         spec = self.company.ret_spec(kind)
         ret = self.convert(src, spec, kind, kind)
         now, c = self.company.stamp(), self.company
@@ -325,6 +328,10 @@ class Processor:
                 tax = c.by_name(("SalesTaxCode",), "Tax")
                 if tax is not None:
                     insert_ordered(ret, self._ref_el("SalesTaxCodeRef", tax), spec)
+        if kind in ("Customer", "Vendor") and c.multi_currency and ret.find("CurrencyRef") is None:
+            home = currencies.home(c)  # a new name is in the home currency unless told otherwise
+            if home is not None:
+                insert_ordered(ret, self._ref_el("CurrencyRef", home), spec)
         if kind in ("Vendor",) and spec.child("Balance") is not None:
             insert_ordered(ret, _el("Balance", money(_d(src.findtext("OpenBalance")))), spec)
 
@@ -374,8 +381,54 @@ class Processor:
                 raise Failure(3250, "Group item lines are not supported by this QuickBooks sandbox.")
         if kind == "ReceivePayment":
             self._apply_payment(src, ret, spec)
+        if c.multi_currency and customer is not None:
+            self._in_currency(kind, src, ret, spec, customer)
+
+    def _currency_allowed(self) -> None:
+        """A currency named in a file without multicurrency: the feature is off (3250, contract §7 names
+        multi-currency; the message as the processor words every disabled feature — UNCONFIRMED)."""
+        if not self.company.multi_currency:
+            raise Failure(
+                3250,
+                "This feature is not enabled or not available in this version of QuickBooks: multicurrency.",
+            )
+
+    def _in_currency(
+        self, kind: str, src: etree._Element, ret: etree._Element, spec: Element, customer: Record
+    ) -> None:
+        """A document in a multicurrency file is in its customer's currency (Intuit, ``currencies``): it
+        carries that CurrencyRef, an ExchangeRate (the request's, else the currency list's) and posts to
+        an A/R account in that currency."""
+        c = self.company
+        currency = currencies.currency_of(c, customer)
+        if currency is None:
+            return
+        for old in ret.findall("CurrencyRef"):
+            ret.remove(old)
+        insert_ordered(ret, self._ref_el("CurrencyRef", currency), spec)
+        given = src.findtext("ExchangeRate")
+        home = currencies.home(c)
+        rate = currencies.rate(currency, home) if given is None or currency is home else Decimal(given)
+        _put(ret, "ExchangeRate", f"{rate.normalize():f}", spec)
+        if spec.child("ARAccountRef") is None:
+            return
+        account = c.get(ret.findtext("ARAccountRef/ListID") or "")
+        if account is not None:
+            mine = currencies.currency_of(c, account)
+            if account.text("AccountType") != "AccountsReceivable" or mine is None or mine.id != currency.id:
+                # UNCONFIRMED text and code: Intuit says only that a document posts to an A/R account in
+                # its customer's currency
+                raise Failure(
+                    3210,
+                    f'The account "{account.full_name}" cannot be used: its currency is not the currency '
+                    f'of customer "{customer.full_name}" ({currency.full_name}).',
+                )
+            return
+        account = currencies.receivable(c, currency, self)
+        insert_ordered(ret, self._ref_el("ARAccountRef", account), spec)
 
     def _line(self, kind: str, src: etree._Element, line_spec: Element) -> etree._Element:
+        self._site_and_unit(src)
         line = self.convert(src, line_spec, kind, kind)
         for stale in line.findall("TxnLineID"):  # "-1" in a line Mod means "new line"
             line.remove(stale)
@@ -383,6 +436,33 @@ class Processor:
         self._line_defaults(line, line_spec)
         sort_children(line, line_spec)
         return line
+
+    def _site_and_unit(self, src: etree._Element) -> None:
+        """A line's inventory site needs Advanced Inventory's multiple locations on (a feature not enabled:
+        3250, contract §7); its unit must be one of its item's unit of measure set (base or related unit,
+        by name or abbreviation — qbxmlops140.xml UnitOfMeasureSetRet). Codes and texts UNCONFIRMED."""
+        if src.find("InventorySiteRef") is not None and not self.company.multi_location:
+            raise Failure(
+                3250,
+                "This feature is not enabled or not available in this version of QuickBooks: "
+                "multiple inventory sites.",
+            )
+        unit = src.findtext("UnitOfMeasure")
+        if unit is None:
+            return
+        item = self.resolve(src.find("ItemRef"), "Item", "Item") if src.find("ItemRef") is not None else None
+        uom = self.company.get(item.el.findtext("UnitOfMeasureSetRef/ListID") or "") if item else None
+        units = {
+            (u.findtext(tag) or "").casefold()
+            for u in (uom.el.findall("BaseUnit") + uom.el.findall("RelatedUnit") if uom else [])
+            for tag in ("Name", "Abbreviation")
+        }
+        if unit.casefold() not in units:
+            raise Failure(
+                3210,
+                f'The unit of measure "{unit}" is not one of the units of item '
+                f'"{item.full_name if item else ""}".',
+            )
 
     def _line_defaults(self, line: etree._Element, line_spec: Element) -> None:
         item = self.company.get(line.findtext("ItemRef/ListID") or "")
@@ -486,6 +566,14 @@ class Processor:
             balance = total + applied
             _put(ret, "BalanceRemaining", money(balance), spec)
             _put(ret, "IsPaid", "true" if balance <= 0 and total > 0 or (total == 0) else "false", spec)
+        rate_text = ret.findtext("ExchangeRate")
+        if rate_text:
+            rate = Decimal(rate_text)
+            if spec.child("TotalAmountInHomeCurrency") is not None:
+                _put(ret, "TotalAmountInHomeCurrency", money(_round(total * rate)), spec)
+            if kind == "Invoice" and spec.child("BalanceRemainingInHomeCurrency") is not None:
+                left = _d(ret.findtext("BalanceRemaining"))
+                _put(ret, "BalanceRemainingInHomeCurrency", money(_round(left * rate)), spec)
         if kind == "CreditMemo" and spec.child("CreditRemaining") is not None:
             used = sum((-_d(t.findtext("Amount")) for t in ret.findall("LinkedTxn")), Decimal(0))
             _put(ret, "CreditRemaining", money(total - used), spec)
@@ -603,6 +691,9 @@ class Processor:
             raise Failure(3200, f'The provided edit sequence "{sent}" is out-of-date.', ret=current)
         if kind in LIST_ENTITIES and src.findtext("Name") is not None:
             _refuse_colon(kind, src.findtext("Name") or "")
+        if src.find("CurrencyRef") is not None:
+            self._currency_allowed()
+            self._currency_kept(record, src)
         spec = c.ret_spec(kind)
         before = _copy(record.el)
         line_tag = TXN_LINES.get(kind)
@@ -674,6 +765,23 @@ class Processor:
             self.recalculate(record)
             self.refresh_balances()
         rs.append(self._answer(record, include_lines=True, include_linked=False))
+
+    def _currency_kept(self, record: Record, src: etree._Element) -> None:
+        """A name's currency "can't be changed for names that already have transactions recorded against
+        them" (Intuit, community.intuit.com/articles/1501407). The code and text QuickBooks answers with
+        are UNCONFIRMED: 3210 (a business rule) with Intuit's own sentence."""
+        c = self.company
+        ref = src.find("CurrencyRef")
+        assert ref is not None  # the caller found one
+        asked = self.resolve(ref, record.kind, record.kind)
+        now = currencies.currency_of(c, record)
+        if now is not None and asked.id != now.id and currencies.has_transactions(c, record):
+            raise Failure(
+                3210,
+                f'There was an error when modifying a {readable(record.kind)} list element, "{record.id}". '
+                "QuickBooks error message: The currency can't be changed for names that already have "
+                "transactions recorded against them.",
+            )
 
     # -- Del / Void -----------------------------------------------------------------------------------
 
@@ -888,7 +996,10 @@ class Processor:
         name_filter = rq.find("NameFilter")
         name_range = rq.find("NameRangeFilter")
         ref_filter = rq.find("RefNumberFilter")
+        account_types = {e.text for e in rq.findall("AccountType")}  # AccountQueryRq, may repeat
         for r in candidates:
+            if account_types and r.kind == "Account" and r.text("AccountType") not in account_types:
+                continue
             if (
                 r.is_list
                 and status != "All"
@@ -993,7 +1104,7 @@ class Processor:
                 el.remove(ln)
         if owners:
             spec = self.company.ret_spec(record.kind)
-            for owner, ext_name, ext_type, value in record.data_ext:
+            for owner, ext_name, ext_type, value in custom_fields.in_name_order(record.data_ext):
                 if owner in owners:
                     node = etree.Element("DataExtRet")
                     _sub(node, "OwnerID", owner)
@@ -1056,15 +1167,40 @@ class Processor:
         )
         if any(o == owner and n.casefold() == name.casefold() for o, n, _ in self.company.data_ext_defs):
             raise Failure(3100, f'The name "{name}" of the list element is already in use.')
+        objects = [e.text or "" for e in src.findall("AssignToObject")]
+        if owner == custom_fields.PUBLIC:
+            full = custom_fields.room_for(self.company, objects)
+            if full is not None:  # UNCONFIRMED code and text (custom_fields)
+                raise Failure(
+                    3180,
+                    f'There was an error when saving a data extension definition named "{name}". '
+                    f"QuickBooks error message: {full}",
+                )
         self.company.data_ext_defs.append((owner, name, kind))
-        ret = _sub(rs, "DataExtDefRet")
-        _sub(ret, "OwnerID", owner)
-        _sub(ret, "DataExtID", str(len(self.company.data_ext_defs)))
-        _sub(ret, "DataExtName", name)
-        _sub(ret, "DataExtType", kind)
+        self.company.data_ext_objects[f"{owner}|{name.casefold()}"] = objects
+        ret = custom_fields.def_ret(self.company, rs, len(self.company.data_ext_defs) - 1)
         spec = self.company.schema.message("DataExtDefAddRs").child("DataExtDefRet")
         assert spec is not None  # Intuit's catalogue has it
         sort_children(ret, spec)
+        self._trim_to_version(ret, "DataExtDefAddRs", "DataExtDefRet", doc.version if doc else "16.0")
+
+    def data_ext_def_query(
+        self, rq: etree._Element, rs: etree._Element, doc: Document, s: SessionState
+    ) -> None:
+        owners = {e.text or "" for e in rq.findall("OwnerID")}
+        objects = {e.text or "" for e in rq.findall("AssignToObject")}
+        spec = self.company.schema.message("DataExtDefQueryRs").child("DataExtDefRet")
+        assert spec is not None
+        for n, (owner, name, _) in enumerate(self.company.data_ext_defs):
+            if owners and owner not in owners:
+                continue
+            if objects and not objects & set(custom_fields.assigned(self.company, owner, name)):
+                continue
+            ret = custom_fields.def_ret(self.company, rs, n)
+            sort_children(ret, spec)
+            self._trim_to_version(ret, "DataExtDefQueryRs", "DataExtDefRet", doc.version)
+        if not len(rs):
+            _status(rs, 1, "Info", "A query request did not find a matching object in QuickBooks")
 
     def data_ext_add(self, rq: etree._Element, rs: etree._Element, doc: Document, s: SessionState) -> None:
         op = "Add" if rq.tag == "DataExtAddRq" else "Mod"
@@ -1093,6 +1229,9 @@ class Processor:
             record = self.company.by_name(LIST_ENTITIES, src.findtext("ListObjRef/FullName") or "")
         if record is None:
             raise _not_found(target)
+        limit = custom_fields.STRING_LIMITS.get(definition[2])
+        if limit is not None and len(value) > limit:  # contract §7: 3070 (its exact text UNCONFIRMED)
+            raise Failure(3070, f'The string "{value}" in the field "DataExtValue" is too long.')
         record.data_ext = [
             d for d in record.data_ext if not (d[0] == owner and d[1].casefold() == name.casefold())
         ]
@@ -1185,6 +1324,14 @@ class Processor:
             node = _sub(ret, block)
             for tag, value in fields:
                 _sub(node, tag, value)
+        sites = _sub(ret, "MultiLocationInventoryPreferences")  # Enterprise's Advanced Inventory
+        _sub(sites, "IsMultiLocationInventoryAvailable", "true")
+        _sub(sites, "IsMultiLocationInventoryEnabled", "true" if self.company.multi_location else "false")
+        multi = _sub(ret, "MultiCurrencyPreferences")  # Edit → Preferences → Multiple Currencies
+        _sub(multi, "IsMultiCurrencyOn", "true" if self.company.multi_currency else "false")
+        home = currencies.home(self.company)
+        if home is not None:
+            multi.append(self._ref_el("HomeCurrencyRef", home))
         self._trim_to_version(ret, "PreferencesQueryRs", "PreferencesRet", doc.version)
 
     def _trim_to_version(self, ret: etree._Element, rs_name: str, ret_name: str, version: str) -> None:

@@ -174,7 +174,9 @@
         // an item to create says which income account it will post to
         var said = action === 'create' && ln.account ? t('sync.action.create_item', { account: ln.account }) : t('sync.action.' + action);
         return [ln.description || '', h('span', {}, ln.item || '—', ' ', badge(said, kinds[action]),
-          ln['class'] ? h('span', { class: 'qb-muted qb-line-class' }, ' ' + t('sync.class_of_line', { name: ln['class'] })) : null),
+          ln['class'] ? h('span', { class: 'qb-muted qb-line-class' }, ' ' + t('sync.class_of_line', { name: ln['class'] })) : null,
+          ln.site ? h('span', { class: 'qb-muted qb-line-site' }, ' ' + t('sync.site_of_line', { name: ln.site })) : null,
+          ln.unit ? h('span', { class: 'qb-muted qb-line-unit' }, ' ' + t('sync.unit_of_line', { name: ln.unit })) : null),
           qty(ln.quantity), money(ln.rate), money(ln.amount, cur)];
       });
       var problems = (d.problems || []);
@@ -199,7 +201,20 @@
               d.customer_action === 'create' ? 'blue' : 'green'))],
           [t('sync.document'), updating ? h('span', {}, select, ' ', badge(t('sync.document_update', { document: docName }), 'blue')) : select],
           d.sales_rep ? [t('sync.sales_rep'), d.sales_rep] : null,
-          d['class'] ? [t('sync.class'), h('span', { id: 'qb-class' }, d['class'])] : null
+          d['class'] ? [t('sync.class'), h('span', { id: 'qb-class' }, d['class'])] : null,
+          // another currency than QuickBooks' home one: the rate that will be sent and the A/R account
+          d.currency ? [t('sync.currency'), h('span', { id: 'qb-currency' },
+            t('sync.currency_rate', { name: d.currency.name || d.currency.code, code: d.currency.code, rate: d.currency.rate,
+              home: d.currency.home, home_total: d.currency.home_total }),
+            d.currency.receivable ? [h('br'), h('span', { class: 'qb-muted', id: 'qb-currency-ar' }, d.currency.ar_account
+              ? t('sync.currency_ar', { account: d.currency.ar_account })
+              : t('sync.currency_ar_new', { code: d.currency.code }))] : null)] : null,
+          // the new customer's custom fields, each with the value it gets
+          (d.custom_fields || []).length ? [t('sync.custom_fields'), h('ul', { id: 'qb-custom-fields' },
+            d.custom_fields.map(function (f) {
+              return h('li', {}, f.name + ': ' + f.value,
+                f['new'] ? [' ', badge(t('sync.custom_field_new'), 'blue')] : null);
+            }))] : null
         ]),
         h('div', { class: 'qb-scroll' }, table([t('sync.line'), t('sync.item'), t('sync.qty'), t('sync.rate'), t('sync.amount')], lines)),
         h('dl', { class: 'qb-facts qb-totals' },

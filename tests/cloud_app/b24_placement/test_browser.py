@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, FrameLocator, Page, expect
 from demo.browser import chromium
 from demo.scheduler import Scheduler
 from demo.world import CLIENT_ID, World
+from sandbox.quickbooks import currencies
 from shared.qbxml.parser import parse_response
 
 TIMEOUT = 60_000  # ms: a click waits for the Web Connector's next runs
@@ -410,9 +411,7 @@ def test_cancel_and_close_inside_the_deal_tab_go_back_to_the_tab(site: Site) -> 
 def _no_sideways_scroll(page: Page, url_part: str) -> None:
     inner = next(f for f in page.frames if url_part in f.url and f != page.main_frame)
     inner.wait_for_selector("#qb > *:not(p.muted)")
-    widths = inner.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
+    widths = inner.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1] + 1, (url_part, widths)
 
 
@@ -541,6 +540,7 @@ def test_setup_offers_the_agents_download_and_a_link_to_its_page_with_the_code(
     assert link.startswith("http://localhost:8765/?code=" + code + "&server=http%3A%2F%2F127.0.0.1"), link
     assert link.endswith("&lang=en"), link  # the agent's page then speaks the app page's language
 
+
 def test_a_voided_invoice_shows_voided_on_the_deal_tab_and_an_admin_chooses_what_a_deleted_deal_does(
     site: Site,
 ) -> None:
@@ -610,3 +610,115 @@ def test_a_credit_memo_is_chosen_in_the_preview_and_shows_on_the_companys_tab_in
     expect(card.locator("#qb-balance")).to_have_text(f"-{shown}")  # QuickBooks owes them the credit
     expect(card.locator("#qb-listed")).to_have_text(f"-{shown}")  # and the documents listed say the same
     expect(card.locator("#qb-not-listed")).to_have_count(0)
+
+
+def test_the_preview_lists_the_new_customers_custom_fields_and_they_reach_quickbooks(site: Site) -> None:
+    client = site.world.services.client(site.world.member_id)
+    client.call(
+        "crm.company.userfield.add", {"fields": {"FIELD_NAME": "BROWSER_REGION", "USER_TYPE_ID": "string"}}
+    )
+    changed = site.world.api("POST", "/settings", json={"custom.fields": {"UF_CRM_BROWSER_REGION": "Region"}})
+    assert changed.status_code == 200, changed.text
+    record = {"TITLE": "Custom Browser Co", "UF_CRM_BROWSER_REGION": "Bay Area"}
+    company = int(client.call("crm.company.add", {"fields": record}))
+    deal = site.deal_for("COMPANY_ID", company)
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    frame = slider(page)
+    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    fields = frame.locator("#qb-custom-fields li")
+    expect(fields).to_have_count(1)
+    expect(fields.first).to_contain_text("Region: Bay Area")
+    expect(fields.first).to_contain_text("new custom field in QuickBooks")  # QuickBooks has none yet
+    frame.locator("#qb-confirm").click()
+    expect(frame.locator("#qb-status")).to_have_attribute("data-state", "done")
+    [customer] = site.qb(
+        "<CustomerQueryRq><FullName>Custom Browser Co</FullName><OwnerID>0</OwnerID></CustomerQueryRq>"
+    )
+    exts = customer["DataExtRet"] if isinstance(customer["DataExtRet"], list) else [customer["DataExtRet"]]
+    assert [(e["DataExtName"], e["DataExtValue"]) for e in exts] == [("Region", "Bay Area")]
+    site.world.api("POST", "/settings", json={"custom.fields": {}})  # the module's other tests
+
+
+def test_the_preview_says_each_lines_inventory_site_and_unit(site: Site) -> None:
+    qb = site.world.qb
+    uom = (
+        "<UnitOfMeasureSetAddRq><UnitOfMeasureSetAdd><Name>Count</Name><UnitOfMeasureType>Count"
+        "</UnitOfMeasureType><BaseUnit><Name>each</Name><Abbreviation>ea</Abbreviation></BaseUnit>"
+        "<RelatedUnit><Name>box</Name><Abbreviation>bx</Abbreviation><ConversionRatio>10</ConversionRatio>"
+        "</RelatedUnit></UnitOfMeasureSetAdd></UnitOfMeasureSetAddRq><InventorySiteAddRq><InventorySiteAdd>"
+        "<Name>Main Warehouse</Name></InventorySiteAdd></InventorySiteAddRq>"
+    )
+    site.qb(uom)
+    [tile] = site.qb("<ItemInventoryQueryRq><FullName>Tile</FullName></ItemInventoryQueryRq>")
+    site.qb(
+        f"<ItemInventoryModRq><ItemInventoryMod><ListID>{tile['ListID']}</ListID><EditSequence>"
+        f"{tile['EditSequence']}</EditSequence><UnitOfMeasureSetRef><FullName>Count</FullName>"
+        "</UnitOfMeasureSetRef></ItemInventoryMod></ItemInventoryModRq>"
+    )
+    with qb.lock:
+        qb.company.multi_location = True
+    chosen = {"site.pipelines": {"0": "Main Warehouse"}, "units.measures": {"778": "box"}}
+    assert site.world.api("POST", "/settings", json=chosen).status_code == 200
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Tiled Rooms LLC"}}))
+    deal = int(client.call("crm.deal.add", {"fields": {"TITLE": "Tiles", "COMPANY_ID": company,
+                                                       "CURRENCY_ID": "USD"}}))  # fmt: skip
+    client.call("crm.deal.productrows.set", {"id": deal, "rows": [
+        {"PRODUCT_NAME": "Tile", "PRICE": "6.75", "QUANTITY": "4", "MEASURE_CODE": 778}]})  # fmt: skip
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    frame = slider(page)
+    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    expect(frame.locator(".qb-line-site")).to_have_text(" site Main Warehouse")
+    expect(frame.locator(".qb-line-unit")).to_have_text(" unit box")
+    frame.locator("#qb-confirm").click()
+    expect(frame.locator("#qb-status")).to_have_attribute("data-state", "done")
+    [invoice] = site.qb(
+        "<InvoiceQueryRq><EntityFilter><FullName>Tiled Rooms LLC</FullName></EntityFilter>"
+        "<IncludeLineItems>true</IncludeLineItems></InvoiceQueryRq>"
+    )
+    line = (
+        invoice["InvoiceLineRet"][0]
+        if isinstance(invoice["InvoiceLineRet"], list)
+        else invoice["InvoiceLineRet"]
+    )
+    assert line["InventorySiteRef"].full_name == "Main Warehouse" and line["UnitOfMeasure"] == "box"
+    site.world.api("POST", "/settings", json={"site.pipelines": {}, "units.measures": {}})  # the other tests
+
+
+def test_a_deal_in_euros_previews_its_own_euro_customer_rate_and_ar_account(site: Site) -> None:
+    """Last in the module: multicurrency, once on in a company file, stays on (Intuit)."""
+    with site.world.qb.lock:  # the bookkeeper turns multicurrency on
+        currencies.turn_on(site.world.qb.company, home="USD")
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Euro Browser GmbH"}}))
+    deal = site.deal_for("COMPANY_ID", company)
+    client.call("crm.deal.update", {"id": deal, "fields": {"CURRENCY_ID": "EUR"}})
+    page = site.page()
+    page.goto(site.url(f"crm/deal/details/{deal}/"))
+    page.get_by_role("button", name="Sync to QuickBooks").first.click()
+    frame = slider(page)
+    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    preview = frame.locator(".qb-preview")
+    expect(preview).to_contain_text("Euro Browser GmbH (EUR)")  # a customer of its own in euros
+    expect(frame.locator("#qb-currency")).to_contain_text("Euro (EUR) at QuickBooks' rate 1.08 USD per EUR")
+    expect(frame.locator("#qb-currency-ar")).to_have_text(
+        "A/R account in EUR: QuickBooks makes it with this document"
+    )
+    total = preview.locator("#qb-total").inner_text()
+    assert total.endswith("\xa0EUR"), total
+    frame.locator("#qb-confirm").click()
+    expect(frame.locator("#qb-status")).to_have_attribute("data-state", "done")
+    [invoice] = site.qb(
+        "<InvoiceQueryRq><EntityFilter><FullName>Euro Browser GmbH (EUR)</FullName></EntityFilter>"
+        "</InvoiceQueryRq>"
+    )
+    assert invoice["CurrencyRef"].full_name == "Euro"
+    assert f"{invoice['Subtotal'] + invoice['SalesTaxTotal']:,.2f}\xa0EUR" == total
+    card = tab(page)  # the deal's tab shows the document in the deal's currency
+    frame.locator("#qb-close").click()
+    expect(card.locator("h2").first).to_have_text(f"Invoice {invoice['RefNumber']}")
+    expect(card.locator(".qb-card").first).to_contain_text("EUR")
