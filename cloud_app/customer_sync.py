@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("qb_cloud.customer_sync")
 
 READ, WRITE = "customer-read:", "customer-mod:"
+LINKING = "linking"  # an event's state while its record's customer is being made (handled once linked)
 EVENTS = {"ONCRMCOMPANYUPDATE": "company", "ONCRMCONTACTUPDATE": "contact"}
 VERSION = "13.0"
 ATTEMPTS = 3  # decisions per Bitrix24 edit when QuickBooks keeps changing the customer meanwhile (3200)
@@ -333,12 +334,20 @@ def from_events(services: Services, member_id: str) -> float | None:
     # Records added in Bitrix24 after the first sync reach QuickBooks with their first deal sync;
     # products, smart invoices and quotes flow from QuickBooks; nothing else here waits on an event.
     store.mark_events(member_id, [e["id"] for e in waiting if e["event"] not in EVENTS], "ignored")
+    events += store.events(member_id, LINKING)  # held until their record's customer was made: again
     wanted: dict[tuple[str, str], Link] = {}
+    held: set[int] = set()
     for e in events:
-        b24_type = EVENTS[e["event"]]
-        link = links.by_b24(member_id, file, b24_type, str(e["object_id"]))
+        b24_type, b24_id = EVENTS[e["event"]], str(e["object_id"])
+        link = links.by_b24(member_id, file, b24_type, b24_id)
+        if link is None and creating(services, member_id, b24_type, b24_id):
+            link = links.by_b24(member_id, file, b24_type, b24_id)  # linked in between: handled now
+            if link is None:  # the customer is being made from the record as it was: the edit waits
+                held.add(e["id"])
+                continue
         if link is not None and link.kind == "customer":
-            wanted[(b24_type, str(e["object_id"]))] = link
+            wanted[(b24_type, b24_id)] = link
+    store.mark_events(member_id, sorted(held), LINKING)
     keys = list(wanted)
     got = services.client(member_id).batch_all(
         {f"r{n}": (f"crm.{t}.get", {"id": i}) for n, (t, i) in enumerate(keys)}, what="reading edited records"
@@ -348,10 +357,23 @@ def from_events(services: Services, member_id: str) -> float | None:
         record, link = got.result.get(f"r{n}"), wanted[key]
         if isinstance(record, dict) and changed_in_b24(link, record):
             changed += _read(services, member_id, link)  # a real edit, not our own write coming back
-    store.mark_events(member_id, [e["id"] for e in events], "done")
+    store.mark_events(member_id, [e["id"] for e in events if e["id"] not in held], "done")
     if changed:
         log.info("%s: %d Bitrix24 edits on their way to QuickBooks", member_id, changed)
     return None
+
+
+def creating(services: Services, member_id: str, b24_type: str, b24_id: str) -> bool:
+    """Is this record's QuickBooks customer being made from it — by a deal's sync (a preview that can
+    still be confirmed, its lookup, its write or the write's recovery) or by the contact/company tab? An
+    edit to it meanwhile is not in what QuickBooks gets: it waits for the link (a ``LINKING`` event)."""
+    from . import deal_sync, party_tab  # they import this module
+
+    since = services.portals.clock() - deal_sync.PREVIEW_TTL
+    if services.links.syncing_party(member_id, b24_type, b24_id, previews_since=since):
+        return True
+    key = f"{b24_type}:{b24_id}"
+    return any(services.agents.waiting(member_id, p + key) for p in (party_tab.LOOKUP, party_tab.CREATE))
 
 
 def _read(services: Services, member_id: str, link: Link, attempt: int = 1) -> int:
@@ -500,6 +522,18 @@ def retry_due(services: Services, member_id: str, payload: dict[str, Any], attem
 def on_linked(
     services: Services, member_id: str, job: JobRow, *, adds: tuple[str, ...], lookups: tuple[str, ...]
 ) -> bool:
+    """After every result: a customer just linked gets its first state (:func:`first_state`); then edits
+    that waited for their record's customer (``LINKING`` events) are looked at again — the record may be
+    linked now (the edit goes to QuickBooks as a ``CustomerMod``) or its creation over without a link."""
+    first_state(services, member_id, job, adds=adds, lookups=lookups)
+    if services.portals.count_events(member_id, LINKING):
+        services.worker.kick(member_id)
+    return False
+
+
+def first_state(
+    services: Services, member_id: str, job: JobRow, *, adds: tuple[str, ...], lookups: tuple[str, ...]
+) -> None:
     """A customer just linked gets its first state, so the first edits after it are merged against a
     base instead of a guess. One just created from its record (jobs whose purpose starts with one of
     ``adds``: a deal's sync, the contact/company tab) holds what the record held, as QuickBooks stores
@@ -510,7 +544,7 @@ def on_linked(
     if job.purpose.startswith(lookups):
         wanted = "CustomerQueryRs"
     if wanted is None or job.response is None or wanted not in job.response:
-        return False  # not one of those (and no reading of a change query's or a first sync's answer)
+        return  # not one of those (and no reading of a change query's or a first sync's answer)
     file = services.company_file(member_id)
     for result in parse_response(job.response).results:
         if result.name != wanted or len(result.records) != 1:
@@ -526,4 +560,3 @@ def on_linked(
                 continue
             b24 = b24_fields(link.b24_type, record)
         services.links.set_fingerprint(member_id, file, "customer", link.qb_id, state(qb, ret, b24))
-    return False

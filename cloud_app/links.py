@@ -186,13 +186,18 @@ class Links:
             ).fetchone()
         return _sync(row) if row else None
 
-    def syncing_party(self, member_id: str, b24_type: str, b24_id: str) -> bool:
-        """Is a deal of this company/contact being synced (its write may add the customer)?"""
+    def syncing_party(
+        self, member_id: str, b24_type: str, b24_id: str, *, previews_since: float | None = None
+    ) -> bool:
+        """Is a deal of this company/contact being synced (its write may add the customer)? With
+        ``previews_since``, a preview shown since then counts too (confirming it sends the write)."""
+        preview, since = ("", ()) if previews_since is None else (" OR (state='preview' AND updated_at>=?)",
+                                                                   (previews_since,))  # fmt: skip
         with self.store.lock:
             row = self.store.db.conn.execute(
                 "SELECT 1 FROM doc_syncs WHERE member_id=? AND json_extract(detail, '$.party.type')=? AND "
-                f"json_extract(detail, '$.party.id')=? AND state IN ({_marks(ACTIVE)}) LIMIT 1",
-                (member_id, b24_type, str(b24_id), *ACTIVE),
+                f"json_extract(detail, '$.party.id')=? AND (state IN ({_marks(ACTIVE)}){preview}) LIMIT 1",
+                (member_id, b24_type, str(b24_id), *ACTIVE, *since),
             ).fetchone()
         return row is not None
 

@@ -20,7 +20,7 @@ from types import FrameType
 
 from waitress.server import create_server
 
-from . import offline, qb_changes
+from . import customer_sync, offline, qb_changes
 from .agents.relay import AgentRelay
 from .agents.store import AgentStore
 from .config import Config
@@ -74,7 +74,9 @@ class Running:
         for portal in services.portals.portals():
             member_id = portal.member_id
             if portal.state == "active" and (
-                services.portals.count_events(member_id) or offline.enabled(services, member_id)
+                services.portals.count_events(member_id)
+                or services.portals.count_events(member_id, customer_sync.LINKING)  # linked since?
+                or offline.enabled(services, member_id)
             ):
                 services.worker.kick(member_id)
 
