@@ -483,23 +483,29 @@ def on_result(services: Services, member_id: str, job: JobRow) -> bool:
                                    now=services.now())  # fmt: skip
     if not current or known is None:
         return True  # a later decision sent another Mod: that one settles the link
+    # What comes next is made durable before the link stops waiting for this Mod: a process dying in
+    # between leaves the link waiting for it, so the stored answer, applied again, does it again.
+    unsent = dumps(replace(known, sending=None))
     if failure.needs_requery and int(attempt) < ATTEMPTS:
         # someone changed the customer in QuickBooks meanwhile: decide again on it as it is now (a 3200
         # answer carries it, errata 8; read it where it does not)
-        links.set_fingerprint(member_id, file, "customer", link.qb_id, dumps(replace(known, sending=None)))
-        again = replace(link, fingerprint=dumps(replace(known, sending=None)))
+        again = replace(link, fingerprint=unsent)
         if ret is not None:
-            _settle(services, member_id, again, ret, int(attempt) + 1)
+            _settle(services, member_id, again, ret, int(attempt) + 1)  # may store the link's next state
         else:
             _read(services, member_id, again, int(attempt) + 1)
+        now = links.by_qb(member_id, file, "customer", link.qb_id)
+        still = loads(now.fingerprint) if now is not None else None
+        if still is not None and still.sending is not None and still.sending.job == job.job_id:
+            links.set_fingerprint(member_id, file, "customer", link.qb_id, unsent)
         return True
     if failure.retry_at is not None and not failure.needs_requery:
         # the record is locked or QuickBooks was busy: the same edit is decided again when the retry is
         # due, on the customer as QuickBooks has it then (however long the lock lasts; no look-back)
-        links.set_fingerprint(member_id, file, "customer", link.qb_id, dumps(replace(known, sending=None)))
         retries.schedule(services.portals, member_id, f"customer:{b24_type}:{b24_id}", RETRY_KIND,
                          failure.retry_at, attempt=int(attempt), payload={"type": b24_type, "id": b24_id},
                          reason=failure.reason)  # fmt: skip
+        links.set_fingerprint(member_id, file, "customer", link.qb_id, unsent)
         log.warning("customer %s not updated yet: %s; again at %s", link.qb_id, failure.reason,
                     failure.retry_at.isoformat())  # fmt: skip
         return True

@@ -83,6 +83,75 @@ def test_an_edit_to_a_customer_locked_ten_minutes_reaches_quickbooks_once_it_unl
     assert len(landed) == 1 and len(mods) == tries  # refused while locked, then edited once
 
 
+class Killed(Exception):
+    """The cloud process dying at this point (its stored result is applied by the next process)."""
+
+
+def test_an_edit_to_a_locked_customer_lands_through_restarts_of_the_cloud(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock outlasts two cloud processes: the first dies while handling QuickBooks' 3175 answer
+    (before the retry was stored), the next stores it and is replaced while the retry waits; the third
+    sends the edit once the record is closed. Nobody presses anything."""
+    company, ret = linked_company(world, "Massive Dynamic")
+    quiet(world)
+    clock = _retry_loop_runs_fast(world)
+    locked_at = clock.at
+    world.qb.company.locked.add(str(ret["ListID"]))
+    renamed = {"id": company, "fields": {"TITLE": "Massive Dynamic Inc"}}
+    world.cloud.client().call("crm.company.update", renamed)
+    quiet(world)
+    member, key = world.cloud.portal.member_id, "customer:company:" + str(company)
+    real, died = retries.schedule, threading.Event()
+
+    def dies(*args: Any, **kw: Any) -> None:
+        died.set()
+        raise Killed("the cloud process is killed here")
+
+    monkeypatch.setattr(retries, "schedule", dies)
+    world.web_connector_runs()  # the read, then the Mod: 3175; the cloud dies handling the answer
+    assert died.wait(15)
+    monkeypatch.setattr(retries, "schedule", real)
+
+    def restarted() -> Clock:
+        world.cloud.restart()  # a new process on the same database: it applies what the old one did not
+        assert wait(lambda: world.cloud.services.relay.online(member), timeout=30)  # type: ignore[union-attr]
+        again = _retry_loop_runs_fast(world)
+        again.at = clock.at
+        return again
+
+    clock = restarted()
+    assert wait(lambda: retries.scheduled(world.cloud.services.portals, member, key) is not None), (
+        "the 3175 answer's retry was never stored: the edit is lost"
+    )
+    tries, restarts = 1, 1
+    while customer(world, "Massive Dynamic")["CompanyName"] != "Massive Dynamic Inc":
+        assert tries < 8, "the edit never reached QuickBooks"
+        if restarts < 2:  # a restart while the retry waits: the schedule is in the database
+            clock, restarts = restarted(), restarts + 1
+        due = retries.scheduled(world.cloud.services.portals, member, key)
+        assert due is not None and due.due > clock.at
+        clock.at = due.due
+        if clock.at - locked_at >= timedelta(minutes=10):
+            world.qb.company.locked.clear()
+        assert wait(lambda: world.agent.queue.depth()["pending"] >= 1 or sum(queued(world).values()) >= 1)
+        assert wait(lambda: retries.scheduled(world.cloud.services.portals, member, key) is None)
+        world.web_connector_runs()
+        assert wait(
+            lambda: (
+                retries.scheduled(world.cloud.services.portals, member, key) is not None
+                or customer(world, "Massive Dynamic")["CompanyName"] == "Massive Dynamic Inc"
+            )
+        )
+        tries += 1
+    assert clock.at - locked_at > OVERLAP and restarts == 2
+    quiet(world)
+    assert queued(world) == {}
+    mods = [x for x in world.qb.history if "<CustomerModRq" in x.request]
+    landed = [x for x in mods if x.response and 'statusCode="0"' in x.response.split("CustomerModRs")[1]]
+    assert len(landed) == 1 and len(mods) == tries  # refused while locked, then edited once
+
+
 def test_a_retry_whose_handler_does_not_finish_comes_back_and_one_that_finishes_is_gone(world: World) -> None:
     """A retry is leased a minute ahead before its handler runs: a process dying (here: the handler
     failing) in the middle leaves it to come back, never lost; a handler that finished leaves nothing."""
@@ -111,6 +180,7 @@ def test_a_retry_whose_handler_does_not_finish_comes_back_and_one_that_finishes_
     clock.at += timedelta(minutes=1)
     services.retries.run_due()
     assert ran.count("1") == 2 and ran.count("2") == 1
+
 
 def _member(world: World) -> str:
     return world.cloud.portal.member_id
