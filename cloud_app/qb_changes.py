@@ -13,6 +13,7 @@ one waits at a time per portal.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -26,7 +27,9 @@ from shared.qbxml.values import Ref
 
 from . import company_time, customer_sync, party_tab, qb_deletions, qb_documents
 from .agents.store import JobRow
-from .b24.errors import B24Error
+from .b24 import origin
+from .b24.errors import RETRYABLE, B24Error
+from .b24.once import Create, create_once
 from .sync import crm, invoices, payments, voids
 from .sync.watermarks import Watermark, advance, change_query, fresh, quiet
 
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("qb_cloud.qb_changes")
 
 PURPOSE = "qb-changes"
+COMMENT = "crm.timeline.comment.add"
+SAID = "said:"  # journal keys of timeline lines written (kept: each is said once, however often applied)
+SAID_FOR = 90 * 24 * 3600  # seconds a said line is remembered (nothing applies a change that old again)
 DOCUMENTS = ("Invoice", "Estimate", "SalesOrder", "CreditMemo")
 ENTITIES = (*DOCUMENTS, "ReceivePayment", "Customer")
 VERSION = "13.0"
@@ -111,7 +117,7 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
     counts = {"documents": 0, "payments": 0}
     marks = {e: _mark(services, member_id, e) for e in ENTITIES}
     deal_by_txn: dict[str, str] = {}
-    snapshots: dict[str, Any] = {}
+    snapshots: dict[str, tuple[set[str], Any]] = {}  # kept once Bitrix24 took the writes named
     paid_stage = services.portals.setting(member_id, "paid_stage")
     paid_stages = services.portals.setting(member_id, "paid_stages") or {}
     for entity in DOCUMENTS:
@@ -130,7 +136,8 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
                 )  # fmt: skip
             shot = with_difference(shot, before.get("bitrix24_total"))
             # the deal tab's list — kept once Bitrix24 took the writes (a "voided" not yet said stays unsaid)
-            snapshots[f"doc.{ret['TxnID']}.qb"] = shot
+            needs = {f"v{ret['TxnID']}"}
+            snapshots[f"doc.{ret['TxnID']}.qb"] = (needs, shot)
             latest = links.documents_of_deal(member_id, file, link.b24_id)[-1:]
             if latest and latest[0].qb_id != link.qb_id:
                 counts["documents"] += 1
@@ -142,7 +149,8 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
             if stage and entity == "Invoice" and invoices.is_paid(ret):
                 fields["STAGE_ID"] = stage  # the configured stage for a fully paid invoice
             writes[f"d{link.b24_id}"] = ("crm.deal.update", {"id": link.b24_id, "fields": fields})
-            snapshots[f"deal.{link.b24_id}.qb"] = shot
+            needs.add(f"d{link.b24_id}")
+            snapshots[f"deal.{link.b24_id}.qb"] = (needs, shot)
             counts["documents"] += 1
     received = fresh(marks["ReceivePayment"], by_entity.get("ReceivePayment", []))
     for ret in received:
@@ -168,14 +176,22 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
         counts.update({f"records_{k}": v for k, v in documents.items()})
         after = qb_deletions.apply(services, member_id, file, deleted, now, writes)
         counts["deleted"] = len(after)
-        services.client(member_id).batch_all(writes, what="QuickBooks change")
+        refused = write(services, member_id, writes)
     except B24Error as exc:
         log.warning("changes for %s not written: %s", member_id, exc.code)
         return counts  # watermarks stay: the next poll brings the same records again
-    for key, shot in snapshots.items():
-        services.portals.set_setting(member_id, key, shot)
-    for step in after:
-        step()
+    # what Bitrix24 refused is not recorded as done: a "voided" or "deleted" not said stays unsaid, a
+    # customer whose record still shows its ListID stays linked
+    for key, (needs, shot) in snapshots.items():
+        if not needs & set(refused):
+            services.portals.set_setting(member_id, key, shot)
+    for named, step in after:
+        if not set(named) & set(refused):
+            step()
+    if any(code in RETRYABLE for code in refused.values()):
+        log.warning("changes for %s partly refused for now (%s): asked again next poll", member_id,
+                    ", ".join(sorted(set(refused.values()))))  # fmt: skip
+        return counts  # watermarks stay: updates set values and each line is said once (``write``)
     if marks["ReceivePayment"].modified is not None:  # the first poll brings all history: no news
         _read_payers(services, member_id, file, received)
     qb_deletions.save_marks(services, member_id, deleted)
@@ -186,6 +202,37 @@ def apply(services: Services, member_id: str, response: str, asked: datetime | N
         mark = advance(marks[entity], by_entity[entity])
         _save(services, member_id, quiet(mark, asked, local) if asked is not None else mark)
     return counts
+
+
+Writes = dict[str, tuple[str, dict[str, Any]]]
+
+
+def write(services: Services, member_id: str, writes: Writes) -> dict[str, str]:
+    """A change's Bitrix24 writes; the keys Bitrix24 refused, with the error code. Updates set values,
+    so a change applied again (a retried poll, a result applied again after a restart) writes nothing
+    new; each timeline line is journaled by its key and its text (``create_once``, rows kept): said once,
+    and one whose answer was lost is looked for among the record's comments before it is said again."""
+    client = services.client(member_id)
+    lines = {k: w for k, w in writes.items() if w[0] == COMMENT}
+    answer = client.batch_all({k: w for k, w in writes.items() if k not in lines}, what="QuickBooks change")
+    refused = {k: str(e.get("error") or "ERROR").upper() for k, e in answer.errors.items()}
+    creates = {}
+    for k, (method, params) in lines.items():
+        fields = params["fields"]
+        text = str(fields["COMMENT"])
+        creates[k] = Create(
+            f"{SAID}{k}:{hashlib.sha256(text.encode()).hexdigest()[:16]}",
+            (method, params),
+            origin.comments(str(fields["ENTITY_TYPE"]), str(fields["ENTITY_ID"])),
+            origin.comment_with(text),
+            str,
+        )
+    if creates:
+        said = create_once(client, services.journal, creates, lambda k, i: None,
+                           what="QuickBooks change line", keep=True)  # fmt: skip
+        refused.update({k: "REFUSED" for k in creates if k not in said})
+        services.journal.forget_before(member_id, SAID, services.portals.clock() - SAID_FOR)
+    return refused
 
 
 def _read_payers(services: Services, member_id: str, file: str, received: list[Mapping[str, Any]]) -> None:

@@ -38,6 +38,7 @@ READ, VOID = "deal-void-read:", "deal-void:"
 VERSION = "13.0"
 OUTCOMES = ("kept", "not_voidable", "no_answer", "gone", "already_voided", "paid", "refused", "voided")
 HISTORY = 100  # deleted deals remembered with what was done about their documents
+Step = tuple[tuple[str, ...], Callable[[], None]]  # what to record, once Bitrix24 took the writes named
 
 
 def requests(services: Services, member_id: str) -> list[Request]:
@@ -62,12 +63,12 @@ def apply(
     found: Mapping[str, Sequence[Mapping[str, Any]]],
     now: datetime,
     writes: dict[str, tuple[str, dict[str, Any]]],
-) -> list[Callable[[], None]]:
+) -> list[Step]:
     """Add the Bitrix24 writes for what QuickBooks deleted to ``writes``; what to record once Bitrix24
-    took them (one step per record concerned). Repeats (the overlap window) find their deal already
-    saying "deleted" and write nothing."""
+    took them (one step per record concerned, with the keys of the writes it needs). Repeats (the
+    overlap window) find their deal already saying "deleted" and write nothing."""
     links, portals = services.links, services.portals
-    after: list[Callable[[], None]] = []
+    after: list[Step] = []
     stages = None
     for gone in found.get(TXN, []):
         kind, txn = str(gone.get("TxnDelType")), str(gone.get("TxnID"))
@@ -90,7 +91,7 @@ def apply(
                 "as_of": now.isoformat(timespec="seconds"),
             }
             latest = links.documents_of_deal(member_id, file, link.b24_id)[-1:]
-            names = [f"doc.{txn}.qb"]
+            names, needs = [f"doc.{txn}.qb"], (f"x{txn}", f"xc{txn}")
             if latest and latest[0].qb_id == txn:
                 names.append(f"deal.{link.b24_id}.qb")
                 currency = str(portals.setting(member_id, f"deal.{link.b24_id}.currency", "USD"))
@@ -111,7 +112,7 @@ def apply(
                 for name in names:  # the deal tab shows it deleted
                     portals.set_setting(member_id, name, shot)
 
-            after.append(keep)
+            after.append((needs, keep))
         elif link.b24_type in ("smart_invoice", "quote"):
             from . import qb_documents  # the stages are read once and kept there
 
@@ -127,7 +128,8 @@ def apply(
                 "crm.item.update",
                 {"entityTypeId": entity_type, "id": link.b24_id, "fields": fields},
             )
-            after.append(partial(links.set_fingerprint, member_id, file, link.kind, txn, "deleted"))
+            after.append(((f"xi{txn}",), partial(links.set_fingerprint, member_id, file, link.kind, txn,
+                                                 "deleted")))  # fmt: skip
     for gone in found.get(LIST, []):
         list_id = str(gone.get("ListID"))
         link = links.by_qb(member_id, file, "customer", list_id)
@@ -154,7 +156,7 @@ def apply(
             links.unlink(member_id, file, "customer", list_id)
             portals.set_setting(member_id, f"party.{key}.qb", None)
 
-        after.append(forget)
+        after.append(((f"xl{list_id}", f"xlc{list_id}"), forget))
     return after
 
 

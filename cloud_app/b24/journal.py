@@ -51,6 +51,15 @@ class Journal:
                 "DELETE FROM b24_writes WHERE member_id=? AND key=?", [(member_id, k) for k in keys]
             )
 
+    def forget_before(self, member_id: str, prefix: str, before: float) -> None:
+        """Kept rows (``create_once(keep=True)``) of keys starting with ``prefix`` last touched before
+        ``before``: nothing applies a change that old again."""
+        with self.store.lock, self.store.db.conn:
+            self.store.db.conn.execute(
+                "DELETE FROM b24_writes WHERE member_id=? AND state='done' AND substr(key, 1, ?)=? AND at<?",
+                (member_id, len(prefix), prefix, before),
+            )
+
     def entries(self, member_id: str, keys: Iterable[str] | None = None) -> dict[str, Entry]:
         with self.store.lock:
             rows = self.store.db.conn.execute(

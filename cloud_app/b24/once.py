@@ -36,15 +36,18 @@ def create_once(
     record: Callable[[str, str], None],
     *,
     what: str,
+    keep: bool = False,
 ) -> dict[str, str]:
     """Command key → id of each record that now exists (made now, or found made before). ``record(key,
     id)`` stores what the caller keeps (its link) before the journal lets the row go. Refused creates
-    are logged by the client and left out."""
+    are logged by the client and left out. With ``keep`` the rows stay (``done``) as the memory that
+    the record was made — a timeline comment has no link to remember it by: the same key is never made
+    again, however often the same change is applied."""
     member_id = client.member_id
     ids: dict[str, str] = {}
     for start in range(0, len(creates), 50):
         part = dict(list(creates.items())[start : start + 50])
-        ids.update(_part(client, journal, member_id, part, record, what))
+        ids.update(_part(client, journal, member_id, part, record, what, keep))
     return ids
 
 
@@ -55,6 +58,7 @@ def _part(
     creates: dict[str, Create],
     record: Callable[[str, str], None],
     what: str,
+    keep: bool,
 ) -> dict[str, str]:
     known = journal.entries(member_id, [c.key for c in creates.values()])
     ids = {k: str(known[c.key].b24_id) for k, c in creates.items() if c.key in known and known[c.key].b24_id}
@@ -84,5 +88,6 @@ def _part(
         break
     for k, b24_id in ids.items():
         record(k, b24_id)
-    journal.forget(member_id, [creates[k].key for k in ids])
+    if not keep:
+        journal.forget(member_id, [creates[k].key for k in ids])
     return ids

@@ -11,7 +11,7 @@
 * supplier contact made from a vendor: ``ORIGINATOR_ID`` = ``quickbooks``, ``ORIGIN_ID`` =
   ``vendor:<ListID>`` ("identifier of the external system" / "of the contact in that external system",
   ``crm/contacts/crm-contact-add.md``);
-* a deal's timeline comment: found by its text among the deal's comments
+* a timeline comment (a deal's, a company's or contact's): found by its text among that record's comments
   (``crm/timeline/comments/crm-timeline-comment-list.md``: filter ``ENTITY_ID`` + ``ENTITY_TYPE``).
 """
 
@@ -53,10 +53,17 @@ def by_vendor(list_id: str) -> Command:
 
 
 def deal_comments(deal_id: str) -> Command:
+    return comments("deal", deal_id)
+
+
+def comments(entity_type: str, entity_id: str) -> Command:
+    """The timeline comments of a deal, company or contact (``ENTITY_TYPE`` lower-case, as written),
+    newest first: one just written is on the first page however many the record has."""
     return (
         "crm.timeline.comment.list",
-        {"filter": {"ENTITY_ID": deal_id, "ENTITY_TYPE": "deal"}, "select": ["ID", "COMMENT"]},
-    )
+        {"filter": {"ENTITY_ID": entity_id, "ENTITY_TYPE": entity_type}, "select": ["ID", "COMMENT"],
+         "order": {"ID": "DESC"}},
+    )  # fmt: skip
 
 
 def comment_with(text: str) -> Callable[[Any], str | None]:
