@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -337,10 +337,11 @@ def from_events(services: Services, member_id: str) -> float | None:
     events += store.events(member_id, LINKING)  # held until their record's customer was made: again
     wanted: dict[tuple[str, str], Link] = {}
     held: set[int] = set()
+    being_made = creating(services, member_id)
     for e in events:
         b24_type, b24_id = EVENTS[e["event"]], str(e["object_id"])
         link = links.by_b24(member_id, file, b24_type, b24_id)
-        if link is None and creating(services, member_id, b24_type, b24_id):
+        if link is None and being_made(b24_type, b24_id):
             link = links.by_b24(member_id, file, b24_type, b24_id)  # linked in between: handled now
             if link is None:  # the customer is being made from the record as it was: the edit waits
                 held.add(e["id"])
@@ -363,17 +364,26 @@ def from_events(services: Services, member_id: str) -> float | None:
     return None
 
 
-def creating(services: Services, member_id: str, b24_type: str, b24_id: str) -> bool:
-    """Is this record's QuickBooks customer being made from it — by a deal's sync (a preview that can
-    still be confirmed, its lookup, its write or the write's recovery) or by the contact/company tab? An
-    edit to it meanwhile is not in what QuickBooks gets: it waits for the link (a ``LINKING`` event)."""
+def creating(services: Services, member_id: str) -> Callable[[str, str], bool]:
+    """Whether a record's QuickBooks customer is being made from it — by a deal's sync (a preview that
+    can still be confirmed, its lookup, its write or the write's recovery) or by the contact/company tab.
+    An edit to it meanwhile is not in what QuickBooks gets: it waits for the link (a ``LINKING`` event).
+    The deals' syncs are read once, on the first question."""
     from . import deal_sync, party_tab  # they import this module
 
-    since = services.portals.clock() - deal_sync.PREVIEW_TTL
-    if services.links.syncing_party(member_id, b24_type, b24_id, previews_since=since):
-        return True
-    key = f"{b24_type}:{b24_id}"
-    return any(services.agents.waiting(member_id, p + key) for p in (party_tab.LOOKUP, party_tab.CREATE))
+    syncing: set[tuple[str, str]] | None = None
+
+    def ask(b24_type: str, b24_id: str) -> bool:
+        nonlocal syncing
+        if syncing is None:
+            since = services.portals.clock() - deal_sync.PREVIEW_TTL
+            syncing = services.links.syncing_parties(member_id, previews_since=since)
+        if (b24_type, b24_id) in syncing:
+            return True
+        key = f"{b24_type}:{b24_id}"
+        return any(services.agents.waiting(member_id, p + key) for p in (party_tab.LOOKUP, party_tab.CREATE))
+
+    return ask
 
 
 def _read(services: Services, member_id: str, link: Link, attempt: int = 1) -> int:

@@ -186,20 +186,26 @@ class Links:
             ).fetchone()
         return _sync(row) if row else None
 
-    def syncing_party(
-        self, member_id: str, b24_type: str, b24_id: str, *, previews_since: float | None = None
-    ) -> bool:
-        """Is a deal of this company/contact being synced (its write may add the customer)? With
-        ``previews_since``, a preview shown since then counts too (confirming it sends the write)."""
-        preview, since = ("", ()) if previews_since is None else (" OR (state='preview' AND updated_at>=?)",
-                                                                   (previews_since,))  # fmt: skip
+    def syncing_party(self, member_id: str, b24_type: str, b24_id: str) -> bool:
+        """Is a deal of this company/contact being synced (its write may add the customer)?"""
         with self.store.lock:
             row = self.store.db.conn.execute(
                 "SELECT 1 FROM doc_syncs WHERE member_id=? AND json_extract(detail, '$.party.type')=? AND "
-                f"json_extract(detail, '$.party.id')=? AND (state IN ({_marks(ACTIVE)}){preview}) LIMIT 1",
-                (member_id, b24_type, str(b24_id), *ACTIVE, *since),
+                f"json_extract(detail, '$.party.id')=? AND state IN ({_marks(ACTIVE)}) LIMIT 1",
+                (member_id, b24_type, str(b24_id), *ACTIVE),
             ).fetchone()
         return row is not None
+
+    def syncing_parties(self, member_id: str, *, previews_since: float) -> set[tuple[str, str]]:
+        """The companies/contacts (type, id) with a deal being synced, or previewed since then."""
+        with self.store.lock:
+            rows = self.store.db.conn.execute(
+                "SELECT DISTINCT json_extract(detail, '$.party.type'), json_extract(detail, '$.party.id') "
+                f"FROM doc_syncs WHERE member_id=? AND (state IN ({_marks(ACTIVE)}) OR "
+                "(state='preview' AND updated_at>=?))",
+                (member_id, *ACTIVE, previews_since),
+            ).fetchall()
+        return {(str(t), str(i)) for t, i in rows if t and i}
 
     def unresolved_sync(self, member_id: str, deal_id: str) -> DocSync | None:
         """The deal's failed sync whose write may have landed (its answer was lost and QuickBooks could

@@ -9,6 +9,7 @@ from typing import Any
 
 from .product import Intercepted, World, a_deal, connector, settled, wait
 from .test_customer_sync import customer, quiet
+from .test_deal_once import confirm, preview
 
 RENAMED = "Hooli XYZ"
 
@@ -75,5 +76,23 @@ def test_an_edit_waiting_for_its_customer_survives_a_restart_of_the_cloud(world:
     got = until_renamed(world, "Pied Piper")
     assert got["CompanyName"] == RENAMED
     assert waited == 1
+    quiet(world)
+    assert held(world) == []
+
+
+def test_an_edit_between_the_preview_and_its_confirmation_reaches_quickbooks(world: World) -> None:
+    """The preview shows the customer to be created as the record was at the click; confirming sends
+    exactly that (the customer shown), and the edit made while the preview was open follows as a Mod."""
+    deal = a_deal(world, "Initech", [(1, "Labor", "55.00", "1")])
+    client = world.cloud.client()
+    company = int(client.call("crm.deal.get", {"id": deal})["COMPANY_ID"])
+    shown = preview(world, deal)
+    assert shown["detail"]["customer"] == "Initech" and shown["detail"]["customer_action"] == "create"
+    client.call("crm.company.update", {"id": company, "fields": {"TITLE": RENAMED}})
+    quiet(world)
+    confirm(world, shown["sync_id"])
+    world.web_connector_runs()
+    assert settled(world, shown["sync_id"])["state"] == "done"
+    assert until_renamed(world, "Initech")["CompanyName"] == RENAMED
     quiet(world)
     assert held(world) == []
