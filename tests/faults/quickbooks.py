@@ -7,7 +7,8 @@ which reads what to be from the environment (``QBB24_FAULTS_QB``, JSON):
   (``<state>.history``) — loaded at the start and written after every document, as QuickBooks commits to its
   ``.qbw`` as it goes (a killed process loses nothing QuickBooks answered);
 * ``not_running``: QuickBooks is closed (BeginSession fails 0x80040408); ``open_file``: another company
-  file is open;
+  file is open; ``locked``: ids of records someone has open in QuickBooks (a Mod or Del of one answers
+  3175, "in use by another user": the QuickBooks simulator's ``locked`` set);
 * ``stop_after``: after QuickBooks answered (and committed) the first document holding that text, the Web
   Connector process stops itself (SIGSTOP) before it hands the answer on: the harness sees it stopped, does
   its fault (kills the agent), and lets it go on (SIGCONT).
@@ -87,4 +88,5 @@ def host() -> _Host:
     qb = load(state)
     qb.not_running = bool(wanted.get("not_running"))
     qb.open_file = wanted.get("open_file") or None
+    qb.company.locked = {str(i) for i in wanted.get("locked") or []}
     return _Host(qb, state, str(wanted.get("stop_after") or ""))
