@@ -46,7 +46,7 @@ def test_an_edit_while_the_customer_add_is_in_flight_reaches_quickbooks_once_lin
         return str(process(request_xml))
 
     qb = Intercepted(world.qb, edit_before_the_add)
-    assert connector(world.agent, world.home, world.password, qb).run_session().outcome == "ok"  # type: ignore[arg-type]
+    assert connector(world.agent, world.home, world.password, qb).run_session().outcome == "ok"
     assert settled(world, sync_id)["state"] == "done"
     got = until_renamed(world, "Hooli")
     assert got["CompanyName"] == RENAMED and got["Phone"] == "650-555-0177"  # a CustomerMod, not lost
