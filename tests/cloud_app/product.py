@@ -21,10 +21,10 @@ from sandbox.quickbooks import SimulatedQuickBooks
 from sandbox.quickbooks.seed import seed_company
 from shared.qbxml.parser import parse_response
 
-from ..local_agent.test_agent import connector, wait
+from ..local_agent.test_agent import connector, redial, wait
 from .harness import CLIENT_ID, Cloud, running_cloud
 
-__all__ = ["World", "a_deal", "connector", "paid_world", "settled", "wait", "world"]
+__all__ = ["World", "a_deal", "connector", "paid_world", "redial", "settled", "wait", "world"]
 
 
 @dataclass
@@ -69,7 +69,7 @@ def _world(tmp_path: Path, capsys: pytest.CaptureFixture[str], plan: str = "stan
         home = tmp_path / "agent"
         assert cli.main(["--home", str(home), "pair", code, "--server", cloud.url, "--port", "0"]) == 0
         password = re.search(r"Web Connector password: (\S+)", capsys.readouterr().out).group(1)  # type: ignore[union-attr]
-        agent = Agent(home, cfg.load(home), follow_up_wait=1.0).start()
+        agent = Agent(home, cfg.load(home), follow_up_wait=1.0, delays=redial).start()
         try:
             assert wait(lambda: cloud.services.relay.online(cloud.portal.member_id))  # type: ignore[union-attr]
             world = World(cloud, agent, home, password, SimulatedQuickBooks(seed_company()), session)

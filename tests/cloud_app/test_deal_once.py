@@ -10,7 +10,7 @@ from typing import Any
 
 from sandbox.qbport import RequestFailed
 
-from .product import Intercepted, World, a_deal, connector, settled, wait
+from .product import Intercepted, World, a_deal, connector, redial, settled, wait
 
 
 def invoices_of(world: World, customer: str) -> list[dict[str, Any]]:
@@ -344,7 +344,7 @@ def test_an_agent_restarted_while_quickbooks_held_the_write_recovers_it(world: W
     except AgentDied:
         pass
     world.agent.stop()  # the process is gone; its queue still says the write was in QuickBooks' hands
-    world.agent = Agent(world.home, cfg.load(world.home), follow_up_wait=1.0).start()
+    world.agent = Agent(world.home, cfg.load(world.home), follow_up_wait=1.0, delays=redial).start()
     assert wait(lambda: world.cloud.services.relay.online(world.cloud.portal.member_id))  # type: ignore[union-attr]
     done = settle_through(world, shown["sync_id"], world.qb)
     assert done["state"] == "done", done

@@ -48,7 +48,7 @@ from sandbox.webconnector.connector import SessionReport, WebConnector
 from sandbox.webconnector.qwc import add_application
 
 from ..cloud_app.harness import CLIENT_ID, SECRET, _Quiet
-from ..local_agent.test_agent import wait
+from ..local_agent.test_agent import redial, wait
 
 __all__ = ["Sandbox", "sandbox", "wait"]
 
@@ -147,7 +147,7 @@ class Sandbox:
 
 
 def _start_agent(home: Path) -> Agent:
-    return Agent(home, cfg.load(home), follow_up_wait=1.0).start()
+    return Agent(home, cfg.load(home), follow_up_wait=1.0, delays=redial).start()
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ import pytest
 from local_agent import cli
 from local_agent import config as cfg
 from local_agent.agent import Agent
+from local_agent.retry import backoff
 from sandbox.qbport import QuickBooksHost, QuickBooksSession
 from sandbox.webconnector.connector import WebConnector
 from sandbox.webconnector.qwc import add_application
@@ -95,8 +96,15 @@ def wait(predicate: Callable[[], object], timeout: float = 10) -> bool:
     return False
 
 
+def redial() -> Iterator[float]:
+    """The link's pauses between dials in tests: the product's backoff (doubling, jittered) from 50 ms
+    up to half a second instead of from 1 s up to a minute, so a cloud back from a restart is found
+    again in a moment."""
+    return backoff(initial=0.05, maximum=0.5)
+
+
 def start_agent(home: Path) -> Agent:
-    return Agent(home, cfg.load(home), follow_up_wait=0.5).start()
+    return Agent(home, cfg.load(home), follow_up_wait=0.5, delays=redial).start()
 
 
 def connector(agent: Agent, home: Path, password: str, qb: QuickBooksHost) -> WebConnector:

@@ -20,7 +20,7 @@ from sandbox.webconnector.qwc import read_qwc
 
 from .cloud import Cloud
 from .conftest import PORTAL
-from .test_agent import wait
+from .test_agent import redial, wait
 
 
 def _unpaired(
@@ -68,7 +68,7 @@ def test_pairing_by_pasting_the_code_into_the_agents_own_page(
         thread.join(10)
     config = got[0]
     assert isinstance(config, cfg.AgentConfig) and config.paired
-    agent = Agent(home, cfg.load(home), follow_up_wait=0.5).start()
+    agent = Agent(home, cfg.load(home), follow_up_wait=0.5, delays=redial).start()
     try:
         assert wait(lambda: cloud.relay.online(PORTAL))
         base = f"http://127.0.0.1:{agent.endpoint.port}"
