@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -93,6 +94,7 @@ def running_cloud(tmp: Path, clock: Clock | None = None, *, relay: bool = False)
         agents = AgentRelay(AgentStore(config.database)).start() if relay else None
         holder["app"] = create_app(config, relay=agents, bx24_js=emu.base_url + "/bx24.js")
         relays = [agents]
+        apps = [holder["app"]]
 
         def restart() -> Flask:
             old = relays[-1]
@@ -102,6 +104,7 @@ def running_cloud(tmp: Path, clock: Clock | None = None, *, relay: bool = False)
             new = AgentRelay(AgentStore(config.database), port=old.port).start() if old else None
             relays.append(new)
             holder["app"] = create_app(config, relay=new, bx24_js=emu.base_url + "/bx24.js")
+            apps.append(holder["app"])
             return holder["app"]
         emu.register_app(App(CLIENT_ID, SECRET, app_url=url + "/app", installer_url=url + "/install"))
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -114,3 +117,28 @@ def running_cloud(tmp: Path, clock: Clock | None = None, *, relay: bool = False)
             services_of(holder["app"]).stop()
             if relays[-1] is not None:
                 relays[-1].stop()
+            close_databases(*apps)
+
+
+def close_databases(*apps: Flask) -> None:
+    """Close each app's SQLite connections once its loops have stopped. An open ``sqlite3.Connection`` sits
+    in a reference cycle with its own statement cache, so a dropped one keeps its file descriptors (the
+    database, its -wal and -shm) until the cyclic garbage collector happens to run: over a few hundred tests
+    that held more than 1,024 descriptors, where ``select()`` (waitress) stops working.
+
+    A portal's event handling runs on a thread of its own that ``Services.stop`` does not wait for, and a
+    connection closed under a running statement crashes the process: those threads are waited for first,
+    and one still busy after a few seconds leaves the connections to the garbage collector, as before."""
+    busy = [t for t in threading.enumerate() if t.name.startswith(DATABASE_THREADS)]
+    deadline = time.monotonic() + 5
+    for thread in busy:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in busy):
+        return
+    for app in apps:
+        services = services_of(app)
+        services.portals.close()
+        services.agents.close()
+
+
+DATABASE_THREADS = ("events-", "replay-results", "results-")  # cloud_app/worker.py, web.py, agents/relay.py

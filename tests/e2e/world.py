@@ -47,7 +47,7 @@ from sandbox.quickbooks.seed import seed_company
 from sandbox.webconnector.connector import SessionReport, WebConnector
 from sandbox.webconnector.qwc import add_application
 
-from ..cloud_app.harness import CLIENT_ID, SECRET, _Quiet
+from ..cloud_app.harness import CLIENT_ID, SECRET, _Quiet, close_databases
 from ..local_agent.test_agent import redial, wait
 
 __all__ = ["Sandbox", "sandbox", "wait"]
@@ -67,6 +67,7 @@ class Sandbox:
     relay: AgentRelay
     _holder: dict[str, Flask] = field(repr=False, default_factory=dict)
     agent_clock_offset: timedelta = timedelta(0)
+    retired: list[Flask] = field(repr=False, default_factory=list)  # the apps of cloud processes gone
 
     @property
     def member_id(self) -> str:
@@ -117,6 +118,7 @@ class Sandbox:
         self.services.stop()  # the retry and storage loops die with the process
         self.relay.stop()
         self.relay = AgentRelay(AgentStore(self.config.database), port=self.relay.port).start()
+        self.retired.append(self.app)  # its databases are closed at the end (its threads may still read)
         self._holder["app"] = create_app(
             self.config, relay=self.relay, bx24_js=self.emu.base_url + "/bx24.js"
         )
@@ -176,6 +178,7 @@ def sandbox(tmp: Path, *, quickbooks: SimulatedQuickBooks | None = None) -> Iter
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         agent: Agent | None = None
+        box: Sandbox | None = None
         try:
             assert emu.install(portal, CLIENT_ID).status_code == 200
             emu.install_finish(portal, CLIENT_ID)
@@ -206,3 +209,4 @@ def sandbox(tmp: Path, *, quickbooks: SimulatedQuickBooks | None = None) -> Iter
             server.server_close()
             if agent is None:
                 relay.stop()
+            close_databases(*(box.retired if box else []), holder["app"])

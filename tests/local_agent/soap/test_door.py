@@ -7,6 +7,8 @@ web page in the bookkeeper's browser, a script posting junk, a flood of wrong pa
 from __future__ import annotations
 
 import logging
+import re
+import select
 import socket
 import threading
 import time
@@ -155,21 +157,37 @@ def test_a_legitimate_12_mb_response_is_accepted(endpoint: Endpoint, work: Memor
 
 
 def _raw(ep: Endpoint, head: bytes, pieces: list[bytes], timeout: float = 5) -> bytes:
-    """Send the head, then the body piece by piece until the agent stops reading; then read its answer."""
+    """Send the head, then the body piece by piece until the agent answers or stops reading; then read its
+    answer: to the end of its body (its Content-Length), or until the agent closes or ``timeout`` passes."""
     with socket.create_connection((ep.host, ep.port), timeout=timeout) as sock:
         sock.sendall(head)
+        left = b"".join(pieces)
+        deadline = time.monotonic() + timeout
         try:
-            for piece in pieces:
-                sock.sendall(piece)
+            while left and time.monotonic() < deadline:
+                readable, writable, _ = select.select([sock], [sock], [], deadline - time.monotonic())
+                if readable:  # the answer has begun: the agent took no more
+                    break
+                if writable:
+                    left = left[sock.send(left[:65536]) :]
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             pass
-        chunks = []
+        answer = b""
         try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
+            while not _complete(answer) and (chunk := sock.recv(65536)):
+                answer += chunk
         except (ConnectionResetError, TimeoutError):
             pass
-    return b"".join(chunks)
+    return answer
+
+
+def _complete(answer: bytes) -> bool:
+    """A whole HTTP response: its head and as many body bytes as its Content-Length says."""
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    return length is not None and len(body) >= int(length.group(1))
 
 
 def _head(length: int | None, extra: str = "") -> bytes:
