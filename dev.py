@@ -94,21 +94,18 @@ def cmd_test(args: list[str]) -> None:
     run([str(PY), "-m", "ruff", "check", "."])
     _say("mypy: the whole tree (strict on the pure packages shared/ and cloud_app/sync/)")
     run([str(PY), "-m", "mypy"])  # what and how: [tool.mypy] in pyproject.toml; cached in .mypy_cache/
-    # Two pytest processes, not one: over a thousand tests that each start servers leave the one process
-    # holding more than 1,024 descriptors by the end, where select() stops working (a leak to find).
-    groups = [args] if args else [list(FIRST), ["tests", *(f"--ignore={g}" for g in FIRST)]]
-    worst = 0
-    for group in groups:
-        _say("pytest " + " ".join(group))
-        code = subprocess.call([str(PY), "-m", "pytest", *group], cwd=ROOT)
-        if code == 5:  # pytest's "no tests collected" is a failure, not green
-            _say("pytest collected no tests: failing")
-            code = 1
-        worst = worst or code
-    raise SystemExit(worst)
-
-
-FIRST = ("tests/cloud_app", "tests/demo", "tests/deploy", "tests/dev", "tests/e2e", "tests/faults")
+    # The tests mostly wait on loopback servers and on each other's threads: two worker processes
+    # (pytest-xdist) keep both cores busy, each test module on one worker (its module-scoped browser and
+    # demo world built once). QBB24_TEST_WORKERS=0 runs them in this one process instead.
+    workers = os.environ.get("QBB24_TEST_WORKERS", "2")
+    parallel = ["-n", workers, "--dist", "loadfile"] if workers != "0" else []
+    group = args or [*parallel, "tests"]
+    _say("pytest " + " ".join(group))
+    code = subprocess.call([str(PY), "-m", "pytest", *group], cwd=ROOT)
+    if code == 5:  # pytest's "no tests collected" is a failure, not green
+        _say("pytest collected no tests: failing")
+        code = 1
+    raise SystemExit(code)
 
 
 def cmd_run(args: list[str]) -> None:
