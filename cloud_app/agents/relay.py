@@ -164,8 +164,14 @@ class AgentRelay:
 
     def notify(self, portal: str) -> None:
         """New jobs for ``portal``: offer them now if its agent is connected."""
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._offer(portal), self._loop)
+        loop = self._loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            return  # stopped (or not started): the next connection's hello offers what waits
+        offer = self._offer(portal)
+        try:
+            asyncio.run_coroutine_threadsafe(offer, loop)
+        except RuntimeError:  # the loop closed between the check and the call
+            offer.close()
 
     def disconnect(self, portal: str, reason: str = "token revoked", *, wait: float = 2.0) -> None:
         """Drop the portal's agent (after revoking its token), waiting up to ``wait`` seconds for the
