@@ -72,7 +72,7 @@ def view(services: Services, member_id: str, b24_type: str, b24_id: str) -> dict
                 "currency": c.currency,
                 "linked": {"list_id": c.qb_id, "name": c.qb_name},
                 "statement": others.get(c.currency),
-                "credit": credit(others.get(c.currency)),
+                "credit": _in(credit(others.get(c.currency)), c.currency),
             }
             for c in linked
             if c.currency
@@ -80,6 +80,18 @@ def view(services: Services, member_id: str, b24_type: str, b24_id: str) -> dict
         "refreshing": services.agents.waiting(member_id, STATEMENT + key),
         "linking": services.portals.setting(member_id, f"party.{key}.link"),
     }
+
+
+def _in(shown: dict[str, Any] | None, code: str) -> dict[str, Any] | None:
+    return {**shown, "currency": code} if shown else None  # the code, as the deal's money shows it
+
+
+def credit_in(shown: dict[str, Any], code: str) -> dict[str, Any] | None:
+    """For a deal in ``code``: the credit of the party's customer in that currency, else the home one's."""
+    other = next((c for c in shown["currencies"] if c["currency"] == code and c["statement"]), None)
+    if other is not None:
+        return other["credit"]
+    return credit(shown["statement"]) if shown["linked"] else None
 
 
 def as_of(shown: dict[str, Any]) -> str | None:

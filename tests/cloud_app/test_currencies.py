@@ -217,7 +217,10 @@ def test_the_company_tab_shows_each_currencys_customer_with_its_own_balance(worl
         (invoice["RefNumber"], "200.00")
     ]
     assert [p["number"] for p in euro["statement"]["payments"]] == ["EUR-PAY-1"]
-    assert euro["credit"]["balance"] == "200.00"
+    assert euro["credit"]["balance"] == "200.00" and euro["credit"]["currency"] == "EUR"
+    # each deal's tab shows the balance of the customer in the deal's currency
+    assert world.api("GET", f"/deals/{euro_deal}/quickbooks").json()["customer"]["balance"] == "200.00"
+    assert world.api("GET", f"/deals/{home_deal}/quickbooks").json()["customer"]["balance"] == "110.00"
     # Bitrix24: the one card update as for any statement read, with the home customer's figures
     updates = [
         c for c in world.cloud.emu.calls[calls:]
@@ -225,3 +228,28 @@ def test_the_company_tab_shows_each_currencys_customer_with_its_own_balance(worl
     ]  # fmt: skip
     assert len(updates) == 1
     assert client.call("crm.company.get", {"id": company})["UF_CRM_QB_BALANCE"] == "110.00|USD"
+
+
+def test_a_client_with_only_a_euro_customer_has_it_on_the_tab_and_its_card_fields_left_alone(
+    world: World,
+) -> None:
+    """The client's first deal is in EUR: no home-currency customer. Opening the tab reads the EUR one;
+    the phone card's fields, the home currency's figures, are not written with euros."""
+    multicurrency(world)
+    deal = a_deal(world, "Only Euro SARL", [(1, "Labor", "40.00", "2")])
+    in_currency(world, deal, "EUR")
+    synced(world, previewed(world, deal)[0])
+    company = str(world.cloud.client().call("crm.deal.get", {"id": deal})["COMPANY_ID"])
+
+    first = _tab(world, company, auto="1")  # nothing read yet: opening the tab asks QuickBooks
+    assert first["linked"] is None and first["refreshing"] is True
+    assert [c["linked"]["name"] for c in first["currencies"]] == ["Only Euro SARL (EUR)"]
+    assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)
+    world.web_connector_runs()
+    assert wait(lambda: _tab(world, company)["currencies"][0]["statement"] is not None)
+    shown = _tab(world, company)
+    assert shown["statement"] is None
+    assert shown["currencies"][0]["statement"]["customer"]["balance"] == "80.00"
+    assert _tab(world, company, auto="1")["refreshing"] is False  # fresh: opening again asks nothing
+    card = world.cloud.client().call("crm.company.get", {"id": company})
+    assert not card.get("UF_CRM_QB_BALANCE")
