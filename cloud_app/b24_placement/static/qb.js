@@ -382,19 +382,21 @@
         }, null, { disabled: r.refreshing }))];
       var shown = [];
       // the home currency's customer as before; each other currency's customer apart, never added up
-      if (r.linked) shown = shown.concat(customerView(r.linked.name, r.statement, r.currency || (r.statement && r.statement.customer.currency) || '', '', r.credit, status));
-      others.forEach(function (o, i) {
-        shown = shown.concat(customerView(o.linked.name, o.statement, o.currency, o.currency, o.credit, !r.linked && i === 0 ? status : []));
-      });
+      var homeCode = r.currency || (r.statement && r.statement.customer.currency) || '';
+      if (r.linked) shown = shown.concat(customerView(r.linked.name, r.statement, homeCode, '', r.credit, status, others.length && homeCode));
       if (others.length) shown.push(h('p', { class: 'qb-muted', id: 'qb-currencies-note' }, t('party.currencies_note')));
+      others.forEach(function (o, i) {
+        shown = shown.concat(customerView(o.linked.name, o.statement, o.currency, o.currency, o.credit, !r.linked && i === 0 ? status : [], o.currency));
+      });
       if (!r.linked) shown.push(linkForm(linking));  // a client with only other currencies' customers
       show.apply(null, shown);
     }
-    // one customer's statement: ids and sections marked with the currency ("-EUR") unless the home one
-    function customerView(name, st, cur, code, c, extra) {
+    // one customer's statement: ids and sections marked with the currency ("-EUR") unless the home one;
+    // titled with its currency when the client has customers in several
+    function customerView(name, st, cur, code, c, extra, titled) {
       var sfx = code ? '-' + code : '';
       function mark(box) { if (code) box.setAttribute('data-currency', code); return box; }
-      var head = mark(section(code ? t('party.in_currency', { currency: code }) : null,
+      var head = mark(section(titled ? t('party.in_currency', { currency: titled }) : null,
         h('p', { class: 'qb-linked', id: code ? 'qb-linked' + sfx : null }, t('party.linked', { name: name })),
         c && c.over_limit ? h('div', { class: 'qb-alert qb-alert-warn', role: 'alert', id: 'qb-credit' + sfx },
           t('credit.over', { name: c.name || '', balance: amountText(c.balance, cur), limit: amountText(c.credit_limit, cur) })) : null,

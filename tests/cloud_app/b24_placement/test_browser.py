@@ -733,13 +733,15 @@ def test_a_companys_tab_shows_its_euro_customers_balance_and_invoice_beside_the_
         currencies.turn_on(site.world.qb.company, home="USD")
     client = site.world.services.client(site.world.member_id)
     company = int(client.call("crm.company.add", {"fields": {"TITLE": "Two Purses Browser Co"}}))
+
+    def synced(sync_id: str) -> bool:
+        return bool(site.world.api("GET", f"/syncs/{sync_id}").json()["state"] == "done")
+
     for currency in ("USD", "EUR"):
         deal = site.deal_for("COMPANY_ID", company)
         client.call("crm.deal.update", {"id": deal, "fields": {"CURRENCY_ID": currency}})
         sync_id = site.world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
-        assert site.world.until(
-            lambda s=sync_id: site.world.api("GET", f"/syncs/{s}").json()["state"] == "done", timeout=90
-        )
+        assert site.world.until(lambda: synced(sync_id), timeout=90)  # noqa: B023 (waited on at once)
     [dollars] = site.qb("<CustomerQueryRq><FullName>Two Purses Browser Co</FullName></CustomerQueryRq>")
     [euros] = site.qb("<CustomerQueryRq><FullName>Two Purses Browser Co (EUR)</FullName></CustomerQueryRq>")
     [invoice] = site.qb(
@@ -755,6 +757,7 @@ def test_a_companys_tab_shows_its_euro_customers_balance_and_invoice_beside_the_
         "Linked to QuickBooks customer Two Purses Browser Co"
     )
     expect(card.locator("#qb-balance")).to_have_text(f"{dollars['Balance']:,.2f}\xa0USD")
+    expect(card.locator("h2").first).to_have_text("Customer in USD")  # each part says its currency
     expect(card.locator("#qb-linked-EUR")).to_have_text(
         "Linked to QuickBooks customer Two Purses Browser Co (EUR)"
     )
