@@ -86,6 +86,19 @@ class Links:
             ).fetchone()
         return Link(*row) if row else None
 
+    def customers_of(self, member_id: str, company_file: str, b24_type: str, b24_id: str) -> list[Link]:
+        """The record's customers, one per currency: the home currency's first, then by currency code."""
+        with self.store.lock:
+            rows = self.store.db.conn.execute(
+                f"SELECT {COLUMNS} FROM mappings WHERE member_id=? AND company_file=? AND kind='customer' "
+                "AND b24_type=? AND b24_id=? ORDER BY currency, updated_at DESC",
+                (member_id, company_file, b24_type, str(b24_id)),
+            ).fetchall()
+        found: dict[str, Link] = {}
+        for row in rows:  # the latest link of each currency, as by_b24 takes it
+            found.setdefault(str(row[6]), Link(*row))
+        return list(found.values())
+
     def by_qb(self, member_id: str, company_file: str, kind: str, qb_id: str) -> Link | None:
         with self.store.lock:
             row = self.store.db.conn.execute(

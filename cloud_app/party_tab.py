@@ -3,7 +3,9 @@ request (one read-only job at a person's priority), and linking a record that is
 
 * :func:`refresh` queues the statement query (customer, open invoices, payments of the last 90 days,
   estimates of the last year) unless one is already on its way; :func:`on_result` keeps the answer as
-  the tab's snapshot with its "as of" time.
+  the tab's snapshot with its "as of" time. A client with customers in other currencies (one per
+  currency, see :mod:`cloud_app.sync.currency`) has each read in the same job and shown apart: a balance
+  is never added to another currency's. The card's own fields keep the home currency's customer.
 * :func:`link` looks a name up among QuickBooks customers and links the record to it; with ``create``
   a name QuickBooks does not have becomes a new customer made from the record (the same draft a deal's
   sync would make).
@@ -12,11 +14,11 @@ request (one read-only job at a person's priority), and linking a record that is
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from shared.qbxml.builder import MessageSet, add, build, query
+from shared.qbxml.builder import MessageSet, Request, add, build, query
 from shared.qbxml.parser import parse_response
 
 from . import company_time, deal_sync
@@ -51,16 +53,54 @@ def _key(b24_type: str, b24_id: str) -> str:
     return f"{b24_type}:{b24_id}"
 
 
+def _customers(services: Services, member_id: str, b24_type: str, b24_id: str) -> list[Link]:
+    return services.links.customers_of(member_id, services.company_file(member_id), b24_type, b24_id)
+
+
 def view(services: Services, member_id: str, b24_type: str, b24_id: str) -> dict[str, Any]:
-    """What the tab shows: the link, the last statement read, and whether a read or link is under way."""
-    link = services.links.by_b24(member_id, services.company_file(member_id), b24_type, b24_id)
+    """What the tab shows: the link, the last statement read, and whether a read or link is under way;
+    ``currencies``: the client's customers in other currencies, each with its own last statement."""
+    linked = _customers(services, member_id, b24_type, b24_id)
+    link = next((c for c in linked if not c.currency), None)
     key = _key(b24_type, b24_id)
+    others = services.portals.setting(member_id, f"party.{key}.qb.currencies") or {}
     return {
         "linked": {"list_id": link.qb_id, "name": link.qb_name} if link else None,
         "statement": services.portals.setting(member_id, f"party.{key}.qb") if link else None,
+        "currencies": [
+            {
+                "currency": c.currency,
+                "linked": {"list_id": c.qb_id, "name": c.qb_name},
+                "statement": others.get(c.currency),
+                "credit": _in(credit(others.get(c.currency)), c.currency),
+            }
+            for c in linked
+            if c.currency
+        ],
         "refreshing": services.agents.waiting(member_id, STATEMENT + key),
         "linking": services.portals.setting(member_id, f"party.{key}.link"),
     }
+
+
+def _in(shown: dict[str, Any] | None, code: str) -> dict[str, Any] | None:
+    return {**shown, "currency": code} if shown else None  # the code, as the deal's money shows it
+
+
+def credit_in(shown: dict[str, Any], code: str) -> dict[str, Any] | None:
+    """For a deal in ``code``: the credit of the party's customer in that currency, else the home one's."""
+    other = next((c for c in shown["currencies"] if c["currency"] == code and c["statement"]), None)
+    if other is not None:
+        return other["credit"]
+    return credit(shown["statement"]) if shown["linked"] else None
+
+
+def as_of(shown: dict[str, Any]) -> str | None:
+    """When a :func:`view`'s statements were read (one job reads them all); None when never."""
+    read = [
+        shown.get("statement") or {},
+        *((c.get("statement") or {}) for c in shown.get("currencies") or []),
+    ]
+    return next((str(s["as_of"]) for s in read if s.get("as_of")), None)
 
 
 def home_currency(services: Services, member_id: str) -> str:
@@ -99,38 +139,14 @@ def of_deal(services: Services, member_id: str, deal_id: str, syncs: list[Any]) 
 
 
 def refresh(services: Services, member_id: str, b24_type: str, b24_id: str) -> str | None:
-    """Queue the statement query for a linked record; None when not linked or one is already queued."""
-    link = services.links.by_b24(member_id, services.company_file(member_id), b24_type, b24_id)
+    """Queue the statement query for a linked record — every customer it has, one per currency, in one
+    job; None when not linked or one is already queued."""
+    linked = _customers(services, member_id, b24_type, b24_id)
     purpose = STATEMENT + _key(b24_type, b24_id)
-    if link is None or services.agents.waiting(member_id, purpose):
+    if not linked or services.agents.waiting(member_id, purpose):
         return None
     today = company_time.now(services, member_id).date()  # the 90/365-day windows in QuickBooks' days
-    of_customer = {"EntityFilter": {"ListIDWithChildren": link.qb_id}}
-    requests = [
-        query("Customer", {"ListID": link.qb_id}, request_id="customer"),
-        query("Invoice", {**of_customer, "PaidStatus": "NotPaidOnly"}, request_id="invoices"),
-        query(
-            "ReceivePayment",
-            {
-                "TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=RECENT_DAYS)},
-                **of_customer,
-                "IncludeLineItems": True,
-            },
-            request_id="payments",
-        ),  # fmt: skip
-        query(
-            "Estimate",
-            {"TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=ESTIMATE_DAYS)}, **of_customer},
-            request_id="estimates",
-        ),
-        # every credit memo: an open one lowers the balance however old it is (QuickBooks counts it)
-        query("CreditMemo", {**of_customer, "IncludeLinkedTxns": True}, request_id="credits"),
-        query(
-            "ARRefundCreditCard",
-            {"TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=ESTIMATE_DAYS)}, **of_customer},
-            request_id="refunds",
-        ),
-    ]
+    requests = [r for link in linked for r in _statement_queries(link, today)]
     job_id = services.agents.enqueue(
         member_id,
         build(MessageSet(requests, on_error="continueOnError"), version=VERSION).xml,
@@ -139,6 +155,38 @@ def refresh(services: Services, member_id: str, b24_type: str, b24_id: str) -> s
     )
     services.notify(member_id)
     return job_id
+
+
+def _statement_queries(link: Link, today: date) -> list[Request]:
+    """One customer's statement queries; the request ids carry its currency ("EUR.invoices"), none for
+    the home currency's."""
+    tag = f"{link.currency}." if link.currency else ""
+    of_customer = {"EntityFilter": {"ListIDWithChildren": link.qb_id}}
+    return [
+        query("Customer", {"ListID": link.qb_id}, request_id=tag + "customer"),
+        query("Invoice", {**of_customer, "PaidStatus": "NotPaidOnly"}, request_id=tag + "invoices"),
+        query(
+            "ReceivePayment",
+            {
+                "TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=RECENT_DAYS)},
+                **of_customer,
+                "IncludeLineItems": True,
+            },
+            request_id=tag + "payments",
+        ),  # fmt: skip
+        query(
+            "Estimate",
+            {"TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=ESTIMATE_DAYS)}, **of_customer},
+            request_id=tag + "estimates",
+        ),
+        # every credit memo: an open one lowers the balance however old it is (QuickBooks counts it)
+        query("CreditMemo", {**of_customer, "IncludeLinkedTxns": True}, request_id=tag + "credits"),
+        query(
+            "ARRefundCreditCard",
+            {"TxnDateRangeFilter": {"FromTxnDate": today - timedelta(days=ESTIMATE_DAYS)}, **of_customer},
+            request_id=tag + "refunds",
+        ),
+    ]
 
 
 def link(
@@ -213,25 +261,27 @@ def _statement(services: Services, member_id: str, b24_type: str, b24_id: str, j
     if job.response is None:
         log.info("statement of %s %s not read: %s", b24_type, b24_id, job.hresult)
         return
-    found: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {}  # currency ("" home) -> request -> records
     for result in parse_response(job.response).results:
         if result.header.status.is_ok:  # 1 / 500: none found
-            found[result.header.request_id or ""] = [dict(r) for r in result.records]
-    customers = found.get("customer") or []
-    if not customers:
-        return  # the customer is gone from QuickBooks; the link's owner (customer sync) will say so
-    shown = statement(
-        customers[0],
-        found.get("invoices", []),
-        found.get("payments", []),
-        found.get("estimates", []),
-        company_time.now(services, member_id),  # days overdue and aging by the company's date
-        credits=found.get("credits", []),
-        refunds=found.get("refunds", []),
-    )
-    services.portals.set_setting(member_id, f"party.{key}.qb", shown)
+            code, _, asked = (result.header.request_id or "").rpartition(".")
+            found.setdefault(code, {})[asked] = [dict(r) for r in result.records]
+    now = company_time.now(services, member_id)  # days overdue and aging by the company's date
+    shown: dict[str, dict[str, Any]] = {}
+    for code, of in found.items():
+        if of.get("customer"):  # none: the customer is gone from QuickBooks; customer sync says so
+            shown[code] = statement(
+                of["customer"][0], of.get("invoices", []), of.get("payments", []), of.get("estimates", []),
+                now, credits=of.get("credits", []), refunds=of.get("refunds", []),
+            )  # fmt: skip
+    others = {code: s for code, s in shown.items() if code}
+    services.portals.set_setting(member_id, f"party.{key}.qb.currencies", others)
+    home = shown.get("")
+    if home is None:
+        return  # no home-currency customer read: the card's fields are left as they are
+    services.portals.set_setting(member_id, f"party.{key}.qb", home)
     # the card's own fields too: the phone app shows no tabs, only ordinary fields (one update)
-    fields = card_fields(shown, home_currency(services, member_id) or "USD")
+    fields = card_fields(home, home_currency(services, member_id) or "USD")
     try:
         services.client(member_id).call(f"crm.{b24_type}.update", {"id": b24_id, "fields": fields})
     except B24Error as exc:  # the tab has the statement; the card catches up with the next read

@@ -584,8 +584,9 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         shown = party_tab.view(services, member_id, b24_type, b24_id)
         shown["currency"] = party_tab.home_currency(services, member_id)  # a customer without CurrencyRef
         shown["credit"] = party_tab.credit(shown["statement"])
-        as_of = (shown["statement"] or {}).get("as_of")
-        if shown["linked"] and not shown["refreshing"] and request.args.get("auto") == "1":
+        as_of = party_tab.as_of(shown)  # one read has every currency's customer
+        linked = shown["linked"] or shown["currencies"]
+        if linked and not shown["refreshing"] and request.args.get("auto") == "1":
             stale = as_of is None or time.time() - _epoch(as_of) > party_tab.STALE_AFTER
             if stale and party_tab.refresh(services, member_id, b24_type, b24_id):
                 shown["refreshing"] = True
@@ -630,10 +631,12 @@ def create_app(config: Config, *, relay: AgentRelay | None = None, bx24_js: str 
         customer = None
         if party is not None:  # the customer's balance and credit limit, read with the party tab's query
             shown = party_tab.view(services, member_id, *party)
-            customer = party_tab.credit(shown["statement"]) if shown["linked"] else None
-            as_of = (shown["statement"] or {}).get("as_of")
+            deal_currency = str(services.portals.setting(member_id, f"deal.{deal_id}.currency") or "")
+            customer = party_tab.credit_in(shown, deal_currency)  # an EUR deal: the client's EUR customer
+            as_of = party_tab.as_of(shown)
             stale = as_of is None or time.time() - _epoch(as_of) > party_tab.STALE_AFTER
-            if shown["linked"] and stale and request.args.get("auto") == "1" and not shown["refreshing"]:
+            linked = shown["linked"] or shown["currencies"]
+            if linked and stale and request.args.get("auto") == "1" and not shown["refreshing"]:
                 party_tab.refresh(services, member_id, *party)
         return jsonify(
             document=services.portals.setting(member_id, f"deal.{deal_id}.qb"),

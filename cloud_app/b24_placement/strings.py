@@ -152,6 +152,8 @@ EN: dict[str, str] = {
     "status.used": "used",
     "party.link.looking": "Looking the name up in QuickBooks…",
     "party.link.creating": "Creating the customer in QuickBooks…",
+    "party.in_currency": "Customer in {currency}",
+    "party.currencies_note": "QuickBooks keeps one currency per customer: each currency's balance is shown on its own, never added to another.",
     # the app page
     "tab.setup": "Setup",
     "tab.health": "Health",
@@ -442,6 +444,8 @@ RU: dict[str, str] = {
     "status.used": "использована",
     "party.link.looking": "Ищем имя в QuickBooks…",
     "party.link.creating": "Создаём клиента в QuickBooks…",
+    "party.in_currency": "Клиент в {currency}",
+    "party.currencies_note": "В QuickBooks у клиента одна валюта: баланс в каждой валюте показан отдельно и не складывается с другими.",
     "tab.setup": "Настройка",
     "tab.health": "Состояние",
     "tab.settings": "Параметры",

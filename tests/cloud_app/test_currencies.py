@@ -170,3 +170,86 @@ def test_a_russian_page_reads_the_currency_refusals_and_notes_in_russian(world: 
     problems = world.api("GET", f"/syncs/{sync_id}", headers=ru).json()["detail"]["problems"]
     assert any("неактивна в QuickBooks" in p for p in problems), problems
     assert MISSED == set(), MISSED
+
+
+def _tab(world: World, company: str, **params: str) -> dict[str, Any]:
+    return world.api("GET", f"/parties/company/{company}/quickbooks", params=params).json()
+
+
+def test_the_company_tab_shows_each_currencys_customer_with_its_own_balance(world: World) -> None:
+    """Deal in USD and deal in EUR → two QuickBooks customers → the company's tab shows both, each
+    balance in its currency (never summed), read in one job; the card's fields keep the home one."""
+    multicurrency(world)
+    home_deal = a_deal(world, "Acme Tab Ltd", [(1, "Labor", "55.00", "2")])
+    synced(world, previewed(world, home_deal)[0])
+    client = world.cloud.client()
+    company = str(client.call("crm.deal.get", {"id": home_deal})["COMPANY_ID"])
+    euro_deal = int(client.call("crm.deal.add", {"fields": {
+        "TITLE": "Acme Tab in euros", "COMPANY_ID": company, "CURRENCY_ID": "EUR"}}))  # fmt: skip
+    client.call("crm.deal.productrows.set", {"id": euro_deal, "rows": [
+        {"PRODUCT_ID": 1, "PRODUCT_NAME": "Labor", "PRICE": "100.00", "QUANTITY": "3"}]})  # fmt: skip
+    synced(world, previewed(world, euro_deal)[0])
+    [invoice] = invoices_of(world, "Acme Tab Ltd (EUR)")
+    world.qb_query(  # the client pays 100 EUR of it in QuickBooks
+        "<ReceivePaymentAddRq><ReceivePaymentAdd><CustomerRef><FullName>Acme Tab Ltd (EUR)</FullName>"
+        "</CustomerRef><RefNumber>EUR-PAY-1</RefNumber><TotalAmount>100.00</TotalAmount>"
+        f"<AppliedToTxnAdd><TxnID>{invoice['TxnID']}</TxnID><PaymentAmount>100.00</PaymentAmount>"
+        "</AppliedToTxnAdd></ReceivePaymentAdd></ReceivePaymentAddRq>"
+    )
+
+    member = world.cloud.portal.member_id
+    purpose = f"party-tab:company:{company}"
+    before = len(world.cloud.services.agents.jobs(member, purpose=purpose))
+    calls = len(world.cloud.emu.calls)
+    assert world.api("POST", f"/parties/company/{company}/refresh").json() == {"queued": True}
+    assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)
+    world.web_connector_runs()
+    assert wait(lambda: world.cloud.services.agents.jobs(member, purpose=purpose)[-1].state == "done")
+    assert len(world.cloud.services.agents.jobs(member, purpose=purpose)) == before + 1  # one job for both
+    shown = _tab(world, company)
+    assert shown["linked"]["name"] == "Acme Tab Ltd" and shown["currency"] == "USD"
+    assert shown["statement"]["customer"]["balance"] == "110.00"
+    assert [i["balance"] for i in shown["statement"]["open_invoices"]] == ["110.00"]
+    [euro] = shown["currencies"]
+    assert euro["currency"] == "EUR" and euro["linked"]["name"] == "Acme Tab Ltd (EUR)"
+    assert euro["statement"]["customer"]["balance"] == "200.00"  # in euros, apart from the dollars
+    assert [(i["number"], i["balance"]) for i in euro["statement"]["open_invoices"]] == [
+        (invoice["RefNumber"], "200.00")
+    ]
+    assert [p["number"] for p in euro["statement"]["payments"]] == ["EUR-PAY-1"]
+    assert euro["credit"]["balance"] == "200.00" and euro["credit"]["currency"] == "EUR"
+    # each deal's tab shows the balance of the customer in the deal's currency
+    assert world.api("GET", f"/deals/{euro_deal}/quickbooks").json()["customer"]["balance"] == "200.00"
+    assert world.api("GET", f"/deals/{home_deal}/quickbooks").json()["customer"]["balance"] == "110.00"
+    # Bitrix24: the one card update as for any statement read, with the home customer's figures
+    updates = [
+        c for c in world.cloud.emu.calls[calls:]
+        if c.method == "crm.company.update" and "UF_CRM_QB_BALANCE" in str(c.params)
+    ]  # fmt: skip
+    assert len(updates) == 1
+    assert client.call("crm.company.get", {"id": company})["UF_CRM_QB_BALANCE"] == "110.00|USD"
+
+
+def test_a_client_with_only_a_euro_customer_has_it_on_the_tab_and_its_card_fields_left_alone(
+    world: World,
+) -> None:
+    """The client's first deal is in EUR: no home-currency customer. Opening the tab reads the EUR one;
+    the phone card's fields, the home currency's figures, are not written with euros."""
+    multicurrency(world)
+    deal = a_deal(world, "Only Euro SARL", [(1, "Labor", "40.00", "2")])
+    in_currency(world, deal, "EUR")
+    synced(world, previewed(world, deal)[0])
+    company = str(world.cloud.client().call("crm.deal.get", {"id": deal})["COMPANY_ID"])
+
+    first = _tab(world, company, auto="1")  # nothing read yet: opening the tab asks QuickBooks
+    assert first["linked"] is None and first["refreshing"] is True
+    assert [c["linked"]["name"] for c in first["currencies"]] == ["Only Euro SARL (EUR)"]
+    assert wait(lambda: world.agent.queue.depth()["pending"] >= 1)
+    world.web_connector_runs()
+    assert wait(lambda: _tab(world, company)["currencies"][0]["statement"] is not None)
+    shown = _tab(world, company)
+    assert shown["statement"] is None
+    assert shown["currencies"][0]["statement"]["customer"]["balance"] == "80.00"
+    assert _tab(world, company, auto="1")["refreshing"] is False  # fresh: opening again asks nothing
+    card = world.cloud.client().call("crm.company.get", {"id": company})
+    assert not card.get("UF_CRM_QB_BALANCE")

@@ -373,22 +373,41 @@
     function render(r) {
       var linking = r.linking || {};
       keepPolling(r.refreshing || linking.state === 'looking' || linking.state === 'creating');
-      if (!r.linked) { show(linkForm(linking)); return; }
-      var st = r.statement, cur = st ? st.customer.currency || r.currency || '' : '', c = r.credit;
-      var head = section(null, h('p', { class: 'qb-linked' }, t('party.linked', { name: r.linked.name })),
-        c && c.over_limit ? h('div', { class: 'qb-alert qb-alert-warn', role: 'alert', id: 'qb-credit' },
-          t('credit.over', { name: c.name || '', balance: amountText(c.balance, cur), limit: amountText(c.credit_limit, cur) })) : null,
-        st ? facts([[t('party.balance'), h('strong', { id: 'qb-balance' }, money(st.customer.balance, cur))],
-          [t('party.credit_limit'), money(st.customer.credit_limit, cur)], [t('party.terms'), st.customer.terms || '—']]) : null,
-        h('p', { class: 'qb-muted' }, r.refreshing ? t('asking_qb') : st ? t('as_of', { time: when(st.as_of) }) : ''),
+      var others = r.currencies || [];
+      if (!r.linked && !others.length) { show(linkForm(linking)); return; }
+      var read = r.statement || (others.filter(function (o) { return o.statement; })[0] || {}).statement;  // one job reads all
+      var status = [h('p', { class: 'qb-muted' }, r.refreshing ? t('asking_qb') : read ? t('as_of', { time: when(read.as_of) }) : ''),
         h('div', { class: 'qb-actions' }, button(t('refresh'), function (b) {
           b.disabled = true; api('POST', path + '/refresh').then(function () { load(false); });
-        }, null, { disabled: r.refreshing })));
-      if (!st) { show(head); return; }
+        }, null, { disabled: r.refreshing }))];
+      var shown = [];
+      // the home currency's customer as before; each other currency's customer apart, never added up
+      var homeCode = r.currency || (r.statement && r.statement.customer.currency) || '';
+      if (r.linked) shown = shown.concat(customerView(r.linked.name, r.statement, homeCode, '', r.credit, status, others.length && homeCode));
+      if (others.length) shown.push(h('p', { class: 'qb-muted', id: 'qb-currencies-note' }, t('party.currencies_note')));
+      others.forEach(function (o, i) {
+        shown = shown.concat(customerView(o.linked.name, o.statement, o.currency, o.currency, o.credit, !r.linked && i === 0 ? status : [], o.currency));
+      });
+      if (!r.linked) shown.push(linkForm(linking));  // a client with only other currencies' customers
+      show.apply(null, shown);
+    }
+    // one customer's statement: ids and sections marked with the currency ("-EUR") unless the home one;
+    // titled with its currency when the client has customers in several
+    function customerView(name, st, cur, code, c, extra, titled) {
+      var sfx = code ? '-' + code : '';
+      function mark(box) { if (code) box.setAttribute('data-currency', code); return box; }
+      var head = mark(section(titled ? t('party.in_currency', { currency: titled }) : null,
+        h('p', { class: 'qb-linked', id: code ? 'qb-linked' + sfx : null }, t('party.linked', { name: name })),
+        c && c.over_limit ? h('div', { class: 'qb-alert qb-alert-warn', role: 'alert', id: 'qb-credit' + sfx },
+          t('credit.over', { name: c.name || '', balance: amountText(c.balance, cur), limit: amountText(c.credit_limit, cur) })) : null,
+        st ? facts([[t('party.balance'), h('strong', { id: 'qb-balance' + sfx }, money(st.customer.balance, cur))],
+          [t('party.credit_limit'), money(st.customer.credit_limit, cur)], [t('party.terms'), st.customer.terms || '—']]) : null,
+        extra));
+      if (!st) return [head];
       var aging = ['current', '1-30', '31-60', '61-90', 'over 90'].filter(function (k) { return k in st.aging; }).map(function (k) { return [t('party.aging.' + k), money(st.aging[k], cur)]; });
-      show(head,
+      return [head,
         section(t('party.open_invoices'),
-          st.open_invoices.length ? h('div', { class: 'qb-scroll' }, table([t('deal.number'), t('deal.due'), t('deal.total'), t('deal.balance'), t('deal.status')],
+          st.open_invoices.length ? h('div', { class: 'qb-scroll', id: 'qb-invoices' + sfx }, table([t('deal.number'), t('deal.due'), t('deal.total'), t('deal.balance'), t('deal.status')],
             st.open_invoices.map(function (i) {
               return [i.number || '', day(i.due || i.date), money(i.total, cur), money(i.balance, cur),
                 h('span', {}, statusBadge(i.status), i.days_overdue ? ' ' + t('party.days_overdue', { days: i.days_overdue }) : '')];
@@ -400,17 +419,18 @@
         section(t('party.estimates'), st.estimates.length ? table([t('deal.number'), t('deal.date'), t('deal.total')],
           st.estimates.map(function (e) { return [e.number || '', day(e.date), money(e.total, cur)]; })) : h('p', { class: 'qb-muted' }, t('none'))),
         section(t('party.credits'), (st.credits || []).length ? table([t('deal.number'), t('deal.date'), t('deal.total'), t('party.remaining'), t('deal.status')],
-          st.credits.map(function (c) { return [c.number || '', day(c.date), money(c.total, cur), money(c.remaining, cur), statusBadge(c.status)]; }), 'qb-credits')
+          st.credits.map(function (m) { return [m.number || '', day(m.date), money(m.total, cur), money(m.remaining, cur), statusBadge(m.status)]; }), 'qb-credits')
           : h('p', { class: 'qb-muted' }, t('none'))),
         section(t('party.refunds'), (st.refunds || []).length ? table([t('deal.date'), t('deal.number'), t('sync.amount'), t('party.method'), t('party.refund_of')],
-          st.refunds.map(function (r) { return [day(r.date), r.number || '', money(r.amount, cur), r.method || '', (r.credits || []).join(', ')]; }), 'qb-refunds')
+          st.refunds.map(function (f) { return [day(f.date), f.number || '', money(f.amount, cur), f.method || '', (f.credits || []).join(', ')]; }), 'qb-refunds')
           : h('p', { class: 'qb-muted' }, t('none'))),
         st.balance_check ? section(t('party.check'), facts([
           [t('party.check.invoices'), money(st.balance_check.open_invoices, cur)],
           [t('party.check.credits'), money(st.balance_check.open_credits, cur)],
           [t('party.check.unused'), money(st.balance_check.unused_payments, cur)],
-          [t('party.check.listed'), h('strong', { id: 'qb-listed' }, money(st.balance_check.listed, cur))]]),
-          Number(st.balance_check.not_listed || 0) !== 0 ? h('p', { class: 'qb-warn', id: 'qb-not-listed' }, t('party.check.other', { amount: money(st.balance_check.not_listed, cur) })) : null) : null);
+          [t('party.check.listed'), h('strong', { id: 'qb-listed' + sfx }, money(st.balance_check.listed, cur))]]),
+          Number(st.balance_check.not_listed || 0) !== 0 ? h('p', { class: 'qb-warn', id: 'qb-not-listed' + sfx }, t('party.check.other', { amount: money(st.balance_check.not_listed, cur) })) : null) : null
+      ].filter(Boolean).map(mark);
     }
     function linkForm(linking) {
       var input = h('input', { id: 'qb-name', type: 'text', maxlength: '209', autocomplete: 'off' });

@@ -722,3 +722,52 @@ def test_a_deal_in_euros_previews_its_own_euro_customer_rate_and_ar_account(site
     frame.locator("#qb-close").click()
     expect(card.locator("h2").first).to_have_text(f"Invoice {invoice['RefNumber']}")
     expect(card.locator(".qb-card").first).to_contain_text("EUR")
+
+
+def test_a_companys_tab_shows_its_euro_customers_balance_and_invoice_beside_the_dollar_one(
+    site: Site,
+) -> None:
+    """After the euro preview test: multicurrency stays on. A USD deal and a EUR deal for one company make
+    two QuickBooks customers; the company's tab shows both, each balance in its own currency."""
+    with site.world.qb.lock:
+        currencies.turn_on(site.world.qb.company, home="USD")
+    client = site.world.services.client(site.world.member_id)
+    company = int(client.call("crm.company.add", {"fields": {"TITLE": "Two Purses Browser Co"}}))
+
+    def synced(sync_id: str) -> bool:
+        return bool(site.world.api("GET", f"/syncs/{sync_id}").json()["state"] == "done")
+
+    for currency in ("USD", "EUR"):
+        deal = site.deal_for("COMPANY_ID", company)
+        client.call("crm.deal.update", {"id": deal, "fields": {"CURRENCY_ID": currency}})
+        sync_id = site.world.api("POST", f"/deals/{deal}/sync", json={}).json()["sync_id"]
+        assert site.world.until(lambda: synced(sync_id), timeout=90)  # noqa: B023 (waited on at once)
+    [dollars] = site.qb("<CustomerQueryRq><FullName>Two Purses Browser Co</FullName></CustomerQueryRq>")
+    [euros] = site.qb("<CustomerQueryRq><FullName>Two Purses Browser Co (EUR)</FullName></CustomerQueryRq>")
+    [invoice] = site.qb(
+        "<InvoiceQueryRq><EntityFilter><FullName>Two Purses Browser Co (EUR)</FullName></EntityFilter>"
+        "</InvoiceQueryRq>"
+    )
+    assert euros["CurrencyRef"].full_name == "Euro"
+
+    page = site.page()
+    page.goto(site.url(f"crm/company/details/{company}/"))
+    card = tab(page)
+    expect(card.locator(".qb-linked").first).to_have_text(
+        "Linked to QuickBooks customer Two Purses Browser Co"
+    )
+    expect(card.locator("#qb-balance")).to_have_text(f"{dollars['Balance']:,.2f}\xa0USD")
+    expect(card.locator("h2").first).to_have_text("Customer in USD")  # each part says its currency
+    expect(card.locator("#qb-linked-EUR")).to_have_text(
+        "Linked to QuickBooks customer Two Purses Browser Co (EUR)"
+    )
+    expect(card.locator("[data-currency=EUR] h2").first).to_have_text("Customer in EUR")
+    expect(card.locator("#qb-balance-EUR")).to_have_text(f"{euros['Balance']:,.2f}\xa0EUR")
+    expect(card.locator("#qb-invoices-EUR")).to_contain_text(invoice["RefNumber"])
+    expect(card.locator("#qb-invoices-EUR")).to_contain_text(f"{invoice['BalanceRemaining']:,.2f}\xa0EUR")
+    expect(card.locator("#qb-invoices")).not_to_contain_text(invoice["RefNumber"])  # not among the dollars
+    expect(card.locator("#qb-currencies-note")).to_contain_text("never added to another")
+
+    page.goto(site.url(f"crm/company/details/{company}/?lang=ru"))
+    expect(tab(page).locator("[data-currency=EUR] h2").first).to_have_text("Клиент в EUR")
+    expect(tab(page).locator("#qb-currencies-note")).to_contain_text("не складывается")
