@@ -349,9 +349,8 @@ def acting(tmp_path: Path) -> Iterator[tuple[AgentRelay, list[str]]]:
 
 
 def streaming_agent(relay: AgentRelay, token: str) -> ClientConnection:
-    ws = connect(relay.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5)
-    ws.send(wire.encode(wire.Hello(protocol=1, agent_version="2.0", agent_id="x",
-                                   features=(wire.CHUNKED_RESULTS,))))  # fmt: skip
+    """An agent that can stream, welcomed by a cloud that can take it."""
+    ws = streaming_agent_to_old(relay, token)
     assert welcome(ws).features == (wire.CHUNKED_RESULTS,)
     return ws
 
@@ -527,6 +526,7 @@ def test_a_cloud_without_the_feature_does_not_offer_it(tmp_path: Path) -> None:
 
 
 def streaming_agent_to_old(relay: AgentRelay, token: str) -> ClientConnection:
+    """An agent that can stream, its hello sent; the caller reads the welcome."""
     ws = connect(relay.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5)
     ws.send(wire.encode(wire.Hello(protocol=1, agent_version="2.0", agent_id="x",
                                    features=(wire.CHUNKED_RESULTS,))))  # fmt: skip
