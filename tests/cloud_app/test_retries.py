@@ -39,6 +39,23 @@ def _retry_loop_runs_fast(world: World) -> Clock:
     return clock
 
 
+def _run_the_due_retry(
+    world: World, clock: Clock, key: str, locked_at: datetime, landed: Callable[[], bool]
+) -> None:
+    """Move the clock to the scheduled retry (the record closed once ten minutes are over), let the retry
+    worker ask QuickBooks by itself, run the Web Connector, and wait for the next schedule or the landing."""
+    member = world.cloud.portal.member_id
+    due = retries.scheduled(world.cloud.services.portals, member, key)
+    assert due is not None and due.due > clock.at  # scheduled ahead, not run at once
+    clock.at = due.due
+    if clock.at - locked_at >= timedelta(minutes=10):
+        world.qb.company.locked.clear()  # the person closed the record
+    assert wait(lambda: world.agent.queue.depth()["pending"] >= 1 or sum(queued(world).values()) >= 1)
+    assert wait(lambda: retries.scheduled(world.cloud.services.portals, member, key) is None)
+    world.web_connector_runs()
+    assert wait(lambda: retries.scheduled(world.cloud.services.portals, member, key) is not None or landed())
+
+
 def test_an_edit_to_a_customer_locked_ten_minutes_reaches_quickbooks_once_it_unlocks(world: World) -> None:
     company, ret = linked_company(world, "Cyberdyne")
     quiet(world)
@@ -55,21 +72,10 @@ def test_an_edit_to_a_customer_locked_ten_minutes_reaches_quickbooks_once_it_unl
     tries = 1
     while customer(world, "Cyberdyne")["CompanyName"] != "Cyberdyne Systems":
         assert tries < 8, "the edit never reached QuickBooks"
-        due = retries.scheduled(world.cloud.services.portals, member, key)
-        assert due is not None and due.due > clock.at  # scheduled ahead, not run at once
-        clock.at = due.due
-        if clock.at - locked_at >= timedelta(minutes=10):
-            world.qb.company.locked.clear()  # the person closed the record
-        # the retry worker sees the time has come and asks QuickBooks again, by itself
-        assert wait(lambda: world.agent.queue.depth()["pending"] >= 1 or sum(queued(world).values()) >= 1)
-        assert wait(lambda: retries.scheduled(world.cloud.services.portals, member, key) is None)
-        world.web_connector_runs()
-        assert wait(
-            lambda: (
-                retries.scheduled(world.cloud.services.portals, member, key) is not None
-                or customer(world, "Cyberdyne")["CompanyName"] == "Cyberdyne Systems"
-            )
-        )
+        _run_the_due_retry(  # the retry worker asks QuickBooks again, by itself
+            world, clock, key, locked_at,
+            lambda: customer(world, "Cyberdyne")["CompanyName"] == "Cyberdyne Systems",
+        )  # fmt: skip
         tries += 1
     assert clock.at - locked_at > OVERLAP  # longer than the look-back that used to lose the edit
     assert tries >= 4  # 1 + 2 + 4 + 8 minutes of backoff before the ten minutes were over
@@ -129,20 +135,10 @@ def test_an_edit_to_a_locked_customer_lands_through_restarts_of_the_cloud(
         assert tries < 8, "the edit never reached QuickBooks"
         if restarts < 2:  # a restart while the retry waits: the schedule is in the database
             clock, restarts = restarted(), restarts + 1
-        due = retries.scheduled(world.cloud.services.portals, member, key)
-        assert due is not None and due.due > clock.at
-        clock.at = due.due
-        if clock.at - locked_at >= timedelta(minutes=10):
-            world.qb.company.locked.clear()
-        assert wait(lambda: world.agent.queue.depth()["pending"] >= 1 or sum(queued(world).values()) >= 1)
-        assert wait(lambda: retries.scheduled(world.cloud.services.portals, member, key) is None)
-        world.web_connector_runs()
-        assert wait(
-            lambda: (
-                retries.scheduled(world.cloud.services.portals, member, key) is not None
-                or customer(world, "Massive Dynamic")["CompanyName"] == "Massive Dynamic Inc"
-            )
-        )
+        _run_the_due_retry(
+            world, clock, key, locked_at,
+            lambda: customer(world, "Massive Dynamic")["CompanyName"] == "Massive Dynamic Inc",
+        )  # fmt: skip
         tries += 1
     assert clock.at - locked_at > OVERLAP and restarts == 2
     quiet(world)

@@ -4,7 +4,6 @@ protocol negotiation, one connection per agent, and jobs that survive a dropped 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from websockets.sync.connection import Connection
 from cloud_app.agents.relay import AgentRelay
 from cloud_app.agents.store import AgentStore, JobRow
 from shared import wire
+from tests.local_agent.test_agent import wait
 
 A, B = "acme.bitrix24.com", "globex.bitrix24.com"
 QBXML = '<?xml version="1.0"?><?qbxml version="13.0"?><QBXML><QBXMLMsgsRq onError="stopOnError">' \
@@ -379,15 +379,6 @@ def next_after_heartbeat(ws: Connection) -> wire.Message:
     return said(ws)
 
 
-def wait_for(predicate: Any, timeout: float = 10) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def with_job(relay: AgentRelay) -> tuple[str, str]:
     token = paired(relay.store, A)
     return token, relay.store.enqueue(A, QBXML, purpose="sync")
@@ -412,7 +403,7 @@ def test_an_answer_in_pieces_is_acknowledged_only_when_whole_and_acted_on_once(
         assert isinstance(said(ws), wire.ResultAck)
     job = relay.store.job(A, job_id)
     assert job is not None and job.state == "done" and job.response == ANSWER
-    assert wait_for(lambda: acted == [ANSWER])  # acted on after the acknowledgement, once
+    assert wait(lambda: acted == [ANSWER])  # acted on after the acknowledgement, once
 
 
 def test_an_answer_started_again_from_its_first_piece_is_put_together_from_the_new_start(
@@ -424,7 +415,7 @@ def test_an_answer_started_again_from_its_first_piece_is_put_together_from_the_n
         send(ws, pieces(job_id)[:5])  # then the agent restarted and sends it all again
         send(ws, pieces(job_id))
         assert isinstance(said(ws), wire.ResultAck)
-    assert wait_for(lambda: acted == [ANSWER])  # acted on after the acknowledgement, once
+    assert wait(lambda: acted == [ANSWER])  # acted on after the acknowledgement, once
 
 
 @pytest.mark.parametrize(
@@ -455,11 +446,11 @@ def test_pieces_out_of_step_are_refused_the_link_closes_and_the_answer_sent_agai
         while True:  # whatever it still had in flight, then the close
             said(ws)
     assert relay.store.job(A, job_id).state != "done" and acted == []  # type: ignore[union-attr]
-    assert wait_for(lambda: not relay.online(A))
+    assert wait(lambda: not relay.online(A))
     with streaming_agent(relay, token) as ws:  # the agent reconnects and sends it from the start
         send(ws, pieces(job_id))
         assert isinstance(said(ws), wire.ResultAck)
-    assert wait_for(lambda: acted == [ANSWER])  # acted on after the acknowledgement, once
+    assert wait(lambda: acted == [ANSWER])  # acted on after the acknowledgement, once
 
 
 def test_an_answer_over_the_limit_fails_its_job_once_with_words_that_say_so(
@@ -477,7 +468,7 @@ def test_an_answer_over_the_limit_fails_its_job_once_with_words_that_say_so(
     assert job is not None and job.state == "failed" and job.response is None
     assert job.hresult == "cloud:answer-too-large"
     assert job.message is not None and "larger than" in job.message and "ask for less" in job.message
-    assert wait_for(lambda: acted == ["cloud:answer-too-large"])  # acted on once
+    assert wait(lambda: acted == ["cloud:answer-too-large"])  # acted on once
 
 
 def test_a_partly_sent_answer_is_dropped_with_its_connection_and_nothing_is_kept(
@@ -489,7 +480,7 @@ def test_a_partly_sent_answer_is_dropped_with_its_connection_and_nothing_is_kept
     send(ws, pieces(job_id)[:-1])  # everything but the end
     assert isinstance(next_after_heartbeat(ws), wire.Heartbeat)  # all of it read by the relay
     ws.close_socket()  # then the link drops
-    assert wait_for(lambda: not relay.online(A))  # the agent dials again after its back-off
+    assert wait(lambda: not relay.online(A))  # the agent dials again after its back-off
     ws = streaming_agent(relay, token)
     assert isinstance(next_after_heartbeat(ws), wire.Heartbeat)
     send(ws, [pieces(job_id)[-1]])  # an end without its pieces on this connection
@@ -511,7 +502,7 @@ def test_an_agent_without_the_feature_sends_whole_answers_and_pieces_are_not_tak
         assert isinstance(refused, wire.ErrorMessage) and refused.code == "unexpected"
         ws.send(result(job_id))
         assert isinstance(said(ws), wire.ResultAck)
-    assert wait_for(lambda: acted == ["<QBXML/>"])
+    assert wait(lambda: acted == ["<QBXML/>"])
 
 
 def test_a_cloud_without_the_feature_does_not_offer_it(tmp_path: Path) -> None:

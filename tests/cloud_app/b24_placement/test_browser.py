@@ -47,6 +47,15 @@ class Site:
         )
         return [dict(r) for res in parse_response(self.world.qb.process(doc)).results for r in res.records]
 
+    def previewed(self, deal: int) -> tuple[Page, FrameLocator]:
+        """The deal's page with "Sync to QuickBooks" clicked and its preview ready to confirm."""
+        page = self.page()
+        page.goto(self.url(f"crm/deal/details/{deal}/"))
+        page.get_by_role("button", name="Sync to QuickBooks").first.click()
+        frame = slider(page)
+        expect(frame.locator("#qb-confirm")).to_be_enabled()
+        return page, frame
+
     def deal_for(self, field: str, party_id: int, template: int = 1) -> int:
         """A new deal for the company/contact, with the product rows of a seeded deal."""
         store = self.world.portal.store
@@ -579,11 +588,7 @@ def test_a_credit_memo_is_chosen_in_the_preview_and_shows_on_the_companys_tab_in
     company = int(client.call("crm.company.add", {"fields": {"TITLE": "Credit In Browser Ltd"}}))
     deal = site.deal_for("COMPANY_ID", company)
     assert site.world.api("POST", "/settings", json={"class.pipelines": {"0": "Remodel"}}).status_code == 200
-    page = site.page()
-    page.goto(site.url(f"crm/deal/details/{deal}/"))
-    page.get_by_role("button", name="Sync to QuickBooks").first.click()
-    frame = slider(page)
-    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    page, frame = site.previewed(deal)
     expect(frame.locator("#qb-class")).to_have_text("Remodel")  # the preview says which class is set
     note = frame.locator("#qb-credit-note")
     expect(note).to_be_hidden()  # an invoice is the default; a credit memo only when chosen
@@ -622,11 +627,7 @@ def test_the_preview_lists_the_new_customers_custom_fields_and_they_reach_quickb
     record = {"TITLE": "Custom Browser Co", "UF_CRM_BROWSER_REGION": "Bay Area"}
     company = int(client.call("crm.company.add", {"fields": record}))
     deal = site.deal_for("COMPANY_ID", company)
-    page = site.page()
-    page.goto(site.url(f"crm/deal/details/{deal}/"))
-    page.get_by_role("button", name="Sync to QuickBooks").first.click()
-    frame = slider(page)
-    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    page, frame = site.previewed(deal)
     fields = frame.locator("#qb-custom-fields li")
     expect(fields).to_have_count(1)
     expect(fields.first).to_contain_text("Region: Bay Area")
@@ -667,11 +668,7 @@ def test_the_preview_says_each_lines_inventory_site_and_unit(site: Site) -> None
                                                        "CURRENCY_ID": "USD"}}))  # fmt: skip
     client.call("crm.deal.productrows.set", {"id": deal, "rows": [
         {"PRODUCT_NAME": "Tile", "PRICE": "6.75", "QUANTITY": "4", "MEASURE_CODE": 778}]})  # fmt: skip
-    page = site.page()
-    page.goto(site.url(f"crm/deal/details/{deal}/"))
-    page.get_by_role("button", name="Sync to QuickBooks").first.click()
-    frame = slider(page)
-    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    page, frame = site.previewed(deal)
     expect(frame.locator(".qb-line-site")).to_have_text(" site Main Warehouse")
     expect(frame.locator(".qb-line-unit")).to_have_text(" unit box")
     frame.locator("#qb-confirm").click()
@@ -697,11 +694,7 @@ def test_a_deal_in_euros_previews_its_own_euro_customer_rate_and_ar_account(site
     company = int(client.call("crm.company.add", {"fields": {"TITLE": "Euro Browser GmbH"}}))
     deal = site.deal_for("COMPANY_ID", company)
     client.call("crm.deal.update", {"id": deal, "fields": {"CURRENCY_ID": "EUR"}})
-    page = site.page()
-    page.goto(site.url(f"crm/deal/details/{deal}/"))
-    page.get_by_role("button", name="Sync to QuickBooks").first.click()
-    frame = slider(page)
-    expect(frame.locator("#qb-confirm")).to_be_enabled()
+    page, frame = site.previewed(deal)
     preview = frame.locator(".qb-preview")
     expect(preview).to_contain_text("Euro Browser GmbH (EUR)")  # a customer of its own in euros
     expect(frame.locator("#qb-currency")).to_contain_text("Euro (EUR) at QuickBooks' rate 1.08 USD per EUR")

@@ -107,7 +107,9 @@ def test_a_refund_deleted_or_voided_gives_the_credit_back() -> None:
     """A deleted transaction leaves no trace in the books and a voided one counts zero (Intuit's TxnDel and
     TxnVoid references: "Voiding a transaction sets its amount to zero"), so the money a refund paid back
     against a credit memo is owed to the customer again: the credit memo's CreditRemaining and the customer's
-    balance return to what they were before the refund."""
+    balance return to what they were before the refund. That the credit memo's CreditRemaining comes back is
+    our reading of those pages (what a transaction that counts zero must mean for what it was applied to) —
+    UNCONFIRMED by a capture; check it first on a real company file (docs/fidelity.md)."""
     qb = fresh()
     for verb in ("Del", "Void"):
         cid, credit, refund = _credit_and_refund(qb, f"Ortiz {verb}")
