@@ -253,3 +253,25 @@ def test_a_client_with_only_a_euro_customer_has_it_on_the_tab_and_its_card_field
     assert _tab(world, company, auto="1")["refreshing"] is False  # fresh: opening again asks nothing
     card = world.cloud.client().call("crm.company.get", {"id": company})
     assert not card.get("UF_CRM_QB_BALANCE")
+
+
+def test_a_euro_deal_whose_answer_was_lost_makes_one_euro_customer_and_one_invoice(world: World) -> None:
+    """Money under a fault: the EUR customer and its invoice landed, the answer did not come back (spec §8's
+    error recovery); the sync finishes on what QuickBooks did, links the EUR customer it made, and a second
+    click updates that invoice — no second "(EUR)" customer, no second invoice, none on the home customer."""
+    multicurrency(world)
+    deal = a_deal(world, "Lost Answer GmbH", [(1, "Labor", "100.00", "1")])
+    in_currency(world, deal, "EUR")
+    sync_id, detail = previewed(world, deal)
+    assert detail["customer"] == "Lost Answer GmbH (EUR)", detail
+    world.qb.lose_response_to = "<InvoiceAddRq"  # the write lands, its answer does not come back
+    done = synced(world, sync_id)
+    assert "EUR" in done["outcome"]
+    assert [c["FullName"] for c in customers(world, "Lost Answer GmbH")] == ["Lost Answer GmbH (EUR)"]
+    [invoice] = invoices_of(world, "Lost Answer GmbH (EUR)")
+    assert world.cloud.client().call("crm.deal.get", {"id": deal})["UF_CRM_QB_TXN_ID"] == invoice["TxnID"]
+    again, detail = previewed(world, deal)  # the person syncs the deal again: its invoice, updated
+    assert detail["customer"] == "Lost Answer GmbH (EUR)" and detail["customer_action"] == "matched", detail
+    synced(world, again)
+    assert len(invoices_of(world, "Lost Answer GmbH (EUR)")) == 1
+    assert [c["FullName"] for c in customers(world, "Lost Answer GmbH")] == ["Lost Answer GmbH (EUR)"]
